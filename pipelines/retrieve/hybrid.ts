@@ -1,0 +1,83 @@
+import type { Embedder } from "../embed/types.js";
+import type { ChunkHit, VectorStore } from "../store/types.js";
+
+export interface RetrieveOptions {
+  generationId: number;
+  topK: number;
+  collections?: string[] | undefined;
+  /** Weight of the dense side in [0, 1]; the lexical side gets the rest. */
+  denseWeight: number;
+  /** Candidates fetched from each retriever before fusion. */
+  candidates?: number;
+}
+
+export interface RankedHit extends ChunkHit {
+  dense: number | null;
+  lexical: number | null;
+}
+
+/**
+ * Fusion weights belong to the embedder. USE-Lite is weak on technical text (SciFact nDCG@10 0.26
+ * against BM25's 0.68); min-max fusion with dense weight 0.3 matched BM25 there, while an
+ * equal-weight fusion lost a third of it (ARCHITECTURE.md). Unknown embedders start at 0.5.
+ */
+export function defaultDenseWeight(provider: string): number {
+  return provider === "use-lite" ? 0.3 : 0.5;
+}
+
+/** Dense + lexical retrieval, min-max normalised and fused by weight, near-duplicates removed. */
+export async function retrieve(
+  deps: { store: VectorStore; embedder: Embedder },
+  question: string,
+  opts: RetrieveOptions,
+): Promise<RankedHit[]> {
+  const n = opts.candidates ?? Math.max(50, opts.topK * 5);
+  const search = { generationId: opts.generationId, topK: n, collections: opts.collections };
+  const [vector] = await deps.embedder.embed([question]);
+  const [dense, lexical] = await Promise.all([
+    deps.store.searchDense(vector!, search),
+    deps.store.searchLexical(question, search),
+  ]);
+  const fused = new Map<string, RankedHit>();
+  const dn = minMax(dense.map((h) => h.score));
+  const ln = minMax(lexical.map((h) => h.score));
+  dense.forEach((h, i) => fused.set(h.chunkId, { ...h, dense: h.score, lexical: null, score: opts.denseWeight * dn[i]! }));
+  lexical.forEach((h, i) => {
+    const part = (1 - opts.denseWeight) * ln[i]!;
+    const seen = fused.get(h.chunkId);
+    if (seen) {
+      seen.lexical = h.score;
+      seen.score += part;
+    } else fused.set(h.chunkId, { ...h, dense: null, lexical: h.score, score: part });
+  });
+  const ranked = [...fused.values()].sort((a, b) => b.score - a.score);
+  return dedupe(ranked, opts.topK);
+}
+
+function minMax(xs: number[]): number[] {
+  if (xs.length === 0) return [];
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  return xs.map((x) => (hi > lo ? (x - lo) / (hi - lo) : 1));
+}
+
+const wordSet = (text: string) => new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
+
+/** Drops chunks whose words mostly repeat a better-ranked chunk (copies of a file, boilerplate). */
+function dedupe(hits: RankedHit[], k: number, threshold = 0.9): RankedHit[] {
+  const kept: Array<{ hit: RankedHit; words: Set<string> }> = [];
+  for (const hit of hits) {
+    if (kept.length >= k) break;
+    const words = wordSet(hit.text);
+    const dup = kept.some(({ words: w }) => jaccard(w, words) >= threshold);
+    if (!dup) kept.push({ hit, words });
+  }
+  return kept.map((k) => k.hit);
+}
+
+function jaccard(a: Set<string>, b: Set<string>): number {
+  if (a.size === 0 && b.size === 0) return 1;
+  let inter = 0;
+  for (const x of a) if (b.has(x)) inter++;
+  return inter / (a.size + b.size - inter);
+}

@@ -1,0 +1,126 @@
+import { createHash } from "node:crypto";
+import { and, eq, sql } from "drizzle-orm";
+import { documents, indexGenerations, queryLog, sources } from "../../schemas/db.js";
+import type { ChunkerSettings } from "../chunk/types.js";
+import { embedderKey, type EmbedderIdentity } from "../embed/types.js";
+import { queryRows, type Drizzle } from "./database.js";
+
+export type DocumentRow = typeof documents.$inferSelect;
+export type GenerationRow = typeof indexGenerations.$inferSelect;
+
+/** Stable id for a watched root, so the same folder keeps its documents across restarts. */
+export function sourceIdFor(root: string): string {
+  return `src_${createHash("sha256").update(root).digest("hex").slice(0, 12)}`;
+}
+
+/**
+ * The service's bookkeeping (sources, documents, generations, query log) over drizzle. Chunks and
+ * vectors are the VectorStore's; this is what says which of them are current.
+ */
+export function createCatalog(db: Drizzle) {
+  return {
+    async upsertSource(root: string, collection: string): Promise<string> {
+      const id = sourceIdFor(root);
+      await db
+        .insert(sources)
+        .values({ id, root, collection })
+        .onConflictDoUpdate({ target: sources.id, set: { collection } });
+      return id;
+    },
+
+    async getSource(id: string) {
+      return (await db.select().from(sources).where(eq(sources.id, id)))[0];
+    },
+
+    async touchSource(id: string, what: "scan" | "event"): Promise<void> {
+      await db
+        .update(sources)
+        .set(what === "scan" ? { lastScanAt: new Date() } : { lastEventAt: new Date() })
+        .where(eq(sources.id, id));
+    },
+
+    async getDocument(sourceId: string, path: string): Promise<DocumentRow | undefined> {
+      return (
+        await db
+          .select()
+          .from(documents)
+          .where(and(eq(documents.sourceId, sourceId), eq(documents.path, path)))
+      )[0];
+    },
+
+    /** Returns the document's id, creating a pending row on first sight. */
+    async ensureDocument(sourceId: string, path: string, collection: string): Promise<DocumentRow> {
+      await db
+        .insert(documents)
+        .values({ sourceId, path, collection, status: "pending" })
+        .onConflictDoNothing({ target: [documents.sourceId, documents.path] });
+      const row = await this.getDocument(sourceId, path);
+      if (!row) throw new Error(`document ${sourceId}:${path} vanished after insert`);
+      return row;
+    },
+
+    async markIndexed(
+      id: string,
+      info: { contentHash: string; format: string; title: string | null; sizeBytes: number; chunkCount: number; pageCount: number | null },
+    ): Promise<void> {
+      await db
+        .update(documents)
+        .set({ ...info, status: "indexed", errorCode: null, error: null, indexedAt: new Date(), updatedAt: new Date() })
+        .where(eq(documents.id, id));
+    },
+
+    /** Records a failure; the previously indexed chunks (if any) stay searchable. */
+    async markFailed(id: string, code: string, message: string): Promise<void> {
+      await db
+        .update(documents)
+        .set({ status: "failed", errorCode: code, error: message, updatedAt: new Date() })
+        .where(eq(documents.id, id));
+    },
+
+    async deleteDocument(id: string): Promise<void> {
+      await db.delete(documents).where(eq(documents.id, id));
+    },
+
+    async listDocuments(sourceId: string): Promise<DocumentRow[]> {
+      return db.select().from(documents).where(eq(documents.sourceId, sourceId));
+    },
+
+    async activeGeneration(): Promise<GenerationRow | undefined> {
+      return (await db.select().from(indexGenerations).where(eq(indexGenerations.status, "active")))[0];
+    },
+
+    /** Creates the first generation, or returns the active one whatever embedder it names. */
+    async ensureActiveGeneration(identity: EmbedderIdentity, chunker: ChunkerSettings): Promise<GenerationRow> {
+      const existing = await this.activeGeneration();
+      if (existing) return existing;
+      const inserted = await db
+        .insert(indexGenerations)
+        .values({
+          embedderKey: embedderKey(identity),
+          embedder: identity,
+          chunker,
+          status: "active",
+          activatedAt: new Date(),
+        })
+        .onConflictDoNothing()
+        .returning();
+      // Another process may have created it between our read and insert; the unique partial
+      // index on status='active' makes that safe, and the re-read returns the winner.
+      return inserted[0] ?? (await this.activeGeneration())!;
+    },
+
+    async logQuery(entry: typeof queryLog.$inferInsert): Promise<void> {
+      await db.insert(queryLog).values(entry);
+    },
+
+    async countDocuments(): Promise<Record<string, number>> {
+      const rows = await queryRows<{ status: string; n: number }>(
+        db,
+        sql`SELECT status, count(*)::int AS n FROM documents GROUP BY status`,
+      );
+      return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    },
+  };
+}
+
+export type Catalog = ReturnType<typeof createCatalog>;

@@ -1,0 +1,93 @@
+import { PGlite } from "@electric-sql/pglite";
+import { vector } from "@electric-sql/pglite-pgvector";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import pg from "pg";
+import type { SQL } from "drizzle-orm";
+import { mkdirSync } from "node:fs";
+import { schema } from "../../schemas/db.js";
+import { runMigrations, type MigrationResult } from "./migrate.js";
+
+export type Drizzle = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** Runs a multi-statement SQL script on one session (migrations need this; drizzle's execute does not). */
+export interface ScriptSession {
+  exec(script: string): Promise<void>;
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+}
+
+/**
+ * The relational database: embedded PGlite under `DATA_DIR`, or PostgreSQL named by `DATABASE_URL`.
+ * Both carry pgvector; the rest of the code sees only drizzle.
+ */
+export interface Database {
+  readonly kind: "pglite" | "postgres";
+  readonly db: Drizzle;
+  /** Holds one session for `fn`, e.g. to keep an advisory lock across statements. */
+  withSession<T>(fn: (session: ScriptSession) => Promise<T>): Promise<T>;
+  migrate(): Promise<MigrationResult>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** PostgreSQL connection string; when unset, PGlite is used. */
+  databaseUrl?: string | undefined;
+  /** PGlite data directory; `undefined` keeps the database in memory (tests). */
+  dataDir?: string | undefined;
+  poolMax?: number;
+}
+
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolMax ?? 10) : openPglite(opts.dataDir);
+}
+
+async function openPglite(dataDir: string | undefined): Promise<Database> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const client = await PGlite.create({ dataDir, extensions: { vector } });
+  const db = drizzlePglite(client, { schema }) as unknown as Drizzle;
+  const session: ScriptSession = {
+    exec: async (script) => void (await client.exec(script)),
+    query: async <T>(text: string, params?: unknown[]) => (await client.query<T>(text, params)).rows,
+  };
+  const database: Database = {
+    kind: "pglite",
+    db,
+    withSession: (fn) => fn(session),
+    migrate: () => runMigrations(database),
+    close: () => client.close(),
+  };
+  return database;
+}
+
+async function openPostgres(url: string, poolMax: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolMax });
+  // An idle client that loses its server must not crash the process; the next query reports it.
+  pool.on("error", () => {});
+  const db = drizzlePg(pool, { schema }) as unknown as Drizzle;
+  const database: Database = {
+    kind: "postgres",
+    db,
+    async withSession(fn) {
+      const client = await pool.connect();
+      try {
+        return await fn({
+          exec: async (script) => void (await client.query(script)),
+          query: async <T>(text: string, params?: unknown[]) =>
+            (await client.query(text, params as unknown[])).rows as T[],
+        });
+      } finally {
+        client.release();
+      }
+    },
+    migrate: () => runMigrations(database),
+    close: () => pool.end(),
+  };
+  return database;
+}
+
+/** Runs raw SQL and returns its rows; both drivers answer `{ rows }`, drizzle's types do not say so. */
+export async function queryRows<T>(db: Drizzle, query: SQL): Promise<T[]> {
+  const res = (await db.execute(query)) as unknown as { rows: T[] };
+  return res.rows;
+}

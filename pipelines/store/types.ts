@@ -1,0 +1,53 @@
+/** A chunk ready to store: drafted, hashed and embedded. */
+export interface StoredChunk {
+  ordinal: number;
+  text: string;
+  textHash: string;
+  embedding: number[];
+  start: number;
+  end: number;
+  page: number | null;
+  headingPath: string[];
+  tokenCount: number;
+}
+
+/** A search result: the chunk with enough of its document to cite it. */
+export interface ChunkHit {
+  chunkId: string;
+  documentId: string;
+  sourceId: string;
+  path: string;
+  collection: string;
+  ordinal: number;
+  text: string;
+  page: number | null;
+  headingPath: string[];
+  tokenCount: number;
+  /** Higher is better; the scale depends on the retriever (cosine similarity, text rank). */
+  score: number;
+}
+
+export interface SearchOptions {
+  generationId: number;
+  topK: number;
+  /** Restricts results to these collections; all when omitted. */
+  collections?: string[] | undefined;
+}
+
+/**
+ * Where chunk vectors and their text live. One contract, several stores (pgvector today).
+ * Every write for one document is atomic: readers see the old chunks or the new ones, never a mix.
+ */
+export interface VectorStore {
+  /** Creates what a generation needs (the HNSW index for its dimension). Idempotent. */
+  prepareGeneration(generationId: number, dimensions: number): Promise<void>;
+  replaceDocumentChunks(
+    generationId: number,
+    doc: { documentId: string; collection: string },
+    chunks: StoredChunk[],
+  ): Promise<void>;
+  deleteDocumentChunks(documentId: string): Promise<void>;
+  searchDense(embedding: number[], opts: SearchOptions): Promise<ChunkHit[]>;
+  searchLexical(query: string, opts: SearchOptions): Promise<ChunkHit[]>;
+  countChunks(generationId: number): Promise<number>;
+}

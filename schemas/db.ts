@@ -1,0 +1,128 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  customType,
+  integer,
+  jsonb,
+  pgTable,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  index,
+} from "drizzle-orm/pg-core";
+
+/**
+ * pgvector column without a fixed dimension: generations with different embedders share the
+ * table, and each generation gets its own HNSW index on `(embedding::vector(d))` (see the store).
+ */
+export const vector = customType<{ data: number[]; driverData: string }>({
+  dataType: () => "vector",
+  toDriver: (value) => `[${value.join(",")}]`,
+  fromDriver: (value) => JSON.parse(value) as number[],
+});
+
+const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
+
+export const sources = pgTable("sources", {
+  id: text("id").primaryKey(),
+  kind: text("kind").notNull().default("folder"),
+  root: text("root").notNull().unique(),
+  collection: text("collection").notNull().default("default"),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  lastScanAt: timestamp("last_scan_at", { withTimezone: true }),
+  lastEventAt: timestamp("last_event_at", { withTimezone: true }),
+});
+
+export const indexGenerations = pgTable("index_generations", {
+  id: serial("id").primaryKey(),
+  embedderKey: text("embedder_key").notNull(),
+  embedder: jsonb("embedder").notNull(),
+  chunker: jsonb("chunker").notNull(),
+  status: text("status", { enum: ["building", "active", "retired"] }).notNull(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  activatedAt: timestamp("activated_at", { withTimezone: true }),
+});
+
+export const documents = pgTable(
+  "documents",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    sourceId: text("source_id").notNull().references(() => sources.id, { onDelete: "cascade" }),
+    path: text("path").notNull(),
+    collection: text("collection").notNull(),
+    contentHash: text("content_hash"),
+    status: text("status", { enum: ["pending", "indexed", "failed"] }).notNull(),
+    errorCode: text("error_code"),
+    error: text("error"),
+    format: text("format"),
+    title: text("title"),
+    sizeBytes: bigint("size_bytes", { mode: "number" }),
+    chunkCount: integer("chunk_count").notNull().default(0),
+    pageCount: integer("page_count"),
+    indexedAt: timestamp("indexed_at", { withTimezone: true }),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("documents_source_path").on(t.sourceId, t.path), index("documents_status").on(t.status)],
+);
+
+export const chunks = pgTable(
+  "chunks",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    generationId: integer("generation_id")
+      .notNull()
+      .references(() => indexGenerations.id, { onDelete: "cascade" }),
+    documentId: uuid("document_id")
+      .notNull()
+      .references(() => documents.id, { onDelete: "cascade" }),
+    collection: text("collection").notNull(),
+    ordinal: integer("ordinal").notNull(),
+    text: text("text").notNull(),
+    textHash: text("text_hash").notNull(),
+    embedding: vector("embedding").notNull(),
+    startOffset: integer("start_offset").notNull(),
+    endOffset: integer("end_offset").notNull(),
+    page: integer("page"),
+    headingPath: jsonb("heading_path").$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+    /** Tokens in the generator's tokenizer, used to pack the context budget. */
+    tokenCount: integer("token_count").notNull(),
+    tsv: tsvector("tsv").generatedAlwaysAs(sql`to_tsvector('english', text)`),
+  },
+  (t) => [
+    uniqueIndex("chunks_generation_document_ordinal").on(t.generationId, t.documentId, t.ordinal),
+    index("chunks_document").on(t.documentId),
+  ],
+);
+
+/** Embeddings keyed by chunk text hash and embedder identity, so an edit re-embeds only what changed. */
+export const embeddingCache = pgTable(
+  "embedding_cache",
+  {
+    embedderKey: text("embedder_key").notNull(),
+    textHash: text("text_hash").notNull(),
+    embedding: vector("embedding").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("embedding_cache_pk").on(t.embedderKey, t.textHash)],
+);
+
+export const queryLog = pgTable("query_log", {
+  id: uuid("id").primaryKey(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  requestId: text("request_id"),
+  question: text("question").notNull(),
+  collection: text("collection"),
+  generationId: integer("generation_id"),
+  answer: text("answer").notNull(),
+  abstained: boolean("abstained").notNull(),
+  citations: jsonb("citations").notNull(),
+  verification: jsonb("verification"),
+  metrics: jsonb("metrics"),
+  usage: jsonb("usage"),
+  timings: jsonb("timings"),
+});
+
+export const schema = { sources, indexGenerations, documents, chunks, embeddingCache, queryLog };

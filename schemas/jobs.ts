@@ -1,0 +1,43 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+
+/**
+ * The job catalog: every job the queue carries, its payload schema and retry policy. Payloads
+ * carry ids and hashes, never file contents. Consumers parse payloads again on receipt.
+ */
+export const IndexFilePayload = z.object({
+  sourceId: z.string().min(1),
+  path: z.string().min(1),
+  contentHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+});
+export const RemoveFilePayload = z.object({
+  sourceId: z.string().min(1),
+  path: z.string().min(1),
+});
+
+export const jobCatalog = {
+  "index-file": { payload: IndexFilePayload, attempts: 5, backoffMs: 1_000, timeoutMs: 5 * 60_000 },
+  "remove-file": { payload: RemoveFilePayload, attempts: 5, backoffMs: 1_000, timeoutMs: 60_000 },
+} as const;
+
+export type JobName = keyof typeof jobCatalog;
+export type JobPayload<N extends JobName> = z.infer<(typeof jobCatalog)[N]["payload"]>;
+
+const shortHash = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 16);
+
+/**
+ * Deterministic ids, so the same change enqueued twice is one job (BullMQ forbids ':' in ids).
+ * `documentKey` groups jobs for one document: the latest one wins.
+ */
+export function jobId<N extends JobName>(name: N, payload: JobPayload<N>): string {
+  const base = `${payload.sourceId}-${shortHash(payload.path)}`;
+  if (name === "index-file") {
+    const hash = (payload as JobPayload<"index-file">).contentHash;
+    return `index-${base}-${hash ? hash.slice(0, 16) : "current"}`;
+  }
+  return `remove-${base}`;
+}
+
+export function documentKey(payload: { sourceId: string; path: string }): string {
+  return `${payload.sourceId}-${shortHash(payload.path)}`;
+}

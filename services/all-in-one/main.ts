@@ -1,0 +1,59 @@
+import { createApp } from "../api/app.js";
+import type { ApiDeps } from "../api/context.js";
+import { closeServer, listen } from "../api/server.js";
+import { ConfigError } from "../common/config.js";
+import { createCoreDeps } from "../common/deps.js";
+import { createLogger } from "../common/log.js";
+import { onShutdown, runMain } from "../common/process.js";
+import { createInProcessQueue } from "../common/queue/in-process.js";
+import { createSourceWatcher } from "../watcher/watcher.js";
+import { watchDirs } from "../watcher/config.js";
+import { createWorker } from "../worker/worker.js";
+import { createGenerator } from "../../pipelines/generate/index.js";
+import { loadAllInOneConfig } from "./config.js";
+
+/**
+ * The embedded default: API, watcher and worker in one process, PGlite under DATA_DIR and an
+ * in-process queue. The HTTP server starts first so /healthz and /readyz answer during start-up.
+ */
+runMain(async () => {
+  const config = loadAllInOneConfig(process.env);
+  const log = createLogger(config.LOG_LEVEL, { service: "all-in-one" });
+  let generator;
+  try {
+    generator = createGenerator(config.GENERATOR);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  if (config.REDIS_URL) log.warn("REDIS_URL is ignored by the all-in-one process, which uses its in-process queue");
+  const apiDeps: ApiDeps = { config, log, generator, core: null };
+  const server = await listen(createApp(apiDeps).fetch, config.PORT, config.HOST);
+  log.info("listening", { port: config.PORT, host: config.HOST });
+
+  const core = await createCoreDeps(config, log).catch((err: unknown) => {
+    apiDeps.startupError = (err as Error).message;
+    return closeServer(server).then(() => Promise.reject(err));
+  });
+  const queue = createInProcessQueue({
+    onError: (job, err, willRetry) => log.error("job failed", { job: job.id, attempt: job.attempt, willRetry, err }),
+  });
+  createWorker({ core, queue, log, maxFileBytes: config.MAX_FILE_BYTES }).start();
+  const watcher = createSourceWatcher({
+    catalog: core.catalog,
+    queue,
+    log,
+    dirs: watchDirs(config.WATCH_DIRS),
+    collection: config.COLLECTION,
+    maxFileBytes: config.MAX_FILE_BYTES,
+  });
+  onShutdown(async () => {
+    await watcher.close();
+    await queue.close();
+    await closeServer(server);
+    await core.close();
+  }, log);
+  // Ready once the folders are watched: a file copied in after /readyz says so is never missed.
+  await watcher.start();
+  apiDeps.core = core;
+  log.info("ready", { generation: core.generation.id });
+});

@@ -1,0 +1,37 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import type { ApiDeps, AppEnv } from "./context.js";
+import { errorResponse, onError } from "./errors.js";
+import { askRoute } from "./routes/ask.js";
+import { healthzRoute } from "./routes/healthz.js";
+import { readyzRoute } from "./routes/readyz.js";
+
+/**
+ * The HTTP API. Built from already-constructed dependencies, so tests call `app.request()` on
+ * real components without a listening socket.
+ * @example
+ *   const app = createApp(deps);
+ *   const res = await app.request("/ask", { method: "POST", body: JSON.stringify({ question }) });
+ */
+export function createApp(deps: ApiDeps) {
+  const app = new Hono<AppEnv>();
+  app.use(requestId());
+  app.use(async (c, next) => {
+    c.set("deps", deps);
+    await next();
+  });
+  app.use(
+    bodyLimit({
+      maxSize: deps.config.MAX_BODY_BYTES,
+      onError: (c) =>
+        errorResponse(c, "payload_too_large", `The request body is larger than ${deps.config.MAX_BODY_BYTES} bytes.`),
+    }),
+  );
+  app.route("/ask", askRoute);
+  app.route("/healthz", healthzRoute);
+  app.route("/readyz", readyzRoute);
+  app.notFound((c) => errorResponse(c, "not_found", `No route for ${c.req.method} ${c.req.path}.`));
+  app.onError(onError(deps.log));
+  return app;
+}

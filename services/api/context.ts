@@ -1,0 +1,25 @@
+import type { Generator } from "../../pipelines/generate/types.js";
+import type { Logger } from "../common/log.js";
+import type { CoreDeps } from "../common/deps.js";
+
+export interface ApiConfig {
+  MAX_BODY_BYTES: number;
+  MAX_QUESTION_CHARS: number;
+  DEFAULT_TOP_K: number;
+  DENSE_WEIGHT?: number | undefined;
+}
+
+/**
+ * What the routes need. `core` is null while the process is starting (the HTTP server answers
+ * /healthz and /readyz before the database and model are ready).
+ */
+export interface ApiDeps {
+  config: ApiConfig;
+  log: Logger;
+  generator: Generator;
+  core: CoreDeps | null;
+  /** Set when start-up failed after the server began listening; /readyz reports it. */
+  startupError?: string;
+}
+
+export type AppEnv = { Variables: { deps: ApiDeps; requestId: string } };

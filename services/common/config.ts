@@ -1,0 +1,76 @@
+import { z } from "zod";
+
+/** A configuration problem; the message names the variable so start-up can stop with it. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+// Compose files and shells often pass "" for "unset"; treat it so, so defaults apply.
+const unsetIfEmpty = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
+export const env = <T extends z.ZodType>(schema: T) => z.preprocess(unsetIfEmpty, schema);
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+
+/** Variables every process reads: where the data is and how text becomes vectors. */
+export const commonEnv = {
+  DATA_DIR: env(z.string().default("./data")),
+  DATABASE_URL: env(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// connection string")
+      .optional(),
+  ),
+  DATABASE_POOL_MAX: env(positiveInt.max(100).default(10)),
+  EMBEDDING_MODEL: env(
+    z
+      .string()
+      .regex(/^(use-lite|onnx:.+|openai:.+)$/, "must be use-lite, onnx:<model folder> or openai:<model>")
+      .default("use-lite"),
+  ),
+  MAX_FILE_BYTES: env(positiveInt.default(50 * 1024 * 1024)),
+  LOG_LEVEL: env(z.enum(["debug", "info", "warn", "error", "silent"]).default("info")),
+};
+
+export const apiEnv = {
+  PORT: env(port.default(8080)),
+  HOST: env(z.string().default("0.0.0.0")),
+  MAX_BODY_BYTES: env(positiveInt.default(64 * 1024)),
+  MAX_QUESTION_CHARS: env(positiveInt.max(100_000).default(2000)),
+  DEFAULT_TOP_K: env(positiveInt.max(50).default(8)),
+  GENERATOR: env(
+    z
+      .string()
+      .regex(/^(extractive|openai|llamacpp:.+)$/, "must be extractive, openai or llamacpp:<gguf file>")
+      .default("extractive"),
+  ),
+  /** Overrides the embedder's fitted fusion weight; unset uses the embedder's default. */
+  DENSE_WEIGHT: env(z.coerce.number().min(0).max(1).optional()),
+};
+
+export const queueEnv = {
+  REDIS_URL: env(z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional()),
+};
+
+export const watcherEnv = {
+  WATCH_DIRS: env(z.string().default("./docs")),
+  COLLECTION: env(z.string().regex(/^[\w.-]{1,128}$/, "must be 1-128 letters, digits, '.', '_' or '-'").default("default")),
+};
+
+/**
+ * Parses `source` (normally process.env) with `schema`; on failure throws one ConfigError that
+ * lists every bad variable with what was wrong and the value given.
+ */
+export function parseConfig<S extends z.ZodObject>(
+  schema: S,
+  source: Record<string, string | undefined>,
+): z.infer<S> {
+  const result = schema.safeParse(source);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? "(config)");
+    const given = source[name];
+    return `${name}: ${issue.message}${given === undefined ? "" : ` (got ${JSON.stringify(given)})`}`;
+  });
+  throw new ConfigError(`Invalid configuration:\n  ${lines.join("\n  ")}`);
+}

@@ -1,0 +1,107 @@
+import { createChunker, defaultChunkerSettings } from "../../pipelines/chunk/structure-chunker.js";
+import type { Chunker } from "../../pipelines/chunk/types.js";
+import { createEmbedder, embedderKey, type Embedder, type EmbedderIdentity } from "../../pipelines/embed/index.js";
+import { createGeneratorTokenizer, type GeneratorTokenizer } from "../../pipelines/generate/tokens.js";
+import { createCatalog, type Catalog, type GenerationRow } from "../../pipelines/store/catalog.js";
+import { openDatabase, type Database } from "../../pipelines/store/database.js";
+import { createEmbeddingCache, type EmbeddingCache } from "../../pipelines/store/embedding-cache.js";
+import { DatabaseSetupError } from "../../pipelines/store/migrate.js";
+import { createPgvectorStore } from "../../pipelines/store/pgvector-store.js";
+import type { VectorStore } from "../../pipelines/store/types.js";
+import { ConfigError } from "./config.js";
+import type { Logger } from "./log.js";
+
+export interface CoreConfig {
+  DATA_DIR: string;
+  DATABASE_URL?: string | undefined;
+  DATABASE_POOL_MAX: number;
+  EMBEDDING_MODEL: string;
+  MAX_FILE_BYTES: number;
+}
+
+/** Set when the index was built by a different embedder than the one this process loaded. */
+export interface ModelMismatch {
+  indexed: EmbedderIdentity;
+  current: EmbedderIdentity;
+}
+
+/** What every process builds once at start-up and passes down. */
+export interface CoreDeps {
+  database: Database;
+  catalog: Catalog;
+  store: VectorStore;
+  embeddingCache: EmbeddingCache;
+  embedder: Embedder;
+  chunker: Chunker;
+  tokenizer: GeneratorTokenizer;
+  generation: GenerationRow;
+  mismatch: ModelMismatch | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database (migrating it), loads the embedder once, and settles the index generation.
+ * A database that cannot be reached or lacks pgvector is a start-up error with a fix in it.
+ */
+export async function createCoreDeps(
+  config: CoreConfig,
+  log: Logger,
+  /** Tests share one loaded model between databases, and keep PGlite in memory. */
+  overrides: { embedder?: Embedder; inMemory?: boolean } = {},
+): Promise<CoreDeps> {
+  const database = await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATABASE_URL || overrides.inMemory ? undefined : `${config.DATA_DIR}/pglite`,
+    poolMax: config.DATABASE_POOL_MAX,
+  }).catch((err: unknown) => {
+    throw new ConfigError(`Cannot open the database: ${(err as Error).message}`, { cause: err });
+  });
+  try {
+    const [migrations, embedder] = await Promise.all([
+      database.migrate().catch((err: unknown) => {
+        if (err instanceof DatabaseSetupError) throw err;
+        const where = config.DATABASE_URL ? "the PostgreSQL server named by DATABASE_URL" : `PGlite in ${config.DATA_DIR}`;
+        throw new DatabaseSetupError(`Cannot reach ${where}: ${(err as Error).message}`, { cause: err });
+      }),
+      (overrides.embedder ? Promise.resolve(overrides.embedder) : createEmbedder(config.EMBEDDING_MODEL)).catch((err: unknown) => {
+        throw new ConfigError(`EMBEDDING_MODEL: cannot load ${config.EMBEDDING_MODEL}: ${(err as Error).message}`, { cause: err });
+      }),
+    ]);
+    log.info("database ready", { kind: database.kind, applied: migrations.applied });
+    const chunker = createChunker(defaultChunkerSettings(embedder.maxInputTokens - 2), (t) => embedder.countTokens(t));
+    const catalog = createCatalog(database.db);
+    const store = createPgvectorStore(database.db);
+    const generation = await catalog.ensureActiveGeneration(embedder.identity, chunker.settings);
+    const mismatch =
+      generation.embedderKey === embedderKey(embedder.identity)
+        ? null
+        : { indexed: generation.embedder as EmbedderIdentity, current: embedder.identity };
+    if (mismatch) {
+      log.error("embedding model mismatch: queries and ingestion are refused until the index is rebuilt", {
+        indexed: embedderKey(mismatch.indexed),
+        current: embedderKey(mismatch.current),
+      });
+    } else {
+      await store.prepareGeneration(generation.id, embedder.identity.dimensions);
+    }
+    log.info("embedder loaded", { embedder: embedderKey(embedder.identity), generation: generation.id });
+    return {
+      database,
+      catalog,
+      store,
+      embeddingCache: createEmbeddingCache(database.db),
+      embedder,
+      chunker,
+      tokenizer: createGeneratorTokenizer(),
+      generation,
+      mismatch,
+      async close() {
+        if (!overrides.embedder) await embedder.close();
+        await database.close();
+      },
+    };
+  } catch (err) {
+    await database.close().catch(() => {});
+    throw err;
+  }
+}

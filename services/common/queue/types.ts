@@ -1,0 +1,34 @@
+import type { JobName, JobPayload } from "../../../schemas/jobs.js";
+
+export type JobHandlers = { [N in JobName]: (payload: JobPayload<N>) => Promise<unknown> };
+
+export interface QueueDepth {
+  waiting: number;
+  active: number;
+  /** Jobs that exhausted their attempts; kept so an operator can see them. */
+  failed: number;
+}
+
+export interface FailedJob {
+  id: string;
+  name: JobName;
+  payload: unknown;
+  attempts: number;
+  error: string;
+  failedAt: Date;
+}
+
+/**
+ * Carries ingestion jobs from watchers to workers. In-process for the embedded default; BullMQ on
+ * Redis when `REDIS_URL` is set. Both use the job catalog in schemas/jobs.ts.
+ */
+export interface JobQueue {
+  enqueue<N extends JobName>(name: N, payload: JobPayload<N>): Promise<{ id: string }>;
+  /** Starts consuming with these handlers. */
+  process(handlers: JobHandlers): void;
+  depth(): Promise<QueueDepth>;
+  failedJobs(): Promise<FailedJob[]>;
+  /** Resolves when nothing is waiting or running (used after a start-up scan, and by tests). */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}

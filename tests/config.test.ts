@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadAllInOneConfig } from "../services/all-in-one/config.js";
+import { loadApiConfig } from "../services/api/config.js";
+import { ConfigError } from "../services/common/config.js";
+import { loadWatcherConfig, watchDirs } from "../services/watcher/config.js";
+import { freePort, startService } from "./support/process.js";
+
+const configError = (fn: () => unknown): ConfigError => {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
+};
+
+describe("configuration", () => {
+  it("defaults match ARCHITECTURE.md when nothing is set", () => {
+    const c = loadAllInOneConfig({});
+    expect(c).toMatchObject({
+      PORT: 8080,
+      DATA_DIR: "./data",
+      WATCH_DIRS: "./docs",
+      EMBEDDING_MODEL: "use-lite",
+      GENERATOR: "extractive",
+    });
+    expect(c.DATABASE_URL).toBeUndefined();
+    expect(c.REDIS_URL).toBeUndefined();
+  });
+
+  it("empty strings count as unset, so compose files can pass blanks", () => {
+    expect(loadApiConfig({ PORT: "", DATABASE_URL: " " })).toMatchObject({ PORT: 8080, DATABASE_URL: undefined });
+  });
+
+  it.each([
+    ["PORT", "abc"],
+    ["PORT", "70000"],
+    ["DATABASE_URL", "mysql://localhost/db"],
+    ["REDIS_URL", "localhost:6379"],
+    ["EMBEDDING_MODEL", "word2vec"],
+    ["GENERATOR", "gpt"],
+    ["LOG_LEVEL", "loud"],
+    ["MAX_BODY_BYTES", "-1"],
+    ["DENSE_WEIGHT", "1.5"],
+    ["COLLECTION", "has spaces"],
+  ])("a bad %s=%s names the variable and the value", (name, value) => {
+    const err = configError(() => loadAllInOneConfig({ [name]: value }));
+    expect(err.message).toContain(`${name}: `);
+    expect(err.message).toContain(JSON.stringify(value));
+  });
+
+  it("lists every bad variable at once", () => {
+    const err = configError(() => loadWatcherConfig({ PORT: "x", LOG_LEVEL: "y", DATABASE_POOL_MAX: "0" }));
+    expect(err.message).toMatch(/LOG_LEVEL/);
+    expect(err.message).toMatch(/DATABASE_POOL_MAX/);
+    // The watcher has no HTTP port: it does not read PORT at all.
+    expect(err.message).not.toMatch(/PORT:/);
+  });
+
+  it("splits WATCH_DIRS on commas", () => {
+    expect(watchDirs(" ./a, ./b ,,")).toEqual(["./a", "./b"]);
+  });
+});
+
+// The real entry point, as `npm start` runs it: a bad setting stops it with a message, no stack.
+describe("npm start refuses bad configuration", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "rag-cfg-"));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it.each([
+    ["PORT", { PORT: "not-a-port" }, /PORT: .*"not-a-port"/],
+    ["EMBEDDING_MODEL", { EMBEDDING_MODEL: "openai:text-embedding-3-small" }, /EMBEDDING_MODEL: cannot load openai:text-embedding-3-small/],
+    ["GENERATOR", { GENERATOR: "openai" }, /GENERATOR=openai is not available/],
+    ["WATCH_DIRS", { WATCH_DIRS: "/nonexistent/rag-folder" }, /WATCH_DIRS: \/nonexistent\/rag-folder is not a directory/],
+    ["DATABASE_URL without pgvector", { DATABASE_URL: "postgres://postgres@127.0.0.1:5432/postgres" }, /does not have the pgvector extension/],
+    ["DATABASE_URL unreachable", { DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" }, /Cannot reach the PostgreSQL server named by DATABASE_URL/],
+  ])("%s", async (_name, env, message) => {
+    const port = String(await freePort());
+    const svc = startService("services/all-in-one/main.ts", { PORT: port, DATA_DIR: dataDir, ...env });
+    const timer = setTimeout(() => svc.child.kill("SIGKILL"), 60_000);
+    const code = await svc.exited;
+    clearTimeout(timer);
+    expect(code).toBe(1);
+    expect(svc.output()).toMatch(/Start-up failed: /);
+    expect(svc.output()).toMatch(message);
+    expect(svc.output()).not.toMatch(/\n\s+at .*\.(ts|js):\d+/);
+  }, 70_000);
+});

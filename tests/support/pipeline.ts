@@ -1,0 +1,57 @@
+import { createApp } from "../../services/api/app.js";
+import type { ApiDeps } from "../../services/api/context.js";
+import type { CoreDeps } from "../../services/common/deps.js";
+import { createInProcessQueue } from "../../services/common/queue/in-process.js";
+import { createSourceWatcher } from "../../services/watcher/watcher.js";
+import { createWorker } from "../../services/worker/worker.js";
+import { createExtractiveGenerator } from "../../pipelines/generate/extractive.js";
+import { quietLog } from "./core.js";
+
+export const apiConfig = { MAX_BODY_BYTES: 64 * 1024, MAX_QUESTION_CHARS: 2000, DEFAULT_TOP_K: 8 };
+
+/** The all-in-one wiring of services/all-in-one/main.ts, minus the socket: app, queue, worker, watcher. */
+export async function startPipeline(core: CoreDeps, dirs: string[], opts: { stabilityMs?: number } = {}) {
+  const queue = createInProcessQueue({ backoffScale: 0.01 });
+  createWorker({ core, queue, log: quietLog, maxFileBytes: 1_000_000 }).start();
+  const watcher = createSourceWatcher({
+    catalog: core.catalog,
+    queue,
+    log: quietLog,
+    dirs,
+    collection: "default",
+    maxFileBytes: 1_000_000,
+    stabilityMs: opts.stabilityMs ?? 100,
+  });
+  await watcher.start();
+  const deps: ApiDeps = { config: apiConfig, log: quietLog, generator: createExtractiveGenerator(), core };
+  const app = createApp(deps);
+  return {
+    app,
+    queue,
+    watcher,
+    deps,
+    ask: async (question: string, extra: Record<string, unknown> = {}) => {
+      const res = await app.request("/ask", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ question, ...extra }),
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    },
+    async stop() {
+      await watcher.close();
+      await queue.close();
+    },
+  };
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, stepMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
