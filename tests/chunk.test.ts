@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { getEncoding } from "js-tiktoken";
 import { describe, expect, it } from "vitest";
 import { createChunker, defaultChunkerSettings } from "../pipelines/chunk/structure-chunker.js";
-import { sentenceSpans } from "../pipelines/chunk/segment.js";
+import { sentenceSpans } from "../pipelines/text/segment.js";
 import type { ChunkDraft, TokenCounter } from "../pipelines/chunk/types.js";
 import { parseHtml } from "../pipelines/parse/html.js";
 import { parseMarkdown } from "../pipelines/parse/markdown.js";

@@ -1,5 +1,5 @@
 import type { ParsedDocument, ParsedSection } from "../parse/types.js";
-import { isInvisible, paragraphSpans, sentenceSpans, splitOversized, type Span } from "./segment.js";
+import { isInvisible, paragraphSpans, sentenceSpans, splitOversized, type Span } from "../text/segment.js";
 import type { ChunkDraft, Chunker, ChunkerSettings, TokenCounter } from "./types.js";
 
 export const STRUCTURE_STRATEGY = "structure-v1";

@@ -1,4 +1,4 @@
-import type { TokenCounter } from "./types.js";
+import type { TokenCounter } from "../chunk/types.js";
 
 /** A span of the document's text with its own token count; `end` is exclusive. */
 export interface Span {

@@ -1,0 +1,37 @@
+import { createGenerator } from "../../pipelines/generate/index.js";
+import { ConfigError } from "../common/config.js";
+import { createCoreDeps } from "../common/deps.js";
+import { createLogger } from "../common/log.js";
+import { onShutdown, runMain } from "../common/process.js";
+import { createApp } from "./app.js";
+import { loadApiConfig } from "./config.js";
+import type { ApiDeps } from "./context.js";
+import { closeServer, listen } from "./server.js";
+
+/**
+ * The query API on its own (scaled-out shape): answers from the database that workers fill.
+ * With PGlite it serves whatever index DATA_DIR holds; normally it runs with DATABASE_URL.
+ */
+runMain(async () => {
+  const config = loadApiConfig(process.env);
+  const log = createLogger(config.LOG_LEVEL, { service: "api" });
+  let generator;
+  try {
+    generator = createGenerator(config.GENERATOR);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const deps: ApiDeps = { config, log, generator, core: null };
+  const server = await listen(createApp(deps).fetch, config.PORT, config.HOST);
+  log.info("listening", { port: config.PORT, host: config.HOST });
+  const core = await createCoreDeps(config, log).catch((err: unknown) => {
+    deps.startupError = (err as Error).message;
+    return closeServer(server).then(() => Promise.reject(err));
+  });
+  deps.core = core;
+  log.info("ready", { generation: core.generation.id });
+  onShutdown(async () => {
+    await closeServer(server);
+    await core.close();
+  }, log);
+});
