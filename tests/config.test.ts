@@ -73,7 +73,9 @@ describe("npm start refuses bad configuration", () => {
 
   it.each([
     ["PORT", { PORT: "not-a-port" }, /PORT: .*"not-a-port"/],
-    ["EMBEDDING_MODEL", { EMBEDDING_MODEL: "openai:text-embedding-3-small" }, /EMBEDDING_MODEL: cannot load openai:text-embedding-3-small/],
+    ["EMBEDDING_MODEL without a key", { EMBEDDING_MODEL: "openai:text-embedding-3-small" }, /EMBEDDING_API_KEY: required/],
+    ["EMBEDDING_MODEL unreachable", { EMBEDDING_MODEL: "openai:m", EMBEDDING_BASE_URL: "http://127.0.0.1:1/v1", EMBEDDING_TIMEOUT_MS: "500" }, /EMBEDDING_MODEL: cannot load openai:m: .*fetch failed/],
+    ["EMBEDDING_MODEL onnx without the package", { EMBEDDING_MODEL: "onnx:/nonexistent/model" }, /EMBEDDING_MODEL: cannot load onnx:\/nonexistent\/model: .*config.json is missing/],
     ["GENERATOR", { GENERATOR: "openai" }, /GENERATOR=openai is not available/],
     ["WATCH_DIRS", { WATCH_DIRS: "/nonexistent/rag-folder" }, /WATCH_DIRS: \/nonexistent\/rag-folder is not a directory/],
     ["DATABASE_URL without pgvector", { DATABASE_URL: "postgres://postgres@127.0.0.1:5432/postgres" }, /does not have the pgvector extension/],

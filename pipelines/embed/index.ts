@@ -1,16 +1,39 @@
+import { createOnnxEmbedder } from "./onnx.js";
+import { createOpenAiEmbedder } from "./openai.js";
 import type { Embedder } from "./types.js";
 import { createUseLiteEmbedder } from "./use-lite.js";
 
 export type { Embedder, EmbedderIdentity } from "./types.js";
 export { embedderKey } from "./types.js";
 
-/**
- * Builds the embedder named by `EMBEDDING_MODEL`. Only `use-lite` ships with the install;
- * other providers are added by the pinned-model issue and load their packages lazily.
- */
-export async function createEmbedder(spec: string): Promise<Embedder> {
-  if (spec === "use-lite") return createUseLiteEmbedder();
-  throw new Error(
-    `EMBEDDING_MODEL=${spec} is not supported by this build; supported values: use-lite.`,
-  );
+export interface EmbedderConfig {
+  /** `use-lite`, `onnx:<model folder>` or `openai:<model>` (EMBEDDING_MODEL). */
+  model: string;
+  baseUrl?: string | undefined;
+  apiKey?: string | undefined;
+  dimensions?: number | undefined;
+  batchSize?: number | undefined;
+  timeoutMs?: number | undefined;
+  maxInputTokens?: number | undefined;
+  version?: string | undefined;
+}
+
+/** Builds and loads the embedder named by EMBEDDING_MODEL. Heavy providers load lazily. */
+export async function createEmbedder(config: EmbedderConfig | string): Promise<Embedder> {
+  const c = typeof config === "string" ? { model: config } : config;
+  if (c.model === "use-lite") return createUseLiteEmbedder();
+  if (c.model.startsWith("onnx:")) return createOnnxEmbedder(c.model.slice(5), { batchSize: c.batchSize ?? 32 });
+  if (c.model.startsWith("openai:")) {
+    return createOpenAiEmbedder({
+      model: c.model.slice(7),
+      baseUrl: c.baseUrl ?? "https://api.openai.com/v1",
+      apiKey: c.apiKey,
+      dimensions: c.dimensions,
+      batchSize: c.batchSize ?? 64,
+      maxInputTokens: c.maxInputTokens ?? 512,
+      version: c.version,
+      retry: { attempts: 5, baseDelayMs: 500, maxDelayMs: 20_000, timeoutMs: c.timeoutMs ?? 30_000 },
+    });
+  }
+  throw new Error(`unknown embedding model ${c.model}; use use-lite, onnx:<model folder> or openai:<model>.`);
 }

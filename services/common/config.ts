@@ -28,6 +28,13 @@ export const commonEnv = {
       .regex(/^(use-lite|onnx:.+|openai:.+)$/, "must be use-lite, onnx:<model folder> or openai:<model>")
       .default("use-lite"),
   ),
+  EMBEDDING_BASE_URL: env(z.url({ error: "must be an http(s) URL such as http://localhost:11434/v1" }).optional()),
+  EMBEDDING_API_KEY: env(z.string().optional()),
+  EMBEDDING_DIMENSIONS: env(positiveInt.max(16_384).optional()),
+  EMBEDDING_BATCH_SIZE: env(positiveInt.max(2048).optional()),
+  EMBEDDING_TIMEOUT_MS: env(positiveInt.optional()),
+  EMBEDDING_MAX_TOKENS: env(positiveInt.max(32_768).optional()),
+  EMBEDDING_VERSION: env(z.string().max(200).optional()),
   MAX_FILE_BYTES: env(positiveInt.default(50 * 1024 * 1024)),
   LOG_LEVEL: env(z.enum(["debug", "info", "warn", "error", "silent"]).default("info")),
 };

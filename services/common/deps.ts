@@ -1,6 +1,12 @@
 import { createChunker, defaultChunkerSettings } from "../../pipelines/chunk/structure-chunker.js";
 import type { Chunker } from "../../pipelines/chunk/types.js";
-import { createEmbedder, embedderKey, type Embedder, type EmbedderIdentity } from "../../pipelines/embed/index.js";
+import {
+  createEmbedder,
+  embedderKey,
+  type Embedder,
+  type EmbedderConfig,
+  type EmbedderIdentity,
+} from "../../pipelines/embed/index.js";
 import { createGeneratorTokenizer, type GeneratorTokenizer } from "../../pipelines/generate/tokens.js";
 import { createCatalog, type Catalog, type GenerationRow } from "../../pipelines/store/catalog.js";
 import { openDatabase, type Database } from "../../pipelines/store/database.js";
@@ -16,8 +22,26 @@ export interface CoreConfig {
   DATABASE_URL?: string | undefined;
   DATABASE_POOL_MAX: number;
   EMBEDDING_MODEL: string;
+  EMBEDDING_BASE_URL?: string | undefined;
+  EMBEDDING_API_KEY?: string | undefined;
+  EMBEDDING_DIMENSIONS?: number | undefined;
+  EMBEDDING_BATCH_SIZE?: number | undefined;
+  EMBEDDING_TIMEOUT_MS?: number | undefined;
+  EMBEDDING_MAX_TOKENS?: number | undefined;
+  EMBEDDING_VERSION?: string | undefined;
   MAX_FILE_BYTES: number;
 }
+
+export const embedderConfig = (c: CoreConfig): EmbedderConfig => ({
+  model: c.EMBEDDING_MODEL,
+  baseUrl: c.EMBEDDING_BASE_URL,
+  apiKey: c.EMBEDDING_API_KEY,
+  dimensions: c.EMBEDDING_DIMENSIONS,
+  batchSize: c.EMBEDDING_BATCH_SIZE,
+  timeoutMs: c.EMBEDDING_TIMEOUT_MS,
+  maxInputTokens: c.EMBEDDING_MAX_TOKENS,
+  version: c.EMBEDDING_VERSION,
+});
 
 /** Set when the index was built by a different embedder than the one this process loaded. */
 export interface ModelMismatch {
@@ -49,6 +73,12 @@ export async function createCoreDeps(
   /** Tests share one loaded model between databases, and keep PGlite in memory. */
   overrides: { embedder?: Embedder; inMemory?: boolean } = {},
 ): Promise<CoreDeps> {
+  if (config.EMBEDDING_MODEL.startsWith("openai:") && !config.EMBEDDING_BASE_URL && !config.EMBEDDING_API_KEY) {
+    throw new ConfigError(
+      "EMBEDDING_API_KEY: required for EMBEDDING_MODEL=openai:<model> against api.openai.com; " +
+        "or set EMBEDDING_BASE_URL to your OpenAI-compatible server (vLLM, Ollama, TEI, LiteLLM).",
+    );
+  }
   const database = await openDatabase({
     databaseUrl: config.DATABASE_URL,
     dataDir: config.DATABASE_URL || overrides.inMemory ? undefined : `${config.DATA_DIR}/pglite`,
@@ -63,7 +93,7 @@ export async function createCoreDeps(
         const where = config.DATABASE_URL ? "the PostgreSQL server named by DATABASE_URL" : `PGlite in ${config.DATA_DIR}`;
         throw new DatabaseSetupError(`Cannot reach ${where}: ${(err as Error).message}`, { cause: err });
       }),
-      (overrides.embedder ? Promise.resolve(overrides.embedder) : createEmbedder(config.EMBEDDING_MODEL)).catch((err: unknown) => {
+      (overrides.embedder ? Promise.resolve(overrides.embedder) : createEmbedder(embedderConfig(config))).catch((err: unknown) => {
         throw new ConfigError(`EMBEDDING_MODEL: cannot load ${config.EMBEDDING_MODEL}: ${(err as Error).message}`, { cause: err });
       }),
     ]);
