@@ -11,41 +11,102 @@ export function askRequestSchema(maxQuestionChars: number) {
         .trim()
         .min(1, "question must not be empty")
         .max(maxQuestionChars, `question must be at most ${maxQuestionChars} characters`),
-      collection: z.string().trim().min(1).max(128).optional(),
-      topK: z.number().int().min(1).max(ASK_LIMITS.maxTopK).optional(),
-      maxContextTokens: z.number().int().min(ASK_LIMITS.minContextTokens).max(ASK_LIMITS.maxContextTokens).optional(),
-      stream: z.boolean().optional(),
+      collection: z.string().trim().min(1).max(128).optional().describe("Answer only from this collection."),
+      topK: z.number().int().min(1).max(ASK_LIMITS.maxTopK).optional().describe("Chunks to re-rank and pack (DEFAULT_TOP_K)."),
+      maxContextTokens: z
+        .number()
+        .int()
+        .min(ASK_LIMITS.minContextTokens)
+        .max(ASK_LIMITS.maxContextTokens)
+        .optional()
+        .describe("Token budget for the sources; capped by the generator's window minus prompt and answer reserve."),
+      stream: z.boolean().optional().describe("Answer with server-sent events (also chosen by Accept: text/event-stream)."),
     })
     .strict();
 }
 export type AskRequest = z.infer<ReturnType<typeof askRequestSchema>>;
 
-export interface Citation {
-  n: number;
-  documentId: string;
-  sourceId: string;
-  path: string;
-  page: number | null;
-  chunkId: string;
-  headingPath: string[];
-  snippet: string;
-}
+export const CitationSchema = z.object({
+  n: z.int().min(1).describe("The number the answer cites it by, as [n]."),
+  documentId: z.string(),
+  sourceId: z.string(),
+  path: z.string().describe("Path of the document inside its watched folder."),
+  page: z.int().nullable().describe("PDF page, null for other formats."),
+  chunkId: z.string(),
+  headingPath: z.array(z.string()),
+  snippet: z.string().describe("The start of the text the generator was given (at most 300 characters)."),
+});
+export type Citation = z.infer<typeof CitationSchema>;
 
-export interface AskResponse {
-  queryId: string;
-  answer: string;
-  abstained: boolean;
-  citations: Citation[];
-  verification: {
-    method: string;
-    sentences: number;
-    supported: number;
-    removed: number;
-    flagged: number;
-  };
-  usage: { contextTokens: number; contextBudget: number; answerTokens: number; sources: number; encoding: string };
-  timings: { retrievalMs: number; generationMs: number; totalMs: number };
-}
+export const SentenceCheckSchema = z.object({
+  text: z.string().describe("The sentence without its citation markers."),
+  status: z.enum(["kept", "moved", "removed", "flagged"]),
+  claim: z.boolean().describe("False for the abstention phrase and sentences with no content words; those are not checked."),
+  citedBefore: z.array(z.int()),
+  cites: z.array(z.int()),
+  unknownCites: z.array(z.int()).describe("Cited numbers that were not among the sources given."),
+  lexical: z.number().describe("IDF-weighted share of the sentence's content words found in the source."),
+  semantic: z.number().nullable().describe("Best embedding similarity to a sentence of the source, when it was needed."),
+  missing: z.array(z.string()).describe("Numbers and names the sentence states that the source does not."),
+  reason: z.string(),
+});
+
+export const VerificationSchema = z.object({
+  method: z.string().describe("lexical+semantic, lexical, or none when the answer abstained before verification."),
+  mode: z.enum(["remove", "flag"]),
+  sentences: z.int(),
+  supported: z.int(),
+  kept: z.int(),
+  moved: z.int(),
+  removed: z.int(),
+  flagged: z.int(),
+  citationsRemoved: z.int(),
+  citationsNotGiven: z.int(),
+  supportedShare: z.number(),
+  details: z.array(SentenceCheckSchema),
+});
+
+export const AskResponseSchema = z.object({
+  queryId: z.uuid(),
+  generation: z.int().describe("The index generation that answered (changes once, at a re-index switch)."),
+  answer: z.string(),
+  abstained: z.boolean(),
+  abstainReason: z.string().optional().describe("Set when verification made the answer abstain."),
+  citations: z.array(CitationSchema),
+  verification: VerificationSchema,
+  generator: z.object({
+    name: z.string(),
+    model: z.string().describe("The model that wrote the answer, after any fallback."),
+    fallbacks: z.array(z.object({ model: z.string(), error: z.string() })),
+  }),
+  reranker: z.string(),
+  usage: z.object({
+    contextTokens: z.int().describe("Tokens of the sources as sent, delimiters included; never over contextBudget."),
+    contextBudget: z.int(),
+    answerTokens: z.int(),
+    sources: z.int().describe("Chunks given to the generator."),
+    candidates: z.int().describe("Chunks retrieved before re-ranking."),
+    droppedSources: z.int().describe("Re-ranked chunks that did not fit the budget."),
+    encoding: z.string().describe("The tokenizer that counted: cl100k_base, o200k_base, or gguf:<file>."),
+    promptTokens: z.int().optional().describe("As reported by the model API."),
+    completionTokens: z.int().optional().describe("As reported by the model API."),
+  }),
+  timings: z.object({
+    retrievalMs: z.number(),
+    rerankMs: z.number(),
+    generationMs: z.number(),
+    verificationMs: z.number(),
+    totalMs: z.number(),
+  }),
+});
+export type AskResponse = z.infer<typeof AskResponseSchema>;
+
+/** A packed source as the `retrieval` event lists it, numbered as the generator sees it. */
+export const RetrievedSourceSchema = CitationSchema.omit({ snippet: true }).extend({
+  score: z.number().describe("The reranker's score."),
+  tokens: z.int(),
+});
+export type RetrievedSource = z.infer<typeof RetrievedSourceSchema>;
 
 /** The closed set of API error codes and their HTTP statuses. */
 export const ERROR_STATUS = {
@@ -54,12 +115,28 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   embedding_model_mismatch: 409,
+  reindex_in_progress: 409,
   rate_limited: 429,
   internal_error: 500,
   index_not_ready: 503,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; requestId: string; details?: unknown };
-}
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
+    message: z.string(),
+    requestId: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+export const ReindexRequestSchema = z
+  .object({
+    embeddingModel: z
+      .string()
+      .regex(/^(use-lite|onnx:.+|openai:.+)$/, "must be use-lite, onnx:<model folder> or openai:<model>")
+      .optional(),
+  })
+  .strict();

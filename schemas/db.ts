@@ -6,6 +6,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   serial,
   text,
   timestamp,
@@ -41,9 +42,17 @@ export const indexGenerations = pgTable("index_generations", {
   embedderKey: text("embedder_key").notNull(),
   embedder: jsonb("embedder").notNull(),
   chunker: jsonb("chunker").notNull(),
-  status: text("status", { enum: ["building", "active", "retired"] }).notNull(),
+  status: text("status", { enum: ["building", "active", "retired", "failed"] }).notNull(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   activatedAt: timestamp("activated_at", { withTimezone: true }),
+  /** How to load this generation's embedder again (no secrets: keys come from the environment). */
+  embedderSpec: jsonb("embedder_spec"),
+  docsTotal: integer("docs_total").notNull().default(0),
+  docsDone: integer("docs_done").notNull().default(0),
+  docsFailed: integer("docs_failed").notNull().default(0),
+  error: text("error"),
+  finishedAt: timestamp("finished_at", { withTimezone: true }),
+  retiredAt: timestamp("retired_at", { withTimezone: true }),
 });
 
 export const documents = pgTable(
@@ -97,6 +106,56 @@ export const chunks = pgTable(
   ],
 );
 
+/**
+ * BM25 postings for chunks (migrations/0002_bm25.sql): one row per (generation, term, chunk) with
+ * the term's frequency and the chunk's Lucene-rounded length, written with the chunk.
+ */
+export const lexicalChunkPostings = pgTable(
+  "lexical_chunk_postings",
+  {
+    generationId: integer("generation_id").notNull(),
+    term: text("term").notNull(),
+    chunkId: uuid("chunk_id")
+      .notNull()
+      .references(() => chunks.id, { onDelete: "cascade" }),
+    documentId: uuid("document_id").notNull(),
+    tf: integer("tf").notNull(),
+    dl: integer("dl").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.generationId, t.term, t.chunkId] }), index("lexical_chunk_postings_chunk").on(t.chunkId)],
+);
+
+/** BM25 postings for whole documents, blended into each chunk's lexical score. */
+export const lexicalDocumentPostings = pgTable(
+  "lexical_document_postings",
+  {
+    generationId: integer("generation_id")
+      .notNull()
+      .references(() => indexGenerations.id, { onDelete: "cascade" }),
+    term: text("term").notNull(),
+    documentId: uuid("document_id")
+      .notNull()
+      .references(() => documents.id, { onDelete: "cascade" }),
+    tf: integer("tf").notNull(),
+    dl: integer("dl").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.generationId, t.term, t.documentId] }),
+    index("lexical_document_postings_document").on(t.documentId, t.generationId),
+  ],
+);
+
+/** Per-generation BM25 collection statistics, kept by triggers on the postings tables. */
+export const lexicalStats = pgTable("lexical_stats", {
+  generationId: integer("generation_id")
+    .primaryKey()
+    .references(() => indexGenerations.id, { onDelete: "cascade" }),
+  chunkCount: bigint("chunk_count", { mode: "number" }).notNull().default(0),
+  chunkLength: bigint("chunk_length", { mode: "number" }).notNull().default(0),
+  docCount: bigint("doc_count", { mode: "number" }).notNull().default(0),
+  docLength: bigint("doc_length", { mode: "number" }).notNull().default(0),
+});
+
 /** Embeddings keyed by chunk text hash and embedder identity, so an edit re-embeds only what changed. */
 export const embeddingCache = pgTable(
   "embedding_cache",
@@ -125,4 +184,14 @@ export const queryLog = pgTable("query_log", {
   timings: jsonb("timings"),
 });
 
-export const schema = { sources, indexGenerations, documents, chunks, embeddingCache, queryLog };
+export const schema = {
+  sources,
+  indexGenerations,
+  documents,
+  chunks,
+  lexicalChunkPostings,
+  lexicalDocumentPostings,
+  lexicalStats,
+  embeddingCache,
+  queryLog,
+};

@@ -46,7 +46,7 @@ describe("POST /ask rejects bad input with 4xx in the documented shape", () => {
     ["collection of the wrong type", { question: "q?", collection: ["a"] }, /collection/],
     ["an unknown field", { question: "q?", temperature: 0.2 }, /temperature/],
     ["a question over the length limit", { question: "x".repeat(2001) }, /2000 characters/],
-    ["stream: true (not in this version)", { question: "q?", stream: true }, /stream/],
+    ["stream of the wrong type", { question: "q?", stream: "yes" }, /stream/],
   ])("%s → 400 invalid_request", async (_name, body, message) => {
     expectError(await post(JSON.stringify(body)), 400, "invalid_request", message);
   });

@@ -1,63 +1,23 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createEmbedder } from "../pipelines/embed/index.js";
 import { embedderKey } from "../pipelines/embed/types.js";
+import { embeddingsReply, startScriptedServer, statusReply, vectorFor, type Reply, type ScriptedServer } from "./support/openai-server.js";
 
-/**
- * An OpenAI-compatible embeddings server on loopback that each test scripts. It stands in for a
- * remote API (OpenAI, vLLM, TEI...) that cannot run on these machines; it is not the product's code.
- */
-interface Scripted {
-  url: string;
-  requests: Array<{ auth?: string; body: { model: string; input: string[]; dimensions?: number } }>;
-  close(): Promise<void>;
-}
-type Reply = (req: { input: string[]; n: number }, res: ServerResponse) => void;
-
-const servers: Scripted[] = [];
+const servers: ScriptedServer[] = [];
 afterEach(async () => {
   while (servers.length) await servers.pop()!.close();
 });
 
-function vectorFor(text: string, dims = 4): number[] {
-  const v = Array.from({ length: dims }, (_, i) => ((text.length + 1) * (i + 1)) % 7 + 1);
-  const norm = Math.hypot(...v);
-  return v.map((x) => x / norm);
-}
-const ok: Reply = ({ input }, res) => {
-  res.writeHead(200, { "content-type": "application/json" });
-  // Reversed on purpose: clients must order by `index`, not by position.
-  res.end(JSON.stringify({ data: input.map((t, index) => ({ index, embedding: vectorFor(t) })).reverse() }));
-};
-
-async function scriptedServer(replies: Reply[]): Promise<Scripted> {
-  const requests: Scripted["requests"] = [];
-  let n = 0;
-  const server: Server = createServer((req: IncomingMessage, res) => {
-    let raw = "";
-    req.on("data", (d) => (raw += d));
-    req.on("end", () => {
-      const body = JSON.parse(raw);
-      requests.push({ auth: req.headers.authorization, body });
-      const reply = replies[Math.min(n, replies.length - 1)]!;
-      n++;
-      reply({ input: body.input, n }, res);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const s = {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`,
-    requests,
-    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
-  };
+async function scriptedServer(replies: Reply[]): Promise<ScriptedServer> {
+  const s = await startScriptedServer(replies);
   servers.push(s);
   return s;
 }
-
-const status = (code: number, headers: Record<string, string> = {}): Reply => (_r, res) => {
-  res.writeHead(code, headers);
-  res.end(JSON.stringify({ error: { message: `status ${code}` } }));
-};
+const ok = embeddingsReply(4);
+const status = statusReply;
 
 describe("openai:<model> embedder against an OpenAI-compatible server", () => {
   it("probes dimensions and normalisation, sends the key, batches, and orders by index", async () => {
@@ -110,10 +70,7 @@ describe("openai:<model> embedder against an OpenAI-compatible server", () => {
   });
 
   it("refuses a response whose vector size changed after start-up", async () => {
-    const wide: Reply = ({ input }, res) => {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ data: input.map((t, index) => ({ index, embedding: vectorFor(t, 8) })) }));
-    };
+    const wide = embeddingsReply(8);
     const s = await scriptedServer([ok, wide]);
     const e = await createEmbedder({ model: "openai:m", baseUrl: s.url });
     await expect(e.embed(["x"])).rejects.toThrow(/8-dimensional vector; the index expects 4/);
@@ -133,5 +90,16 @@ describe("openai:<model> embedder against an OpenAI-compatible server", () => {
 describe("onnx:<folder> embedder", () => {
   it("refuses a folder that is not a model", async () => {
     await expect(createEmbedder("onnx:/nonexistent/model")).rejects.toThrow(/config.json is missing/);
+  });
+
+  it("says what to install when @huggingface/transformers is absent", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rag-onnx-"));
+    mkdirSync(join(dir, "onnx"));
+    for (const f of ["config.json", "tokenizer.json"]) writeFileSync(join(dir, f), "{}");
+    writeFileSync(join(dir, "onnx", "model.onnx"), "not really weights");
+    await expect(createEmbedder(`onnx:${dir}`)).rejects.toThrow(
+      /needs @huggingface\/transformers.*ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm install @huggingface\/transformers/,
+    );
+    rmSync(dir, { recursive: true, force: true });
   });
 });

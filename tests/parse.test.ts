@@ -26,6 +26,12 @@ function pipelineCode(fn: () => unknown): { code: PipelineErrorCode; message: st
   throw new Error("expected a PipelineError");
 }
 
+async function rejectedCode(p: Promise<unknown>): Promise<{ code: PipelineErrorCode; message: string }> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  if (isPipelineError(err)) return { code: err.code, message: err.message };
+  throw err ?? new Error("expected a PipelineError");
+}
+
 describe("parseMarkdown", () => {
   const source = [
     "---",
@@ -217,24 +223,24 @@ describe("decodeText", () => {
 });
 
 describe("parseDocument", () => {
-  it("dispatches by extension", () => {
-    expect(parseDocument(bytes("# T\n\nBody"), "a/b.md").format).toBe("markdown");
-    expect(parseDocument(bytes("<p>Hi</p>"), "a/b.html").format).toBe("html");
-    expect(parseDocument(bytes("Hi"), "a/b.txt").format).toBe("text");
+  it("dispatches by extension", async () => {
+    expect((await parseDocument(bytes("# T\n\nBody"), "a/b.md")).format).toBe("markdown");
+    expect((await parseDocument(bytes("<p>Hi</p>"), "a/b.html")).format).toBe("html");
+    expect((await parseDocument(bytes("Hi"), "a/b.txt")).format).toBe("text");
   });
 
-  it("rejects unknown extensions and PDFs as unsupported, naming the path", () => {
-    const unknown = pipelineCode(() => parseDocument(bytes("x"), "img/photo.jpeg"));
+  it("rejects unknown extensions as unsupported and a PDF without a body as corrupt, naming the path", async () => {
+    const unknown = await rejectedCode(parseDocument(bytes("x"), "img/photo.jpeg"));
     expect(unknown.code).toBe("unsupported_format");
     expect(unknown.message).toContain("img/photo.jpeg");
     expect(unknown.message).toContain(".md");
-    expect(pipelineCode(() => parseDocument(bytes("%PDF-1.7"), "paper.pdf")).code).toBe("unsupported_format");
+    expect((await rejectedCode(parseDocument(bytes("%PDF-1.7"), "paper.pdf"))).code).toBe("corrupt_file");
   });
 
-  it("rejects a page with no readable text once scripts are dropped", () => {
-    const err = pipelineCode(() => parseDocument(bytes("<html><script>var a = 1;</script><style>p{}</style></html>"), "app.html"));
+  it("rejects a page with no readable text once scripts are dropped", async () => {
+    const err = await rejectedCode(parseDocument(bytes("<html><script>var a = 1;</script><style>p{}</style></html>"), "app.html"));
     expect(err.code).toBe("empty_document");
     expect(err.message).toContain("app.html");
-    expect(pipelineCode(() => parseDocument(bytes("---\ntitle: x\n---\n"), "fm.md")).code).toBe("empty_document");
+    expect((await rejectedCode(parseDocument(bytes("---\ntitle: x\n---\n"), "fm.md"))).code).toBe("empty_document");
   });
 });

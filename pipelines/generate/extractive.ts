@@ -1,6 +1,10 @@
 import { contentTerms } from "../text/terms.js";
 import { splitSentences } from "../text/sentences.js";
-import type { ContextSource, GeneratedAnswer, Generator } from "./types.js";
+import { ABSTAIN_MESSAGE } from "./answer-text.js";
+import { createGeneratorTokenizer } from "./tokens.js";
+import type { AnswerSentence, ContextSource, GeneratedAnswer, Generator } from "./types.js";
+
+export { ABSTAIN_MESSAGE } from "./answer-text.js";
 
 export interface ExtractiveOptions {
   /** Most sentences in an answer. */
@@ -27,11 +31,16 @@ interface Candidate {
 export function createExtractiveGenerator(opts: ExtractiveOptions = {}): Generator {
   const maxSentences = opts.maxSentences ?? 3;
   const minSupport = opts.minSupport ?? 0.34;
+  const tokenizer = createGeneratorTokenizer();
   return {
     name: "extractive",
     // No model: the window only bounds how much retrieved text is considered.
     contextWindow: 4096,
     answerReserve: 512,
+    tokenizer,
+    // No prompt either; the question is what it reads besides the sources.
+    promptTokens: (question) => tokenizer.count(question),
+    renderSource: (s) => s.text,
     async generate({ question, sources }): Promise<GeneratedAnswer> {
       const qTerms = [...new Set(contentTerms(question))];
       const candidates: Candidate[] = sources.flatMap((source) =>
@@ -62,12 +71,20 @@ export function createExtractiveGenerator(opts: ExtractiveOptions = {}): Generat
         .filter((c, i, all) => all.findIndex((o) => o.text === c.text) === i)
         .slice(0, maxSentences)
         .sort((a, b) => a.source.n - b.source.n || a.position - b.position);
-      const sentences = chosen.map((c) => ({ text: `${c.text} [${c.source.n}]`, cites: [c.source.n] }));
+      let text = "";
+      const sentences: AnswerSentence[] = chosen.map((c) => {
+        const sentence = `${c.text} [${c.source.n}]`;
+        const start = text ? text.length + 1 : 0;
+        text = text ? `${text} ${sentence}` : sentence;
+        return { text: sentence, cites: [c.source.n], start, end: start + sentence.length };
+      });
       return {
-        text: sentences.map((s) => s.text).join(" "),
+        text,
         abstained: false,
         cited: [...new Set(chosen.map((c) => c.source.n))],
         sentences,
+        model: "extractive",
+        fallbacks: [],
       };
     },
   };
@@ -81,8 +98,6 @@ function isProse(c: Candidate): boolean {
   return !c.source.hit.headingPath.includes(bare);
 }
 
-export const ABSTAIN_MESSAGE = "I could not find an answer to that in the indexed documents.";
-
 function abstain(): GeneratedAnswer {
-  return { text: ABSTAIN_MESSAGE, abstained: true, cited: [], sentences: [] };
+  return { text: ABSTAIN_MESSAGE, abstained: true, cited: [], sentences: [], model: "extractive", fallbacks: [] };
 }

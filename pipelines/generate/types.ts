@@ -1,4 +1,5 @@
 import type { ChunkHit } from "../store/types.js";
+import type { GeneratorTokenizer } from "./tokens.js";
 
 /** A retrieved chunk as given to the generator, numbered for `[n]` citations. */
 export interface ContextSource {
@@ -6,7 +7,16 @@ export interface ContextSource {
   hit: ChunkHit;
   /** The text given to the generator: the whole chunk, or its leading sentences when cut to fit. */
   text: string;
+  /** Tokens of the source as the prompt carries it, delimiters included. */
   tokens: number;
+}
+
+/** One sentence of an answer and the sources it cites; offsets into the answer text. */
+export interface AnswerSentence {
+  text: string;
+  cites: number[];
+  start?: number;
+  end?: number;
 }
 
 export interface GeneratedAnswer {
@@ -15,12 +25,31 @@ export interface GeneratedAnswer {
   /** Numbers of the sources the answer cites. */
   cited: number[];
   /** Sentences of the answer with the sources each cites, for verification. */
-  sentences: Array<{ text: string; cites: number[] }>;
+  sentences: AnswerSentence[];
+  /** The model that wrote the answer, after any fallback (the generator's name when it has none). */
+  model: string;
+  /** Models that failed before `model` answered, in order, with why. */
+  fallbacks: Array<{ model: string; error: string }>;
+  /** What the model API reported, when it reports it. */
+  promptTokens?: number | undefined;
+  completionTokens?: number | undefined;
+}
+
+export interface GenerateInput {
+  question: string;
+  sources: ContextSource[];
+  /** Receives answer text as the model writes it; generators that cannot stream never call it. */
+  onDelta?: ((text: string) => void) | undefined;
+  /** Called when text already passed to `onDelta` is void: a fallback model starts over. */
+  onRestart?: ((reason: string) => void) | undefined;
+  /** Aborts generation (the client went away). */
+  signal?: AbortSignal | undefined;
 }
 
 /**
- * Writes an answer from numbered sources. `contextWindow` and `answerReserve` size the default
- * context budget.
+ * Writes an answer from numbered sources. `contextWindow`, `answerReserve` and `promptTokens` size
+ * the default context budget; `renderSource` is how a source appears in the prompt, so packing
+ * counts exactly what is sent.
  * @example
  *   const answer = await generator.generate({ question, sources });
  */
@@ -28,5 +57,11 @@ export interface Generator {
   readonly name: string;
   readonly contextWindow: number;
   readonly answerReserve: number;
-  generate(input: { question: string; sources: ContextSource[] }): Promise<GeneratedAnswer>;
+  readonly tokenizer: GeneratorTokenizer;
+  /** Tokens of the prompt without its sources: instructions, the question, chat framing. */
+  promptTokens(question: string): number;
+  /** A source as the prompt carries it. */
+  renderSource(source: { n: number; hit: ChunkHit; text: string }): string;
+  generate(input: GenerateInput): Promise<GeneratedAnswer>;
+  close?(): Promise<void>;
 }

@@ -1,10 +1,11 @@
 import { PipelineError } from "../errors.js";
 import { parseHtml } from "./html.js";
 import { parseMarkdown } from "./markdown.js";
+import { parsePdf } from "./pdf.js";
 import { parseText } from "./text.js";
 import type { DocumentFormat, ParsedDocument } from "./types.js";
 
-export { parseHtml, parseMarkdown, parseText };
+export { parseHtml, parseMarkdown, parsePdf, parseText };
 
 const FORMATS: Record<string, DocumentFormat> = {
   ".md": "markdown",
@@ -55,20 +56,22 @@ export function decodeText(bytes: Uint8Array, path: string): string {
   return text;
 }
 
-/** Decodes and parses a file by its extension; every failure is a PipelineError naming the path. */
-export function parseDocument(bytes: Uint8Array, path: string): ParsedDocument {
+/**
+ * Decodes and parses a file by its extension; every failure is a PipelineError naming the path.
+ * Async because PDF extraction is.
+ */
+export async function parseDocument(bytes: Uint8Array, path: string): Promise<ParsedDocument> {
   const format = formatForPath(path);
   if (format === null) {
     throw new PipelineError(
       "unsupported_format",
-      `"${path}" has a file type that cannot be indexed. Supported extensions are ${Object.keys(FORMATS).filter((e) => e !== ".pdf").join(", ")}.`,
+      `"${path}" has a file type that cannot be indexed. Supported extensions are ${Object.keys(FORMATS).join(", ")}.`,
       { context: { path } },
     );
   }
   if (format === "pdf") {
-    throw new PipelineError("unsupported_format", `"${path}" is a PDF, and PDF parsing is not available yet.`, {
-      context: { path, format },
-    });
+    if (bytes.length === 0) throw emptyError(path, "the file is empty", format);
+    return parsePdf(bytes, path);
   }
   const source = decodeText(bytes, path);
   const doc = format === "markdown" ? parseMarkdown(source) : format === "html" ? parseHtml(source) : parseText(source);

@@ -38,20 +38,53 @@ export async function retrieve(
     deps.store.searchDense(vector!, search),
     deps.store.searchLexical(question, search),
   ]);
-  const fused = new Map<string, RankedHit>();
-  const dn = minMax(dense.map((h) => h.score));
-  const ln = minMax(lexical.map((h) => h.score));
-  dense.forEach((h, i) => fused.set(h.chunkId, { ...h, dense: h.score, lexical: null, score: opts.denseWeight * dn[i]! }));
-  lexical.forEach((h, i) => {
-    const part = (1 - opts.denseWeight) * ln[i]!;
-    const seen = fused.get(h.chunkId);
-    if (seen) {
-      seen.lexical = h.score;
-      seen.score += part;
-    } else fused.set(h.chunkId, { ...h, dense: null, lexical: h.score, score: part });
-  });
-  const ranked = [...fused.values()].sort((a, b) => b.score - a.score);
+  const byId = new Map<string, RankedHit>();
+  for (const h of dense) byId.set(h.chunkId, { ...h, dense: h.score, lexical: null });
+  for (const h of lexical) {
+    const seen = byId.get(h.chunkId);
+    if (seen) seen.lexical = h.score;
+    else byId.set(h.chunkId, { ...h, dense: null, lexical: h.score });
+  }
+  const scores = minMaxFusion(
+    dense.map((h) => ({ id: h.chunkId, score: h.score })),
+    lexical.map((h) => ({ id: h.chunkId, score: h.score })),
+    opts.denseWeight,
+  );
+  // Sort is stable: equal scores keep dense order, then lexical order.
+  const ranked = [...scores].map(([id, score]) => ({ ...byId.get(id)!, score })).sort((a, b) => b.score - a.score);
   return dedupe(ranked, opts.topK);
+}
+
+/** A retriever's result for fusion: an id and a score, higher is better. */
+export interface Scored {
+  id: string;
+  score: number;
+}
+
+/**
+ * Weighted min-max fusion: each list's scores are scaled to [0, 1] over the list, then summed with
+ * weights `denseWeight` and `1 - denseWeight`; an id missing from a list gets 0 from it. Keeps the
+ * score gaps that rank fusion throws away, which is what lets a weak dense retriever help BM25.
+ */
+export function minMaxFusion(dense: Scored[], lexical: Scored[], denseWeight: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const add = (list: Scored[], weight: number) => {
+    const n = minMax(list.map((h) => h.score));
+    list.forEach((h, i) => out.set(h.id, (out.get(h.id) ?? 0) + weight * n[i]!));
+  };
+  add(dense, denseWeight);
+  add(lexical, 1 - denseWeight);
+  return out;
+}
+
+/** Weighted reciprocal rank fusion: Σ weight / (k + rank), ranks from 1 in each list's order. */
+export function rrfFusion(dense: Scored[], lexical: Scored[], denseWeight: number, k = 60): Map<string, number> {
+  const out = new Map<string, number>();
+  const add = (list: Scored[], weight: number) =>
+    list.forEach((h, i) => out.set(h.id, (out.get(h.id) ?? 0) + weight / (k + i + 1)));
+  add(dense, denseWeight);
+  add(lexical, 1 - denseWeight);
+  return out;
 }
 
 function minMax(xs: number[]): number[] {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, eq, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { documents, indexGenerations, queryLog, sources } from "../../schemas/db.js";
 import type { ChunkerSettings } from "../chunk/types.js";
 import { embedderKey, type EmbedderIdentity } from "../embed/types.js";
@@ -81,6 +81,10 @@ export function createCatalog(db: Drizzle) {
       await db.delete(documents).where(eq(documents.id, id));
     },
 
+    async allDocuments(): Promise<DocumentRow[]> {
+      return db.select().from(documents).orderBy(documents.sourceId, documents.path);
+    },
+
     async listDocuments(sourceId: string): Promise<DocumentRow[]> {
       return db.select().from(documents).where(eq(documents.sourceId, sourceId));
     },
@@ -89,8 +93,25 @@ export function createCatalog(db: Drizzle) {
       return (await db.select().from(indexGenerations).where(eq(indexGenerations.status, "active")))[0];
     },
 
+    /** The active generation and the one being built, if any, in one query. */
+    async liveGenerations(): Promise<{ active?: GenerationRow; building?: GenerationRow }> {
+      const rows = await db
+        .select()
+        .from(indexGenerations)
+        .where(inArray(indexGenerations.status, ["active", "building"]));
+      return { active: rows.find((r) => r.status === "active"), building: rows.find((r) => r.status === "building") };
+    },
+
+    async listGenerations(): Promise<GenerationRow[]> {
+      return db.select().from(indexGenerations).orderBy(desc(indexGenerations.id));
+    },
+
     /** Creates the first generation, or returns the active one whatever embedder it names. */
-    async ensureActiveGeneration(identity: EmbedderIdentity, chunker: ChunkerSettings): Promise<GenerationRow> {
+    async ensureActiveGeneration(
+      identity: EmbedderIdentity,
+      chunker: ChunkerSettings,
+      embedderSpec: unknown = null,
+    ): Promise<GenerationRow> {
       const existing = await this.activeGeneration();
       if (existing) return existing;
       const inserted = await db
@@ -98,6 +119,7 @@ export function createCatalog(db: Drizzle) {
         .values({
           embedderKey: embedderKey(identity),
           embedder: identity,
+          embedderSpec,
           chunker,
           status: "active",
           activatedAt: new Date(),
@@ -107,6 +129,56 @@ export function createCatalog(db: Drizzle) {
       // Another process may have created it between our read and insert; the unique partial
       // index on status='active' makes that safe, and the re-read returns the winner.
       return inserted[0] ?? (await this.activeGeneration())!;
+    },
+
+    /** Starts a build; the unique index on status='building' refuses a second concurrent one. */
+    async startBuild(identity: EmbedderIdentity, chunker: ChunkerSettings, embedderSpec: unknown): Promise<GenerationRow> {
+      const rows = await db
+        .insert(indexGenerations)
+        .values({ embedderKey: embedderKey(identity), embedder: identity, embedderSpec, chunker, status: "building" })
+        .onConflictDoNothing()
+        .returning();
+      if (!rows[0]) {
+        const { building } = await this.liveGenerations();
+        throw new Error(`a re-index is already running (generation ${building?.id ?? "?"}); wait for it to finish.`);
+      }
+      return rows[0];
+    },
+
+    async buildProgress(id: number, p: { total?: number; done?: number; failed?: number }): Promise<void> {
+      await db
+        .update(indexGenerations)
+        .set({
+          ...(p.total !== undefined && { docsTotal: p.total }),
+          ...(p.done !== undefined && { docsDone: p.done }),
+          ...(p.failed !== undefined && { docsFailed: p.failed }),
+        })
+        .where(eq(indexGenerations.id, id));
+    },
+
+    async failBuild(id: number, error: string): Promise<void> {
+      await db
+        .update(indexGenerations)
+        .set({ status: "failed", error, finishedAt: new Date() })
+        .where(and(eq(indexGenerations.id, id), eq(indexGenerations.status, "building")));
+    },
+
+    /** The switch: the old active generation retires and the built one activates in one transaction. */
+    async activate(id: number): Promise<GenerationRow | undefined> {
+      return db.transaction(async (tx) => {
+        const [old] = await tx
+          .update(indexGenerations)
+          .set({ status: "retired", retiredAt: new Date() })
+          .where(eq(indexGenerations.status, "active"))
+          .returning();
+        const [now] = await tx
+          .update(indexGenerations)
+          .set({ status: "active", activatedAt: new Date(), finishedAt: new Date() })
+          .where(and(eq(indexGenerations.id, id), eq(indexGenerations.status, "building")))
+          .returning();
+        if (!now) throw new Error(`generation ${id} is not building; nothing was switched.`);
+        return old;
+      });
     },
 
     async logQuery(entry: typeof queryLog.$inferInsert): Promise<void> {

@@ -5,9 +5,10 @@ import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import pg from "pg";
 import type { SQL } from "drizzle-orm";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { schema } from "../../schemas/db.js";
-import { runMigrations, type MigrationResult } from "./migrate.js";
+import { DatabaseSetupError, runMigrations, type MigrationResult } from "./migrate.js";
 
 export type Drizzle = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -43,8 +44,15 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
 }
 
 async function openPglite(dataDir: string | undefined): Promise<Database> {
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create({ dataDir, extensions: { vector } });
+  let unlock = () => {};
+  if (dataDir) {
+    mkdirSync(dataDir, { recursive: true });
+    unlock = lockDataDir(dataDir);
+  }
+  const client = await PGlite.create({ dataDir, extensions: { vector } }).catch((err: unknown) => {
+    unlock();
+    throw err;
+  });
   const db = drizzlePglite(client, { schema }) as unknown as Drizzle;
   const session: ScriptSession = {
     exec: async (script) => void (await client.exec(script)),
@@ -55,9 +63,49 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     db,
     withSession: (fn) => fn(session),
     migrate: () => runMigrations(database),
-    close: () => client.close(),
+    close: async () => {
+      await client.close();
+      unlock();
+    },
   };
   return database;
+}
+
+/**
+ * PGlite is one process's database: two processes writing one data directory corrupt it, and
+ * PGlite itself takes no lock. A pid file refuses the second opener; a stale one (its process
+ * gone, e.g. after SIGKILL) is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const file = join(dataDir, "pglite.lock");
+  if (existsSync(file)) {
+    const pid = Number(readFileSync(file, "utf8").trim());
+    if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) {
+      throw new DatabaseSetupError(
+        `The PGlite database in ${dataDir} is in use by process ${pid} (a running \`npm start\`?). ` +
+          "PGlite serves one process: stop that process, use its HTTP API (POST /admin/reindex), " +
+          "or set DATABASE_URL to a PostgreSQL server that several processes can share.",
+      );
+    }
+  }
+  writeFileSync(file, String(process.pid));
+  return () => {
+    try {
+      if (readFileSync(file, "utf8").trim() === String(process.pid)) unlinkSync(file);
+    } catch {
+      // Already gone: nothing to release.
+    }
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else, which still means it is alive.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 async function openPostgres(url: string, poolMax: number): Promise<Database> {

@@ -1,5 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { and, eq, sql, type SQL } from "drizzle-orm";
 import { chunks } from "../../schemas/db.js";
+import { bm25ChunkQuery, DEFAULT_LEXICAL, deleteDocumentPostings, writeLexicalPostings, type LexicalSettings } from "../retrieve/bm25-store.js";
 import { queryRows, type Drizzle } from "./database.js";
 import type { ChunkHit, SearchOptions, StoredChunk, VectorStore } from "./types.js";
 
@@ -17,13 +19,20 @@ interface HitRow extends Record<string, unknown> {
   score: number;
 }
 
+export interface PgvectorStoreOptions {
+  /** BM25 parameters and the document/chunk blend; `DEFAULT_LEXICAL` when unset. */
+  lexical?: Partial<LexicalSettings> | undefined;
+}
+
 /**
  * pgvector in the service's own PostgreSQL (or PGlite). Each generation has its own partial HNSW
  * index on `(embedding::vector(d))`; queries repeat that expression and predicate so the planner
- * can use it.
+ * can use it. Lexical search is BM25 over postings in the same database, written in the same
+ * transaction as the chunks (pipelines/retrieve/bm25-store.ts).
  */
-export function createPgvectorStore(db: Drizzle): VectorStore {
+export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions = {}): VectorStore {
   const dims = new Map<number, number>();
+  const lexical: LexicalSettings = { ...DEFAULT_LEXICAL, ...options.lexical };
 
   async function dimensionOf(generationId: number): Promise<number> {
     const known = dims.get(generationId);
@@ -65,12 +74,16 @@ export function createPgvectorStore(db: Drizzle): VectorStore {
 
     async replaceDocumentChunks(generationId, doc, rows) {
       await db.transaction(async (tx) => {
+        await deleteDocumentPostings(tx, doc.documentId, generationId);
         await tx
           .delete(chunks)
           .where(and(eq(chunks.generationId, generationId), eq(chunks.documentId, doc.documentId)));
         if (rows.length === 0) return;
+        // Ids made here so the postings can name their chunks without reading them back.
+        const ids = rows.map(() => randomUUID());
         await tx.insert(chunks).values(
-          rows.map((c) => ({
+          rows.map((c, i) => ({
+            id: ids[i]!,
             generationId,
             documentId: doc.documentId,
             collection: doc.collection,
@@ -85,11 +98,20 @@ export function createPgvectorStore(db: Drizzle): VectorStore {
             tokenCount: c.tokenCount,
           })),
         );
+        await writeLexicalPostings(
+          tx,
+          generationId,
+          doc.documentId,
+          rows.map((c, i) => ({ id: ids[i]!, text: c.text, headingPath: c.headingPath, start: c.start, end: c.end })),
+        );
       });
     },
 
     async deleteDocumentChunks(documentId) {
-      await db.delete(chunks).where(eq(chunks.documentId, documentId));
+      await db.transaction(async (tx) => {
+        await deleteDocumentPostings(tx, documentId);
+        await tx.delete(chunks).where(eq(chunks.documentId, documentId));
+      });
     },
 
     async searchDense(embedding, opts) {
@@ -107,17 +129,13 @@ export function createPgvectorStore(db: Drizzle): VectorStore {
     },
 
     async searchLexical(query, opts) {
-      const terms = lexicalTerms(query);
-      if (terms.length === 0) return [];
-      // OR of the question's words: plainto_tsquery would AND them and miss most passages.
-      const tsquery = terms.join(" | ");
+      const ranked = bm25ChunkQuery(query, { ...opts, settings: lexical });
+      if (!ranked) return [];
       const rows = await queryRows<HitRow>(db, sql`
-        WITH q AS (SELECT to_tsquery('english', ${tsquery}) AS q)
-        SELECT ${hitColumns}, ts_rank_cd(c.tsv, q.q, 1) AS score
-        FROM chunks c JOIN documents d ON d.id = c.document_id, q
-        WHERE c.generation_id = ${opts.generationId} AND c.tsv @@ q.q ${collectionFilter(opts)}
-        ORDER BY score DESC, c.id
-        LIMIT ${opts.topK}`);
+        WITH ranked AS (${ranked})
+        SELECT ${hitColumns}, r.score
+        FROM ranked r JOIN chunks c ON c.id = r.chunk_id JOIN documents d ON d.id = c.document_id
+        ORDER BY r.score DESC, c.id`);
       return rows.map(toHit);
     },
 
@@ -128,13 +146,19 @@ export function createPgvectorStore(db: Drizzle): VectorStore {
       );
       return rows[0]?.n ?? 0;
     },
-  };
-}
 
-/** Words safe to put in a to_tsquery expression (letters and digits only). */
-export function lexicalTerms(text: string): string[] {
-  const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-  return [...new Set(words)].slice(0, 64);
+    async dropGeneration(generationId) {
+      const g = Math.trunc(generationId);
+      await db.transaction(async (tx) => {
+        // Chunk postings go with their chunks (cascade); document postings and stats are per generation.
+        await tx.execute(sql`DELETE FROM lexical_document_postings WHERE generation_id = ${g}`);
+        await tx.delete(chunks).where(eq(chunks.generationId, g));
+        await tx.execute(sql`DELETE FROM lexical_stats WHERE generation_id = ${g}`);
+      });
+      await db.execute(sql.raw(`DROP INDEX IF EXISTS chunks_embedding_g${g}`));
+      dims.delete(g);
+    },
+  };
 }
 
 function toHit(r: HitRow): ChunkHit {

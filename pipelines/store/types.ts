@@ -50,4 +50,6 @@ export interface VectorStore {
   searchDense(embedding: number[], opts: SearchOptions): Promise<ChunkHit[]>;
   searchLexical(query: string, opts: SearchOptions): Promise<ChunkHit[]>;
   countChunks(generationId: number): Promise<number>;
+  /** Removes every chunk, posting and index of a retired or failed generation. Idempotent. */
+  dropGeneration(generationId: number): Promise<void>;
 }

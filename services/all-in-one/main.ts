@@ -2,31 +2,36 @@ import { createApp } from "../api/app.js";
 import type { ApiDeps } from "../api/context.js";
 import { closeServer, listen } from "../api/server.js";
 import { ConfigError } from "../common/config.js";
+import { adminActions } from "../common/admin.js";
 import { createCoreDeps } from "../common/deps.js";
 import { createLogger } from "../common/log.js";
 import { onShutdown, runMain } from "../common/process.js";
-import { createInProcessQueue } from "../common/queue/in-process.js";
+import { assertRedisReachable } from "../common/queue/bullmq.js";
+import { createQueue } from "../common/queue/index.js";
 import { createSourceWatcher } from "../watcher/watcher.js";
 import { watchDirs } from "../watcher/config.js";
 import { createWorker } from "../worker/worker.js";
 import { createGenerator } from "../../pipelines/generate/index.js";
+import { createReranker } from "../../pipelines/rerank/index.js";
 import { loadAllInOneConfig } from "./config.js";
 
 /**
  * The embedded default: API, watcher and worker in one process, PGlite under DATA_DIR and an
- * in-process queue. The HTTP server starts first so /healthz and /readyz answer during start-up.
+ * in-process queue (BullMQ when REDIS_URL is set, so separate workers can join in). The HTTP server starts first so /healthz and /readyz answer during start-up.
  */
 runMain(async () => {
   const config = loadAllInOneConfig(process.env);
   const log = createLogger(config.LOG_LEVEL, { service: "all-in-one" });
   let generator;
+  let reranker;
   try {
-    generator = createGenerator(config.GENERATOR);
+    generator = await createGenerator(config, { onFallback: (model, err) => log.warn("generator failed; falling back", { model, err }) });
+    reranker = await createReranker(config.RERANKER);
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  if (config.REDIS_URL) log.warn("REDIS_URL is ignored by the all-in-one process, which uses its in-process queue");
-  const apiDeps: ApiDeps = { config, log, generator, core: null };
+  if (config.REDIS_URL) await assertRedisReachable(config.REDIS_URL);
+  const apiDeps: ApiDeps = { config, log, generator, reranker, core: null };
   const server = await listen(createApp(apiDeps).fetch, config.PORT, config.HOST);
   log.info("listening", { port: config.PORT, host: config.HOST });
 
@@ -34,9 +39,7 @@ runMain(async () => {
     apiDeps.startupError = (err as Error).message;
     return closeServer(server).then(() => Promise.reject(err));
   });
-  const queue = createInProcessQueue({
-    onError: (job, err, willRetry) => log.error("job failed", { job: job.id, attempt: job.attempt, willRetry, err }),
-  });
+  const queue = createQueue(config, { log });
   createWorker({ core, queue, log, maxFileBytes: config.MAX_FILE_BYTES }).start();
   const watcher = createSourceWatcher({
     catalog: core.catalog,
@@ -54,6 +57,7 @@ runMain(async () => {
   }, log);
   // Ready once the folders are watched: a file copied in after /readyz says so is never missed.
   await watcher.start();
+  apiDeps.admin = adminActions(core, config, log);
   apiDeps.core = core;
   log.info("ready", { generation: core.generation.id });
 });

@@ -3,9 +3,12 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import type { ApiDeps, AppEnv } from "./context.js";
 import { errorResponse, onError } from "./errors.js";
+import { adminReindexRoute } from "./routes/admin-reindex.js";
 import { askRoute } from "./routes/ask.js";
 import { healthzRoute } from "./routes/healthz.js";
+import { openApiRoute } from "./routes/openapi.js";
 import { readyzRoute } from "./routes/readyz.js";
+import { statusRoute } from "./routes/status.js";
 
 /**
  * The HTTP API. Built from already-constructed dependencies, so tests call `app.request()` on
@@ -31,6 +34,9 @@ export function createApp(deps: ApiDeps) {
   app.route("/ask", askRoute);
   app.route("/healthz", healthzRoute);
   app.route("/readyz", readyzRoute);
+  app.route("/status", statusRoute);
+  app.route("/admin/reindex", adminReindexRoute);
+  app.route("/openapi.json", openApiRoute);
   app.notFound((c) => errorResponse(c, "not_found", `No route for ${c.req.method} ${c.req.path}.`));
   app.onError(onError(deps.log));
   return app;

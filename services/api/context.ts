@@ -1,4 +1,5 @@
 import type { Generator } from "../../pipelines/generate/types.js";
+import type { Reranker } from "../../pipelines/rerank/types.js";
 import type { Logger } from "../common/log.js";
 import type { CoreDeps } from "../common/deps.js";
 
@@ -7,6 +8,8 @@ export interface ApiConfig {
   MAX_QUESTION_CHARS: number;
   DEFAULT_TOP_K: number;
   DENSE_WEIGHT?: number | undefined;
+  VERIFY_MODE?: "remove" | "flag" | undefined;
+  VERIFY_MIN_SUPPORTED?: number | undefined;
 }
 
 /**
@@ -17,7 +20,13 @@ export interface ApiDeps {
   config: ApiConfig;
   log: Logger;
   generator: Generator;
+  /** The built-in lexical reranker when unset. */
+  reranker?: Reranker;
   core: CoreDeps | null;
+  /** Operator actions that need more than the request (the embedder settings, the file limit). */
+  admin?: {
+    startReindex(embeddingModel?: string): Promise<{ generationId: number }>;
+  };
   /** Set when start-up failed after the server began listening; /readyz reports it. */
   startupError?: string;
 }

@@ -1,5 +1,7 @@
 import { createGenerator } from "../../pipelines/generate/index.js";
+import { createReranker } from "../../pipelines/rerank/index.js";
 import { ConfigError } from "../common/config.js";
+import { adminActions } from "../common/admin.js";
 import { createCoreDeps } from "../common/deps.js";
 import { createLogger } from "../common/log.js";
 import { onShutdown, runMain } from "../common/process.js";
@@ -16,18 +18,21 @@ runMain(async () => {
   const config = loadApiConfig(process.env);
   const log = createLogger(config.LOG_LEVEL, { service: "api" });
   let generator;
+  let reranker;
   try {
-    generator = createGenerator(config.GENERATOR);
+    generator = await createGenerator(config, { onFallback: (model, err) => log.warn("generator failed; falling back", { model, err }) });
+    reranker = await createReranker(config.RERANKER);
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  const deps: ApiDeps = { config, log, generator, core: null };
+  const deps: ApiDeps = { config, log, generator, reranker, core: null };
   const server = await listen(createApp(deps).fetch, config.PORT, config.HOST);
   log.info("listening", { port: config.PORT, host: config.HOST });
   const core = await createCoreDeps(config, log).catch((err: unknown) => {
     deps.startupError = (err as Error).message;
     return closeServer(server).then(() => Promise.reject(err));
   });
+  deps.admin = adminActions(core, config, log);
   deps.core = core;
   log.info("ready", { generation: core.generation.id });
   onShutdown(async () => {

@@ -35,7 +35,11 @@ export const commonEnv = {
   EMBEDDING_TIMEOUT_MS: env(positiveInt.optional()),
   EMBEDDING_MAX_TOKENS: env(positiveInt.max(32_768).optional()),
   EMBEDDING_VERSION: env(z.string().max(200).optional()),
+  QDRANT_URL: env(z.url({ error: "must be an http(s) URL such as http://localhost:6333" }).optional()),
+  QDRANT_API_KEY: env(z.string().optional()),
   MAX_FILE_BYTES: env(positiveInt.default(50 * 1024 * 1024)),
+  /** How long a retired generation's chunks stay after a re-index switch, for queries in flight. */
+  RETIRE_GRACE_MS: env(z.coerce.number().int().min(0).default(30_000)),
   LOG_LEVEL: env(z.enum(["debug", "info", "warn", "error", "silent"]).default("info")),
 };
 
@@ -53,10 +57,39 @@ export const apiEnv = {
   ),
   /** Overrides the embedder's fitted fusion weight; unset uses the embedder's default. */
   DENSE_WEIGHT: env(z.coerce.number().min(0).max(1).optional()),
+  RERANKER: env(
+    z
+      .string()
+      .regex(/^(lexical|none|onnx-cross-encoder:.+)$/, "must be lexical, none or onnx-cross-encoder:<model folder>")
+      .default("lexical"),
+  ),
+  /** GENERATOR=openai: any OpenAI-compatible server; api.openai.com when unset (then LLM_API_KEY is required). */
+  LLM_BASE_URL: env(z.url({ error: "must be an http(s) URL such as http://localhost:11434/v1" }).optional()),
+  LLM_API_KEY: env(z.string().optional()),
+  LLM_MODEL: env(z.string().min(1).default("gpt-4o-mini")),
+  /** Tried when LLM_MODEL keeps failing; after it, the extractive generator answers. */
+  LLM_FALLBACK_MODEL: env(z.string().min(1).optional()),
+  LLM_CONTEXT_WINDOW: env(positiveInt.min(1024).max(2_000_000).default(8192)),
+  LLM_MAX_ANSWER_TOKENS: env(positiveInt.max(32_768).default(512)),
+  /** Per attempt; for a streamed answer, the longest silence between chunks. */
+  LLM_TIMEOUT_MS: env(positiveInt.default(60_000)),
+  /** Attempts per model (429, 5xx, timeouts and network errors are retried) before falling back. */
+  LLM_MAX_ATTEMPTS: env(positiveInt.max(10).default(3)),
+  VERIFY_MODE: env(z.enum(["remove", "flag"]).default("remove")),
+  /** Below this share of supported sentences the answer abstains. */
+  VERIFY_MIN_SUPPORTED: env(z.coerce.number().min(0).max(1).default(0.5)),
 };
 
 export const queueEnv = {
   REDIS_URL: env(z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional()),
+  /** Namespaces the queue's Redis keys, so deployments (or test runs) can share one Redis. */
+  QUEUE_PREFIX: env(z.string().regex(/^[\w.:-]{1,64}$/, "must be 1-64 letters, digits, '.', ':', '_' or '-'").default("bull")),
+  /** Jobs one worker process runs at once (BullMQ only; the in-process queue runs one). */
+  WORKER_CONCURRENCY: env(positiveInt.max(64).default(1)),
+  /** How long a job's lock lives unrenewed; a dead worker's job is re-run 1-3 times this later. */
+  WORKER_LOCK_MS: env(positiveInt.min(1000).default(30_000)),
+  /** On SIGTERM, how long a running job may finish before it is handed back to the queue. */
+  WORKER_SHUTDOWN_GRACE_MS: env(z.coerce.number().int().min(0).default(5_000)),
 };
 
 export const watcherEnv = {

@@ -1,4 +1,3 @@
-import { createChunker, defaultChunkerSettings } from "../../pipelines/chunk/structure-chunker.js";
 import type { Chunker } from "../../pipelines/chunk/types.js";
 import {
   createEmbedder,
@@ -13,8 +12,10 @@ import { openDatabase, type Database } from "../../pipelines/store/database.js";
 import { createEmbeddingCache, type EmbeddingCache } from "../../pipelines/store/embedding-cache.js";
 import { DatabaseSetupError } from "../../pipelines/store/migrate.js";
 import { createPgvectorStore } from "../../pipelines/store/pgvector-store.js";
+import { createQdrantStore } from "../../pipelines/store/qdrant-store.js";
 import type { VectorStore } from "../../pipelines/store/types.js";
 import { ConfigError } from "./config.js";
+import { chunkerFor, createIndexRuntime, specOf, type IndexRuntime } from "./index-runtime.js";
 import type { Logger } from "./log.js";
 
 export interface CoreConfig {
@@ -29,6 +30,8 @@ export interface CoreConfig {
   EMBEDDING_TIMEOUT_MS?: number | undefined;
   EMBEDDING_MAX_TOKENS?: number | undefined;
   EMBEDDING_VERSION?: string | undefined;
+  QDRANT_URL?: string | undefined;
+  QDRANT_API_KEY?: string | undefined;
   MAX_FILE_BYTES: number;
 }
 
@@ -60,6 +63,12 @@ export interface CoreDeps {
   tokenizer: GeneratorTokenizer;
   generation: GenerationRow;
   mismatch: ModelMismatch | null;
+  /**
+   * Follows the active generation (a re-index switches it). Call before each query or job; the
+   * fields above change together, so read them after this call, not across an await.
+   */
+  refresh(): Promise<void>;
+  runtime: IndexRuntime;
   close(): Promise<void>;
 }
 
@@ -98,10 +107,13 @@ export async function createCoreDeps(
       }),
     ]);
     log.info("database ready", { kind: database.kind, applied: migrations.applied });
-    const chunker = createChunker(defaultChunkerSettings(embedder.maxInputTokens - 2), (t) => embedder.countTokens(t));
+    const chunker = chunkerFor(embedder);
     const catalog = createCatalog(database.db);
-    const store = createPgvectorStore(database.db);
-    const generation = await catalog.ensureActiveGeneration(embedder.identity, chunker.settings);
+    // Qdrant holds vectors and their lexical sparse vectors; PostgreSQL keeps the catalog either way.
+    const store = config.QDRANT_URL
+      ? createQdrantStore({ url: config.QDRANT_URL, apiKey: config.QDRANT_API_KEY, db: database.db })
+      : createPgvectorStore(database.db);
+    const generation = await catalog.ensureActiveGeneration(embedder.identity, chunker.settings, specOf(embedderConfig(config)));
     const mismatch =
       generation.embedderKey === embedderKey(embedder.identity)
         ? null
@@ -115,7 +127,7 @@ export async function createCoreDeps(
       await store.prepareGeneration(generation.id, embedder.identity.dimensions);
     }
     log.info("embedder loaded", { embedder: embedderKey(embedder.identity), generation: generation.id });
-    return {
+    const core: CoreDeps = {
       database,
       catalog,
       store,
@@ -125,11 +137,45 @@ export async function createCoreDeps(
       tokenizer: createGeneratorTokenizer(),
       generation,
       mismatch,
+      refresh: () => core.runtime.refresh(),
+      runtime: undefined as unknown as IndexRuntime,
       async close() {
+        await core.runtime.closeLoaded();
         if (!overrides.embedder) await embedder.close();
         await database.close();
       },
     };
+    core.runtime = createIndexRuntime({ core, apiKey: config.EMBEDDING_API_KEY, log });
+    return core;
+  } catch (err) {
+    await database.close().catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * The database and catalog without the embedder: for the watcher, which registers sources and
+ * reconciles folders with the index but never embeds, so it need not load a model.
+ */
+export async function openCatalog(
+  config: Pick<CoreConfig, "DATA_DIR" | "DATABASE_URL" | "DATABASE_POOL_MAX">,
+  log: Logger,
+): Promise<{ database: Database; catalog: Catalog; close(): Promise<void> }> {
+  const database = await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATABASE_URL ? undefined : `${config.DATA_DIR}/pglite`,
+    poolMax: config.DATABASE_POOL_MAX,
+  }).catch((err: unknown) => {
+    throw new ConfigError(`Cannot open the database: ${(err as Error).message}`, { cause: err });
+  });
+  try {
+    const migrations = await database.migrate().catch((err: unknown) => {
+      if (err instanceof DatabaseSetupError) throw err;
+      const where = config.DATABASE_URL ? "the PostgreSQL server named by DATABASE_URL" : `PGlite in ${config.DATA_DIR}`;
+      throw new DatabaseSetupError(`Cannot reach ${where}: ${(err as Error).message}`, { cause: err });
+    });
+    log.info("database ready", { kind: database.kind, applied: migrations.applied });
+    return { database, catalog: createCatalog(database.db), close: () => database.close() };
   } catch (err) {
     await database.close().catch(() => {});
     throw err;

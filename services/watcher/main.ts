@@ -1,16 +1,42 @@
 import { ConfigError } from "../common/config.js";
-import { runMain } from "../common/process.js";
-import { loadWatcherConfig } from "./config.js";
+import { openCatalog } from "../common/deps.js";
+import { createLogger } from "../common/log.js";
+import { onShutdown, runMain } from "../common/process.js";
+import { assertRedisReachable } from "../common/queue/bullmq.js";
+import { createQueue } from "../common/queue/index.js";
+import { loadWatcherConfig, watchDirs } from "./config.js";
+import { createSourceWatcher } from "./watcher.js";
 
 /**
- * The source watcher as its own process. Like the worker, it needs the shared BullMQ queue;
- * until that lands, `npm start` runs the watcher in-process.
+ * The source watcher as its own process: registers the watched folders, reconciles them with the
+ * index (what changed while nothing watched) and turns file events into jobs on BullMQ for the
+ * worker processes. It never embeds, so it opens the catalog without loading a model.
  */
 runMain(async () => {
   const config = loadWatcherConfig(process.env);
-  throw new ConfigError(
-    config.REDIS_URL
-      ? "REDIS_URL: the BullMQ queue is not in this build yet; run `npm start`, which runs the watcher in-process."
-      : "REDIS_URL: a separate watcher process needs REDIS_URL (BullMQ); without it run `npm start`, which runs the watcher in-process.",
-  );
+  if (!config.REDIS_URL) {
+    throw new ConfigError(
+      "REDIS_URL: a separate watcher process needs REDIS_URL (BullMQ on Redis) to hand jobs to worker processes; " +
+        "without Redis, run `npm start`, which runs the watcher in-process.",
+    );
+  }
+  const log = createLogger(config.LOG_LEVEL, { service: "watcher" });
+  await assertRedisReachable(config.REDIS_URL);
+  const catalog = await openCatalog(config, log);
+  const queue = createQueue(config, { log });
+  const watcher = createSourceWatcher({
+    catalog: catalog.catalog,
+    queue,
+    log,
+    dirs: watchDirs(config.WATCH_DIRS),
+    collection: config.COLLECTION,
+    maxFileBytes: config.MAX_FILE_BYTES,
+  });
+  onShutdown(async () => {
+    await watcher.close();
+    await queue.close();
+    await catalog.close();
+  }, log);
+  await watcher.start();
+  log.info("ready", { dirs: watchDirs(config.WATCH_DIRS) });
 });

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
+import { readdir, realpath, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import { formatForPath } from "../../pipelines/parse/index.js";
@@ -44,21 +44,40 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
   const relPath = (root: string, abs: string) => relative(root, abs).split(sep).join("/");
   const rootOf = (abs: string) => roots.find((r) => abs === r || abs.startsWith(r + sep));
 
-  async function enqueueFile(root: string, abs: string) {
+  /**
+   * Enqueues what a file needs. `indexedHash` is the hash the index holds (scan only): a file
+   * that still has it needs nothing, so a restart over a large unchanged folder queues nothing.
+   */
+  async function enqueueFile(root: string, abs: string, indexedHash?: string | null): Promise<boolean> {
     const sourceId = sources.get(root)!;
     const path = relPath(root, abs);
     const info = await stat(abs).catch(() => null);
-    if (!info) return opts.queue.enqueue("remove-file", { sourceId, path });
+    if (!info?.isFile()) {
+      await opts.queue.enqueue("remove-file", { sourceId, path });
+      return true;
+    }
     // Over the limit: let the worker record why, without hashing a huge file here.
     const contentHash = info.size <= opts.maxFileBytes ? await hashFile(abs).catch(() => undefined) : undefined;
-    return opts.queue.enqueue("index-file", { sourceId, path, contentHash });
+    if (contentHash !== undefined && contentHash === indexedHash) return false;
+    await opts.queue.enqueue("index-file", { sourceId, path, contentHash });
+    return true;
   }
 
-  async function onEvent(kind: "add" | "change" | "unlink", abs: string) {
+  /** A removed folder: chokidar reports its files one by one, but a job per known document is certain. */
+  async function removeUnder(root: string, absDir: string) {
+    const sourceId = sources.get(root)!;
+    const prefix = `${relPath(root, absDir)}/`;
+    for (const doc of await opts.catalog.listDocuments(sourceId)) {
+      if (doc.path.startsWith(prefix)) await opts.queue.enqueue("remove-file", { sourceId, path: doc.path });
+    }
+  }
+
+  async function onEvent(kind: "add" | "change" | "unlink" | "unlinkDir", abs: string) {
     const root = rootOf(abs);
-    if (!root || formatForPath(abs) === null) return;
+    if (!root || abs === root || (kind !== "unlinkDir" && formatForPath(abs) === null)) return;
     try {
-      if (kind === "unlink") {
+      if (kind === "unlinkDir") await removeUnder(root, abs);
+      else if (kind === "unlink") {
         await opts.queue.enqueue("remove-file", { sourceId: sources.get(root)!, path: relPath(root, abs) });
       } else await enqueueFile(root, abs);
       await opts.catalog.touchSource(sources.get(root)!, "event");
@@ -72,15 +91,24 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
     let removed = 0;
     for (const root of roots) {
       const sourceId = sources.get(root)!;
+      const known = await opts.catalog.listDocuments(sourceId);
+      // Only an indexed document's hash means "done"; a failed one is retried at every start-up.
+      const indexedHash = new Map(known.map((d) => [d.path, d.status === "indexed" ? d.contentHash : null]));
       const onDisk = new Set<string>();
-      for await (const abs of walk(root)) {
+      // A folder that cannot be listed hides its files; they are not gone, so they are kept.
+      const unlisted: string[] = [];
+      const onUnlisted = (abs: string, err: unknown) => {
+        unlisted.push(`${relPath(root, abs)}/`);
+        opts.log.warn("folder not listed during scan; its documents are kept as they are", { path: abs, err });
+      };
+      for await (const abs of walk(root, onUnlisted)) {
         if (formatForPath(abs) === null) continue;
-        onDisk.add(relPath(root, abs));
-        await enqueueFile(root, abs);
-        enqueued++;
+        const path = relPath(root, abs);
+        onDisk.add(path);
+        if (await enqueueFile(root, abs, indexedHash.get(path))) enqueued++;
       }
-      for (const doc of await opts.catalog.listDocuments(sourceId)) {
-        if (onDisk.has(doc.path)) continue;
+      for (const doc of known) {
+        if (onDisk.has(doc.path) || unlisted.some((dir) => dir === "/" || doc.path.startsWith(dir))) continue;
         await opts.queue.enqueue("remove-file", { sourceId, path: doc.path });
         removed++;
       }
@@ -114,6 +142,7 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
       watcher.on("add", (p) => void onEvent("add", p));
       watcher.on("change", (p) => void onEvent("change", p));
       watcher.on("unlink", (p) => void onEvent("unlink", p));
+      watcher.on("unlinkDir", (p) => void onEvent("unlinkDir", p));
       watcher.on("error", (err) => opts.log.error("watcher error", { err }));
       await new Promise<void>((r) => watcher!.once("ready", () => r()));
       await scan();
@@ -125,12 +154,28 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
   };
 }
 
-async function* walk(dir: string): AsyncGenerator<string> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
+/**
+ * Regular files under `dir`, following symbolic links as chokidar does, so that the scan and the
+ * live events agree on what the folder holds (a linked file the scan skipped would be indexed
+ * by its event and removed again at the next start-up). Each real folder is entered once.
+ */
+async function* walk(dir: string, onUnlisted: (dir: string, err: unknown) => void, entered = new Set<string>()): AsyncGenerator<string> {
+  let entries;
+  try {
+    const real = await realpath(dir);
+    if (entered.has(real)) return;
+    entered.add(real);
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    onUnlisted(dir, err);
+    return;
+  }
+  for (const entry of entries) {
     if (isIgnoredName(entry.name)) continue;
     const abs = join(dir, entry.name);
-    if (entry.isDirectory()) yield* walk(abs);
-    else if (entry.isFile()) yield abs;
+    const kind = entry.isSymbolicLink() ? await stat(abs).catch(() => null) : entry;
+    if (kind?.isDirectory()) yield* walk(abs, onUnlisted, entered);
+    else if (kind?.isFile()) yield abs;
   }
 }
 

@@ -1,6 +1,7 @@
 import { embedderKey } from "../../pipelines/embed/types.js";
 import { PipelineError } from "../../pipelines/errors.js";
-import { indexFile, removeFile, type IngestOutcome } from "../../pipelines/ingest/index-file.js";
+import { indexFile, removeFile, resolveInside, sha256, type IngestOutcome } from "../../pipelines/ingest/index-file.js";
+import { readSourceFile } from "../../pipelines/ingest/read-source.js";
 import type { CoreDeps } from "../common/deps.js";
 import type { Logger } from "../common/log.js";
 import type { JobHandlers, JobQueue } from "../common/queue/types.js";
@@ -19,13 +20,23 @@ export function createWorker(deps: { core: CoreDeps; queue: JobQueue; log: Logge
     return source;
   }
 
-  function refuseOnMismatch() {
+  /**
+   * Follows a re-index switch, then refuses to write vectors from another model into the index.
+   * The document is recorded as failed with the reason, so it is visible and the re-index that
+   * fixes the mismatch (which rebuilds every recorded document) picks it up.
+   */
+  async function refuseOnMismatch(p: { sourceId: string; path: string }, collection: string) {
+    await core.refresh();
     if (!core.mismatch) return;
-    throw new PipelineError(
+    const err = new PipelineError(
       "embedding_model_mismatch",
       `Ingestion refused: the index was built with ${embedderKey(core.mismatch.indexed)}, ` +
-        `this worker embeds with ${embedderKey(core.mismatch.current)}.`,
+        `this worker embeds with ${embedderKey(core.mismatch.current)}. Re-index (npm run reindex or ` +
+        "POST /admin/reindex) or set EMBEDDING_MODEL back.",
     );
+    const doc = await core.catalog.ensureDocument(p.sourceId, p.path, collection);
+    await core.catalog.markFailed(doc.id, err.code, err.message);
+    throw err;
   }
 
   const report = (path: string, outcome: IngestOutcome) => {
@@ -34,10 +45,28 @@ export function createWorker(deps: { core: CoreDeps; queue: JobQueue; log: Logge
     return outcome;
   };
 
+  /**
+   * Two workers can index one document at once (it changed while an older version was still
+   * embedding), and the slower write may land last with the older content. After a write, compare
+   * the file with what the index now holds; if they differ, enqueue the file's current version.
+   */
+  async function followLatest(root: string, p: { sourceId: string; path: string }) {
+    const [read, doc] = await Promise.all([
+      readSourceFile(resolveInside(root, p.path), p.path, deps.maxFileBytes).catch(() => null),
+      core.catalog.getDocument(p.sourceId, p.path),
+    ]);
+    if (!read || !doc || doc.status !== "indexed") return;
+    const onDisk = read.kind === "gone" ? null : sha256(read.bytes);
+    if (onDisk === doc.contentHash) return;
+    log.info("index lags the file; enqueueing its current version", { path: p.path });
+    if (onDisk === null) await queue.enqueue("remove-file", { sourceId: p.sourceId, path: p.path });
+    else await queue.enqueue("index-file", { sourceId: p.sourceId, path: p.path, contentHash: onDisk });
+  }
+
   const handlers: JobHandlers = {
     "index-file": async (p) => {
-      refuseOnMismatch();
       const source = await sourceOf(p.sourceId);
+      await refuseOnMismatch(p, source.collection);
       const outcome = await indexFile(
         {
           catalog: core.catalog,
@@ -51,6 +80,7 @@ export function createWorker(deps: { core: CoreDeps; queue: JobQueue; log: Logge
         },
         { sourceId: p.sourceId, root: source.root, collection: source.collection, path: p.path, contentHash: p.contentHash },
       );
+      if (outcome.status === "indexed") await followLatest(source.root, p);
       return report(p.path, outcome);
     },
     "remove-file": async (p) => report(p.path, await removeFile(core, p)),

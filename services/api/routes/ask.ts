@@ -1,14 +1,112 @@
+import type { Context } from "hono";
 import { Hono } from "hono";
-import { answerQuestion } from "../../../pipelines/answer/ask.js";
+import { streamSSE } from "hono/streaming";
+import { answerQuestion, type AnswerDeps, type AnswerInput } from "../../../pipelines/answer/ask.js";
 import { embedderKey } from "../../../pipelines/embed/types.js";
+import { createLexicalReranker } from "../../../pipelines/rerank/lexical.js";
 import { defaultDenseWeight } from "../../../pipelines/retrieve/hybrid.js";
-import { askRequestSchema } from "../../../schemas/api.js";
+import { askRequestSchema, type AskRequest, type AskResponse } from "../../../schemas/api.js";
 import type { AppEnv } from "../context.js";
-import { ApiError } from "../errors.js";
+import { ApiError, onError } from "../errors.js";
 
-/** POST /ask: retrieve, pack within the token budget, generate with citations, log the query. */
+const defaultReranker = createLexicalReranker();
+
+/**
+ * POST /ask: retrieve, re-rank, pack within the token budget, generate with citations, verify,
+ * log the query. JSON by default; server-sent events with `stream: true` or
+ * `Accept: text/event-stream` (events: retrieval, delta, citations, verification, done, error).
+ */
 export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
-  const { config, core, generator, log } = c.var.deps;
+  const { config, core, generator, reranker, log } = c.var.deps;
+  const req = await parseRequest(c);
+  // An explicit `stream: false` wins over the Accept header.
+  const streaming = req.stream ?? (c.req.header("accept") ?? "").toLowerCase().includes("text/event-stream");
+  if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  // Follow a re-index switch; everything below reads the generation and embedder once.
+  await core.refresh();
+  if (core.mismatch) {
+    throw new ApiError(
+      "embedding_model_mismatch",
+      `The index was built with ${embedderKey(core.mismatch.indexed)} but this process embeds with ` +
+        `${embedderKey(core.mismatch.current)}. Set EMBEDDING_MODEL back to the indexed model, or rebuild the index ` +
+        "for the new one with `npm run reindex` (service stopped, or with DATABASE_URL) or POST /admin/reindex.",
+      { indexed: core.mismatch.indexed, current: core.mismatch.current },
+    );
+  }
+  const deps: AnswerDeps = {
+    store: core.store,
+    embedder: core.embedder,
+    generator,
+    reranker: reranker ?? defaultReranker,
+    generationId: core.generation.id,
+    denseWeight: config.DENSE_WEIGHT ?? defaultDenseWeight(core.embedder.identity.provider),
+    verify: { mode: config.VERIFY_MODE ?? "remove", minSupportedShare: config.VERIFY_MIN_SUPPORTED ?? 0.5 },
+  };
+  const input: AnswerInput = {
+    question: req.question,
+    collections: req.collection ? [req.collection] : undefined,
+    topK: req.topK ?? config.DEFAULT_TOP_K,
+    maxContextTokens: req.maxContextTokens,
+  };
+  const record = async (response: AskResponse) => {
+    try {
+      await core.catalog.logQuery({
+        id: response.queryId,
+        requestId: c.var.requestId,
+        question: req.question,
+        collection: req.collection ?? null,
+        generationId: response.generation,
+        answer: response.answer,
+        abstained: response.abstained,
+        citations: response.citations,
+        verification: response.verification,
+        usage: response.usage,
+        timings: response.timings,
+      });
+    } catch (err) {
+      // The answer is still right; a lost log row must not fail the user's request.
+      log.error("query log write failed", { requestId: c.var.requestId, err });
+    }
+  };
+  if (!streaming) {
+    const response = await answerQuestion(deps, input);
+    await record(response);
+    return c.json(response);
+  }
+  return streamAnswer(c, deps, input, record);
+});
+
+/**
+ * Streams the answer. Deltas are the model's raw text as it writes it; verification needs the
+ * whole answer, so `done` carries the verified answer, which replaces what the deltas showed.
+ * Errors before the stream starts are ordinary JSON errors; after, an `error` event in the same shape.
+ */
+function streamAnswer(c: Context<AppEnv>, deps: AnswerDeps, input: AnswerInput, record: (r: AskResponse) => Promise<void>) {
+  return streamSSE(c, async (stream) => {
+    const abort = new AbortController();
+    stream.onAbort(() => abort.abort(new Error("client went away")));
+    const send = (event: string, data: unknown) => stream.writeSSE({ event, data: JSON.stringify(data) });
+    try {
+      const response = await answerQuestion(deps, input, {
+        onSources: (sources) => send("retrieval", { sources }),
+        onDelta: (text) => void send("delta", { text }),
+        onRestart: (reason) => void send("delta", { text: "", restart: true, reason }),
+        signal: abort.signal,
+      });
+      await send("citations", { citations: response.citations });
+      await send("verification", response.verification);
+      await record(response);
+      await send("done", response);
+    } catch (err) {
+      if (abort.signal.aborted) return;
+      // The one error mapping (codes, no internals, logging) is the app's; reuse its body.
+      const res = await onError(c.var.deps.log)(err instanceof Error ? err : new Error(String(err)), c);
+      await send("error", await res.json());
+    }
+  });
+}
+
+async function parseRequest(c: Context<AppEnv>): Promise<AskRequest> {
   const type = c.req.header("content-type") ?? "";
   if (!type.toLowerCase().startsWith("application/json")) {
     throw new ApiError("invalid_request", "Send the request body as JSON with Content-Type: application/json.");
@@ -19,57 +117,10 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
   } catch {
     throw new ApiError("invalid_request", "The request body is not valid JSON.");
   }
-  const parsed = askRequestSchema(config.MAX_QUESTION_CHARS).safeParse(body);
+  const parsed = askRequestSchema(c.var.deps.config.MAX_QUESTION_CHARS).safeParse(body);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
     throw new ApiError("invalid_request", issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; "), issues);
   }
-  const req = parsed.data;
-  if (req.stream) {
-    throw new ApiError("invalid_request", "stream: true is not supported by this version; omit it for a JSON answer.");
-  }
-  if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
-  if (core.mismatch) {
-    throw new ApiError(
-      "embedding_model_mismatch",
-      `The index was built with ${embedderKey(core.mismatch.indexed)} but this process embeds with ` +
-        `${embedderKey(core.mismatch.current)}. Set EMBEDDING_MODEL back, or rebuild the index for the new model.`,
-      { indexed: core.mismatch.indexed, current: core.mismatch.current },
-    );
-  }
-  const response = await answerQuestion(
-    {
-      store: core.store,
-      embedder: core.embedder,
-      generator,
-      tokenizer: core.tokenizer,
-      generationId: core.generation.id,
-      denseWeight: config.DENSE_WEIGHT ?? defaultDenseWeight(core.embedder.identity.provider),
-    },
-    {
-      question: req.question,
-      collections: req.collection ? [req.collection] : undefined,
-      topK: req.topK ?? config.DEFAULT_TOP_K,
-      maxContextTokens: req.maxContextTokens,
-    },
-  );
-  try {
-    await core.catalog.logQuery({
-      id: response.queryId,
-      requestId: c.var.requestId,
-      question: req.question,
-      collection: req.collection ?? null,
-      generationId: core.generation.id,
-      answer: response.answer,
-      abstained: response.abstained,
-      citations: response.citations,
-      verification: response.verification,
-      usage: response.usage,
-      timings: response.timings,
-    });
-  } catch (err) {
-    // The answer is still right; a lost log row must not fail the user's request.
-    log.error("query log write failed", { requestId: c.var.requestId, err });
-  }
-  return c.json(response);
-});
+  return parsed.data;
+}

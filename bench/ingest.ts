@@ -1,0 +1,202 @@
+/**
+ * Ingestion throughput and freshness, through the service's own watcher, in-process queue and
+ * worker on a fresh PGlite database (the embedded default). Figures only, no assertions.
+ *
+ *   npm run bench:ingest -- [--limit N] [--only docs|scifact] [--edits 5] [--raw-sample 3000]
+ *
+ * For each corpus: documents/s and chunks/s from the start-up scan to an idle queue; the raw
+ * throughput of embedder.embed alone on the same chunk texts (a uniform sample of --raw-sample
+ * of them, 0 for all), measured in the same process; their ratio; and the lag from writing a
+ * one-paragraph edit to a watched file until its new text is in the store (median of --edits).
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { parseArgs } from "node:util";
+import { sql } from "drizzle-orm";
+import { createEmbedder, type Embedder } from "../pipelines/embed/index.js";
+import { queryRows } from "../pipelines/store/database.js";
+import { createCoreDeps, type CoreDeps } from "../services/common/deps.js";
+import { createLogger } from "../services/common/log.js";
+import { createInProcessQueue } from "../services/common/queue/in-process.js";
+import { createSourceWatcher } from "../services/watcher/watcher.js";
+import { createWorker } from "../services/worker/worker.js";
+
+const { values: args } = parseArgs({
+  options: {
+    limit: { type: "string" },
+    only: { type: "string" },
+    edits: { type: "string", default: "5" },
+    "raw-sample": { type: "string", default: "3000" },
+    docs: { type: "string", default: new URL("../../shared/eval-data/docs/", import.meta.url).pathname },
+    scifact: { type: "string", default: new URL("../../shared/eval-data/scifact/corpus.jsonl", import.meta.url).pathname },
+  },
+});
+const MAX_FILE_BYTES = 50 * 1024 * 1024;
+const log = createLogger("silent");
+const temps: string[] = [];
+const temp = (prefix: string) => (temps.push(mkdtempSync(join(tmpdir(), prefix))), temps[temps.length - 1]!);
+
+/** The real model, timing its own calls so the pipeline's time outside embedding shows. */
+function timed(inner: Embedder) {
+  const t = { ms: 0, texts: 0 };
+  const embedder: Embedder = {
+    ...inner,
+    countTokens: (s) => inner.countTokens(s),
+    async embed(texts) {
+      const start = performance.now();
+      try {
+        return await inner.embed(texts);
+      } finally {
+        t.ms += performance.now() - start;
+        t.texts += texts.length;
+      }
+    },
+  };
+  return { embedder, t };
+}
+
+interface Row {
+  corpus: string;
+  docs: number;
+  failed: string;
+  chunks: number;
+  seconds: number;
+  embeddedTexts: number;
+  embedShare: number;
+  rawChunksPerS: number;
+  rawSample: number;
+  lagMs: number[];
+}
+
+async function runCorpus(name: string, dir: string, editSource: string, model: Embedder): Promise<Row> {
+  const { embedder, t } = timed(model);
+  const core = await createCoreDeps(
+    { DATA_DIR: temp("bench-ingest-db-"), DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES },
+    log,
+    { embedder },
+  );
+  const queue = createInProcessQueue();
+  createWorker({ core, queue, log, maxFileBytes: MAX_FILE_BYTES }).start();
+  const watch = (dirs: string[]) => createSourceWatcher({ catalog: core.catalog, queue, log, dirs, collection: "default", maxFileBytes: MAX_FILE_BYTES });
+  const count = async () => (await queryRows<{ n: number }>(core.database.db, sql`SELECT count(*)::int AS n FROM chunks`))[0]!.n;
+
+  const started = performance.now();
+  const progress = setInterval(() => {
+    void Promise.all([core.catalog.countDocuments(), count()]).then(([docs, chunks]) =>
+      console.log(`  [${name}] ${docs.indexed ?? 0} documents, ${chunks} chunks, ${((performance.now() - started) / 1000).toFixed(0)} s`),
+    );
+  }, 15_000);
+  const watcher = watch([dir]);
+  await watcher.start();
+  await queue.idle();
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(progress);
+
+  const counts = await core.catalog.countDocuments();
+  const failed = await queryRows<{ path: string; error_code: string }>(core.database.db, sql`SELECT path, error_code FROM documents WHERE status = 'failed'`);
+  const texts = (await queryRows<{ text: string }>(core.database.db, sql`SELECT text FROM chunks ORDER BY document_id, ordinal`)).map((r) => r.text);
+  const row: Row = {
+    corpus: name,
+    docs: counts.indexed ?? 0,
+    failed: failed.map((f) => `${basename(f.path)} (${f.error_code})`).join(", ") || "none",
+    chunks: texts.length,
+    seconds,
+    embeddedTexts: t.texts,
+    embedShare: t.ms / 1000 / seconds,
+    rawChunksPerS: 0,
+    rawSample: 0,
+    lagMs: await editLag(core, watch, queue, editSource),
+  };
+  await watcher.close();
+  await queue.close();
+
+  const wanted = Number(args["raw-sample"]);
+  const sample = wanted > 0 && wanted < texts.length ? texts.filter((_, i) => i % Math.ceil(texts.length / wanted) === 0) : texts;
+  console.log(`  [${name}] embedding ${sample.length} of the same chunk texts with the model alone…`);
+  const rawStart = performance.now();
+  for (let i = 0; i < sample.length; i += 256) await model.embed(sample.slice(i, i + 256));
+  row.rawChunksPerS = sample.length / ((performance.now() - rawStart) / 1000);
+  row.rawSample = sample.length;
+  await core.close();
+  return row;
+}
+
+/** Edits one paragraph of a watched file and polls the store until the new text is there. */
+async function editLag(core: CoreDeps, watch: (dirs: string[]) => ReturnType<typeof createSourceWatcher>, queue: ReturnType<typeof createInProcessQueue>, source: string) {
+  const dir = temp("bench-ingest-edit-");
+  const file = join(dir, basename(source));
+  cpSync(source, file);
+  const watcher = watch([dir]);
+  await watcher.start();
+  await queue.idle();
+  const lags: number[] = [];
+  for (let i = 0; i < Number(args.edits); i++) {
+    const marker = `benchmarker${i}q${Date.now().toString(36)}`;
+    const original = readFileSync(source, "utf8");
+    const cut = original.indexOf("\n\n", original.indexOf("\n\n") + 2);
+    writeFileSync(file, `${original.slice(0, cut)} The edit ${marker} is here.${original.slice(cut)}`);
+    const start = performance.now();
+    for (;;) {
+      const hit = await queryRows(core.database.db, sql`SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id
+        WHERE d.path = ${basename(source)} AND c.text LIKE ${`%${marker}%`} LIMIT 1`);
+      if (hit.length > 0) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    lags.push(performance.now() - start);
+  }
+  await watcher.close();
+  return lags;
+}
+
+function scifactFolder(limit: number | undefined): { dir: string; first: string } {
+  const dir = temp("bench-ingest-scifact-");
+  const lines = readFileSync(args.scifact!, "utf8").split("\n").filter((l) => l.trim() !== "");
+  const docs = lines.slice(0, limit ?? lines.length).map((l) => JSON.parse(l) as { _id: string; title: string; text: string });
+  for (const d of docs) writeFileSync(join(dir, `${d._id}.md`), `# ${d.title}\n\n${d.text}\n`);
+  return { dir, first: join(dir, `${docs[0]!._id}.md`) };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+async function main() {
+  const model = await createEmbedder("use-lite");
+  await model.embed(["warm the model up before anything is timed"]);
+  const rows: Row[] = [];
+  const limit = args.limit ? Number(args.limit) : undefined;
+  if (args.only !== "scifact") {
+    console.log(`docs: ${args.docs} (Markdown + PDF)`);
+    rows.push(await runCorpus("docs", args.docs!, join(args.docs!, "rust-book/ch04-01-what-is-ownership.md"), model));
+  }
+  if (args.only !== "docs") {
+    const { dir, first } = scifactFolder(limit);
+    console.log(`scifact: ${limit ?? "all"} abstracts as Markdown files in ${dir}`);
+    rows.push(await runCorpus(limit ? `scifact (${limit})` : "scifact", dir, first, model));
+  }
+
+  console.log(`\nload average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on this machine during the run\n`);
+  console.log("| corpus | docs | chunks | wall s | docs/s | chunks/s | raw embed chunks/s | pipeline/raw | embed share | edit→searchable median (all) |");
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of rows) {
+    const chunksPerS = r.chunks / r.seconds;
+    console.log(
+      `| ${r.corpus} | ${r.docs} | ${r.chunks} | ${r.seconds.toFixed(1)} | ${(r.docs / r.seconds).toFixed(2)} | ${chunksPerS.toFixed(1)} | ` +
+        `${r.rawChunksPerS.toFixed(1)} (n=${r.rawSample}) | ${((100 * chunksPerS) / r.rawChunksPerS).toFixed(0)}% | ${(100 * r.embedShare).toFixed(0)}% | ` +
+        `${median(r.lagMs).toFixed(0)} ms (${r.lagMs.map((l) => l.toFixed(0)).join(", ")}) |`,
+    );
+  }
+  for (const r of rows) console.log(`${r.corpus}: failed ${r.failed}; texts sent to the model ${r.embeddedTexts} of ${r.chunks} chunks (the rest came from the cache)`);
+  const sci = rows.find((r) => r.corpus.startsWith("scifact ("));
+  if (sci) {
+    const total = readFileSync(args.scifact!, "utf8").split("\n").filter((l) => l.trim() !== "").length;
+    const minutes = total / (sci.docs / sci.seconds) / 60;
+    console.log(`scifact extrapolated to all ${total} abstracts at ${(sci.docs / sci.seconds).toFixed(2)} docs/s: about ${minutes.toFixed(0)} min`);
+  }
+  await model.close();
+}
+
+try {
+  await main();
+} finally {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+}

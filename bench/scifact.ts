@@ -1,0 +1,494 @@
+/**
+ * SciFact (BEIR) retrieval benchmark: the lexical retriever against Lucene/Anserini's BM25, the
+ * store's SQL BM25 over chunks, USE-Lite dense retrieval, and hybrid fusion with the dense weight
+ * fitted on the train split and reported on test. Figures only, no assertions.
+ *
+ *   npm run bench:scifact -- [--data ../shared/eval-data/scifact] [--prepare] [--no-dense] [--no-latency] [--threads N]
+ *
+ * Chunks and embeddings are cached under bench/out/ (about 10 minutes of embedding on two cores
+ * the first time). Documents are ingested as Markdown `# title\n\nabstract`, chunked by the
+ * service's chunker at the embedder's limit and written through the store, as a file would be.
+ * Dense search is exact cosine in memory over the same chunk vectors (the HNSW index would only
+ * add approximation); fusion is the service's own functions from pipelines/retrieve/hybrid.ts.
+ */
+import { createHash } from "node:crypto";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { parseArgs } from "node:util";
+import { isMainThread, parentPort, Worker } from "node:worker_threads";
+import { sql } from "drizzle-orm";
+import { createChunker, defaultChunkerSettings } from "../pipelines/chunk/structure-chunker.js";
+import { createEmbedder, embedderKey, type Embedder } from "../pipelines/embed/index.js";
+import { parseMarkdown } from "../pipelines/parse/index.js";
+import { createBm25Index } from "../pipelines/retrieve/bm25.js";
+import { DEFAULT_LEXICAL } from "../pipelines/retrieve/bm25-store.js";
+import { minMaxFusion, rrfFusion, type Scored } from "../pipelines/retrieve/hybrid.js";
+import { createCatalog } from "../pipelines/store/catalog.js";
+import { openDatabase, queryRows } from "../pipelines/store/database.js";
+import { MIGRATIONS_DIR } from "../pipelines/store/migrate.js";
+import { createPgvectorStore } from "../pipelines/store/pgvector-store.js";
+import type { ChunkHit } from "../pipelines/store/types.js";
+
+// Embedding worker: the same file, run as a thread. USE-Lite runs on one core per model, and the
+// corpus is 25k chunks, so the bench embeds with one model per core.
+if (!isMainThread) {
+  const emb = await createEmbedder("use-lite");
+  parentPort!.on("message", async (texts: string[]) => {
+    const out = await emb.embed(texts);
+    const flat = new Float32Array(texts.length * emb.identity.dimensions);
+    out.forEach((v, j) => flat.set(v, j * emb.identity.dimensions));
+    parentPort!.postMessage(flat, [flat.buffer]);
+  });
+  await new Promise(() => {});
+}
+
+const { values: args } = parseArgs({
+  options: {
+    data: { type: "string", default: new URL("../../shared/eval-data/scifact/", import.meta.url).pathname },
+    prepare: { type: "boolean", default: false },
+    "no-dense": { type: "boolean", default: false },
+    "no-latency": { type: "boolean", default: false },
+    threads: { type: "string", default: String(Math.max(1, availableParallelism())) },
+  },
+});
+const OUT = new URL("./out/", import.meta.url).pathname;
+mkdirSync(OUT, { recursive: true });
+const DEPTH = 1000; // documents per query in a run, as Anserini's BEIR runs
+const CHUNK_DEPTH = 1000; // chunks fetched from each retriever before aggregation or fusion
+const PRODUCTION_CANDIDATES = 50; // what retrieve() fetches per retriever for topK up to 10
+const DOC_WEIGHTS = [0, 0.3, 0.5, 0.7, 1];
+const DENSE_WEIGHTS = [0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1];
+
+// ---------------------------------------------------------------------------------------------
+// Data
+
+interface Doc {
+  id: string;
+  title: string;
+  text: string;
+}
+const docs: Doc[] = readJsonl<{ _id: string; title: string; text: string }>("corpus.jsonl").map((d) => ({ id: d._id, title: d.title, text: d.text }));
+const queryText = new Map(readJsonl<{ _id: string; text: string }>("queries.jsonl").map((q) => [q._id, q.text]));
+const splits = { train: readQrels("train"), test: readQrels("test") };
+type Split = keyof typeof splits;
+type Qrels = Map<string, Map<string, number>>;
+/** A run: per query, documents with scores (any order). */
+type Run = Map<string, Map<string, number>>;
+
+function readJsonl<T>(name: string): T[] {
+  return readFileSync(`${args.data}/${name}`, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as T);
+}
+
+/** BEIR qrels: a header row, then query-id, corpus-id, score; CRLF line endings. */
+function readQrels(split: string): Qrels {
+  const m: Qrels = new Map();
+  for (const line of readFileSync(`${args.data}/qrels/${split}.tsv`, "utf8").split(/\r?\n/).slice(1)) {
+    if (line.trim() === "") continue;
+    const [q, d, s] = line.split("\t") as [string, string, string];
+    if (!m.has(q)) m.set(q, new Map());
+    m.get(q)!.set(d, Number(s));
+  }
+  return m;
+}
+
+const allQueries = [...new Set([...splits.train.keys(), ...splits.test.keys()])];
+
+// ---------------------------------------------------------------------------------------------
+// Metrics, as trec_eval computes them (ties broken by document id, descending)
+
+function ranked(scores: Map<string, number>): string[] {
+  return [...scores]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0))
+    .slice(0, DEPTH)
+    .map(([d]) => d);
+}
+
+function evaluate(run: Run, split: Split): { ndcg10: number; recall100: number } {
+  let ndcg = 0;
+  let recall = 0;
+  const qrels = splits[split];
+  for (const [q, judged] of qrels) {
+    const list = ranked(run.get(q) ?? new Map());
+    const dcg = list.slice(0, 10).reduce((s, d, i) => s + (judged.get(d) ?? 0) / Math.log2(i + 2), 0);
+    const gains = [...judged.values()].filter((g) => g > 0).sort((a, b) => b - a);
+    const ideal = gains.slice(0, 10).reduce((s, g, i) => s + g / Math.log2(i + 2), 0);
+    ndcg += ideal > 0 ? dcg / ideal : 0;
+    const top = new Set(list.slice(0, 100));
+    recall += gains.length > 0 ? [...judged].filter(([d, g]) => g > 0 && top.has(d)).length / gains.length : 0;
+  }
+  return { ndcg10: ndcg / qrels.size, recall100: recall / qrels.size };
+}
+
+/** Per-chunk scores to per-document scores. */
+const aggregations: Record<string, (scores: number[]) => number> = {
+  max: (s) => Math.max(...s),
+  "max+0.1·rest": (s) => {
+    const m = Math.max(...s);
+    return m + 0.1 * (s.reduce((a, b) => a + b, 0) - m);
+  },
+  sum: (s) => s.reduce((a, b) => a + b, 0),
+};
+
+function toDocuments(hits: Scored[], docOf: (chunkId: string) => string, agg = aggregations.max!): Map<string, number> {
+  const by = new Map<string, number[]>();
+  for (const h of hits) {
+    const d = docOf(h.id);
+    if (!by.has(d)) by.set(d, []);
+    by.get(d)!.push(h.score);
+  }
+  return new Map([...by].map(([d, s]) => [d, agg(s)]));
+}
+
+const fmt = (x: number) => x.toFixed(4);
+const row = (cells: Array<string | number>, widths: number[]) =>
+  cells.map((c, i) => (typeof c === "number" ? fmt(c) : c).padEnd(widths[i] ?? 10)).join("  ");
+function table(title: string, header: string[], rows: Array<Array<string | number>>) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (typeof r[i] === "number" ? 6 : String(r[i]).length))));
+  console.log(`\n${title}\n${row(header, widths)}\n${widths.map((w) => "-".repeat(w)).join("  ")}`);
+  for (const r of rows) console.log(row(r, widths));
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) BM25 over whole documents in memory: the analyzer's correctness check against Anserini
+
+const results: Record<string, unknown> = {};
+const documentRun = documentBm25();
+
+function documentBm25(): Run {
+  const t0 = performance.now();
+  const index = createBm25Index();
+  for (const d of docs) index.add(d.id, `${d.title} ${d.text}`);
+  const built = performance.now() - t0;
+  const run: Run = new Map();
+  const t1 = performance.now();
+  for (const q of allQueries) run.set(q, new Map(index.search(queryText.get(q)!, DEPTH).map((h) => [h.id, h.score])));
+  const perQuery = (performance.now() - t1) / allQueries.length;
+  const test = evaluate(run, "test");
+  const train = evaluate(run, "train");
+  table(
+    `(a) BM25 over whole documents, in memory (k1 0.9, b 0.4; ${docs.length} documents indexed in ${(built / 1000).toFixed(1)} s, ${perQuery.toFixed(2)} ms a query)`,
+    ["split", "nDCG@10", "Recall@100", "Anserini (test)"],
+    [
+      ["test", test.ndcg10, test.recall100, "0.679 / 0.925"],
+      ["train", train.ndcg10, train.recall100, ""],
+    ],
+  );
+  results.documentBm25 = { test, train };
+  return run;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chunks and embeddings, cached
+
+const embedder = await createEmbedder("use-lite");
+const chunker = createChunker(defaultChunkerSettings(embedder.maxInputTokens - 2), (t) => embedder.countTokens(t));
+const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+
+interface BenchChunk {
+  doc: string;
+  ordinal: number;
+  text: string;
+  start: number;
+  end: number;
+  headingPath: string[];
+  tokenCount: number;
+}
+
+function chunkCorpus(): BenchChunk[] {
+  const key = sha(JSON.stringify([embedderKey(embedder.identity), chunker.settings, docs.length, sha(docs.map((d) => d.id + d.title + d.text).join("\n"))]));
+  const file = `${OUT}/scifact-chunks.json`;
+  if (existsSync(file)) {
+    const cached = JSON.parse(readFileSync(file, "utf8")) as { key: string; chunks: BenchChunk[] };
+    if (cached.key === key) return cached.chunks;
+  }
+  const t0 = performance.now();
+  const chunks: BenchChunk[] = [];
+  for (const d of docs) {
+    for (const c of chunker.chunk(parseMarkdown(`# ${d.title}\n\n${d.text}\n`))) {
+      chunks.push({ doc: d.id, ordinal: c.ordinal, text: c.text, start: c.start, end: c.end, headingPath: c.headingPath, tokenCount: c.tokenCount });
+    }
+  }
+  console.log(`\nchunked ${docs.length} documents into ${chunks.length} chunks in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  writeFileSync(file, JSON.stringify({ key, chunks }));
+  return chunks;
+}
+
+/**
+ * Vectors by text hash, in an append-only float32 file and a JSON list of hashes: an interrupted
+ * run resumes where it stopped.
+ */
+async function embedAll(emb: Embedder, texts: string[]): Promise<Map<string, Float32Array>> {
+  const base = `${OUT}/scifact-${sha(embedderKey(emb.identity)).slice(0, 12)}`;
+  const dims = emb.identity.dimensions;
+  const hashes: string[] = existsSync(`${base}.json`) ? (JSON.parse(readFileSync(`${base}.json`, "utf8")) as string[]) : [];
+  const vectors = new Map<string, Float32Array>();
+  if (hashes.length > 0) {
+    const buf = readFileSync(`${base}.f32`);
+    const all = new Float32Array(buf.buffer, buf.byteOffset, Math.min(hashes.length * dims, buf.byteLength / 4));
+    hashes.forEach((h, i) => {
+      if ((i + 1) * dims <= all.length) vectors.set(h, all.slice(i * dims, (i + 1) * dims));
+    });
+    hashes.length = vectors.size;
+    // A run stopped between writing vectors and their hashes leaves vectors nobody names.
+    truncateSync(`${base}.f32`, hashes.length * dims * 4);
+  }
+  const missing = [...new Map(texts.map((t) => [sha(t), t])).entries()].filter(([h]) => !vectors.has(h));
+  if (missing.length > 0) console.log(`\nembedding ${missing.length} texts with ${embedderKey(emb.identity)} (cached under bench/out/)`);
+  const t0 = performance.now();
+  const batches: Array<Array<[string, string]>> = [];
+  for (let i = 0; i < missing.length; i += 64) batches.push(missing.slice(i, i + 64));
+  let done = 0;
+  const threads = Math.max(1, Math.min(Number(args.threads), batches.length));
+  // A worker does not inherit tsx's loader: it registers it, then loads this file.
+  const boot = `import("tsx/esm/api").then((api) => api.register()).then(() => import(${JSON.stringify(import.meta.url)}))`;
+  const workers = Array.from({ length: threads }, () => new Worker(boot, { eval: true }));
+  await Promise.all(
+    workers.map(async (worker) => {
+      for (let batch = batches.shift(); batch; batch = batches.shift()) {
+        const texts = batch.map(([, t]) => t);
+        const flat = await new Promise<Float32Array>((resolve, reject) => {
+          const onMessage = (v: Float32Array) => (worker.off("error", onError), resolve(v));
+          const onError = (err: Error) => (worker.off("message", onMessage), reject(err));
+          worker.once("message", onMessage).once("error", onError).postMessage(texts);
+        });
+        appendFileSync(`${base}.f32`, Buffer.from(flat.buffer, flat.byteOffset, flat.byteLength));
+        batch.forEach(([h], j) => {
+          hashes.push(h);
+          vectors.set(h, flat.slice(j * dims, (j + 1) * dims));
+        });
+        writeFileSync(`${base}.json`, JSON.stringify(hashes));
+        done += batch.length;
+        const rate = done / ((performance.now() - t0) / 1000);
+        process.stdout.write(`\r  ${done}/${missing.length} (${rate.toFixed(0)}/s, ${((missing.length - done) / rate / 60).toFixed(1)} min left)   `);
+      }
+      await worker.terminate();
+    }),
+  );
+  if (missing.length > 0) process.stdout.write("\n");
+  return vectors;
+}
+
+const chunks = chunkCorpus();
+const docOfChunk = (i: string) => chunks[Number(i)]!.doc;
+const vectors = args["no-dense"] ? new Map<string, Float32Array>() : await embedAll(embedder, [...chunks.map((c) => c.text), ...allQueries.map((q) => queryText.get(q)!)]);
+if (args.prepare) {
+  console.log(`prepared: ${chunks.length} chunks${args["no-dense"] ? "" : `, ${vectors.size} vectors`}`);
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) The store's SQL BM25 over chunks, on PGlite, through replaceDocumentChunks
+
+// The ingested database is kept under bench/out/, keyed by the chunks and by the code that writes
+// the index, so a rerun skips the ingestion (about ten minutes on two busy cores).
+const indexKey = sha(
+  JSON.stringify([
+    chunks.length,
+    sha(chunks.map((c) => c.text).join("\u0000")),
+    ...["../pipelines/retrieve/analyzer.ts", "../pipelines/retrieve/porter.ts", "../pipelines/retrieve/bm25.ts", "../pipelines/retrieve/bm25-store.ts", "../pipelines/store/pgvector-store.ts"].map((f) =>
+      sha(readFileSync(new URL(f, import.meta.url), "utf8")),
+    ),
+    ...readdirSync(MIGRATIONS_DIR).sort().map((f) => sha(readFileSync(`${MIGRATIONS_DIR}/${f}`, "utf8"))),
+  ]),
+).slice(0, 12);
+const dataDir = `${OUT}/scifact-pglite-${indexKey}`;
+const reuse = existsSync(`${dataDir}/ready`);
+if (!reuse) rmSync(dataDir, { recursive: true, force: true });
+const database = await openDatabase({ dataDir });
+await database.migrate();
+const catalog = createCatalog(database.db);
+// Chunk ids in the store map back to the bench's chunk index through (document, ordinal).
+const chunkIndex = new Map<string, number>();
+const chunkAt = new Map(chunks.map((c, i) => [`${c.doc}.md/${c.ordinal}`, i]));
+let generationId: number;
+if (reuse) {
+  generationId = (await queryRows<{ id: number }>(database.db, sql`SELECT id FROM index_generations WHERE status = 'active'`))[0]!.id;
+  const rows = await queryRows<{ document_id: string; ordinal: number; path: string }>(
+    database.db,
+    sql`SELECT c.document_id, c.ordinal, d.path FROM chunks c JOIN documents d ON d.id = c.document_id`,
+  );
+  for (const r of rows) chunkIndex.set(`${r.document_id}/${r.ordinal}`, chunkAt.get(`${r.path}/${r.ordinal}`)!);
+  console.log(`\nstore: reusing the ingested database ${dataDir.slice(dataDir.lastIndexOf("/") + 1)}`);
+} else {
+  const [gen] = await queryRows<{ id: number }>(database.db, sql`
+    INSERT INTO index_generations (embedder_key, embedder, chunker, status)
+    VALUES (${embedderKey(embedder.identity)}, ${JSON.stringify(embedder.identity)}::jsonb, ${JSON.stringify(chunker.settings)}::jsonb, 'active')
+    RETURNING id`);
+  generationId = gen!.id;
+  const source = await catalog.upsertSource("/scifact", "scifact");
+  // Dense is scored in memory, so the store's vectors only have to satisfy the column.
+  const zero = new Array<number>(embedder.identity.dimensions).fill(0);
+  const store = createPgvectorStore(database.db);
+  const byDoc = new Map<string, number[]>();
+  chunks.forEach((c, i) => (byDoc.get(c.doc) ?? byDoc.set(c.doc, []).get(c.doc)!).push(i));
+  const t0 = performance.now();
+  for (const [n, d] of docs.entries()) {
+    const row = await catalog.ensureDocument(source, `${d.id}.md`, "scifact");
+    const mine = byDoc.get(d.id) ?? [];
+    mine.forEach((i) => chunkIndex.set(`${row.id}/${chunks[i]!.ordinal}`, i));
+    await store.replaceDocumentChunks(
+      generationId,
+      { documentId: row.id, collection: "scifact" },
+      mine.map((i) => {
+        const c = chunks[i]!;
+        return { ordinal: c.ordinal, text: c.text, textHash: sha(c.text), embedding: zero, start: c.start, end: c.end, page: null, headingPath: c.headingPath, tokenCount: c.tokenCount };
+      }),
+    );
+    if (n % 250 === 249) process.stdout.write(`\r  ingested ${n + 1}/${docs.length} documents   `);
+  }
+  const [s] = await queryRows<Record<string, number>>(database.db, sql`
+    SELECT (SELECT count(*) FROM lexical_chunk_postings)::int AS chunk_postings,
+           (SELECT count(*) FROM lexical_document_postings)::int AS doc_postings,
+           chunk_count::int, doc_count::int FROM lexical_stats WHERE generation_id = ${generationId}`);
+  console.log(
+    `\nstore: ${docs.length} documents, ${s!.chunk_count} chunks written through replaceDocumentChunks in ${((performance.now() - t0) / 1000).toFixed(0)} s ` +
+      `(${s!.chunk_postings} chunk postings, ${s!.doc_postings} document postings; PGlite on disk, no HNSW index)`,
+  );
+  writeFileSync(`${dataDir}/ready`, new Date().toISOString());
+}
+
+const hitId = (h: ChunkHit) => String(chunkIndex.get(`${h.documentId}/${h.ordinal}`));
+async function lexicalRuns(documentWeight: number, queries: string[], topK = CHUNK_DEPTH) {
+  const store = createPgvectorStore(database.db, { lexical: { documentWeight } });
+  const lists = new Map<string, Scored[]>();
+  const ms: number[] = [];
+  for (const q of queries) {
+    const t0 = performance.now();
+    const hits = await store.searchLexical(queryText.get(q)!, { generationId, topK });
+    ms.push(performance.now() - t0);
+    lists.set(q, hits.map((h) => ({ id: hitId(h), score: h.score })));
+  }
+  return { lists, ms };
+}
+const docRun = (lists: Map<string, Scored[]>, agg = aggregations.max!): Run =>
+  new Map([...lists].map(([q, hits]) => [q, toDocuments(hits, docOfChunk, agg)]));
+
+// Sweep the document/chunk blend on train; chunk-only is also shown under other aggregations.
+const trainQueries = [...splits.train.keys()];
+const testQueries = [...splits.test.keys()];
+const blendRows: Array<Array<string | number>> = [];
+const lexicalByWeight = new Map<number, Map<string, Scored[]>>();
+const listsFile = `${OUT}/scifact-lexical-${indexKey}.json`;
+const cachedLists = existsSync(listsFile) ? (JSON.parse(readFileSync(listsFile, "utf8")) as Record<string, Record<string, [number[], number[]]>>) : {};
+for (const w of DOC_WEIGHTS) {
+  const cached = cachedLists[String(w)];
+  const lists = cached
+    ? new Map(Object.entries(cached).map(([q, [ids, scores]]) => [q, ids.map((id, i) => ({ id: String(id), score: scores[i]! }))]))
+    : (await lexicalRuns(w, allQueries)).lists;
+  if (!cached) {
+    cachedLists[String(w)] = Object.fromEntries([...lists].map(([q, hits]) => [q, [hits.map((h) => Number(h.id)), hits.map((h) => h.score)]]));
+    writeFileSync(listsFile, JSON.stringify(cachedLists));
+    process.stdout.write(`\r  documentWeight ${w}: ${allQueries.length} queries searched   `);
+  }
+  lexicalByWeight.set(w, lists);
+  const aggs = w === 0 ? Object.keys(aggregations) : ["max"];
+  for (const a of aggs) {
+    const run = docRun(lists, aggregations[a]);
+    const tr = evaluate(run, "train");
+    const te = evaluate(run, "test");
+    blendRows.push([String(w), a, tr.ndcg10, tr.recall100, te.ndcg10, te.recall100]);
+  }
+}
+table(
+  "(b) store SQL BM25 over chunks (heading indexed with each chunk), per document by aggregation; documentWeight blends in document-level BM25",
+  ["documentWeight", "chunks→doc", "train nDCG@10", "train R@100", "test nDCG@10", "test R@100"],
+  blendRows,
+);
+const bestBlend = DOC_WEIGHTS.map((w) => ({ w, ndcg: evaluate(docRun(lexicalByWeight.get(w)!), "train").ndcg10 })).sort((a, b) => b.ndcg - a.ndcg || a.w - b.w)[0]!;
+console.log(`best documentWeight on train: ${bestBlend.w} (store default DEFAULT_LEXICAL.documentWeight = ${DEFAULT_LEXICAL.documentWeight})`);
+results.storeBm25 = { sweep: blendRows, bestDocumentWeight: bestBlend.w };
+
+// Latency on PGlite, the default weight, as /ask asks (50 candidates) and as the benchmark does.
+if (!args["no-latency"]) {
+  const lat: Array<Array<string | number>> = [];
+  for (const topK of [PRODUCTION_CANDIDATES, CHUNK_DEPTH]) {
+    const { ms } = await lexicalRuns(DEFAULT_LEXICAL.documentWeight, testQueries, topK);
+    lat.push([String(topK), `${percentile(ms, 0.5).toFixed(1)} ms`, `${percentile(ms, 0.95).toFixed(1)} ms`, `${percentile(ms, 1).toFixed(1)} ms`]);
+  }
+  const { ms } = await lexicalRuns(0, testQueries, PRODUCTION_CANDIDATES);
+  lat.push([`${PRODUCTION_CANDIDATES} (chunk only)`, `${percentile(ms, 0.5).toFixed(1)} ms`, `${percentile(ms, 0.95).toFixed(1)} ms`, `${percentile(ms, 1).toFixed(1)} ms`]);
+  table(`store searchLexical latency on PGlite (in process), ${testQueries.length} test queries`, ["topK", "p50", "p95", "max"], lat);
+  results.latency = lat;
+}
+await database.close();
+
+// ---------------------------------------------------------------------------------------------
+// Dense (exact cosine over the chunk vectors) and fusion
+
+if (!args["no-dense"]) {
+  const dims = embedder.identity.dimensions;
+  const matrix = new Float32Array(chunks.length * dims);
+  chunks.forEach((c, i) => matrix.set(vectors.get(sha(c.text))!, i * dims));
+  const denseLists = new Map<string, Scored[]>();
+  for (const q of allQueries) {
+    const v = vectors.get(sha(queryText.get(q)!))!;
+    const scores = new Float32Array(chunks.length);
+    for (let i = 0; i < chunks.length; i++) {
+      let s = 0;
+      const o = i * dims;
+      for (let j = 0; j < dims; j++) s += matrix[o + j]! * v[j]!;
+      scores[i] = s;
+    }
+    const order = [...scores.keys()].sort((a, b) => scores[b]! - scores[a]!).slice(0, CHUNK_DEPTH);
+    denseLists.set(q, order.map((i) => ({ id: String(i), score: scores[i]! })));
+  }
+  // The lexical side as fitted on train (the store's default is set from this table).
+  const lexicalLists = lexicalByWeight.get(bestBlend.w)!;
+
+  type Fuse = (dense: Scored[], lexical: Scored[], w: number) => Map<string, number>;
+  const fusedRun = (fuse: Fuse, w: number, candidates: number): Run =>
+    new Map(
+      allQueries.map((q) => {
+        const fused = fuse(denseLists.get(q)!.slice(0, candidates), lexicalLists.get(q)!.slice(0, candidates), w);
+        return [q, toDocuments([...fused].map(([id, score]) => ({ id, score })), docOfChunk)];
+      }),
+    );
+  const methods: Record<string, Fuse> = { "min-max": minMaxFusion, "weighted RRF (k 60)": (d, l, w) => rrfFusion(d, l, w) };
+  const sweep: Array<Array<string | number>> = [];
+  const fitted: Record<string, { w: number; ndcg: number }> = {};
+  for (const [name, fuse] of Object.entries(methods)) {
+    for (const w of DENSE_WEIGHTS) {
+      const full = evaluate(fusedRun(fuse, w, CHUNK_DEPTH), "train");
+      const prod = evaluate(fusedRun(fuse, w, PRODUCTION_CANDIDATES), "train");
+      sweep.push([name, String(w), prod.ndcg10, full.ndcg10, full.recall100]);
+      // Fitted where it is used: /ask fuses 50 candidates a side; ties go to the smaller weight.
+      if (!fitted[name] || prod.ndcg10 > fitted[name].ndcg + 1e-9) fitted[name] = { w, ndcg: prod.ndcg10 };
+    }
+  }
+  table(
+    `fusion sweep on train (${trainQueries.length} queries): chunk lists fused, then best chunk per document`,
+    ["method", "dense weight", `nDCG@10 (${PRODUCTION_CANDIDATES}+${PRODUCTION_CANDIDATES})`, `nDCG@10 (${CHUNK_DEPTH}+${CHUNK_DEPTH})`, "R@100"],
+    sweep,
+  );
+  for (const [name, f] of Object.entries(fitted)) console.log(`fitted ${name}: dense weight ${f.w} (train nDCG@10 ${fmt(f.ndcg)})`);
+
+  const denseRun = docRun(denseLists);
+  const lexicalRun = docRun(lexicalLists);
+  const rows: Array<Array<string | number>> = [];
+  const add = (name: string, run: Run) => {
+    const tr = evaluate(run, "train");
+    const te = evaluate(run, "test");
+    rows.push([name, te.ndcg10, te.recall100, tr.ndcg10, tr.recall100]);
+  };
+  add("BM25, whole documents (in memory, Anserini setup)", documentRun);
+  add("BM25, store over chunks, chunk only (max)", docRun(lexicalByWeight.get(0)!));
+  add(`BM25, store over chunks, documentWeight ${bestBlend.w} (max)`, lexicalRun);
+  add("USE-Lite dense, best chunk", denseRun);
+  for (const [name, f] of Object.entries(fitted)) {
+    add(`hybrid ${name}, dense ${f.w}, ${PRODUCTION_CANDIDATES}+${PRODUCTION_CANDIDATES}`, fusedRun(methods[name]!, f.w, PRODUCTION_CANDIDATES));
+    add(`hybrid ${name}, dense ${f.w}, ${CHUNK_DEPTH}+${CHUNK_DEPTH}`, fusedRun(methods[name]!, f.w, CHUNK_DEPTH));
+  }
+  table(`SciFact test (${testQueries.length} queries), weights fitted on train`, ["retriever", "test nDCG@10", "test R@100", "train nDCG@10", "train R@100"], rows);
+  results.fusion = { sweep, fitted, table: rows };
+}
+writeFileSync(`${OUT}/scifact-results.json`, JSON.stringify(results, null, 2));
+await embedder.close();
+process.exit(0);

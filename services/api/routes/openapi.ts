@@ -1,0 +1,143 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import {
+  AskResponseSchema,
+  askRequestSchema,
+  CitationSchema,
+  ErrorBodySchema,
+  ReindexRequestSchema,
+  RetrievedSourceSchema,
+  VerificationSchema,
+} from "../../../schemas/api.js";
+import type { AppEnv } from "../context.js";
+
+// Described here, not in schemas/api.ts: these routes build plain objects and only this document reads the shapes.
+const HealthSchema = z.object({ status: z.literal("ok") });
+const ReadySchema = z.object({
+  status: z.enum(["ready", "starting", "failed"]),
+  migrations: z.boolean(),
+  model: z.boolean(),
+  database: z.string().optional(),
+  embedder: z.string().optional(),
+  generation: z.int().optional(),
+  modelMismatch: z.boolean().optional(),
+  error: z.string().optional(),
+});
+const StatusSchema = z
+  .object({
+    generation: z.looseObject({ id: z.int(), status: z.string(), embedderKey: z.string() }).nullable(),
+    reindex: z.looseObject({ id: z.int(), status: z.string() }).nullable(),
+    documents: z.looseObject({ indexed: z.int(), pending: z.int(), failed: z.int() }),
+  })
+  .loose();
+const ReindexAcceptedSchema = z.object({ generationId: z.int(), status: z.literal("building"), progress: z.literal("/status") });
+const DeltaSchema = z.object({
+  text: z.string(),
+  restart: z.boolean().optional().describe("Text sent so far is void: the model failed and a fallback starts over."),
+  reason: z.string().optional(),
+});
+
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+const json = (id: string, description: string) => ({ description, content: { "application/json": { schema: ref(id) } } });
+const error = (description: string) => json("Error", description);
+
+function components(maxQuestionChars: number) {
+  const registry = z.registry<{ id: string }>();
+  const add = (schema: z.ZodType, id: string) => registry.add(schema, { id });
+  add(askRequestSchema(maxQuestionChars), "AskRequest");
+  add(AskResponseSchema, "AskResponse");
+  add(CitationSchema, "Citation");
+  add(VerificationSchema, "Verification");
+  add(RetrievedSourceSchema, "RetrievedSource");
+  add(DeltaSchema, "Delta");
+  add(ErrorBodySchema, "Error");
+  add(HealthSchema, "Health");
+  add(ReadySchema, "Ready");
+  add(StatusSchema, "Status");
+  add(ReindexRequestSchema, "ReindexRequest");
+  add(ReindexAcceptedSchema, "ReindexAccepted");
+  const { schemas } = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io: "input", unrepresentable: "any" });
+  // Components are fragments of the document, not standalone schemas.
+  return Object.fromEntries(Object.entries(schemas).map(([id, { $schema: _s, $id: _i, ...schema }]) => [id, schema]));
+}
+
+/** The OpenAPI 3.1 document of this API, its schemas generated from the zod schemas that validate and build the responses. */
+export function openApiDocument(maxQuestionChars: number) {
+  return {
+    openapi: "3.1.0",
+    info: { title: "rag-service", version: "0.1.0", description: "Grounded answers with verified citations from watched folders." },
+    paths: {
+      "/ask": {
+        post: {
+          summary: "Answer a question from the indexed documents, with verified [n] citations",
+          requestBody: { required: true, content: { "application/json": { schema: ref("AskRequest") } } },
+          responses: {
+            "200": {
+              description:
+                "The answer (JSON), or with stream: true or Accept: text/event-stream, server-sent events: " +
+                "`retrieval` {sources: RetrievedSource[]}, `delta` (Delta, raw model text before verification), " +
+                "`citations` {citations: Citation[]}, `verification` (Verification), `done` (AskResponse, the verified " +
+                "answer, which replaces the deltas) or `error` (Error) once the stream has started.",
+              content: {
+                "application/json": { schema: ref("AskResponse") },
+                "text/event-stream": {
+                  schema: { type: "string" },
+                  "x-events": {
+                    retrieval: { type: "object", properties: { sources: { type: "array", items: ref("RetrievedSource") } } },
+                    delta: ref("Delta"),
+                    citations: { type: "object", properties: { citations: { type: "array", items: ref("Citation") } } },
+                    verification: ref("Verification"),
+                    done: ref("AskResponse"),
+                    error: ref("Error"),
+                  },
+                },
+              },
+            },
+            "400": error(`invalid_request: malformed JSON, unknown fields, an empty question or one over ${maxQuestionChars} characters, topK outside 1-50, maxContextTokens outside 64-128000`),
+            "409": error("embedding_model_mismatch: the index was built by another embedder"),
+            "413": error("payload_too_large"),
+            "500": error("internal_error"),
+            "503": error("index_not_ready: the service is still starting"),
+          },
+        },
+      },
+      "/healthz": { get: { summary: "Liveness", responses: { "200": json("Health", "The process is up") } } },
+      "/readyz": {
+        get: {
+          summary: "Readiness: migrations applied, model loaded, folders watched",
+          responses: { "200": json("Ready", "Ready"), "503": json("Ready", "Starting, or start-up failed") },
+        },
+      },
+      "/status": {
+        get: {
+          summary: "Index generation, embedder, re-index progress, document counts",
+          responses: { "200": json("Status", "Current status"), "503": error("index_not_ready") },
+        },
+      },
+      "/admin/reindex": {
+        post: {
+          summary: "Build a new index generation in the background; queries use the current one until it switches",
+          requestBody: { required: false, content: { "application/json": { schema: ref("ReindexRequest") } } },
+          responses: {
+            "202": json("ReindexAccepted", "Building; progress in GET /status"),
+            "400": error("invalid_request"),
+            "409": error("reindex_in_progress"),
+            "503": error("index_not_ready"),
+          },
+        },
+      },
+      "/openapi.json": { get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1", content: { "application/json": {} } } } } },
+    },
+    components: { schemas: components(maxQuestionChars) },
+  };
+}
+
+const built = new Map<number, ReturnType<typeof openApiDocument>>();
+
+/** GET /openapi.json, with the configured question limit; built on first request. */
+export const openApiRoute = new Hono<AppEnv>().get("/", (c) => {
+  const limit = c.var.deps.config.MAX_QUESTION_CHARS;
+  let doc = built.get(limit);
+  if (!doc) built.set(limit, (doc = openApiDocument(limit)));
+  return c.json(doc);
+});

@@ -1,0 +1,20 @@
+import type { ApiDeps } from "../api/context.js";
+import { embedderConfig, type CoreConfig, type CoreDeps } from "./deps.js";
+import type { Logger } from "./log.js";
+import { startReindex } from "./reindex.js";
+
+/** The operator actions the API exposes, bound to this process's configuration. */
+export function adminActions(core: CoreDeps, config: CoreConfig & { RETIRE_GRACE_MS: number }, log: Logger): ApiDeps["admin"] {
+  return {
+    async startReindex(embeddingModel) {
+      const target = { ...embedderConfig(config), ...(embeddingModel && { model: embeddingModel }) };
+      const { generationId } = await startReindex(core, {
+        embedder: target,
+        maxFileBytes: config.MAX_FILE_BYTES,
+        retireGraceMs: config.RETIRE_GRACE_MS,
+        log,
+      });
+      return { generationId };
+    },
+  };
+}

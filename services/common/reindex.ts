@@ -1,0 +1,84 @@
+import { createEmbedder, embedderKey, type Embedder, type EmbedderConfig } from "../../pipelines/embed/index.js";
+import { buildGeneration, type BuildResult } from "../../pipelines/reindex/build-generation.js";
+import type { CoreDeps } from "./deps.js";
+import { chunkerFor, specOf } from "./index-runtime.js";
+import type { Logger } from "./log.js";
+
+export interface ReindexOptions {
+  /** The embedder to build with: the configured one unless a model is named. */
+  embedder: EmbedderConfig;
+  maxFileBytes: number;
+  /** How long the retired generation's chunks stay for queries already running. */
+  retireGraceMs: number;
+  log: Logger;
+}
+
+export class ReindexError extends Error {
+  override name = "ReindexError";
+  constructor(
+    readonly code: "build_running" | "embedder_unavailable",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Starts a re-index: loads the target embedder (reusing the loaded one when it is the same),
+ * claims the build slot, and builds in the background while the active generation keeps
+ * answering. Resolves once the build has started, with its generation id and its completion.
+ */
+export async function startReindex(core: CoreDeps, opts: ReindexOptions) {
+  let embedder: Embedder = core.embedder;
+  let loadedHere = false;
+  // USE-Lite has no settings: the loaded copy is the one asked for. Other providers are loaded and
+  // their identity compared, since a base URL or dimension setting may differ.
+  const loadedIsTarget = opts.embedder.model === "use-lite" && core.embedder.identity.provider === "use-lite";
+  if (!loadedIsTarget) {
+    try {
+      embedder = await createEmbedder(opts.embedder);
+      loadedHere = true;
+    } catch (err) {
+      throw new ReindexError("embedder_unavailable", `Cannot load ${opts.embedder.model}: ${(err as Error).message}`);
+    }
+    // Same identity as the loaded one: use that, there is no need for two copies of one model.
+    if (embedderKey(embedder.identity) === embedderKey(core.embedder.identity)) {
+      await embedder.close();
+      embedder = core.embedder;
+      loadedHere = false;
+    }
+  }
+  const chunker = chunkerFor(embedder);
+  let gen;
+  try {
+    gen = await core.catalog.startBuild(embedder.identity, chunker.settings, specOf(opts.embedder));
+  } catch (err) {
+    if (loadedHere) await embedder.close();
+    throw new ReindexError("build_running", (err as Error).message);
+  }
+  core.runtime.register(embedder);
+  opts.log.info("re-index started", { generation: gen.id, embedder: embedderKey(embedder.identity) });
+  const completion: Promise<BuildResult> = buildGeneration(
+    {
+      catalog: core.catalog,
+      store: core.store,
+      embeddingCache: core.embeddingCache,
+      tokenizer: core.tokenizer,
+      maxFileBytes: opts.maxFileBytes,
+    },
+    { embedder, chunker },
+    gen,
+  ).then(async (result) => {
+    await core.refresh();
+    opts.log.info("re-index switched", { ...result });
+    if (result.retiredId !== null) {
+      const retired = result.retiredId;
+      setTimeout(() => {
+        core.store.dropGeneration(retired).catch((err: unknown) => opts.log.error("dropping retired generation failed", { err }));
+      }, opts.retireGraceMs).unref();
+    }
+    return result;
+  });
+  completion.catch((err: unknown) => opts.log.error("re-index failed", { generation: gen.id, err }));
+  return { generationId: gen.id, completion };
+}
