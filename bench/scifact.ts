@@ -293,7 +293,7 @@ const indexKey = sha(
   JSON.stringify([
     chunks.length,
     sha(chunks.map((c) => c.text).join("\u0000")),
-    ...["../pipelines/retrieve/analyzer.ts", "../pipelines/retrieve/porter.ts", "../pipelines/retrieve/bm25.ts", "../pipelines/retrieve/bm25-store.ts", "../pipelines/store/pgvector-store.ts"].map((f) =>
+    ...["../pipelines/retrieve/analyzer.ts", "../pipelines/retrieve/porter.ts", "../pipelines/retrieve/bm25.ts", "../pipelines/retrieve/bm25-store.ts"].map((f) =>
       sha(readFileSync(new URL(f, import.meta.url), "utf8")),
     ),
     ...readdirSync(MIGRATIONS_DIR).sort().map((f) => sha(readFileSync(`${MIGRATIONS_DIR}/${f}`, "utf8"))),

@@ -8,6 +8,7 @@ import {
   pgTable,
   primaryKey,
   serial,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -184,6 +185,21 @@ export const queryLog = pgTable("query_log", {
   timings: jsonb("timings"),
 });
 
+/** Ratings of answers (migrations/0004_feedback.sql): -1 or 1, with an optional comment. */
+export const feedback = pgTable(
+  "feedback",
+  {
+    id: serial("id").primaryKey(),
+    queryId: uuid("query_id")
+      .notNull()
+      .references(() => queryLog.id, { onDelete: "cascade" }),
+    rating: smallint("rating").notNull(),
+    comment: text("comment"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("feedback_query").on(t.queryId)],
+);
+
 export const schema = {
   sources,
   indexGenerations,
@@ -194,4 +210,5 @@ export const schema = {
   lexicalStats,
   embeddingCache,
   queryLog,
+  feedback,
 };

@@ -132,8 +132,8 @@ describe("re-index builds a new generation while the old one answers", () => {
     const server = await openaiServer();
     pipeline.deps.admin = adminActions(core, { ...baseConfig(""), EMBEDDING_BASE_URL: server.url }, quietLog);
 
-    // First a build that fails half-way: the server starts refusing after the probe and a few batches.
-    server.script([embeddingsReply(4), embeddingsReply(4), embeddingsReply(4), statusReply(400)]);
+    // First a build that fails: the server answers the start-up probe, then refuses the chunks.
+    server.script([embeddingsReply(4), statusReply(400)]);
     const bad = await pipeline.app.request("/admin/reindex", {
       method: "POST",
       headers: { "content-type": "application/json" },

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import { documents, indexGenerations, queryLog, sources } from "../../schemas/db.js";
+import { documents, feedback, indexGenerations, queryLog, sources } from "../../schemas/db.js";
 import type { ChunkerSettings } from "../chunk/types.js";
 import { embedderKey, type EmbedderIdentity } from "../embed/types.js";
 import { queryRows, type Drizzle } from "./database.js";
@@ -183,6 +183,14 @@ export function createCatalog(db: Drizzle) {
 
     async logQuery(entry: typeof queryLog.$inferInsert): Promise<void> {
       await db.insert(queryLog).values(entry);
+    },
+
+    /** Stores a rating of a logged answer; null when no query has that id. */
+    async recordFeedback(entry: { queryId: string; rating: number; comment: string | null }): Promise<{ id: number } | null> {
+      const known = await db.select({ id: queryLog.id }).from(queryLog).where(eq(queryLog.id, entry.queryId));
+      if (!known[0]) return null;
+      const [row] = await db.insert(feedback).values(entry).returning({ id: feedback.id });
+      return row ?? null;
     },
 
     async countDocuments(): Promise<Record<string, number>> {

@@ -40,7 +40,8 @@ runMain(async () => {
     return closeServer(server).then(() => Promise.reject(err));
   });
   const queue = createQueue(config, { log });
-  createWorker({ core, queue, log, maxFileBytes: config.MAX_FILE_BYTES }).start();
+  apiDeps.queue = queue;
+  createWorker({ core, queue, log, maxFileBytes: config.MAX_FILE_BYTES, metrics: apiDeps.metrics }).start();
   const watcher = createSourceWatcher({
     catalog: core.catalog,
     queue,

@@ -3,8 +3,14 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import type { ApiDeps, AppEnv } from "./context.js";
 import { errorResponse, onError } from "./errors.js";
+import { createMetrics } from "../common/metrics.js";
+import { requestLog } from "./request-log.js";
 import { adminReindexRoute } from "./routes/admin-reindex.js";
 import { askRoute } from "./routes/ask.js";
+import { documentRoute } from "./routes/document.js";
+import { documentsRoute } from "./routes/documents.js";
+import { feedbackRoute } from "./routes/feedback.js";
+import { metricsRoute } from "./routes/metrics.js";
 import { healthzRoute } from "./routes/healthz.js";
 import { openApiRoute } from "./routes/openapi.js";
 import { readyzRoute } from "./routes/readyz.js";
@@ -18,12 +24,15 @@ import { statusRoute } from "./routes/status.js";
  *   const res = await app.request("/ask", { method: "POST", body: JSON.stringify({ question }) });
  */
 export function createApp(deps: ApiDeps) {
+  // One registry per app; the queue is read at scrape time, since main.ts sets it after start-up.
+  deps.metrics ??= createMetrics({ queue: () => deps.queue });
   const app = new Hono<AppEnv>();
   app.use(requestId());
   app.use(async (c, next) => {
     c.set("deps", deps);
     await next();
   });
+  app.use(requestLog());
   app.use(
     bodyLimit({
       maxSize: deps.config.MAX_BODY_BYTES,
@@ -35,6 +44,10 @@ export function createApp(deps: ApiDeps) {
   app.route("/healthz", healthzRoute);
   app.route("/readyz", readyzRoute);
   app.route("/status", statusRoute);
+  app.route("/documents", documentsRoute);
+  app.route("/documents", documentRoute);
+  app.route("/feedback", feedbackRoute);
+  app.route("/metrics", metricsRoute);
   app.route("/admin/reindex", adminReindexRoute);
   app.route("/openapi.json", openApiRoute);
   app.notFound((c) => errorResponse(c, "not_found", `No route for ${c.req.method} ${c.req.path}.`));

@@ -2,6 +2,8 @@ import type { Generator } from "../../pipelines/generate/types.js";
 import type { Reranker } from "../../pipelines/rerank/types.js";
 import type { Logger } from "../common/log.js";
 import type { CoreDeps } from "../common/deps.js";
+import type { Metrics } from "../common/metrics.js";
+import type { JobQueue } from "../common/queue/types.js";
 
 export interface ApiConfig {
   MAX_BODY_BYTES: number;
@@ -29,6 +31,10 @@ export interface ApiDeps {
   };
   /** Set when start-up failed after the server began listening; /readyz reports it. */
   startupError?: string;
+  /** The ingestion queue, for its depth and workers in /status and /metrics; absent in an API-only process without one. */
+  queue?: JobQueue;
+  /** Prometheus series; createApp builds a fresh registry when unset. Share it with the worker to count ingestion. */
+  metrics?: Metrics;
 }
 
-export type AppEnv = { Variables: { deps: ApiDeps; requestId: string } };
+export type AppEnv = { Variables: { deps: ApiDeps; requestId: string; log: Logger } };

@@ -1,6 +1,8 @@
-export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
+import { pino, stdTimeFunctions, type DestinationStream, type Logger as PinoLogger } from "pino";
 
+export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+
+/** What every caller logs through; pino underneath, so callers never import pino themselves. */
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -9,19 +11,48 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-/** One JSON object per line on stderr, so logs stay machine-readable and stdout stays free. */
-export function createLogger(level: LogLevel, base: Record<string, unknown> = {}): Logger {
-  const emit = (lvl: LogLevel) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (ORDER[lvl] < ORDER[level]) return;
-    const entry: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, msg, ...base };
-    for (const [k, v] of Object.entries(fields)) entry[k] = v instanceof Error ? { message: v.message, name: v.name } : v;
-    process.stderr.write(`${JSON.stringify(entry)}\n`);
+// Callers pass errors under any key (err, cause, error); only a message and a name leave the
+// process by default, so a log line never carries a whole request object by accident.
+const plain = (fields: Record<string, unknown>) => {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) out[k] = v instanceof Error ? { message: v.message, name: v.name } : v;
+  return out;
+};
+
+function wrap(p: PinoLogger): Logger {
+  const emit = (lvl: "debug" | "info" | "warn" | "error") => (msg: string, fields?: Record<string, unknown>) => {
+    if (!p.isLevelEnabled(lvl)) return;
+    if (fields) p[lvl](plain(fields), msg);
+    else p[lvl](msg);
   };
   return {
     debug: emit("debug"),
     info: emit("info"),
     warn: emit("warn"),
     error: emit("error"),
-    child: (fields) => createLogger(level, { ...base, ...fields }),
+    child: (fields) => wrap(p.child(plain(fields))),
   };
+}
+
+/**
+ * One JSON object per line on stderr (pino), so logs stay machine-readable and stdout stays free:
+ * `{"level":"info","time":"<ISO>","service":"api","requestId":"…","msg":"…"}`. Written
+ * synchronously, so the last lines before an exit are not lost.
+ */
+export function createLogger(
+  level: LogLevel,
+  base: Record<string, unknown> = {},
+  /** Where lines go instead of stderr (tests read them back). */
+  destination?: DestinationStream,
+): Logger {
+  const p = pino(
+    {
+      level,
+      base: plain(base),
+      timestamp: stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination ?? pino.destination({ fd: 2, sync: true }),
+  );
+  return wrap(p);
 }

@@ -4,6 +4,8 @@ import { indexFile, removeFile, resolveInside, sha256, type IngestOutcome } from
 import { readSourceFile } from "../../pipelines/ingest/read-source.js";
 import type { CoreDeps } from "../common/deps.js";
 import type { Logger } from "../common/log.js";
+import type { Metrics } from "../common/metrics.js";
+import type { JobPayload } from "../../schemas/jobs.js";
 import type { JobHandlers, JobQueue } from "../common/queue/types.js";
 
 /**
@@ -11,8 +13,38 @@ import type { JobHandlers, JobQueue } from "../common/queue/types.js";
  * relative paths; the source's root and collection come from the database, so any worker on any
  * host with the same mount can take any job.
  */
-export function createWorker(deps: { core: CoreDeps; queue: JobQueue; log: Logger; maxFileBytes: number }) {
-  const { core, queue, log } = deps;
+export function createWorker(deps: {
+  core: CoreDeps;
+  queue: JobQueue;
+  log: Logger;
+  maxFileBytes: number;
+  /** Counts jobs and their durations by outcome; the API's registry in the all-in-one process. */
+  metrics?: Metrics;
+}) {
+  const { core, queue, log, metrics } = deps;
+
+  /**
+   * Times a job end to end by outcome (the IngestOutcome status, or "error" when it threw and the
+   * queue will retry or fail it). Per-stage timings would need hooks inside indexFile.
+   */
+  function timed<P>(job: string, run: (p: P) => Promise<IngestOutcome>) {
+    return async (p: P) => {
+      const end = metrics?.ingestDuration.startTimer({ job });
+      let outcome = "error";
+      try {
+        const result = await run(p);
+        outcome = result.status;
+        if (result.status === "indexed") {
+          metrics?.ingestChunks.inc({ kind: "embedded" }, result.embedded);
+          metrics?.ingestChunks.inc({ kind: "reused" }, result.reused);
+        }
+        return result;
+      } finally {
+        end?.({ outcome });
+        metrics?.ingestJobs.inc({ job, outcome });
+      }
+    };
+  }
 
   async function sourceOf(sourceId: string) {
     const source = await core.catalog.getSource(sourceId);
@@ -64,7 +96,7 @@ export function createWorker(deps: { core: CoreDeps; queue: JobQueue; log: Logge
   }
 
   const handlers: JobHandlers = {
-    "index-file": async (p) => {
+    "index-file": timed("index-file", async (p: JobPayload<"index-file">) => {
       const source = await sourceOf(p.sourceId);
       await refuseOnMismatch(p, source.collection);
       const outcome = await indexFile(
@@ -82,8 +114,8 @@ export function createWorker(deps: { core: CoreDeps; queue: JobQueue; log: Logge
       );
       if (outcome.status === "indexed") await followLatest(source.root, p);
       return report(p.path, outcome);
-    },
-    "remove-file": async (p) => report(p.path, await removeFile(core, p)),
+    }),
+    "remove-file": timed("remove-file", async (p: JobPayload<"remove-file">) => report(p.path, await removeFile(core, p))),
   };
 
   return {

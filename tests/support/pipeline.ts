@@ -1,6 +1,7 @@
 import { createApp } from "../../services/api/app.js";
 import type { ApiDeps } from "../../services/api/context.js";
 import type { CoreDeps } from "../../services/common/deps.js";
+import { createMetrics } from "../../services/common/metrics.js";
 import { createInProcessQueue } from "../../services/common/queue/in-process.js";
 import { createSourceWatcher } from "../../services/watcher/watcher.js";
 import { createWorker } from "../../services/worker/worker.js";
@@ -12,7 +13,9 @@ export const apiConfig = { MAX_BODY_BYTES: 64 * 1024, MAX_QUESTION_CHARS: 2000, 
 /** The all-in-one wiring of services/all-in-one/main.ts, minus the socket: app, queue, worker, watcher. */
 export async function startPipeline(core: CoreDeps, dirs: string[], opts: { stabilityMs?: number } = {}) {
   const queue = createInProcessQueue({ backoffScale: 0.01 });
-  createWorker({ core, queue, log: quietLog, maxFileBytes: 1_000_000 }).start();
+  // One registry for the worker and the API, as in the all-in-one process.
+  const metrics = createMetrics({ queue: () => queue });
+  createWorker({ core, queue, log: quietLog, maxFileBytes: 1_000_000, metrics }).start();
   const watcher = createSourceWatcher({
     catalog: core.catalog,
     queue,
@@ -23,7 +26,7 @@ export async function startPipeline(core: CoreDeps, dirs: string[], opts: { stab
     stabilityMs: opts.stabilityMs ?? 100,
   });
   await watcher.start();
-  const deps: ApiDeps = { config: apiConfig, log: quietLog, generator: createExtractiveGenerator(), core };
+  const deps: ApiDeps = { config: apiConfig, log: quietLog, generator: createExtractiveGenerator(), core, queue, metrics };
   const app = createApp(deps);
   return {
     app,

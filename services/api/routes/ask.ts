@@ -6,6 +6,7 @@ import { embedderKey } from "../../../pipelines/embed/types.js";
 import { createLexicalReranker } from "../../../pipelines/rerank/lexical.js";
 import { defaultDenseWeight } from "../../../pipelines/retrieve/hybrid.js";
 import { askRequestSchema, type AskRequest, type AskResponse } from "../../../schemas/api.js";
+import type { Metrics } from "../../common/metrics.js";
 import type { AppEnv } from "../context.js";
 import { ApiError, onError } from "../errors.js";
 
@@ -17,7 +18,8 @@ const defaultReranker = createLexicalReranker();
  * `Accept: text/event-stream` (events: retrieval, delta, citations, verification, done, error).
  */
 export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
-  const { config, core, generator, reranker, log } = c.var.deps;
+  const { config, core, generator, reranker, log, metrics } = c.var.deps;
+  const started = performance.now();
   const req = await parseRequest(c);
   // An explicit `stream: false` wins over the Accept header.
   const streaming = req.stream ?? (c.req.header("accept") ?? "").toLowerCase().includes("text/event-stream");
@@ -49,6 +51,7 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
     maxContextTokens: req.maxContextTokens,
   };
   const record = async (response: AskResponse) => {
+    observeAnswer(metrics, response, streaming, (performance.now() - started) / 1000);
     try {
       await core.catalog.logQuery({
         id: response.queryId,
@@ -75,6 +78,19 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
   }
   return streamAnswer(c, deps, input, record);
 });
+
+/** Latency to the complete answer (streamed or not), tokens, abstentions, verifier removals. */
+function observeAnswer(metrics: Metrics | undefined, r: AskResponse, streaming: boolean, seconds: number) {
+  if (!metrics) return;
+  metrics.askDuration.observe({ mode: streaming ? "stream" : "json" }, seconds);
+  metrics.askTokens.inc({ kind: "context" }, r.usage.contextTokens);
+  metrics.askTokens.inc({ kind: "answer" }, r.usage.answerTokens);
+  metrics.askAnswers.inc({ abstained: String(r.abstained) });
+  metrics.verifierRemovals.inc({ kind: "sentence" }, r.verification.removed);
+  metrics.verifierRemovals.inc({ kind: "flagged_sentence" }, r.verification.flagged);
+  // citationsNotGiven is a subset of citationsRemoved, so it is not added again.
+  metrics.verifierRemovals.inc({ kind: "citation" }, r.verification.citationsRemoved);
+}
 
 /**
  * Streams the answer. Deltas are the model's raw text as it writes it; verification needs the

@@ -4,7 +4,7 @@ import { isPipelineError } from "../../../pipelines/errors.js";
 import { jobCatalog, jobId, type JobName } from "../../../schemas/jobs.js";
 import type { Logger } from "../log.js";
 import { ConfigError } from "../config.js";
-import type { FailedJob, JobHandlers, JobQueue } from "./types.js";
+import type { FailedJob, JobHandlers, JobQueue, WorkerInfo } from "./types.js";
 
 export const QUEUE_NAME = "ingest";
 
@@ -174,6 +174,20 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
         queue.getJobCounts("waiting", "delayed", "prioritized", "active", "failed"),
       );
       return { waiting: (c.waiting ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, failed: c.failed ?? 0 };
+    },
+
+    async workers(): Promise<WorkerInfo[]> {
+      // Each worker holds more than one named connection; the client name is "<prefix>:<queue>:w:<name>".
+      const list = await redis("list the workers", () => queue.getWorkers());
+      const byName = new Map<string, WorkerInfo>();
+      for (const w of list) {
+        const raw = w.rawname ?? w.name ?? "";
+        const name = raw.includes(":w:") ? raw.slice(raw.indexOf(":w:") + 3) : raw;
+        const info = { name, ageSeconds: Number(w.age ?? 0), idleSeconds: Number(w.idle ?? 0) };
+        const seen = byName.get(name);
+        if (!seen || info.idleSeconds < seen.idleSeconds) byName.set(name, info);
+      }
+      return [...byName.values()];
     },
 
     async failedJobs(): Promise<FailedJob[]> {

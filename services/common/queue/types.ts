@@ -9,6 +9,14 @@ export interface QueueDepth {
   failed: number;
 }
 
+export interface WorkerInfo {
+  name: string;
+  /** Seconds since the worker connected. */
+  ageSeconds: number;
+  /** Seconds since its connection last issued a command: the liveness heartbeat. */
+  idleSeconds: number;
+}
+
 export interface FailedJob {
   id: string;
   name: JobName;
@@ -28,6 +36,11 @@ export interface JobQueue {
   process(handlers: JobHandlers): void;
   depth(): Promise<QueueDepth>;
   failedJobs(): Promise<FailedJob[]>;
+  /**
+   * Worker processes consuming this queue, as the broker sees them (BullMQ: Redis CLIENT LIST of
+   * its worker connections, so a dead worker drops out by itself). Absent for the in-process queue.
+   */
+  workers?(): Promise<WorkerInfo[]>;
   /** Resolves when nothing is waiting or running (used after a start-up scan, and by tests). */
   idle(): Promise<void>;
   close(): Promise<void>;

@@ -1,0 +1,16 @@
+import type { Context } from "hono";
+import type { z } from "zod";
+import { ApiError } from "./errors.js";
+
+/** Parses query parameters (each given once) with `schema`; failures are 400 invalid_request, like bodies. */
+export function parseQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
+  const parsed = schema.safeParse(c.req.query());
+  if (!parsed.success) throw invalid(parsed.error);
+  return parsed.data;
+}
+
+/** The one mapping of a zod failure to the API error: every issue, with the field it is about. */
+export function invalid(error: z.ZodError): ApiError {
+  const issues = error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+  return new ApiError("invalid_request", issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; "), issues);
+}

@@ -1,0 +1,19 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { createDocumentQueries } from "../../../pipelines/store/document-queries.js";
+import type { AppEnv } from "../context.js";
+import { ApiError } from "../errors.js";
+
+/**
+ * GET /documents/:id: one document with its content hash, indexed/updated times, chunk and page
+ * counts, the failure code and reason, and the versions (chunks per index generation) it has.
+ */
+export const documentRoute = new Hono<AppEnv>().get("/:id", async (c) => {
+  const id = c.req.param("id");
+  const { core } = c.var.deps;
+  if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  // A malformed id cannot name a document; answer as for an unknown one (and spare the uuid cast error).
+  const doc = z.uuid().safeParse(id).success ? await createDocumentQueries(core.database.db).get(id) : undefined;
+  if (!doc) throw new ApiError("not_found", `No document with id ${JSON.stringify(id.slice(0, 80))}.`);
+  return c.json(doc);
+});

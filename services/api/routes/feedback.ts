@@ -1,0 +1,37 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../context.js";
+import { ApiError } from "../errors.js";
+import { invalid } from "../query.js";
+
+export const FeedbackRequestSchema = z
+  .object({
+    queryId: z.uuid({ error: "queryId must be the queryId of an /ask response" }),
+    rating: z.union([z.literal(-1), z.literal(1)], { error: "rating must be -1 (bad answer) or 1 (good answer)" }),
+    comment: z.string().trim().max(2000).optional(),
+  })
+  .strict();
+
+/**
+ * POST /feedback {queryId, rating: -1 | 1, comment?}: rates an answer; stored with its query.
+ * 201 with the feedback id; 404 not_found for a queryId no /ask returned (or already purged).
+ */
+export const feedbackRoute = new Hono<AppEnv>().post("/", async (c) => {
+  if (!(c.req.header("content-type") ?? "").toLowerCase().startsWith("application/json")) {
+    throw new ApiError("invalid_request", "Send the request body as JSON with Content-Type: application/json.");
+  }
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw new ApiError("invalid_request", "The request body is not valid JSON.");
+  }
+  const parsed = FeedbackRequestSchema.safeParse(body);
+  if (!parsed.success) throw invalid(parsed.error);
+  const { core } = c.var.deps;
+  if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  const { queryId, rating, comment } = parsed.data;
+  const row = await core.catalog.recordFeedback({ queryId, rating, comment: comment || null });
+  if (!row) throw new ApiError("not_found", `No answer with queryId ${queryId}; feedback rates a logged /ask response.`);
+  return c.json({ id: row.id, queryId, rating }, 201);
+});

@@ -1,0 +1,165 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { resolve, sep } from "node:path";
+import { sql } from "drizzle-orm";
+import { queryRows, type Drizzle } from "../../pipelines/store/database.js";
+
+/** Bounds on the disk work one status read may do, so a big folder cannot stall /status. */
+export interface StaleCheckLimits {
+  /** Indexed documents whose file is stat'ed, per request (all sources together). */
+  maxStat: number;
+  /** Bytes read to hash files whose mtime or size changed since they were indexed. */
+  maxHashBytes: number;
+}
+export const DEFAULT_STALE_LIMITS: StaleCheckLimits = { maxStat: 20_000, maxHashBytes: 64 * 1024 * 1024 };
+
+export interface DocumentCounts {
+  indexed: number;
+  pending: number;
+  failed: number;
+  /** Indexed documents whose file on disk now differs from (or no longer matches) the indexed version. */
+  stale: number;
+}
+
+export interface SourceStatus {
+  id: string;
+  root: string;
+  collection: string;
+  documents: DocumentCounts;
+  lastScanAt: Date | null;
+  lastEventAt: Date | null;
+  /** Age in ms of the oldest change not yet searchable (pending document or stale file); 0 when none. */
+  freshnessLagMs: number;
+  oldestPendingAt: Date | null;
+  oldestStaleAt: Date | null;
+  /** False when the limits stopped the stale check early: `stale` is then a lower bound. */
+  staleCheckComplete: boolean;
+}
+
+interface IndexedRow {
+  source_id: string;
+  path: string;
+  content_hash: string | null;
+  size_bytes: number | string | null;
+  indexed_at: Date | string | null;
+}
+
+const asDate = (v: Date | string | null) => (v === null ? null : v instanceof Date ? v : new Date(v));
+
+/**
+ * Per-source freshness, read from the catalog and the disk: counts by status, staleness, lag.
+ * Staleness is checked cheaply: stat each indexed file; only one whose mtime is newer than its
+ * indexed_at, or whose size differs, is hashed and compared with the indexed hash. A file gone
+ * from disk whose document is still indexed is stale too (its lag is unknown: no mtime).
+ */
+export async function sourceStatuses(
+  db: Drizzle,
+  opts: { now?: Date; limits?: StaleCheckLimits } = {},
+): Promise<SourceStatus[]> {
+  const now = opts.now ?? new Date();
+  const limits = opts.limits ?? DEFAULT_STALE_LIMITS;
+  const [sources, counts, indexed] = await Promise.all([
+    queryRows<{ id: string; root: string; collection: string; last_scan_at: Date | string | null; last_event_at: Date | string | null }>(
+      db,
+      sql`SELECT id, root, collection, last_scan_at, last_event_at FROM sources ORDER BY root`,
+    ),
+    queryRows<{ source_id: string; status: string; n: number; oldest: Date | string | null }>(
+      db,
+      sql`SELECT source_id, status, count(*)::int AS n, min(updated_at) AS oldest FROM documents GROUP BY source_id, status`,
+    ),
+    queryRows<IndexedRow>(
+      db,
+      sql`SELECT source_id, path, content_hash, size_bytes, indexed_at FROM documents
+          WHERE status = 'indexed' ORDER BY source_id, path`,
+    ),
+  ]);
+  const budget = { stat: limits.maxStat, hashBytes: limits.maxHashBytes };
+  const out: SourceStatus[] = [];
+  for (const s of sources) {
+    const mine = counts.filter((c) => c.source_id === s.id);
+    const n = (status: string) => Number(mine.find((c) => c.status === status)?.n ?? 0);
+    const oldestPendingAt = asDate(mine.find((c) => c.status === "pending")?.oldest ?? null);
+    const stale = await checkStale(s.root, indexed.filter((d) => d.source_id === s.id), budget);
+    const oldest = [oldestPendingAt, stale.oldestMtime].filter((d): d is Date => d !== null);
+    const oldestMs = oldest.length ? Math.min(...oldest.map((d) => d.getTime())) : null;
+    out.push({
+      id: s.id,
+      root: s.root,
+      collection: s.collection,
+      documents: { indexed: n("indexed"), pending: n("pending"), failed: n("failed"), stale: stale.count },
+      lastScanAt: asDate(s.last_scan_at),
+      lastEventAt: asDate(s.last_event_at),
+      freshnessLagMs: oldestMs === null ? 0 : Math.max(0, now.getTime() - oldestMs),
+      oldestPendingAt,
+      oldestStaleAt: stale.oldestMtime,
+      staleCheckComplete: stale.complete,
+    });
+  }
+  return out;
+}
+
+async function checkStale(root: string, docs: IndexedRow[], budget: { stat: number; hashBytes: number }) {
+  const result = { count: 0, oldestMtime: null as Date | null, complete: true };
+  // An unreachable root (unmounted volume) says nothing about its files; do not call them all stale.
+  if (!(await stat(root).catch(() => null))?.isDirectory()) return { ...result, complete: docs.length === 0 };
+  const base = resolve(root);
+  const noteMtime = (m: Date) => {
+    if (!result.oldestMtime || m < result.oldestMtime) result.oldestMtime = m;
+  };
+  // Stat in small batches: parallel enough for a network mount, bounded for file handles.
+  for (let i = 0; i < docs.length; i += 32) {
+    const batch = docs.slice(i, i + 32);
+    if (budget.stat < batch.length) {
+      result.complete = false;
+      break;
+    }
+    budget.stat -= batch.length;
+    const infos = await Promise.all(batch.map((d) => statInside(base, d.path)));
+    for (const [j, doc] of batch.entries()) {
+      const info = infos[j];
+      if (!info?.isFile()) {
+        result.count++;
+        continue;
+      }
+      const indexedAt = asDate(doc.indexed_at);
+      const sizeChanged = doc.size_bytes !== null && Number(doc.size_bytes) !== info.size;
+      if (!sizeChanged && indexedAt && info.mtime <= indexedAt) continue;
+      if (info.size > budget.hashBytes) {
+        result.complete = false;
+        continue;
+      }
+      budget.hashBytes -= info.size;
+      const hash = await hashFile(resolve(base, doc.path)).catch(() => null);
+      if (hash !== null && hash === doc.content_hash) continue;
+      result.count++;
+      noteMtime(info.mtime);
+    }
+  }
+  return result;
+}
+
+// Paths come from the catalog, which the watcher fills with paths relative to the root; anything
+// that would step outside it is treated as missing rather than stat an arbitrary file.
+async function statInside(base: string, path: string) {
+  const abs = resolve(base, path);
+  if (!abs.startsWith(base + sep)) return null;
+  return stat(abs).catch(() => null);
+}
+
+function hashFile(abs: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const hash = createHash("sha256");
+    createReadStream(abs)
+      .on("data", (d) => hash.update(d))
+      .on("end", () => done(hash.digest("hex")))
+      .on("error", fail);
+  });
+}
+
+/** The service-wide figures: summed counts and the worst lag over all sources. */
+export function summarize(sources: SourceStatus[]) {
+  const documents: DocumentCounts = { indexed: 0, pending: 0, failed: 0, stale: 0 };
+  for (const s of sources) for (const k of Object.keys(documents) as (keyof DocumentCounts)[]) documents[k] += s.documents[k];
+  return { documents, freshnessLagMs: Math.max(0, ...sources.map((s) => s.freshnessLagMs)) };
+}

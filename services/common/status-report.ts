@@ -1,0 +1,60 @@
+import { createCatalog, type GenerationRow } from "../../pipelines/store/catalog.js";
+import type { Drizzle } from "../../pipelines/store/database.js";
+import type { ModelMismatch } from "./deps.js";
+import { sourceStatuses, summarize } from "./index-status.js";
+import type { JobQueue } from "./queue/types.js";
+
+const describe = (g: GenerationRow) => ({
+  id: g.id,
+  status: g.status,
+  embedder: g.embedder,
+  embedderKey: g.embedderKey,
+  chunker: g.chunker,
+  createdAt: g.createdAt,
+  activatedAt: g.activatedAt,
+  progress: { total: g.docsTotal, done: g.docsDone, failed: g.docsFailed },
+  error: g.error,
+});
+
+/** Queue figures never fail a status read: an unreachable Redis is reported, not thrown. */
+async function queueStatus(queue: JobQueue | undefined) {
+  if (!queue) return { queue: null, workers: null };
+  const [depth, workers] = await Promise.allSettled([queue.depth(), queue.workers ? queue.workers() : Promise.resolve(null)]);
+  return {
+    queue:
+      depth.status === "fulfilled"
+        ? { ...depth.value, error: null }
+        : { waiting: null, active: null, failed: null, error: (depth.reason as Error).message },
+    workers: workers.status === "fulfilled" ? workers.value : null,
+  };
+}
+
+/**
+ * What GET /status answers and `npm run status` prints: the index generation and its embedder, a
+ * re-index in progress, document counts (indexed, pending, failed, stale) overall and per source,
+ * the freshness lag, queue depth and workers (null without a queue / with the in-process one).
+ */
+export async function statusReport(db: Drizzle, opts: { mismatch: ModelMismatch | null; queue?: JobQueue | undefined }) {
+  const [generations, sources, q] = await Promise.all([
+    createCatalog(db).listGenerations(),
+    sourceStatuses(db),
+    queueStatus(opts.queue),
+  ]);
+  const active = generations.find((g) => g.status === "active");
+  const building = generations.find((g) => g.status === "building");
+  const lastFailed = generations.find((g) => g.status === "failed");
+  const totals = summarize(sources);
+  return {
+    generation: active ? describe(active) : null,
+    reindex: building ? describe(building) : null,
+    lastFailedReindex: lastFailed && (!active || lastFailed.id > active.id) ? describe(lastFailed) : null,
+    modelMismatch: opts.mismatch,
+    documents: totals.documents,
+    freshnessLagMs: totals.freshnessLagMs,
+    sources,
+    queue: q.queue,
+    workers: q.workers,
+  };
+}
+
+export type StatusReport = Awaited<ReturnType<typeof statusReport>>;
