@@ -299,65 +299,74 @@ const indexKey = sha(
     ...readdirSync(MIGRATIONS_DIR).sort().map((f) => sha(readFileSync(`${MIGRATIONS_DIR}/${f}`, "utf8"))),
   ]),
 ).slice(0, 12);
-const dataDir = `${OUT}/scifact-pglite-${indexKey}`;
-const reuse = existsSync(`${dataDir}/ready`);
-if (!reuse) rmSync(dataDir, { recursive: true, force: true });
-const database = await openDatabase({ dataDir });
-await database.migrate();
-const catalog = createCatalog(database.db);
-// Chunk ids in the store map back to the bench's chunk index through (document, ordinal).
-const chunkIndex = new Map<string, number>();
-const chunkAt = new Map(chunks.map((c, i) => [`${c.doc}.md/${c.ordinal}`, i]));
-let generationId: number;
-if (reuse) {
-  generationId = (await queryRows<{ id: number }>(database.db, sql`SELECT id FROM index_generations WHERE status = 'active'`))[0]!.id;
-  const rows = await queryRows<{ document_id: string; ordinal: number; path: string }>(
-    database.db,
-    sql`SELECT c.document_id, c.ordinal, d.path FROM chunks c JOIN documents d ON d.id = c.document_id`,
-  );
-  for (const r of rows) chunkIndex.set(`${r.document_id}/${r.ordinal}`, chunkAt.get(`${r.path}/${r.ordinal}`)!);
-  console.log(`\nstore: reusing the ingested database ${dataDir.slice(dataDir.lastIndexOf("/") + 1)}`);
-} else {
-  const [gen] = await queryRows<{ id: number }>(database.db, sql`
-    INSERT INTO index_generations (embedder_key, embedder, chunker, status)
-    VALUES (${embedderKey(embedder.identity)}, ${JSON.stringify(embedder.identity)}::jsonb, ${JSON.stringify(chunker.settings)}::jsonb, 'active')
-    RETURNING id`);
-  generationId = gen!.id;
-  const source = await catalog.upsertSource("/scifact", "scifact");
-  // Dense is scored in memory, so the store's vectors only have to satisfy the column.
-  const zero = new Array<number>(embedder.identity.dimensions).fill(0);
-  const store = createPgvectorStore(database.db);
-  const byDoc = new Map<string, number[]>();
-  chunks.forEach((c, i) => (byDoc.get(c.doc) ?? byDoc.set(c.doc, []).get(c.doc)!).push(i));
-  const t0 = performance.now();
-  for (const [n, d] of docs.entries()) {
-    const row = await catalog.ensureDocument(source, `${d.id}.md`, "scifact");
-    const mine = byDoc.get(d.id) ?? [];
-    mine.forEach((i) => chunkIndex.set(`${row.id}/${chunks[i]!.ordinal}`, i));
-    await store.replaceDocumentChunks(
-      generationId,
-      { documentId: row.id, collection: "scifact" },
-      mine.map((i) => {
-        const c = chunks[i]!;
-        return { ordinal: c.ordinal, text: c.text, textHash: sha(c.text), embedding: zero, start: c.start, end: c.end, page: null, headingPath: c.headingPath, tokenCount: c.tokenCount };
-      }),
+// Opened only when a list is not cached yet, or for the latency figures.
+const listsFile = `${OUT}/scifact-lexical-${indexKey}.json`;
+const cachedLists = existsSync(listsFile) ? (JSON.parse(readFileSync(listsFile, "utf8")) as Record<string, Record<string, [number[], number[]]>>) : {};
+const needStore = DOC_WEIGHTS.some((w) => !(String(w) in cachedLists)) || !args["no-latency"];
+const { database, generationId, chunkIndex } = needStore ? await openStore() : { database: undefined, generationId: 0, chunkIndex: new Map<string, number>() };
+
+async function openStore() {
+  const dataDir = `${OUT}/scifact-pglite-${indexKey}`;
+  const reuse = existsSync(`${dataDir}/ready`);
+  if (!reuse) rmSync(dataDir, { recursive: true, force: true });
+  const database = await openDatabase({ dataDir });
+  await database.migrate();
+  const catalog = createCatalog(database.db);
+  // Chunk ids in the store map back to the bench's chunk index through (document, ordinal).
+  const chunkIndex = new Map<string, number>();
+  const chunkAt = new Map(chunks.map((c, i) => [`${c.doc}.md/${c.ordinal}`, i]));
+  let generationId: number;
+  if (reuse) {
+    generationId = (await queryRows<{ id: number }>(database.db, sql`SELECT id FROM index_generations WHERE status = 'active'`))[0]!.id;
+    const rows = await queryRows<{ document_id: string; ordinal: number; path: string }>(
+      database.db,
+      sql`SELECT c.document_id, c.ordinal, d.path FROM chunks c JOIN documents d ON d.id = c.document_id`,
     );
-    if (n % 250 === 249) process.stdout.write(`\r  ingested ${n + 1}/${docs.length} documents   `);
+    for (const r of rows) chunkIndex.set(`${r.document_id}/${r.ordinal}`, chunkAt.get(`${r.path}/${r.ordinal}`)!);
+    console.log(`\nstore: reusing the ingested database ${dataDir.slice(dataDir.lastIndexOf("/") + 1)}`);
+  } else {
+    const [gen] = await queryRows<{ id: number }>(database.db, sql`
+      INSERT INTO index_generations (embedder_key, embedder, chunker, status)
+      VALUES (${embedderKey(embedder.identity)}, ${JSON.stringify(embedder.identity)}::jsonb, ${JSON.stringify(chunker.settings)}::jsonb, 'active')
+      RETURNING id`);
+    generationId = gen!.id;
+    const source = await catalog.upsertSource("/scifact", "scifact");
+    // Dense is scored in memory, so the store's vectors only have to satisfy the column.
+    const zero = new Array<number>(embedder.identity.dimensions).fill(0);
+    const store = createPgvectorStore(database.db);
+    const byDoc = new Map<string, number[]>();
+    chunks.forEach((c, i) => (byDoc.get(c.doc) ?? byDoc.set(c.doc, []).get(c.doc)!).push(i));
+    const t0 = performance.now();
+    for (const [n, d] of docs.entries()) {
+      const row = await catalog.ensureDocument(source, `${d.id}.md`, "scifact");
+      const mine = byDoc.get(d.id) ?? [];
+      mine.forEach((i) => chunkIndex.set(`${row.id}/${chunks[i]!.ordinal}`, i));
+      await store.replaceDocumentChunks(
+        generationId,
+        { documentId: row.id, collection: "scifact" },
+        mine.map((i) => {
+          const c = chunks[i]!;
+          return { ordinal: c.ordinal, text: c.text, textHash: sha(c.text), embedding: zero, start: c.start, end: c.end, page: null, headingPath: c.headingPath, tokenCount: c.tokenCount };
+        }),
+      );
+      if (n % 250 === 249) process.stdout.write(`\r  ingested ${n + 1}/${docs.length} documents   `);
+    }
+    const [s] = await queryRows<Record<string, number>>(database.db, sql`
+      SELECT (SELECT count(*) FROM lexical_chunk_postings)::int AS chunk_postings,
+             (SELECT count(*) FROM lexical_document_postings)::int AS doc_postings,
+             chunk_count::int, doc_count::int FROM lexical_stats WHERE generation_id = ${generationId}`);
+    console.log(
+      `\nstore: ${docs.length} documents, ${s!.chunk_count} chunks written through replaceDocumentChunks in ${((performance.now() - t0) / 1000).toFixed(0)} s ` +
+        `(${s!.chunk_postings} chunk postings, ${s!.doc_postings} document postings; PGlite on disk, no HNSW index)`,
+    );
+    writeFileSync(`${dataDir}/ready`, new Date().toISOString());
   }
-  const [s] = await queryRows<Record<string, number>>(database.db, sql`
-    SELECT (SELECT count(*) FROM lexical_chunk_postings)::int AS chunk_postings,
-           (SELECT count(*) FROM lexical_document_postings)::int AS doc_postings,
-           chunk_count::int, doc_count::int FROM lexical_stats WHERE generation_id = ${generationId}`);
-  console.log(
-    `\nstore: ${docs.length} documents, ${s!.chunk_count} chunks written through replaceDocumentChunks in ${((performance.now() - t0) / 1000).toFixed(0)} s ` +
-      `(${s!.chunk_postings} chunk postings, ${s!.doc_postings} document postings; PGlite on disk, no HNSW index)`,
-  );
-  writeFileSync(`${dataDir}/ready`, new Date().toISOString());
+  return { database, generationId, chunkIndex };
 }
 
 const hitId = (h: ChunkHit) => String(chunkIndex.get(`${h.documentId}/${h.ordinal}`));
 async function lexicalRuns(documentWeight: number, queries: string[], topK = CHUNK_DEPTH) {
-  const store = createPgvectorStore(database.db, { lexical: { documentWeight } });
+  const store = createPgvectorStore(database!.db, { lexical: { documentWeight } });
   const lists = new Map<string, Scored[]>();
   const ms: number[] = [];
   for (const q of queries) {
@@ -376,8 +385,6 @@ const trainQueries = [...splits.train.keys()];
 const testQueries = [...splits.test.keys()];
 const blendRows: Array<Array<string | number>> = [];
 const lexicalByWeight = new Map<number, Map<string, Scored[]>>();
-const listsFile = `${OUT}/scifact-lexical-${indexKey}.json`;
-const cachedLists = existsSync(listsFile) ? (JSON.parse(readFileSync(listsFile, "utf8")) as Record<string, Record<string, [number[], number[]]>>) : {};
 for (const w of DOC_WEIGHTS) {
   const cached = cachedLists[String(w)];
   const lists = cached
@@ -418,7 +425,7 @@ if (!args["no-latency"]) {
   table(`store searchLexical latency on PGlite (in process), ${testQueries.length} test queries`, ["topK", "p50", "p95", "max"], lat);
   results.latency = lat;
 }
-await database.close();
+await database?.close();
 
 // ---------------------------------------------------------------------------------------------
 // Dense (exact cosine over the chunk vectors) and fusion

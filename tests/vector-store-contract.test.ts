@@ -70,7 +70,8 @@ export function vectorStoreContract(name: string, makeStore: () => Promise<Store
         expect(hits[0]!.sourceId).toMatch(/^src_/);
         expect(hits[0]!.chunkId).toBeTruthy();
         expect(hits[1]).toMatchObject({ path: "notes/b.md", ordinal: 0, page: null, headingPath: [] });
-        expect(hits.map((h) => h.score)).toEqual([...hits.map((h) => h.score)].sort((x, y) => y - x));
+        // HNSW is approximate: near-ties (within float rounding of the index) may come in either order.
+        expect(hits.every((h, i) => i === 0 || h.score <= hits[i - 1]!.score + 1e-6)).toBe(true);
       }));
 
     it("replacing a document's chunks leaves no duplicates and no old ordinals", () =>

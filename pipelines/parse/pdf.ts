@@ -16,7 +16,7 @@ const RUNNING_LINE_MIN_PAGES = 3;
  * `encrypted_file`, `corrupt_file`, or `no_text_layer` for a scan that needs OCR.
  */
 export async function parsePdf(bytes: Uint8Array, path: string): Promise<ParsedDocument> {
-  // Loaded on first use: pdf.js is large, and the watcher and the API import this module too.
+  // Loaded on first use: pdf.js is large, and the watcher process imports this module for formatForPath.
   const { PDFParse } = await import("pdf-parse");
   // pdf.js may transfer the array to its worker and detach it; the caller still needs its bytes.
   const parser = new PDFParse({ data: new Uint8Array(bytes) });

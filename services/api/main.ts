@@ -5,6 +5,7 @@ import { adminActions } from "../common/admin.js";
 import { createCoreDeps } from "../common/deps.js";
 import { createLogger } from "../common/log.js";
 import { onShutdown, runMain } from "../common/process.js";
+import { createQueue } from "../common/queue/index.js";
 import { createApp } from "./app.js";
 import { loadApiConfig } from "./config.js";
 import type { ApiDeps } from "./context.js";
@@ -25,7 +26,9 @@ runMain(async () => {
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  const deps: ApiDeps = { config, log, generator, reranker, core: null };
+  // Read-only use of the queue (depth and workers for /status and /metrics); this process runs no jobs.
+  const queue = config.REDIS_URL ? createQueue(config, { log }) : undefined;
+  const deps: ApiDeps = { config, log, generator, reranker, core: null, queue };
   const server = await listen(createApp(deps).fetch, config.PORT, config.HOST);
   log.info("listening", { port: config.PORT, host: config.HOST });
   const core = await createCoreDeps(config, log).catch((err: unknown) => {
@@ -37,6 +40,7 @@ runMain(async () => {
   log.info("ready", { generation: core.generation.id });
   onShutdown(async () => {
     await closeServer(server);
+    await queue?.close();
     await core.close();
   }, log);
 });

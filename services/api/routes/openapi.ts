@@ -10,6 +10,8 @@ import {
   VerificationSchema,
 } from "../../../schemas/api.js";
 import type { AppEnv } from "../context.js";
+import { DOCUMENTS_MAX_LIMIT } from "./documents.js";
+import { FeedbackRequestSchema } from "./feedback.js";
 
 // Described here, not in schemas/api.ts: these routes build plain objects and only this document reads the shapes.
 const HealthSchema = z.object({ status: z.literal("ok") });
@@ -27,9 +29,51 @@ const StatusSchema = z
   .object({
     generation: z.looseObject({ id: z.int(), status: z.string(), embedderKey: z.string() }).nullable(),
     reindex: z.looseObject({ id: z.int(), status: z.string() }).nullable(),
-    documents: z.looseObject({ indexed: z.int(), pending: z.int(), failed: z.int() }),
+    documents: z.looseObject({ indexed: z.int(), pending: z.int(), failed: z.int(), stale: z.int() }),
+    freshnessLagMs: z.number().describe("Age of the oldest change not yet searchable; 0 when none."),
+    sources: z.array(
+      z.looseObject({
+        id: z.string(),
+        root: z.string(),
+        collection: z.string(),
+        documents: z.object({ indexed: z.int(), pending: z.int(), failed: z.int(), stale: z.int() }),
+        lastScanAt: z.string().nullable(),
+        lastEventAt: z.string().nullable(),
+        freshnessLagMs: z.number(),
+        staleCheckComplete: z.boolean().describe("False when the per-request bounds stopped the check: stale is a lower bound."),
+      }),
+    ),
+    queue: z.looseObject({ waiting: z.int().nullable(), active: z.int().nullable(), failed: z.int().nullable() }).nullable(),
+    workers: z.array(z.object({ name: z.string(), ageSeconds: z.number(), idleSeconds: z.number() })).nullable(),
   })
   .loose();
+const DocumentSchema = z.looseObject({
+  id: z.uuid(),
+  sourceId: z.string(),
+  root: z.string(),
+  path: z.string(),
+  collection: z.string(),
+  status: z.enum(["pending", "indexed", "failed"]),
+  contentHash: z.string().nullable(),
+  chunkCount: z.int(),
+  pageCount: z.int().nullable(),
+  errorCode: z.string().nullable(),
+  error: z.string().nullable(),
+  indexedAt: z.string().nullable(),
+  updatedAt: z.string(),
+});
+const DocumentPageSchema = z.object({
+  documents: z.array(DocumentSchema),
+  total: z.int(),
+  limit: z.int(),
+  offset: z.int(),
+  nextOffset: z.int().nullable(),
+});
+const DocumentDetailSchema = DocumentSchema.extend({
+  versions: z.array(z.object({ generationId: z.int(), generationStatus: z.string(), chunks: z.int(), pages: z.int().nullable() })),
+});
+const FeedbackAcceptedSchema = z.object({ id: z.int(), queryId: z.uuid(), rating: z.int() });
+const query = (name: string, schema: object, description: string) => ({ name, in: "query", required: false, schema, description });
 const ReindexAcceptedSchema = z.object({ generationId: z.int(), status: z.literal("building"), progress: z.literal("/status") });
 const DeltaSchema = z.object({
   text: z.string(),
@@ -56,6 +100,11 @@ function components(maxQuestionChars: number) {
   add(StatusSchema, "Status");
   add(ReindexRequestSchema, "ReindexRequest");
   add(ReindexAcceptedSchema, "ReindexAccepted");
+  add(DocumentSchema, "Document");
+  add(DocumentPageSchema, "DocumentPage");
+  add(DocumentDetailSchema, "DocumentDetail");
+  add(FeedbackRequestSchema, "FeedbackRequest");
+  add(FeedbackAcceptedSchema, "FeedbackAccepted");
   const { schemas } = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io: "input", unrepresentable: "any" });
   // Components are fragments of the document, not standalone schemas.
   return Object.fromEntries(Object.entries(schemas).map(([id, { $schema: _s, $id: _i, ...schema }]) => [id, schema]));
@@ -110,9 +159,44 @@ export function openApiDocument(maxQuestionChars: number) {
       },
       "/status": {
         get: {
-          summary: "Index generation, embedder, re-index progress, document counts",
+          summary: "Index generation, embedder, re-index progress, document counts, per-source freshness, queue and workers",
           responses: { "200": json("Status", "Current status"), "503": error("index_not_ready") },
         },
+      },
+      "/documents": {
+        get: {
+          summary: "The documents of the index, filtered and paged in (source, path) order",
+          parameters: [
+            query("status", { enum: ["pending", "indexed", "failed"] }, "Only documents in this state."),
+            query("source", { type: "string" }, "Only this source (an id from /status)."),
+            query("collection", { type: "string" }, "Only this collection."),
+            query("limit", { type: "integer", minimum: 1, maximum: DOCUMENTS_MAX_LIMIT, default: 50 }, "Page size."),
+            query("offset", { type: "integer", minimum: 0, default: 0 }, "Documents to skip (nextOffset of the previous page)."),
+          ],
+          responses: { "200": json("DocumentPage", "One page"), "400": error("invalid_request"), "503": error("index_not_ready") },
+        },
+      },
+      "/documents/{id}": {
+        get: {
+          summary: "One document: hashes, times, chunk and page counts, failure reason, versions per index generation",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } }],
+          responses: { "200": json("DocumentDetail", "The document"), "404": error("not_found"), "503": error("index_not_ready") },
+        },
+      },
+      "/feedback": {
+        post: {
+          summary: "Rate an answer (-1 or 1, with an optional comment); stored with its query",
+          requestBody: { required: true, content: { "application/json": { schema: ref("FeedbackRequest") } } },
+          responses: {
+            "201": json("FeedbackAccepted", "Stored"),
+            "400": error("invalid_request"),
+            "404": error("not_found: no logged answer has that queryId"),
+            "503": error("index_not_ready"),
+          },
+        },
+      },
+      "/metrics": {
+        get: { summary: "Prometheus metrics", responses: { "200": { description: "Prometheus text format 0.0.4", content: { "text/plain": {} } } } },
       },
       "/admin/reindex": {
         post: {
