@@ -1,7 +1,7 @@
+import { createAnswerers } from "../api/answerers.js";
 import { createApp } from "../api/app.js";
 import type { ApiDeps } from "../api/context.js";
 import { closeServer, listen } from "../api/server.js";
-import { ConfigError } from "../common/config.js";
 import { adminActions } from "../common/admin.js";
 import { createCoreDeps } from "../common/deps.js";
 import { createLogger } from "../common/log.js";
@@ -11,8 +11,6 @@ import { createQueue } from "../common/queue/index.js";
 import { createSourceWatcher } from "../watcher/watcher.js";
 import { watchDirs } from "../watcher/config.js";
 import { createWorker } from "../worker/worker.js";
-import { createGenerator } from "../../pipelines/generate/index.js";
-import { createReranker } from "../../pipelines/rerank/index.js";
 import { loadAllInOneConfig } from "./config.js";
 
 /**
@@ -22,14 +20,7 @@ import { loadAllInOneConfig } from "./config.js";
 runMain(async () => {
   const config = loadAllInOneConfig(process.env);
   const log = createLogger(config.LOG_LEVEL, { service: "all-in-one" });
-  let generator;
-  let reranker;
-  try {
-    generator = await createGenerator(config, { onFallback: (model, err) => log.warn("generator failed; falling back", { model, err }) });
-    reranker = await createReranker(config.RERANKER);
-  } catch (err) {
-    throw new ConfigError((err as Error).message);
-  }
+  const { generator, reranker } = await createAnswerers(config, log);
   if (config.REDIS_URL) await assertRedisReachable(config.REDIS_URL);
   const apiDeps: ApiDeps = { config, log, generator, reranker, core: null };
   const server = await listen(createApp(apiDeps).fetch, config.PORT, config.HOST);

@@ -1,11 +1,9 @@
-import { createGenerator } from "../../pipelines/generate/index.js";
-import { createReranker } from "../../pipelines/rerank/index.js";
-import { ConfigError } from "../common/config.js";
 import { adminActions } from "../common/admin.js";
 import { createCoreDeps } from "../common/deps.js";
 import { createLogger } from "../common/log.js";
 import { onShutdown, runMain } from "../common/process.js";
 import { createQueue } from "../common/queue/index.js";
+import { createAnswerers } from "./answerers.js";
 import { createApp } from "./app.js";
 import { loadApiConfig } from "./config.js";
 import type { ApiDeps } from "./context.js";
@@ -18,14 +16,7 @@ import { closeServer, listen } from "./server.js";
 runMain(async () => {
   const config = loadApiConfig(process.env);
   const log = createLogger(config.LOG_LEVEL, { service: "api" });
-  let generator;
-  let reranker;
-  try {
-    generator = await createGenerator(config, { onFallback: (model, err) => log.warn("generator failed; falling back", { model, err }) });
-    reranker = await createReranker(config.RERANKER);
-  } catch (err) {
-    throw new ConfigError((err as Error).message);
-  }
+  const { generator, reranker } = await createAnswerers(config, log);
   // Read-only use of the queue (depth and workers for /status and /metrics); this process runs no jobs.
   const queue = config.REDIS_URL ? createQueue(config, { log }) : undefined;
   const deps: ApiDeps = { config, log, generator, reranker, core: null, queue };

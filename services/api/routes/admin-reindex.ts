@@ -3,6 +3,7 @@ import { ReindexRequestSchema } from "../../../schemas/api.js";
 import { ReindexError } from "../../common/reindex.js";
 import type { AppEnv } from "../context.js";
 import { ApiError } from "../errors.js";
+import { parseJsonBody } from "../query.js";
 
 /**
  * POST /admin/reindex: builds a new index generation in the background (with the configured
@@ -12,21 +13,9 @@ import { ApiError } from "../errors.js";
 export const adminReindexRoute = new Hono<AppEnv>().post("/", async (c) => {
   const { core, admin } = c.var.deps;
   if (!core || !admin) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
-  const raw = await c.req.text();
-  let body: unknown = {};
-  if (raw.trim() !== "") {
-    try {
-      body = JSON.parse(raw);
-    } catch {
-      throw new ApiError("invalid_request", "The request body is not valid JSON.");
-    }
-  }
-  const parsed = ReindexRequestSchema.safeParse(body);
-  if (!parsed.success) {
-    throw new ApiError("invalid_request", parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
-  }
+  const body = await parseJsonBody(c, ReindexRequestSchema, { optional: true });
   try {
-    const { generationId } = await admin.startReindex(parsed.data.embeddingModel);
+    const { generationId } = await admin.startReindex(body.embeddingModel);
     return c.json({ generationId, status: "building", progress: "/status" }, 202);
   } catch (err) {
     if (err instanceof ReindexError) {

@@ -9,6 +9,7 @@ import { askRequestSchema, type AskRequest, type AskResponse } from "../../../sc
 import type { Metrics } from "../../common/metrics.js";
 import type { AppEnv } from "../context.js";
 import { ApiError, onError } from "../errors.js";
+import { parseJsonBody } from "../query.js";
 
 const defaultReranker = createLexicalReranker();
 
@@ -122,21 +123,6 @@ function streamAnswer(c: Context<AppEnv>, deps: AnswerDeps, input: AnswerInput, 
   });
 }
 
-async function parseRequest(c: Context<AppEnv>): Promise<AskRequest> {
-  const type = c.req.header("content-type") ?? "";
-  if (!type.toLowerCase().startsWith("application/json")) {
-    throw new ApiError("invalid_request", "Send the request body as JSON with Content-Type: application/json.");
-  }
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    throw new ApiError("invalid_request", "The request body is not valid JSON.");
-  }
-  const parsed = askRequestSchema(c.var.deps.config.MAX_QUESTION_CHARS).safeParse(body);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
-    throw new ApiError("invalid_request", issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; "), issues);
-  }
-  return parsed.data;
+function parseRequest(c: Context<AppEnv>): Promise<AskRequest> {
+  return parseJsonBody(c, askRequestSchema(c.var.deps.config.MAX_QUESTION_CHARS));
 }

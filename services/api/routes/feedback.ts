@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../context.js";
 import { ApiError } from "../errors.js";
-import { invalid } from "../query.js";
+import { parseJsonBody } from "../query.js";
 
 export const FeedbackRequestSchema = z
   .object({
@@ -17,20 +17,9 @@ export const FeedbackRequestSchema = z
  * 201 with the feedback id; 404 not_found for a queryId no /ask returned (or already purged).
  */
 export const feedbackRoute = new Hono<AppEnv>().post("/", async (c) => {
-  if (!(c.req.header("content-type") ?? "").toLowerCase().startsWith("application/json")) {
-    throw new ApiError("invalid_request", "Send the request body as JSON with Content-Type: application/json.");
-  }
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    throw new ApiError("invalid_request", "The request body is not valid JSON.");
-  }
-  const parsed = FeedbackRequestSchema.safeParse(body);
-  if (!parsed.success) throw invalid(parsed.error);
+  const { queryId, rating, comment } = await parseJsonBody(c, FeedbackRequestSchema);
   const { core } = c.var.deps;
   if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
-  const { queryId, rating, comment } = parsed.data;
   const row = await core.catalog.recordFeedback({ queryId, rating, comment: comment || null });
   if (!row) throw new ApiError("not_found", `No answer with queryId ${queryId}; feedback rates a logged /ask response.`);
   return c.json({ id: row.id, queryId, rating }, 201);
