@@ -26,7 +26,6 @@ export const vector = customType<{ data: number[]; driverData: string }>({
   fromDriver: (value) => JSON.parse(value) as number[],
 });
 
-const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
 
 export const sources = pgTable("sources", {
   id: text("id").primaryKey(),
@@ -99,7 +98,6 @@ export const chunks = pgTable(
     headingPath: jsonb("heading_path").$type<string[]>().notNull().default(sql`'[]'::jsonb`),
     /** Tokens in the generator's tokenizer, used to pack the context budget. */
     tokenCount: integer("token_count").notNull(),
-    tsv: tsvector("tsv").generatedAlwaysAs(sql`to_tsvector('english', text)`),
   },
   (t) => [
     uniqueIndex("chunks_generation_document_ordinal").on(t.generationId, t.documentId, t.ordinal),

@@ -54,11 +54,13 @@ describe.each(["pglite", "pg-socket"] as const)("migrations on %s", (mode) => {
       await s.exec(`INSERT INTO index_generations (embedder_key, embedder, chunker, status)
                     VALUES ('k', '{"dimensions":3}', '{}', 'active')`);
       await s.exec(`CREATE INDEX chunks_embedding_g1 ON chunks USING hnsw ((embedding::vector(3)) vector_cosine_ops) WHERE generation_id = 1`);
-      await s.exec("SET enable_seqscan = off");
+      // On an empty table every plan costs nearly nothing; rule out the scan-then-sort plans so the
+      // check is whether the HNSW index can serve this exact query shape.
+      await s.exec("SET enable_seqscan = off; SET enable_sort = off");
       const r = await s.query<{ "QUERY PLAN": string }>(
         "EXPLAIN SELECT id FROM chunks WHERE generation_id = 1 ORDER BY (embedding::vector(3)) <=> '[1,0,0]'::vector(3) LIMIT 5",
       );
-      await s.exec("RESET enable_seqscan");
+      await s.exec("RESET enable_seqscan; RESET enable_sort");
       return r.map((x) => x["QUERY PLAN"]).join("\n");
     });
     expect(plan).toContain("chunks_embedding_g1");
