@@ -6,6 +6,7 @@ import {
   type EmbedderConfig,
   type EmbedderIdentity,
 } from "../../pipelines/embed/index.js";
+import type { IngestDeps } from "../../pipelines/ingest/index-file.js";
 import { createGeneratorTokenizer, type GeneratorTokenizer } from "../../pipelines/generate/tokens.js";
 import { createCatalog, type Catalog, type GenerationRow } from "../../pipelines/store/catalog.js";
 import { openDatabase, type Database } from "../../pipelines/store/database.js";
@@ -33,6 +34,23 @@ export interface CoreConfig {
   QDRANT_URL?: string | undefined;
   QDRANT_API_KEY?: string | undefined;
   MAX_FILE_BYTES: number;
+}
+
+/**
+ * What indexFile needs, read from the core now: call it per job, after `core.refresh()`, so a
+ * re-index switch is followed.
+ */
+export function ingestDepsOf(core: CoreDeps, maxFileBytes: number): IngestDeps {
+  return {
+    catalog: core.catalog,
+    store: core.store,
+    embeddingCache: core.embeddingCache,
+    embedder: core.embedder,
+    chunker: core.chunker,
+    tokenizer: core.tokenizer,
+    generationId: core.generation.id,
+    maxFileBytes,
+  };
 }
 
 export const embedderConfig = (c: CoreConfig): EmbedderConfig => ({

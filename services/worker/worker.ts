@@ -2,7 +2,7 @@ import { embedderKey } from "../../pipelines/embed/types.js";
 import { PipelineError } from "../../pipelines/errors.js";
 import { indexFile, removeFile, resolveInside, sha256, type IngestOutcome } from "../../pipelines/ingest/index-file.js";
 import { readSourceFile } from "../../pipelines/ingest/read-source.js";
-import type { CoreDeps } from "../common/deps.js";
+import { ingestDepsOf, type CoreDeps } from "../common/deps.js";
 import type { Logger } from "../common/log.js";
 import type { Metrics } from "../common/metrics.js";
 import type { JobPayload } from "../../schemas/jobs.js";
@@ -99,19 +99,13 @@ export function createWorker(deps: {
     "index-file": timed("index-file", async (p: JobPayload<"index-file">) => {
       const source = await sourceOf(p.sourceId);
       await refuseOnMismatch(p, source.collection);
-      const outcome = await indexFile(
-        {
-          catalog: core.catalog,
-          store: core.store,
-          embeddingCache: core.embeddingCache,
-          embedder: core.embedder,
-          chunker: core.chunker,
-          tokenizer: core.tokenizer,
-          generationId: core.generation.id,
-          maxFileBytes: deps.maxFileBytes,
-        },
-        { sourceId: p.sourceId, root: source.root, collection: source.collection, path: p.path, contentHash: p.contentHash },
-      );
+      const outcome = await indexFile(ingestDepsOf(core, deps.maxFileBytes), {
+        sourceId: p.sourceId,
+        root: source.root,
+        collection: source.collection,
+        path: p.path,
+        contentHash: p.contentHash,
+      });
       if (outcome.status === "indexed") await followLatest(source.root, p);
       return report(p.path, outcome);
     }),

@@ -5,7 +5,7 @@ import { sql } from "drizzle-orm";
 import type { Embedder } from "../../pipelines/embed/types.js";
 import type { IngestDeps } from "../../pipelines/ingest/index-file.js";
 import { queryRows } from "../../pipelines/store/database.js";
-import { createCoreDeps, type CoreDeps } from "../../services/common/deps.js";
+import { createCoreDeps, ingestDepsOf, type CoreDeps } from "../../services/common/deps.js";
 import { quietLog, sharedEmbedder } from "./core.js";
 
 /** The real embedder, counting the texts it is asked to embed (the proof that a cache hit skipped it). */
@@ -78,14 +78,5 @@ export async function chunksOf(core: CoreDeps, path: string): Promise<ChunkRow[]
 
 /** What the worker passes to indexFile, for tests that call it directly. */
 export function ingestDeps(core: CoreDeps, maxFileBytes = 1_000_000): IngestDeps {
-  return {
-    catalog: core.catalog,
-    store: core.store,
-    embeddingCache: core.embeddingCache,
-    embedder: core.embedder,
-    chunker: core.chunker,
-    tokenizer: core.tokenizer,
-    generationId: core.generation.id,
-    maxFileBytes,
-  };
+  return ingestDepsOf(core, maxFileBytes);
 }
