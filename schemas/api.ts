@@ -66,6 +66,21 @@ export const VerificationSchema = z.object({
   details: z.array(SentenceCheckSchema),
 });
 
+/**
+ * RAGAS-style quality of one answer, each in [0, 1] (null when it cannot be computed, e.g. an
+ * abstained answer has no claims to be faithful or not). Formulas: README "Quality metrics".
+ */
+export const QueryMetricsSchema = z.object({
+  method: z.string().describe("embedding+lexical (default) or llm-judge:<model>."),
+  faithfulness: z.number().nullable().describe("Share of answer claims supported by the retrieved context."),
+  answerRelevancy: z.number().nullable().describe("How well the answer addresses the question."),
+  contextPrecision: z.number().nullable().describe("Rank-weighted share of packed sources that are relevant to the question."),
+  contextUtilisation: z.number().nullable().describe("Context precision judged against the answer instead of a reference."),
+  contextRecall: z.number().nullable().describe("Share of the reference answer's claims found in the context; null without a reference."),
+  answerCorrectness: z.number().nullable().describe("Agreement of the answer with the reference answer; null without a reference."),
+});
+export type QueryMetrics = z.infer<typeof QueryMetricsSchema>;
+
 export const AskResponseSchema = z.object({
   queryId: z.uuid(),
   generation: z.int().describe("The index generation that answered (changes once, at a re-index switch)."),
@@ -74,6 +89,7 @@ export const AskResponseSchema = z.object({
   abstainReason: z.string().optional().describe("Set when verification made the answer abstain."),
   citations: z.array(CitationSchema),
   verification: VerificationSchema,
+  metrics: QueryMetricsSchema.optional().describe("RAGAS-style quality of this answer, also stored in the query log."),
   generator: z.object({
     name: z.string(),
     model: z.string().describe("The model that wrote the answer, after any fallback."),
