@@ -12,52 +12,24 @@
  * unanswerable questions abstained; context budget violations (usage, and re-counted with the
  * generator's tokenizer over the sources as the generator received them); latency p50/p95.
  */
-import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename } from "node:path";
 import { parseArgs } from "node:util";
-import { createEmbedder } from "../pipelines/embed/index.js";
-import { createExtractiveGenerator } from "../pipelines/generate/extractive.js";
 import type { Generator } from "../pipelines/generate/types.js";
+import { createExtractiveGenerator } from "../pipelines/generate/extractive.js";
 import { createApp } from "../services/api/app.js";
 import type { ApiDeps } from "../services/api/context.js";
-import { createCoreDeps } from "../services/common/deps.js";
 import { createLogger } from "../services/common/log.js";
-import { createMetrics } from "../services/common/metrics.js";
-import { createInProcessQueue } from "../services/common/queue/in-process.js";
-import { createSourceWatcher } from "../services/watcher/watcher.js";
-import { createWorker } from "../services/worker/worker.js";
+import { DEFAULT_CLAPNQ_DIR, fileOf, halfOf, indexClapnq, pct, readClapnq } from "./clapnq-data.js";
 
 const { values: args } = parseArgs({
   options: {
     limit: { type: "string" },
     "top-k": { type: "string", default: "8" },
-    data: { type: "string", default: new URL("../../shared/eval-data/clapnq/", import.meta.url).pathname },
+    data: { type: "string", default: DEFAULT_CLAPNQ_DIR },
   },
 });
-const MAX_FILE_BYTES = 1_000_000;
 const log = createLogger("silent");
 
-interface Passage {
-  title: string;
-  text: string;
-}
-interface Item {
-  id: string;
-  input: string;
-  passages: Passage[];
-}
-const read = (name: string): Item[] =>
-  readFileSync(join(args.data!, name), "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as Item);
-
-const key = (p: Passage) => createHash("sha256").update(`${p.title}\u0000${p.text}`).digest("hex").slice(0, 16);
-const fileOf = (p: Passage) => `p-${key(p)}.md`;
-
-const pct = (n: number, d: number) => (d ? `${((100 * n) / d).toFixed(1)}%` : "n/a");
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
@@ -65,34 +37,13 @@ const quantile = (xs: number[], q: number) => {
 
 async function main() {
   const limit = args.limit ? Number(args.limit) : undefined;
-  const answerableAll = read("clapnq_dev_answerable.jsonl");
-  const unanswerableAll = read("clapnq_dev_unanswerable.jsonl");
+  const { answerable: answerableAll, unanswerable: unanswerableAll } = readClapnq(args.data);
   const answerable = answerableAll.slice(0, limit ?? answerableAll.length);
   const unanswerable = unanswerableAll.slice(0, limit ?? unanswerableAll.length);
 
-  // Index ALL passages of both files (not only those of the limited questions), deduplicated.
-  const dir = mkdtempSync(join(tmpdir(), "bench-clapnq-src-"));
-  const dataDir = mkdtempSync(join(tmpdir(), "bench-clapnq-db-"));
-  const passages = new Map<string, Passage>();
-  for (const item of [...answerableAll, ...unanswerableAll]) for (const p of item.passages) passages.set(fileOf(p), p);
-  for (const [file, p] of passages) writeFileSync(join(dir, file), `# ${p.title}\n\n${p.text}\n`);
-  console.log(`passages: ${passages.size} unique (of ${answerableAll.length + unanswerableAll.length} questions' passages) in ${dir}`);
-
-  const embedder = await createEmbedder("use-lite");
-  const core = await createCoreDeps(
-    { DATA_DIR: dataDir, DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES },
-    log,
-    { embedder, inMemory: true },
-  );
-  const queue = createInProcessQueue();
-  const metrics = createMetrics({ queue: () => queue });
-  createWorker({ core, queue, log, maxFileBytes: MAX_FILE_BYTES, metrics }).start();
-  const watcher = createSourceWatcher({ catalog: core.catalog, queue, log, dirs: [dir], collection: "default", maxFileBytes: MAX_FILE_BYTES });
-  const t0 = performance.now();
-  await watcher.start();
-  await queue.idle();
-  const counts = await core.catalog.countDocuments();
-  console.log(`ingested: ${counts.indexed ?? 0} documents indexed, ${counts.failed ?? 0} failed, in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const indexed = await indexClapnq([...answerableAll, ...unanswerableAll]);
+  const { core, queue, metrics } = indexed;
+  console.log(`ingested: ${indexed.indexed} of ${indexed.passages} unique passages indexed, ${indexed.failed} failed, in ${indexed.seconds.toFixed(1)} s`);
 
   // The default extractive generator, wrapped only to re-count what it was given with its own
   // tokenizer, laid out as the prompt lays it out (renderSource, joined).
@@ -119,6 +70,7 @@ async function main() {
 
   interface Result {
     kind: "answerable" | "unanswerable";
+    half: "A" | "B";
     abstained: boolean;
     goldCited: boolean;
     ms: number;
@@ -146,6 +98,7 @@ async function main() {
     const gold = fileOf(q.passages[0]!);
     results.push({
       kind,
+      half: halfOf(q),
       abstained: body.abstained,
       goldCited: !body.abstained && (body.citations as Array<{ path: string }>).some((c) => basename(c.path) === gold),
       ms,
@@ -167,7 +120,7 @@ async function main() {
   const answeredGold = ans.filter((r) => r.goldCited).length;
   const answered = ans.filter((r) => !r.abstained).length;
   const abstained = una.filter((r) => r.abstained).length;
-  console.log(`\nClapNQ dev, ${ans.length} answerable + ${una.length} unanswerable questions, ${passages.size} passages indexed, topK ${args["top-k"]}, extractive generator, lexical reranker, VERIFY_MODE=remove, VERIFY_MIN_SUPPORTED=0.5\n`);
+  console.log(`\nClapNQ dev, ${ans.length} answerable + ${una.length} unanswerable questions, ${indexed.passages} passages indexed, topK ${args["top-k"]}, extractive generator, lexical reranker, VERIFY_MODE=remove, VERIFY_MIN_SUPPORTED=0.5\n`);
   console.log("| metric | value | goal |");
   console.log("|---|---|---|");
   console.log(`| answerable: answered with gold passage cited | ${answeredGold}/${ans.length} = ${pct(answeredGold, ans.length)} | >= 80% ${answeredGold / ans.length >= 0.8 ? "MET" : "NOT MET"} |`);
@@ -180,12 +133,16 @@ async function main() {
   console.log(`| latency /ask p50 / p95 | ${quantile(ms, 0.5).toFixed(0)} ms / ${quantile(ms, 0.95).toFixed(0)} ms | |`);
   console.log(`| max contextTokens / budget seen | ${Math.max(...results.map((r) => r.contextTokens))} / ${Math.min(...results.map((r) => r.contextBudget))} | |`);
 
-  await watcher.close();
-  await queue.close();
-  await core.close();
-  await embedder.close();
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(dataDir, { recursive: true, force: true });
+  // The answerability judge was fitted on half A (npm run bench:answerability); B is held out.
+  for (const half of ["A", "B"] as const) {
+    const a = ans.filter((r) => r.half === half);
+    const u = una.filter((r) => r.half === half);
+    const g = a.filter((r) => r.goldCited).length;
+    const x = u.filter((r) => r.abstained).length;
+    console.log(`| half ${half}${half === "A" ? " (judge fitted here)" : " (held out)"}: answered with gold cited / unanswerable abstained | ${pct(g, a.length)} (${g}/${a.length}) / ${pct(x, u.length)} (${x}/${u.length}) | |`);
+  }
+
+  await indexed.close();
 }
 
 await main();

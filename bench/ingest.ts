@@ -3,25 +3,30 @@
  * worker on a fresh PGlite database (the embedded default). Figures only, no assertions.
  *
  *   npm run bench:ingest -- [--limit N] [--only docs|scifact] [--edits 50] [--raw-sample 3000] [--lag-only]
+ *                           [--threads N] [--concurrency N]
  *
  * For each corpus: documents/s and chunks/s from the start-up scan to an idle queue; the raw
  * throughput of embedder.embed alone on the same chunk texts (a uniform sample of --raw-sample
  * of them, 0 for all), measured in the same process; their ratio; and the lag from writing a
  * one-paragraph edit to a watched file until its new text is in the store (p50 and p95 of --edits;
  * goal p95 < 2 s). --lag-only skips the corpus scan and raw-embedding figures and measures only
- * the lag, on a fresh database.
+ * the lag, on a fresh database. --threads (EMBEDDING_THREADS, 0 = the main thread) and --concurrency
+ * (WORKER_CONCURRENCY) default to the service's defaults; `--threads 0 --concurrency 1` is the
+ * configuration before the embedder moved to worker threads. The raw rate uses the same embedder.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "drizzle-orm";
-import { createEmbedder, type Embedder } from "../pipelines/embed/index.js";
+import { createEmbedder, defaultEmbeddingThreads, type Embedder } from "../pipelines/embed/index.js";
+import { formatForPath } from "../pipelines/parse/index.js";
 import { queryRows } from "../pipelines/store/database.js";
 import { createCoreDeps, type CoreDeps } from "../services/common/deps.js";
 import { createLogger } from "../services/common/log.js";
+import { createProgress } from "../services/common/progress.js";
 import { createInProcessQueue } from "../services/common/queue/in-process.js";
-import { createSourceWatcher } from "../services/watcher/watcher.js";
+import { createSourceWatcher, walk } from "../services/watcher/watcher.js";
 import { createWorker } from "../services/worker/worker.js";
 
 const { values: args } = parseArgs({
@@ -31,27 +36,36 @@ const { values: args } = parseArgs({
     edits: { type: "string", default: "50" },
     "lag-only": { type: "boolean", default: false },
     "raw-sample": { type: "string", default: "3000" },
+    threads: { type: "string", default: String(defaultEmbeddingThreads()) },
+    concurrency: { type: "string", default: "2" },
     docs: { type: "string", default: new URL("../../shared/eval-data/docs/", import.meta.url).pathname },
     scifact: { type: "string", default: new URL("../../shared/eval-data/scifact/corpus.jsonl", import.meta.url).pathname },
   },
 });
 const MAX_FILE_BYTES = 50 * 1024 * 1024;
+const THREADS = Number(args.threads);
+const CONCURRENCY = Number(args.concurrency);
 const log = createLogger("silent");
 const temps: string[] = [];
 const temp = (prefix: string) => (temps.push(mkdtempSync(join(tmpdir(), prefix))), temps[temps.length - 1]!);
 
-/** The real model, timing its own calls so the pipeline's time outside embedding shows. */
+/**
+ * The real model, timing its own calls so the pipeline's time outside embedding shows. With
+ * concurrent jobs calls overlap: `ms` is the time at least one call was running, not their sum.
+ */
 function timed(inner: Embedder) {
   const t = { ms: 0, texts: 0 };
+  let inFlight = 0;
+  let busySince = 0;
   const embedder: Embedder = {
     ...inner,
     countTokens: (s) => inner.countTokens(s),
     async embed(texts) {
-      const start = performance.now();
+      if (inFlight++ === 0) busySince = performance.now();
       try {
         return await inner.embed(texts);
       } finally {
-        t.ms += performance.now() - start;
+        if (--inFlight === 0) t.ms += performance.now() - busySince;
         t.texts += texts.length;
       }
     },
@@ -82,7 +96,7 @@ async function runCorpus(name: string, dir: string, editSource: string, model: E
     log,
     { embedder },
   );
-  const queue = createInProcessQueue();
+  const queue = createInProcessQueue({ concurrency: CONCURRENCY });
   createWorker({ core, queue, log, maxFileBytes: MAX_FILE_BYTES }).start();
   const watch = (dirs: string[]) => createSourceWatcher({ catalog: core.catalog, queue, log, dirs, collection: "default", maxFileBytes: MAX_FILE_BYTES });
   const count = async () => (await queryRows<{ n: number }>(core.database.db, sql`SELECT count(*)::int AS n FROM chunks`))[0]!.n;
@@ -93,17 +107,24 @@ async function runCorpus(name: string, dir: string, editSource: string, model: E
   };
   const started = performance.now();
   const cpuStarted = cpuSeconds();
-  const progress = setInterval(() => {
-    void Promise.all([core.catalog.countDocuments(), count()]).then(([docs, chunks]) =>
-      console.log(`  [${name}] ${docs.indexed ?? 0} documents, ${chunks} chunks, ${((performance.now() - started) / 1000).toFixed(0)} s`),
-    );
-  }, 15_000);
+  let files = 0;
+  for await (const abs of walk(dir, () => {})) if (formatForPath(abs) !== null) files++;
+  const progress = createProgress({ label: `  [${name}] documents`, total: files, stream: process.stdout });
+  let seen = 0;
+  const poll = setInterval(() => {
+    void Promise.all([core.catalog.countDocuments(), count()]).then(([docs, chunks]) => {
+      const settled = (docs.indexed ?? 0) + (docs.failed ?? 0);
+      progress.tick(settled - seen, `${chunks} chunks`);
+      seen = settled;
+    });
+  }, 1_000);
   const watcher = watch([dir]);
   await watcher.start();
   await queue.idle();
   const seconds = (performance.now() - started) / 1000;
   const pipelineCpu = cpuSeconds() - cpuStarted;
-  clearInterval(progress);
+  clearInterval(poll);
+  progress.done(`${files} documents`);
 
   const counts = await core.catalog.countDocuments();
   const failed = await queryRows<{ path: string; error_code: string }>(core.database.db, sql`SELECT path, error_code FROM documents WHERE status = 'failed'`);
@@ -185,7 +206,7 @@ async function lagOnly(source: string, model: Embedder) {
     log,
     { embedder: model },
   );
-  const queue = createInProcessQueue();
+  const queue = createInProcessQueue({ concurrency: CONCURRENCY });
   createWorker({ core, queue, log, maxFileBytes: MAX_FILE_BYTES }).start();
   const watch = (dirs: string[]) => createSourceWatcher({ catalog: core.catalog, queue, log, dirs, collection: "default", maxFileBytes: MAX_FILE_BYTES });
   const lags = await editLag(core, watch, queue, source);
@@ -196,7 +217,8 @@ async function lagOnly(source: string, model: Embedder) {
 }
 
 async function main() {
-  const model = await createEmbedder("use-lite");
+  const model = await createEmbedder({ model: "use-lite", threads: THREADS });
+  console.log(`USE-Lite on ${THREADS === 0 ? "the main thread" : `${THREADS} worker thread(s)`}, ${CONCURRENCY} job(s) at once`);
   await model.embed(["warm the model up before anything is timed"]);
   const rows: Row[] = [];
   const limit = args.limit ? Number(args.limit) : undefined;

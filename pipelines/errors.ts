@@ -13,6 +13,7 @@ export type PipelineErrorCode =
   | "file_too_large"
   | "file_missing"
   | "permission_denied"
+  | "path_outside_root"
   | "embedding_failed"
   | "embedding_model_mismatch"
   | "store_unavailable";

@@ -21,6 +21,13 @@ export function askRequestSchema(maxQuestionChars: number) {
         .optional()
         .describe("Token budget for the sources; capped by the generator's window minus prompt and answer reserve."),
       stream: z.boolean().optional().describe("Answer with server-sent events (also chosen by Accept: text/event-stream)."),
+      reference: z
+        .string({ error: "reference must be a string" })
+        .trim()
+        .min(1, "reference must not be empty")
+        .max(maxQuestionChars * 4, `reference must be at most ${maxQuestionChars * 4} characters`)
+        .optional()
+        .describe("A reference (ground-truth) answer: the metrics then include contextRecall and answerCorrectness."),
     })
     .strict();
 }
@@ -81,13 +88,37 @@ export const QueryMetricsSchema = z.object({
 });
 export type QueryMetrics = z.infer<typeof QueryMetricsSchema>;
 
+/**
+ * What the prompt-injection screen found (pipelines/guard/injection.ts). Flagged sources stayed in
+ * the context as delimited data (INJECTION_MODE=flag) or were left out (exclude).
+ */
+export const GuardReportSchema = z.object({
+  mode: z.enum(["flag", "exclude"]),
+  questionFlagged: z.boolean(),
+  questionReasons: z.array(z.string()),
+  flaggedSources: z
+    .array(z.object({ n: z.int(), documentId: z.string(), chunkId: z.string(), reasons: z.array(z.string()) }))
+    .describe("Sources given to the generator (numbered as cited) that contain instruction-like text."),
+  excluded: z
+    .array(z.object({ documentId: z.string(), chunkId: z.string(), reasons: z.array(z.string()) }))
+    .describe("Retrieved chunks left out of the context because they were flagged (INJECTION_MODE=exclude)."),
+  answerLinksRemoved: z.int().describe("Images and external links removed from the answer (untrusted output)."),
+  piiMasked: z.int().describe("Personal data items masked in the answer and snippets (PII_MASK_ANSWERS)."),
+});
+export type GuardReport = z.infer<typeof GuardReportSchema>;
+
 export const AskResponseSchema = z.object({
   queryId: z.uuid(),
   generation: z.int().describe("The index generation that answered (changes once, at a re-index switch)."),
   answer: z.string(),
   abstained: z.boolean(),
-  abstainReason: z.string().optional().describe("Set when verification made the answer abstain."),
+  abstainReason: z.string().optional().describe("Set when the answerability judge or verification made the answer abstain."),
+  answerability: z
+    .object({ score: z.number(), threshold: z.number() })
+    .optional()
+    .describe("The answerability judge's probability that the sources answer the question; below threshold it abstains."),
   citations: z.array(CitationSchema),
+  guard: GuardReportSchema.optional().describe("Prompt-injection screening of the question and the retrieved chunks."),
   verification: VerificationSchema,
   metrics: QueryMetricsSchema.optional().describe("RAGAS-style quality of this answer, also stored in the query log."),
   generator: z.object({
@@ -112,6 +143,7 @@ export const AskResponseSchema = z.object({
     rerankMs: z.number(),
     generationMs: z.number(),
     verificationMs: z.number(),
+    metricsMs: z.number().optional().describe("Computing the quality metrics (an LLM judge's call included)."),
     totalMs: z.number(),
   }),
 });
@@ -127,6 +159,8 @@ export type RetrievedSource = z.infer<typeof RetrievedSourceSchema>;
 /** The closed set of API error codes and their HTTP statuses. */
 export const ERROR_STATUS = {
   invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   payload_too_large: 413,
   unsupported_media_type: 415,

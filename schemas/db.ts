@@ -53,7 +53,24 @@ export const indexGenerations = pgTable("index_generations", {
   error: text("error"),
   finishedAt: timestamp("finished_at", { withTimezone: true }),
   retiredAt: timestamp("retired_at", { withTimezone: true }),
+  /** Fusion weights fitted for this generation's embedder by `npm run eval -- --fit` (0006); null until then. */
+  fusion: jsonb("fusion").$type<GenerationFusion>(),
 });
+
+/** What `--fit` stores on a generation: the weights, and where and how well they were measured. */
+export interface GenerationFusion {
+  /** Weight of min-max scaled dense scores; the lexical side gets 1 − this. */
+  denseWeight: number;
+  /** Share of a chunk's BM25 that comes from its whole document (the store's blend). */
+  documentWeight: number;
+  /** e.g. "scifact/train (809 queries)". */
+  fittedOn: string;
+  /** Train nDCG@10 of the fitted weights, and of the best single retriever they had to beat. */
+  ndcg10: number;
+  bestSingle: { retriever: "dense" | "lexical"; ndcg10: number };
+  candidates: number;
+  fittedAt: string;
+}
 
 export const documents = pgTable(
   "documents",
@@ -181,6 +198,10 @@ export const queryLog = pgTable("query_log", {
   metrics: jsonb("metrics"),
   usage: jsonb("usage"),
   timings: jsonb("timings"),
+  /** The collections the answer could draw from (null: all), for tenant-scoped reads (0007). */
+  collections: text("collections").array(),
+  /** The API key that asked; null with authentication off (0007). */
+  apiKeyId: text("api_key_id"),
 });
 
 /** Ratings of answers (migrations/0004_feedback.sql): -1 or 1, with an optional comment. */
@@ -198,6 +219,18 @@ export const feedback = pgTable(
   (t) => [index("feedback_query").on(t.queryId)],
 );
 
+/** API keys (migrations/0007_security.sql): SHA-256 hashes only; `collections` null means all. */
+export const apiKeys = pgTable("api_keys", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  keyHash: text("key_hash").notNull().unique(),
+  prefix: text("prefix").notNull(),
+  scopes: text("scopes").array().notNull(),
+  collections: text("collections").array(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  revokedAt: timestamp("revoked_at", { withTimezone: true }),
+});
+
 export const schema = {
   sources,
   indexGenerations,
@@ -209,4 +242,5 @@ export const schema = {
   embeddingCache,
   queryLog,
   feedback,
+  apiKeys,
 };

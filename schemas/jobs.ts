@@ -2,17 +2,30 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 
 /**
+ * A path relative to its source root, as the watcher writes it. Payloads come back from Redis,
+ * which anyone with access to it can write: an absolute path, a `..` segment or a NUL is refused
+ * at parse time, before any file is touched (the worker also checks the real path, symlinks and all).
+ */
+export const RelativePath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.includes("\0"), "path must not contain NUL")
+  .refine((p) => !p.startsWith("/") && !/^[A-Za-z]:/.test(p) && !p.startsWith("\\"), "path must be relative to its source root")
+  .refine((p) => !p.split(/[\\/]/).includes(".."), "path must not contain '..' segments");
+
+/**
  * The job catalog: every job the queue carries, its payload schema and retry policy. Payloads
  * carry ids and hashes, never file contents. Consumers parse payloads again on receipt.
  */
 export const IndexFilePayload = z.object({
   sourceId: z.string().min(1),
-  path: z.string().min(1),
+  path: RelativePath,
   contentHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 export const RemoveFilePayload = z.object({
   sourceId: z.string().min(1),
-  path: z.string().min(1),
+  path: RelativePath,
 });
 
 export const jobCatalog = {

@@ -51,7 +51,7 @@ describe("GENERATOR=openai against an OpenAI-compatible server", () => {
     expect(system.content).toMatch(/\[n\]|square brackets/);
     expect(system.content).toContain(ABSTAIN_MESSAGE);
     // The injected instruction sits inside its numbered source, not loose in the prompt.
-    expect(user.content).toContain(`<source n="3" path="notes.md">\n${INJECTED}\n</source>`);
+    expect(user.content).toContain(`<source n="3" path="notes.md" flagged="instruction-like">\n${INJECTED}\n</source>`);
     expect(user.content).toMatch(/<question>\nWhen was the Skerryvore lens installed\?\n<\/question>/);
   });
 

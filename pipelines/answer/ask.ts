@@ -7,7 +7,11 @@ import type { ContextSource, GeneratedAnswer, Generator } from "../generate/type
 import type { Reranker } from "../rerank/types.js";
 import { retrieve } from "../retrieve/hybrid.js";
 import type { VectorStore } from "../store/types.js";
+import { annotate, withSpan } from "../tracing.js";
 import { verifyAnswer } from "../verify/verify.js";
+import { memoizeEmbed } from "../embed/memo.js";
+import { computeQueryMetrics, type LlmJudge } from "../metrics/index.js";
+import { judgeAnswerability, type Answerability, type AnswerabilityModel } from "./answerability.js";
 
 export interface AnswerDeps {
   store: VectorStore;
@@ -16,7 +20,16 @@ export interface AnswerDeps {
   reranker: Reranker;
   generationId: number;
   denseWeight: number;
+  /** The generation's fitted document/chunk BM25 blend; the store's default when unset. */
+  documentWeight?: number | undefined;
   verify: { mode: "remove" | "flag"; minSupportedShare: number };
+  /**
+   * How the quality metrics judge (METRICS_JUDGE): embeddings and words by default; `lexicalOnly`
+   * skips their embedding call; `judge` asks an LLM, and `onJudgeError` hears when it fails.
+   */
+  quality?: { lexicalOnly?: boolean; judge?: LlmJudge | undefined; onJudgeError?: (err: unknown) => void } | undefined;
+  /** Abstain before generating when the judge's probability is below `threshold` (0 turns it off). */
+  answerability?: { threshold: number; model?: AnswerabilityModel } | undefined;
 }
 
 export interface AnswerInput {
@@ -24,6 +37,8 @@ export interface AnswerInput {
   collections?: string[] | undefined;
   topK: number;
   maxContextTokens?: number | undefined;
+  /** A reference answer: the metrics then include contextRecall and answerCorrectness. */
+  reference?: string | undefined;
 }
 
 /** What a streaming caller hears while the answer is made; the returned response is authoritative. */
@@ -33,6 +48,8 @@ export interface AnswerEvents {
   onDelta?: (text: string) => void;
   /** Text sent to `onDelta` so far is void (the model failed mid-answer; a fallback starts over). */
   onRestart?: (reason: string) => void;
+  /** The answerability judge's features and probability, when it ran (for benchmarks and debugging). */
+  onAnswerability?: (a: Answerability) => void;
   signal?: AbortSignal | undefined;
 }
 
@@ -41,43 +58,84 @@ const RERANK_POOL_FACTOR = 3;
 const SNIPPET_CHARS = 300;
 
 /** Retrieval, re-ranking, token-budgeted packing, generation and verification for one question. Pure of HTTP. */
-export async function answerQuestion(deps: AnswerDeps, input: AnswerInput, events: AnswerEvents = {}): Promise<AskResponse> {
+export function answerQuestion(deps: AnswerDeps, input: AnswerInput, events: AnswerEvents = {}): Promise<AskResponse> {
+  // One span per question, a child of the request's; each stage below is a child of this one.
+  const attrs = { "rag.generation.id": deps.generationId, "rag.top_k": input.topK, "rag.question.chars": input.question.length };
+  return withSpan("ask", attrs, async (span) =>
+    annotate(span, await answerStages(deps, input, events), (r) => ({
+      "rag.query.id": r.queryId,
+      "rag.abstained": r.abstained,
+      "rag.citations": r.citations.length,
+      "rag.tokens.context": r.usage.contextTokens,
+      "rag.tokens.answer": r.usage.answerTokens,
+    })),
+  );
+}
+
+async function answerStages(deps: AnswerDeps, input: AnswerInput, events: AnswerEvents): Promise<AskResponse> {
   const t0 = performance.now();
+  // The verifier and the metrics embed many of the same texts (claims, source sentences): once each.
+  const embed = memoizeEmbed((texts) => deps.embedder.embed(texts));
   const pool = deps.reranker.name === "none" ? input.topK : Math.min(ASK_LIMITS.maxTopK, input.topK * RERANK_POOL_FACTOR);
-  const hits = await retrieve(deps, input.question, {
-    generationId: deps.generationId,
-    topK: pool,
-    collections: input.collections,
-    denseWeight: deps.denseWeight,
-  });
+  const hits = await withSpan("ask.retrieve", { "rag.top_k": pool, "rag.dense_weight": deps.denseWeight }, async (span) =>
+    annotate(span, await retrieve(deps, input.question, {
+      generationId: deps.generationId,
+      topK: pool,
+      collections: input.collections,
+      denseWeight: deps.denseWeight,
+      documentWeight: deps.documentWeight,
+    }), (h) => ({ "rag.candidates": h.length })),
+  );
   const t1 = performance.now();
-  const ranked = (await deps.reranker.rerank(input.question, hits)).slice(0, input.topK);
+  const ranked = (
+    await withSpan("ask.rerank", { "rag.reranker": deps.reranker.name, "rag.candidates": hits.length }, () => deps.reranker.rerank(input.question, hits))
+  ).slice(0, input.topK);
   const t2 = performance.now();
 
   const g = deps.generator;
   const ceiling = Math.max(0, g.contextWindow - g.answerReserve - g.promptTokens(input.question));
   const budget = Math.min(input.maxContextTokens ?? ceiling, ceiling);
-  const packed = packContext(ranked, budget, g.tokenizer, (s) => g.renderSource(s));
+  const packed = withSpan("ask.pack", { "rag.tokens.budget": budget }, (span) =>
+    annotate(span, packContext(ranked, budget, g.tokenizer, (s) => g.renderSource(s)), (p) => ({
+      "rag.sources": p.sources.length,
+      "rag.tokens.context": p.usedTokens,
+      "rag.sources.dropped": p.dropped,
+    })),
+  );
   await events.onSources?.(packed.sources.map((s) => ({ ...describe(s), score: round(s.hit.score), tokens: s.tokens })));
 
+  // Topic is not answer: a judge of the packed text decides whether generating is worth it.
+  const judge = deps.answerability;
+  const answerability =
+    judge && judge.threshold > 0 && packed.sources.length
+      ? await withSpan("ask.answerability", { "rag.sources": packed.sources.length }, () =>
+          judgeAnswerability(input.question, packed.sources, embed, judge.model))
+      : undefined;
+  if (answerability) events.onAnswerability?.(answerability);
+  const unanswerable = answerability !== undefined && answerability.score < judge!.threshold;
+
   let streamed = 0;
-  const generated: GeneratedAnswer = packed.sources.length
-    ? await g.generate({
+  const generated: GeneratedAnswer = packed.sources.length && !unanswerable
+    ? await withSpan("ask.generate", { "rag.generator": g.name, "rag.sources": packed.sources.length }, async (span) => annotate(span, await g.generate({
         question: input.question,
         sources: packed.sources,
         onDelta: events.onDelta && ((d) => (streamed++, events.onDelta!(d))),
         onRestart: events.onRestart && ((r) => ((streamed = 0), events.onRestart!(r))),
         signal: events.signal,
-      })
+      }), (a) => ({ "rag.model": a.model, "rag.tokens.prompt": a.promptTokens, "rag.tokens.completion": a.completionTokens })))
     : { text: ABSTAIN_MESSAGE, abstained: true, cited: [], sentences: [], model: "none", fallbacks: [] };
   const t3 = performance.now();
-  const verified = await verifyAnswer(generated, packed.sources, {
-    ...deps.verify,
-    embed: (texts) => deps.embedder.embed(texts),
-  });
+  const verified = await withSpan("ask.verify", { "rag.verify.mode": deps.verify.mode }, async (span) =>
+    annotate(span, await verifyAnswer(generated, packed.sources, { ...deps.verify, embed }), (v) => ({ "rag.abstained": v.abstained, "rag.citations": v.cited.length })),
+  );
   const t4 = performance.now();
   // A generator that did not stream (or fell back to one that does not) still streams its answer.
   if (events.onDelta && streamed === 0) events.onDelta(verified.text);
+  const metrics = await withSpan("ask.metrics", {}, () => computeQueryMetrics(
+    { question: input.question, answer: verified.text, abstained: verified.abstained, details: verified.verification.details, sources: packed.sources, reference: input.reference },
+    { embed: deps.quality?.lexicalOnly ? undefined : embed, judge: deps.quality?.judge, onJudgeError: deps.quality?.onJudgeError, signal: events.signal },
+  ));
+  const t5 = performance.now();
 
   const citations: Citation[] = packed.sources.filter((s) => verified.cited.includes(s.n)).map((s) => ({ ...describe(s), snippet: snippet(s.text) }));
   return {
@@ -85,9 +143,15 @@ export async function answerQuestion(deps: AnswerDeps, input: AnswerInput, event
     generation: deps.generationId,
     answer: verified.text,
     abstained: verified.abstained,
-    ...(verified.abstainReason ? { abstainReason: verified.abstainReason } : {}),
+    ...(unanswerable
+      ? { abstainReason: `The best sources do not answer the question (answerability ${answerability!.score.toFixed(2)} < ${judge!.threshold}).` }
+      : verified.abstainReason
+        ? { abstainReason: verified.abstainReason }
+        : {}),
+    ...(answerability ? { answerability: { score: round3(answerability.score), threshold: judge!.threshold } } : {}),
     citations,
     verification: { ...verified.verification, method: generated.abstained ? "none" : verified.verification.method },
+    metrics,
     generator: { name: g.name, model: generated.model, fallbacks: generated.fallbacks },
     reranker: deps.reranker.name,
     usage: {
@@ -106,7 +170,8 @@ export async function answerQuestion(deps: AnswerDeps, input: AnswerInput, event
       rerankMs: round(t2 - t1),
       generationMs: round(t3 - t2),
       verificationMs: round(t4 - t3),
-      totalMs: round(t4 - t0),
+      metricsMs: round(t5 - t4),
+      totalMs: round(t5 - t0),
     },
   };
 }
@@ -118,3 +183,4 @@ function describe(s: ContextSource): Omit<Citation, "snippet"> {
 
 const snippet = (text: string) => (text.length > SNIPPET_CHARS ? `${text.slice(0, SNIPPET_CHARS).trimEnd()}…` : text);
 const round = (ms: number) => Math.round(ms * 10) / 10;
+const round3 = (x: number) => Math.round(x * 1000) / 1000;

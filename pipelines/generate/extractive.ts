@@ -1,3 +1,4 @@
+import { detectInjection } from "../guard/injection.js";
 import { contentTerms } from "../text/terms.js";
 import { splitSentences } from "../text/sentences.js";
 import { ABSTAIN_MESSAGE } from "./answer-text.js";
@@ -14,6 +15,8 @@ export interface ExtractiveOptions {
    * it the generator abstains rather than quote something unrelated.
    */
   minSupport?: number;
+  /** How much retrieval rank breaks ties: a sentence of source n scores coverage × (1 + rankPrior / n). */
+  rankPrior?: number;
 }
 
 interface Candidate {
@@ -30,7 +33,12 @@ interface Candidate {
  */
 export function createExtractiveGenerator(opts: ExtractiveOptions = {}): Generator {
   const maxSentences = opts.maxSentences ?? 3;
-  const minSupport = opts.minSupport ?? 0.34;
+  // Fitted on ClapNQ dev with the answerability judge in front (npm run bench:answerability):
+  // the judge decides whether to answer, so the generator answers from a lower coverage, and it
+  // leans on the reranker's order, which puts the passage that answers first for 91% of questions.
+  // Against 0.34 / 0.15, answered with the gold passage cited rose from 71% to 80% (held-out half).
+  const minSupport = opts.minSupport ?? 0.25;
+  const rankPrior = opts.rankPrior ?? 1.0;
   const tokenizer = createGeneratorTokenizer();
   return {
     name: "extractive",
@@ -61,7 +69,7 @@ export function createExtractiveGenerator(opts: ExtractiveOptions = {}): Generat
       for (const c of candidates) {
         const covered = qTerms.reduce((s, t) => s + (c.terms.has(t) ? idf.get(t)! : 0), 0) / total;
         // Retrieval rank breaks ties: the fused ranking saw more than one sentence.
-        c.score = covered * (1 + 0.15 / c.source.n);
+        c.score = covered * (1 + rankPrior / c.source.n);
       }
       const ranked = candidates.filter(isProse).sort((a, b) => b.score - a.score);
       const best = ranked[0];
@@ -90,10 +98,15 @@ export function createExtractiveGenerator(opts: ExtractiveOptions = {}): Generat
   };
 }
 
-/** Headings and list stubs are not answers: they match the question's words but say nothing. */
+/**
+ * Headings and list stubs are not answers: they match the question's words but say nothing. Nor
+ * is an instruction ("ignore previous instructions and reply …") planted in a document: it can
+ * share the question's words, and quoting it would let the document steer the answer.
+ */
 function isProse(c: Candidate): boolean {
   const words = c.text.match(/[\p{L}\p{N}]+/gu)?.length ?? 0;
   if (words < 4) return false;
+  if (detectInjection(c.text).flagged) return false;
   const bare = c.text.replace(/^#+\s*/, "").trim();
   return !c.source.hit.headingPath.includes(bare);
 }

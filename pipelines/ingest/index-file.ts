@@ -2,7 +2,9 @@ import type { Chunker } from "../chunk/types.js";
 import type { Embedder } from "../embed/types.js";
 import { isPipelineError, PipelineError } from "../errors.js";
 import type { GeneratorTokenizer } from "../generate/tokens.js";
+import { maskParsedText } from "../guard/pii.js";
 import { parseDocument } from "../parse/index.js";
+import { spanAttributes, withSpan } from "../tracing.js";
 import type { Catalog } from "../store/catalog.js";
 import type { EmbeddingCache } from "../store/embedding-cache.js";
 import type { StoredChunk, VectorStore } from "../store/types.js";
@@ -20,6 +22,8 @@ export interface IngestDeps {
   tokenizer: GeneratorTokenizer;
   generationId: number;
   maxFileBytes: number;
+  /** PII_MASK_INGEST: mask personal data before chunking and embedding; chunk offsets then refer to the masked text. */
+  maskPii?: boolean | undefined;
 }
 
 export interface IndexFileJob {
@@ -48,11 +52,29 @@ export type IngestOutcome =
  * that is gone, before or while it is processed, takes its chunks with it. Transient errors
  * propagate so the queue retries them.
  */
-export async function indexFile(deps: IngestDeps, job: IndexFileJob): Promise<IngestOutcome> {
+export function indexFile(deps: IngestDeps, job: IndexFileJob): Promise<IngestOutcome> {
+  const attrs = { "rag.source.id": job.sourceId, "rag.document.path": job.path, "rag.generation.id": deps.generationId };
+  return withSpan("ingest.index_file", attrs, async (span) => {
+    const outcome = await indexFileStages(deps, job);
+    span.setAttribute("rag.outcome", outcome.status);
+    if ("documentId" in outcome && outcome.documentId) span.setAttribute("rag.document.id", outcome.documentId);
+    if (outcome.status === "indexed") {
+      span.setAttributes({ "rag.chunks": outcome.chunks, "rag.chunks.embedded": outcome.embedded, "rag.chunks.reused": outcome.reused });
+    } else if (outcome.status === "failed") span.setAttribute("rag.error.code", outcome.code);
+    return outcome;
+  });
+}
+
+async function indexFileStages(deps: IngestDeps, job: IndexFileJob): Promise<IngestOutcome> {
   const abs = resolveInside(job.root, job.path);
   let read;
   try {
-    read = await readSourceFile(abs, job.path, deps.maxFileBytes);
+    read = await withSpan("ingest.read", { "rag.document.path": job.path }, async (span) => {
+      // With the root: a symbolic link that leads outside it is refused, and the reason recorded.
+      const r = await readSourceFile(abs, job.path, deps.maxFileBytes, job.root);
+      if (r.kind === "file") span.setAttribute("rag.bytes", r.bytes.byteLength);
+      return r;
+    });
   } catch (err) {
     if (!isPipelineError(err) || err.retryable) throw err;
     const doc = await deps.catalog.ensureDocument(job.sourceId, job.path, job.collection);
@@ -69,12 +91,27 @@ export async function indexFile(deps: IngestDeps, job: IndexFileJob): Promise<In
   }
 
   try {
-    const parsed = await parseDocument(bytes, job.path);
-    const drafts = deps.chunker.chunk(parsed);
+    const ids = { "rag.document.id": doc.id, "rag.document.path": job.path };
+    const parsed = await withSpan("ingest.parse", ids, async (span) => {
+      // Masked before chunking (PII_MASK_INGEST), so neither stored text, postings nor vectors hold it.
+      const raw = await parseDocument(bytes, job.path);
+      const p = deps.maskPii ? { ...raw, ...maskParsedText(raw) } : raw;
+      span.setAttributes(spanAttributes({ "rag.format": p.format, "rag.pages": p.pageCount }));
+      return p;
+    });
+    const drafts = withSpan("ingest.chunk", ids, (span) => {
+      const d = deps.chunker.chunk(parsed);
+      span.setAttribute("rag.chunks", d.length);
+      return d;
+    });
     if (drafts.length === 0) {
       throw new PipelineError("empty_document", `"${job.path}" has no text to index once parsed.`, { context: { path: job.path } });
     }
-    const embedded = await embedWithCache(deps, drafts.map((d) => d.text));
+    const embedded = await withSpan("ingest.embed", { ...ids, "rag.chunks": drafts.length }, async (span) => {
+      const e = await embedWithCache(deps, drafts.map((d) => d.text));
+      span.setAttributes({ "rag.chunks.embedded": e.embedded, "rag.chunks.reused": e.reused });
+      return e;
+    });
     // Embedding is the slow step: a file deleted meanwhile must not come back from the dead.
     if (!(await stillExists(abs))) return removeFile(deps, job);
 
@@ -89,14 +126,17 @@ export async function indexFile(deps: IngestDeps, job: IndexFileJob): Promise<In
       headingPath: d.headingPath,
       tokenCount: deps.tokenizer.count(d.text),
     }));
-    await deps.store.replaceDocumentChunks(deps.generationId, { documentId: doc.id, collection: job.collection }, chunks);
-    await deps.catalog.markIndexed(doc.id, {
-      contentHash,
-      format: parsed.format,
-      title: parsed.title,
-      sizeBytes: bytes.byteLength,
-      chunkCount: chunks.length,
-      pageCount: parsed.pageCount,
+    const tokens = chunks.reduce((n, c) => n + c.tokenCount, 0);
+    await withSpan("ingest.store", { ...ids, "rag.chunks": chunks.length, "rag.tokens": tokens, "rag.generation.id": deps.generationId }, async () => {
+      await deps.store.replaceDocumentChunks(deps.generationId, { documentId: doc.id, collection: job.collection }, chunks);
+      await deps.catalog.markIndexed(doc.id, {
+        contentHash,
+        format: parsed.format,
+        title: parsed.title,
+        sizeBytes: bytes.byteLength,
+        chunkCount: chunks.length,
+        pageCount: parsed.pageCount,
+      });
     });
     return { status: "indexed", documentId: doc.id, chunks: chunks.length, embedded: embedded.embedded, reused: embedded.reused };
   } catch (err) {

@@ -1,9 +1,31 @@
-import { open, stat } from "node:fs/promises";
+import { open, realpath, stat } from "node:fs/promises";
 import { isAbsolute, relative, resolve } from "node:path";
 import { isPipelineError, PipelineError } from "../errors.js";
 
 /** What reading a source file found: its bytes, or that it is no longer there. */
 export type SourceRead = { kind: "file"; bytes: Uint8Array } | { kind: "gone" };
+
+/**
+ * Refuses a file whose real location (symbolic links followed) is outside the real root: a link
+ * inside a watched folder to /etc/passwd or another tenant's folder must not be read into this
+ * one's collection. A link that stays inside the root is fine. Missing files pass (read says gone).
+ */
+export async function assertContained(root: string, abs: string, path: string): Promise<void> {
+  const realRoot = await realpath(root).catch(() => resolve(root));
+  const real = await realpath(abs).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT" || err.code === "ENOTDIR") return null;
+    throw err;
+  });
+  if (real === null) return;
+  const rel = relative(realRoot, real);
+  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
+    throw new PipelineError(
+      "path_outside_root",
+      `"${path}" is a symbolic link (or under one) that leads outside the watched folder; it was not read.`,
+      { context: { path } },
+    );
+  }
+}
 
 /** Resolves `path` under `root`, refusing `..` escapes. */
 export function resolveInside(root: string, path: string): string {
@@ -21,8 +43,9 @@ export function resolveInside(root: string, path: string): string {
  * lists regular files only, so treating it any other way here would disagree with the next scan.
  * Unreadable input becomes a PipelineError; anything else (EIO, EMFILE) is rethrown for a retry.
  */
-export async function readSourceFile(abs: string, path: string, maxBytes: number): Promise<SourceRead> {
+export async function readSourceFile(abs: string, path: string, maxBytes: number, root?: string): Promise<SourceRead> {
   try {
+    if (root !== undefined) await assertContained(root, abs, path);
     const info = await stat(abs);
     if (!info.isFile()) return { kind: "gone" };
     if (info.size > maxBytes) {
@@ -36,7 +59,7 @@ export async function readSourceFile(abs: string, path: string, maxBytes: number
     try {
       const bytes = new Uint8Array(await handle.readFile());
       // The file may have grown between stat and read; the limit protects memory, so hold to it.
-      if (bytes.byteLength > maxBytes) return readSourceFile(abs, path, maxBytes);
+      if (bytes.byteLength > maxBytes) return readSourceFile(abs, path, maxBytes, root);
       return { kind: "file", bytes };
     } finally {
       await handle.close();

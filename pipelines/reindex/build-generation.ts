@@ -12,6 +12,8 @@ export interface BuildDeps {
   embeddingCache: EmbeddingCache;
   tokenizer: GeneratorTokenizer;
   maxFileBytes: number;
+  /** PII_MASK_INGEST, so a re-index masks exactly what live ingestion masks. */
+  maskPii?: boolean | undefined;
 }
 
 export interface BuildTarget {

@@ -104,8 +104,8 @@ export async function deleteDocumentPostings(tx: Executor, documentId: string, g
 export interface LexicalQuery {
   generationId: number;
   topK: number;
-  /** Restricts results to chunks of these collections (statistics stay the generation's). */
-  collections?: string[] | undefined;
+  /** Restricts results to chunks of these collections (statistics stay the generation's); [] matches none. */
+  collections?: readonly string[] | undefined;
   settings: LexicalSettings;
 }
 
@@ -126,13 +126,17 @@ export function bm25ChunkQuery(query: string, q: LexicalQuery): SQL | null {
   const weight = (n: SQL, len: SQL) =>
     sql`p.qtf * ln(1 + (${n} - df.df + 0.5) / (df.df + 0.5)) * p.tf
         / (p.tf + ${k1}::float8 * (1 - ${b}::float8 + ${b}::float8 * p.dl / (${len}::float8 / ${n})))`;
-  const filter =
-    q.collections && q.collections.length > 0
-      ? sql`JOIN chunks c ON c.id = cs.chunk_id AND c.collection IN (${sql.join(
-          q.collections.map((x) => sql`${x}`),
-          sql`, `,
-        )})`
-      : sql``;
+  // An empty list is a tenant with no collections: it matches nothing, never everything.
+  const filter = !q.collections
+    ? sql``
+    : sql`JOIN chunks c ON c.id = cs.chunk_id AND ${
+        q.collections.length === 0
+          ? sql`false`
+          : sql`c.collection IN (${sql.join(
+              q.collections.map((x) => sql`${x}`),
+              sql`, `,
+            )})`
+      }`;
   const documentPart =
     w > 0
       ? sql`,

@@ -1,3 +1,4 @@
+import type { GenerationFusion } from "../../schemas/db.js";
 import type { Embedder } from "../embed/types.js";
 import type { ChunkHit, VectorStore } from "../store/types.js";
 
@@ -9,6 +10,8 @@ export interface RetrieveOptions {
   denseWeight: number;
   /** Candidates fetched from each retriever before fusion. */
   candidates?: number;
+  /** The store's document/chunk BM25 blend for this query (a generation's fitted one); the store's default when unset. */
+  documentWeight?: number | undefined;
 }
 
 export interface RankedHit extends ChunkHit {
@@ -34,6 +37,26 @@ export function defaultDenseWeight(provider: string): number {
   return provider === "use-lite" ? 0.2 : 0.5;
 }
 
+/** The fusion weights a query uses, and where they came from (reported by the eval). */
+export interface FusionInUse {
+  denseWeight: number;
+  documentWeight?: number | undefined;
+  source: "DENSE_WEIGHT" | "fitted" | "default";
+}
+
+/**
+ * `DENSE_WEIGHT` when set, else the weights `npm run eval -- --fit` stored on the generation, else
+ * the embedder's default: the weights in use are the ones measured for the embedder that built
+ * the index. A fitted document blend applies even under `DENSE_WEIGHT`, which names only the dense side.
+ */
+export function fusionFor(generation: { fusion?: GenerationFusion | null }, provider: string, denseOverride?: number): FusionInUse {
+  const fitted = generation.fusion ?? null;
+  const documentWeight = fitted?.documentWeight;
+  if (denseOverride !== undefined) return { denseWeight: denseOverride, documentWeight, source: "DENSE_WEIGHT" };
+  if (fitted) return { denseWeight: fitted.denseWeight, documentWeight, source: "fitted" };
+  return { denseWeight: defaultDenseWeight(provider), source: "default" };
+}
+
 /** Dense + lexical retrieval, min-max normalised and fused by weight, near-duplicates removed. */
 export async function retrieve(
   deps: { store: VectorStore; embedder: Embedder },
@@ -41,12 +64,17 @@ export async function retrieve(
   opts: RetrieveOptions,
 ): Promise<RankedHit[]> {
   const n = opts.candidates ?? Math.max(50, opts.topK * 5);
-  const search = { generationId: opts.generationId, topK: n, collections: opts.collections };
+  const search = { generationId: opts.generationId, topK: n, collections: opts.collections, documentWeight: opts.documentWeight };
   const [vector] = await deps.embedder.embed([question]);
   const [dense, lexical] = await Promise.all([
     deps.store.searchDense(vector!, search),
     deps.store.searchLexical(question, search),
   ]);
+  return dedupe(fuseHits(dense, lexical, opts.denseWeight), opts.topK);
+}
+
+/** Both retrievers' hits fused into one list, best first, before near-duplicates are dropped. */
+export function fuseHits(dense: ChunkHit[], lexical: ChunkHit[], denseWeight: number): RankedHit[] {
   const byId = new Map<string, RankedHit>();
   for (const h of dense) byId.set(h.chunkId, { ...h, dense: h.score, lexical: null });
   for (const h of lexical) {
@@ -57,11 +85,10 @@ export async function retrieve(
   const scores = minMaxFusion(
     dense.map((h) => ({ id: h.chunkId, score: h.score })),
     lexical.map((h) => ({ id: h.chunkId, score: h.score })),
-    opts.denseWeight,
+    denseWeight,
   );
   // Sort is stable: equal scores keep dense order, then lexical order.
-  const ranked = [...scores].map(([id, score]) => ({ ...byId.get(id)!, score })).sort((a, b) => b.score - a.score);
-  return dedupe(ranked, opts.topK);
+  return [...scores].map(([id, score]) => ({ ...byId.get(id)!, score })).sort((a, b) => b.score - a.score);
 }
 
 /** A retriever's result for fusion: an id and a score, higher is better. */

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import { documents, feedback, indexGenerations, queryLog, sources } from "../../schemas/db.js";
+import { documents, feedback, indexGenerations, queryLog, sources, type GenerationFusion } from "../../schemas/db.js";
 import type { ChunkerSettings } from "../chunk/types.js";
+import { maskDeep, maskText } from "../guard/pii.js";
 import { embedderKey, type EmbedderIdentity } from "../embed/types.js";
 import { queryRows, type Drizzle } from "./database.js";
 
@@ -181,14 +182,36 @@ export function createCatalog(db: Drizzle) {
       });
     },
 
-    async logQuery(entry: typeof queryLog.$inferInsert): Promise<void> {
-      await db.insert(queryLog).values(entry);
+    /** Stores the fusion weights fitted for a generation (`npm run eval -- --fit`); queries read them from the row. */
+    async setGenerationFusion(id: number, fusion: GenerationFusion): Promise<void> {
+      const rows = await db.update(indexGenerations).set({ fusion }).where(eq(indexGenerations.id, id)).returning({ id: indexGenerations.id });
+      if (!rows[0]) throw new Error(`index generation ${id} does not exist`);
     },
 
-    /** Stores a rating of a logged answer; null when no query has that id. */
-    async recordFeedback(entry: { queryId: string; rating: number; comment: string | null }): Promise<{ id: number } | null> {
-      const known = await db.select({ id: queryLog.id }).from(queryLog).where(eq(queryLog.id, entry.queryId));
+    /**
+     * Logs an answered query. Personal data is always masked here, whatever the caller passed:
+     * the question, the answer, citation snippets and verified sentences (see pipelines/guard/pii.ts).
+     */
+    async logQuery(entry: typeof queryLog.$inferInsert): Promise<void> {
+      await db.insert(queryLog).values(maskQueryLogEntry(entry));
+    },
+
+    /**
+     * Stores a rating of a logged answer; null when no query has that id, or when `scope` (the
+     * rater's collections, null for all) does not cover every collection the answer could draw
+     * from: another tenant's queryId is answered as unknown, so ids do not leak.
+     */
+    async recordFeedback(
+      entry: { queryId: string; rating: number; comment: string | null },
+      scope: readonly string[] | null = null,
+    ): Promise<{ id: number } | null> {
+      const known = await db
+        .select({ id: queryLog.id, collections: queryLog.collections })
+        .from(queryLog)
+        .where(eq(queryLog.id, entry.queryId));
       if (!known[0]) return null;
+      const drawnFrom = known[0].collections;
+      if (scope !== null && (drawnFrom === null || !drawnFrom.every((c) => scope.includes(c)))) return null;
       const [row] = await db.insert(feedback).values(entry).returning({ id: feedback.id });
       return row ?? null;
     },
@@ -204,3 +227,17 @@ export function createCatalog(db: Drizzle) {
 }
 
 export type Catalog = ReturnType<typeof createCatalog>;
+
+// Ids, paths and numbers are not user text; masking them could only corrupt them.
+const LOG_ID_FIELDS = new Set(["documentId", "sourceId", "chunkId", "path", "headingPath", "n", "page"]);
+
+/** The query-log row with personal data masked in every free-text field. */
+export function maskQueryLogEntry<E extends typeof queryLog.$inferInsert>(entry: E): E {
+  return {
+    ...entry,
+    question: maskText(entry.question),
+    answer: maskText(entry.answer),
+    citations: maskDeep(entry.citations, LOG_ID_FIELDS),
+    ...(entry.verification !== undefined ? { verification: maskDeep(entry.verification, LOG_ID_FIELDS) } : {}),
+  };
+}

@@ -1,13 +1,18 @@
-import { and, asc, count, eq, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, inArray, type SQL } from "drizzle-orm";
 import { sql } from "drizzle-orm";
 import { documents, sources } from "../../schemas/db.js";
 import { queryRows, type Drizzle } from "./database.js";
+import type { CollectionScope } from "./scoped-store.js";
 
 export interface DocumentFilter {
   status?: "pending" | "indexed" | "failed" | undefined;
   sourceId?: string | undefined;
   collection?: string | undefined;
 }
+
+// A tenant with no collections sees no documents; an empty IN () is not valid SQL.
+const inScope = (collections: readonly string[]): SQL =>
+  collections.length ? inArray(documents.collection, [...collections]) : sql`false`;
 
 const columns = {
   id: documents.id,
@@ -28,8 +33,12 @@ const columns = {
   updatedAt: documents.updatedAt,
 };
 
-/** Read-only views of the documents table for operators (GET /documents, the status CLI). */
-export function createDocumentQueries(db: Drizzle) {
+/**
+ * Read-only views of the documents table (GET /documents, GET /documents/:id). `scope` is the
+ * caller's tenant: only documents of these collections (none when empty), or null for all. It is a
+ * required argument, so no caller can forget it.
+ */
+export function createDocumentQueries(db: Drizzle, scope: CollectionScope) {
   return {
     /** One page in a stable order (source, path, id), with the total that matches the filter. */
     async list(filter: DocumentFilter, page: { limit: number; offset: number }) {
@@ -37,6 +46,7 @@ export function createDocumentQueries(db: Drizzle) {
       if (filter.status) where.push(eq(documents.status, filter.status));
       if (filter.sourceId) where.push(eq(documents.sourceId, filter.sourceId));
       if (filter.collection) where.push(eq(documents.collection, filter.collection));
+      if (scope) where.push(inScope(scope));
       const cond = where.length ? and(...where) : undefined;
       const [rows, total] = await Promise.all([
         db
@@ -54,12 +64,12 @@ export function createDocumentQueries(db: Drizzle) {
 
     /**
      * A document with the versions the index holds of it: chunks per index generation (a
-     * re-index keeps the old generation's chunks until the switch). Undefined for an unknown id.
+     * re-index keeps the old generation's chunks until the switch). Undefined for an unknown id,
+     * and for a document outside `scope`: another tenant's id is answered as if it did not exist.
      */
     async get(id: string) {
-      const row = (
-        await db.select(columns).from(documents).innerJoin(sources, eq(sources.id, documents.sourceId)).where(eq(documents.id, id))
-      )[0];
+      const where = scope ? and(eq(documents.id, id), inScope(scope)) : eq(documents.id, id);
+      const row = (await db.select(columns).from(documents).innerJoin(sources, eq(sources.id, documents.sourceId)).where(where))[0];
       if (!row) return undefined;
       const versions = await queryRows<{ generation_id: number; status: string; chunks: number; pages: number | null }>(
         db,

@@ -47,13 +47,14 @@ export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions =
     return d;
   }
 
+  // An empty list is a tenant with no collections: it matches nothing, never everything.
   function collectionFilter(opts: SearchOptions): SQL {
-    return opts.collections && opts.collections.length > 0
-      ? sql`AND c.collection IN (${sql.join(
-          opts.collections.map((c) => sql`${c}`),
-          sql`, `,
-        )})`
-      : sql``;
+    if (!opts.collections) return sql``;
+    if (opts.collections.length === 0) return sql`AND false`;
+    return sql`AND c.collection IN (${sql.join(
+      opts.collections.map((c) => sql`${c}`),
+      sql`, `,
+    )})`;
   }
 
   const hitColumns = sql`c.id AS chunk_id, c.document_id, d.source_id, d.path, c.collection, c.ordinal,
@@ -118,18 +119,25 @@ export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions =
       const d = await dimensionOf(opts.generationId);
       const g = opts.generationId;
       const q = `[${embedding.join(",")}]`;
-      const rows = await queryRows<HitRow>(db, sql`
+      // An HNSW scan returns at most hnsw.ef_search rows (default 40): without raising it, a request
+      // for 120 candidates silently got 40. pgvector caps the setting at 1000.
+      const ef = Math.min(1000, Math.max(40, Math.trunc(opts.topK)));
+      const rows = await db.transaction(async (tx) => {
+        await tx.execute(sql.raw(`SET LOCAL hnsw.ef_search = ${ef}`));
+        return queryRows<HitRow>(tx as unknown as Drizzle, sql`
         SELECT ${hitColumns},
                1 - ((c.embedding::vector(${sql.raw(String(d))})) <=> ${q}::vector(${sql.raw(String(d))})) AS score
         FROM chunks c JOIN documents d ON d.id = c.document_id
         WHERE c.generation_id = ${sql.raw(String(Math.trunc(g)))} ${collectionFilter(opts)}
         ORDER BY (c.embedding::vector(${sql.raw(String(d))})) <=> ${q}::vector(${sql.raw(String(d))})
         LIMIT ${opts.topK}`);
+      });
       return rows.map(toHit);
     },
 
     async searchLexical(query, opts) {
-      const ranked = bm25ChunkQuery(query, { ...opts, settings: lexical });
+      const settings = opts.documentWeight === undefined ? lexical : { ...lexical, documentWeight: opts.documentWeight };
+      const ranked = bm25ChunkQuery(query, { ...opts, settings });
       if (!ranked) return [];
       const rows = await queryRows<HitRow>(db, sql`
         WITH ranked AS (${ranked})

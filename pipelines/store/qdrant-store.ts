@@ -47,11 +47,13 @@ export function createQdrantStore(opts: QdrantStoreOptions): VectorStore {
   }
 
   async function search(query: Schemas["QueryInterface"], using: string, o: SearchOptions): Promise<ChunkHit[]> {
+    // An empty list is a tenant with no collections: it matches nothing, never everything.
+    if (o.collections && o.collections.length === 0) return [];
     const res = await client.query(name(o.generationId), {
       query,
       using,
       limit: o.topK,
-      filter: o.collections?.length ? { must: [{ key: "collection", match: { any: o.collections } }] } : undefined,
+      filter: o.collections ? { must: [{ key: "collection", match: { any: [...o.collections] } }] } : undefined,
       params: using === DENSE && opts.hnswEf ? { hnsw_ef: opts.hnswEf } : undefined,
       with_payload: true,
     });

@@ -30,8 +30,16 @@ export interface ChunkHit {
 export interface SearchOptions {
   generationId: number;
   topK: number;
-  /** Restricts results to these collections; all when omitted. */
-  collections?: string[] | undefined;
+  /**
+   * Restricts results to these collections; all when omitted, none when empty (a tenant whose
+   * key names no collection present). See scoped-store.ts for how a key's set is imposed.
+   */
+  collections?: readonly string[] | undefined;
+  /**
+   * Lexical search only: share of a chunk's BM25 taken from its whole document, overriding the
+   * store's default (a generation's fitted blend). Stores without a document field ignore it.
+   */
+  documentWeight?: number | undefined;
 }
 
 /**

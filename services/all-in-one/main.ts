@@ -8,6 +8,8 @@ import { createLogger } from "../common/log.js";
 import { onShutdown, runMain } from "../common/process.js";
 import { assertRedisReachable } from "../common/queue/bullmq.js";
 import { createQueue } from "../common/queue/index.js";
+import { showDrain } from "../common/progress.js";
+import { startTracing } from "../common/tracing.js";
 import { createSourceWatcher } from "../watcher/watcher.js";
 import { watchDirs } from "../watcher/config.js";
 import { createWorker } from "../worker/worker.js";
@@ -20,9 +22,10 @@ import { loadAllInOneConfig } from "./config.js";
 runMain(async () => {
   const config = loadAllInOneConfig(process.env);
   const log = createLogger(config.LOG_LEVEL, { service: "all-in-one" });
-  const { generator, reranker } = await createAnswerers(config, log);
+  const tracing = startTracing(config, "all-in-one");
+  const { generator, reranker, metricsJudge } = await createAnswerers(config, log);
   if (config.REDIS_URL) await assertRedisReachable(config.REDIS_URL);
-  const apiDeps: ApiDeps = { config, log, generator, reranker, core: null };
+  const apiDeps: ApiDeps = { config, log, generator, reranker, metricsJudge, core: null };
   const server = await listen(createApp(apiDeps).fetch, config.PORT, config.HOST);
   log.info("listening", { port: config.PORT, host: config.HOST });
 
@@ -40,15 +43,21 @@ runMain(async () => {
     dirs: watchDirs(config.WATCH_DIRS),
     collection: config.COLLECTION,
     maxFileBytes: config.MAX_FILE_BYTES,
+    progressStream: process.stderr.isTTY ? process.stderr : undefined,
   });
   onShutdown(async () => {
     await watcher.close();
     await queue.close();
     await closeServer(server);
     await core.close();
+    await tracing.shutdown();
   }, log);
   // Ready once the folders are watched: a file copied in after /readyz says so is never missed.
   await watcher.start();
+  // On a terminal, show a large start-up backlog draining: indexing a big folder takes minutes.
+  if (process.stderr.isTTY) {
+    void queue.depth().then((d) => (d.waiting >= 200 ? showDrain(queue, { label: "indexing", stream: process.stderr }) : undefined)).catch(() => {});
+  }
   apiDeps.admin = adminActions(core, config, log);
   apiDeps.core = core;
   log.info("ready", { generation: core.generation.id });

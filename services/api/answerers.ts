@@ -1,23 +1,25 @@
 import { createGenerator, type GeneratorSettings } from "../../pipelines/generate/index.js";
 import type { Generator } from "../../pipelines/generate/types.js";
+import { createMetricsJudge, type MetricsJudgeSettings } from "../../pipelines/metrics/index.js";
+import type { LlmJudge } from "../../pipelines/metrics/types.js";
 import { createReranker } from "../../pipelines/rerank/index.js";
 import type { Reranker } from "../../pipelines/rerank/types.js";
 import { ConfigError } from "../common/config.js";
 import type { Logger } from "../common/log.js";
 
 /**
- * Builds the generator and reranker the API answers with. A provider that cannot be set up (a
- * missing key, an uninstalled package) is a configuration error that stops start-up.
+ * Builds the generator, reranker and metrics judge the API answers with. A provider that cannot be
+ * set up (a missing key, an uninstalled package) is a configuration error that stops start-up.
  */
 export async function createAnswerers(
-  config: GeneratorSettings & { RERANKER: string },
+  config: GeneratorSettings & MetricsJudgeSettings & { RERANKER: string },
   log: Logger,
-): Promise<{ generator: Generator; reranker: Reranker }> {
+): Promise<{ generator: Generator; reranker: Reranker; metricsJudge: LlmJudge | undefined }> {
   try {
     const generator = await createGenerator(config, {
       onFallback: (model, err) => log.warn("generator failed; falling back", { model, err }),
     });
-    return { generator, reranker: await createReranker(config.RERANKER) };
+    return { generator, reranker: await createReranker(config.RERANKER), metricsJudge: createMetricsJudge(config) };
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }

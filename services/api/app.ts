@@ -4,7 +4,10 @@ import { requestId } from "hono/request-id";
 import type { ApiDeps, AppEnv } from "./context.js";
 import { errorResponse, onError } from "./errors.js";
 import { createMetrics } from "../common/metrics.js";
+import { authenticate, createAuthenticator } from "./auth.js";
+import { rateLimit } from "./rate-limit.js";
 import { requestLog } from "./request-log.js";
+import { securityHeaders } from "./security-headers.js";
 import { adminReindexRoute } from "./routes/admin-reindex.js";
 import { askRoute } from "./routes/ask.js";
 import { documentRoute } from "./routes/document.js";
@@ -13,6 +16,7 @@ import { feedbackRoute } from "./routes/feedback.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { healthzRoute } from "./routes/healthz.js";
 import { openApiRoute } from "./routes/openapi.js";
+import { qualityRoute } from "./routes/quality.js";
 import { readyzRoute } from "./routes/readyz.js";
 import { statusRoute } from "./routes/status.js";
 
@@ -33,6 +37,15 @@ export function createApp(deps: ApiDeps) {
     await next();
   });
   app.use(requestLog());
+  app.use(securityHeaders());
+  // Who is calling, then how often, before any body is read (README "Security").
+  app.use(
+    authenticate(
+      deps.auth ?? createAuthenticator({ envKeys: deps.config.API_KEYS, core: () => deps.core }),
+      deps.config.METRICS_PUBLIC ?? false,
+    ),
+  );
+  app.use(rateLimit({ perMinute: deps.config.RATE_LIMIT_PER_MINUTE }));
   app.use(
     bodyLimit({
       maxSize: deps.config.MAX_BODY_BYTES,
@@ -47,6 +60,7 @@ export function createApp(deps: ApiDeps) {
   app.route("/documents", documentsRoute);
   app.route("/documents", documentRoute);
   app.route("/feedback", feedbackRoute);
+  app.route("/quality", qualityRoute);
   app.route("/metrics", metricsRoute);
   app.route("/admin/reindex", adminReindexRoute);
   app.route("/openapi.json", openApiRoute);

@@ -1,5 +1,8 @@
 import type { Generator } from "../../pipelines/generate/types.js";
+import type { LlmJudge } from "../../pipelines/metrics/types.js";
 import type { Reranker } from "../../pipelines/rerank/types.js";
+import type { HashedKey, Principal } from "../common/api-keys.js";
+import type { Authenticator } from "./auth.js";
 import type { Logger } from "../common/log.js";
 import type { CoreDeps } from "../common/deps.js";
 import type { Metrics } from "../common/metrics.js";
@@ -12,6 +15,17 @@ export interface ApiConfig {
   DENSE_WEIGHT?: number | undefined;
   VERIFY_MODE?: "remove" | "flag" | undefined;
   VERIFY_MIN_SUPPORTED?: number | undefined;
+  /** `lexical` computes the quality metrics from words alone (no embedding call). */
+  METRICS_JUDGE?: "embedding" | "lexical" | "llm" | undefined;
+  ANSWERABILITY_MIN?: number | undefined;
+  /** Hashed API_KEYS entries; authentication is off when none are set and the keys table is empty. */
+  API_KEYS?: readonly HashedKey[] | undefined;
+  /** GET /metrics without a key (a scraper inside the network); otherwise it needs `admin`. */
+  METRICS_PUBLIC?: boolean | undefined;
+  /** Per key (auth on; 600 when unset) or per client IP (auth off; off when unset); 0 turns it off. */
+  RATE_LIMIT_PER_MINUTE?: number | undefined;
+  PII_MASK_ANSWERS?: boolean | undefined;
+  INJECTION_MODE?: "flag" | "exclude" | undefined;
 }
 
 /**
@@ -24,6 +38,8 @@ export interface ApiDeps {
   generator: Generator;
   /** The built-in lexical reranker when unset. */
   reranker?: Reranker;
+  /** METRICS_JUDGE=llm: asks a chat model for the quality judgements; the default method when unset. */
+  metricsJudge?: LlmJudge | undefined;
   core: CoreDeps | null;
   /** Operator actions that need more than the request (the embedder settings, the file limit). */
   admin?: {
@@ -33,8 +49,11 @@ export interface ApiDeps {
   startupError?: string;
   /** The ingestion queue, for its depth and workers in /status and /metrics; absent in an API-only process without one. */
   queue?: JobQueue;
+  /** Resolves API keys; createApp builds one from config.API_KEYS and the keys table when unset. */
+  auth?: Authenticator;
   /** Prometheus series; createApp builds a fresh registry when unset. Share it with the worker to count ingestion. */
   metrics?: Metrics;
 }
 
-export type AppEnv = { Variables: { deps: ApiDeps; requestId: string; log: Logger } };
+/** `principal`: who is calling (services/api/auth.ts); every key-guarded route reads its collections from it. */
+export type AppEnv = { Variables: { deps: ApiDeps; requestId: string; log: Logger; principal: Principal } };

@@ -3,6 +3,7 @@ import { createCoreDeps } from "../common/deps.js";
 import { createLogger } from "../common/log.js";
 import { onShutdown, runMain } from "../common/process.js";
 import { createQueue } from "../common/queue/index.js";
+import { startTracing } from "../common/tracing.js";
 import { createAnswerers } from "./answerers.js";
 import { createApp } from "./app.js";
 import { loadApiConfig } from "./config.js";
@@ -16,10 +17,11 @@ import { closeServer, listen } from "./server.js";
 runMain(async () => {
   const config = loadApiConfig(process.env);
   const log = createLogger(config.LOG_LEVEL, { service: "api" });
-  const { generator, reranker } = await createAnswerers(config, log);
+  const tracing = startTracing(config, "api");
+  const { generator, reranker, metricsJudge } = await createAnswerers(config, log);
   // Read-only use of the queue (depth and workers for /status and /metrics); this process runs no jobs.
   const queue = config.REDIS_URL ? createQueue(config, { log }) : undefined;
-  const deps: ApiDeps = { config, log, generator, reranker, core: null, queue };
+  const deps: ApiDeps = { config, log, generator, reranker, metricsJudge, core: null, queue };
   const server = await listen(createApp(deps).fetch, config.PORT, config.HOST);
   log.info("listening", { port: config.PORT, host: config.HOST });
   const core = await createCoreDeps(config, log).catch((err: unknown) => {
@@ -33,5 +35,6 @@ runMain(async () => {
     await closeServer(server);
     await queue?.close();
     await core.close();
+    await tracing.shutdown();
   }, log);
 });

@@ -32,11 +32,13 @@ const CliConfigSchema = z.object({
   REDIS_URL: queueEnv.REDIS_URL,
   QUEUE_PREFIX: queueEnv.QUEUE_PREFIX,
   STATUS_URL: env(z.url().optional()),
+  /** Sent as X-API-Key when the service requires keys (README "Security"). */
+  STATUS_API_KEY: env(z.string().optional()),
 });
 
-async function fromHttp(base: string): Promise<StatusReport> {
+async function fromHttp(base: string, apiKey?: string): Promise<StatusReport> {
   const url = `${base.replace(/\/+$/, "")}/status`;
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) }).catch((err: unknown) => {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000), headers: apiKey ? { "x-api-key": apiKey } : {} }).catch((err: unknown) => {
     throw new ConfigError(`Cannot reach ${url}: ${(err as Error).message}. Is the service running (npm start)?`);
   });
   const body = (await res.json().catch(() => null)) as StatusReport | { error: { message: string } } | null;
@@ -66,7 +68,7 @@ runMain(async () => {
   const config = parseConfig(CliConfigSchema, process.env);
   const httpBase = values.url ?? config.STATUS_URL;
   let report: StatusReport;
-  if (httpBase) report = await fromHttp(httpBase);
+  if (httpBase) report = await fromHttp(httpBase, config.STATUS_API_KEY);
   else if (config.DATABASE_URL) report = await fromDatabase(config);
   else {
     if (!existsSync(`${config.DATA_DIR}/pglite`)) {
@@ -74,7 +76,7 @@ runMain(async () => {
     }
     report = await fromDatabase(config).catch((err: unknown) => {
       // PGlite serves one process: while the service holds it, ask the service.
-      if (err instanceof DatabaseSetupError && /in use by process/.test(err.message)) return fromHttp(`http://127.0.0.1:${config.PORT}`);
+      if (err instanceof DatabaseSetupError && /in use by process/.test(err.message)) return fromHttp(`http://127.0.0.1:${config.PORT}`, config.STATUS_API_KEY);
       throw err;
     });
   }

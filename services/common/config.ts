@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseApiKeys } from "./api-keys.js";
 
 /** A configuration problem; the message names the variable so start-up can stop with it. */
 export class ConfigError extends Error {
@@ -11,6 +12,10 @@ export const env = <T extends z.ZodType>(schema: T) => z.preprocess(unsetIfEmpty
 
 const port = z.coerce.number().int().min(1).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
+// A switch: true/false (or 1/0, yes/no); anything else is an error rather than a silent false.
+const flag = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { error: "must be true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
 
 /** Variables every process reads: where the data is and how text becomes vectors. */
 export const commonEnv = {
@@ -35,12 +40,21 @@ export const commonEnv = {
   EMBEDDING_TIMEOUT_MS: env(positiveInt.optional()),
   EMBEDDING_MAX_TOKENS: env(positiveInt.max(32_768).optional()),
   EMBEDDING_VERSION: env(z.string().max(200).optional()),
+  /** Worker threads running USE-Lite; 0 runs it on the main thread. Unset: cores - 1, from 1 to 4. */
+  EMBEDDING_THREADS: env(z.coerce.number().int().min(0).max(32).optional()),
   QDRANT_URL: env(z.url({ error: "must be an http(s) URL such as http://localhost:6333" }).optional()),
   QDRANT_API_KEY: env(z.string().optional()),
   MAX_FILE_BYTES: env(positiveInt.default(50 * 1024 * 1024)),
+  /** Mask personal data in ingested text before chunking and embedding (offsets then refer to the masked text). */
+  PII_MASK_INGEST: env(flag.default(false)),
   /** How long a retired generation's chunks stay after a re-index switch, for queries in flight. */
   RETIRE_GRACE_MS: env(z.coerce.number().int().min(0).default(30_000)),
   LOG_LEVEL: env(z.enum(["debug", "info", "warn", "error", "silent"]).default("info")),
+  /** OpenTelemetry spans (services/common/tracing.ts), under the standard names: off unless set. */
+  OTEL_TRACES_EXPORTER: env(z.enum(["otlp", "console", "none"]).default("none")),
+  /** Base URL of an OTLP/HTTP collector; spans go to `<endpoint>/v1/traces`, as the OTLP spec says. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: env(z.url({ error: "must be an http(s) URL such as http://localhost:4318" }).default("http://localhost:4318")),
+  OTEL_SERVICE_NAME: env(z.string().min(1).max(200).optional()),
 };
 
 export const apiEnv = {
@@ -78,14 +92,46 @@ export const apiEnv = {
   VERIFY_MODE: env(z.enum(["remove", "flag"]).default("remove")),
   /** Below this share of supported sentences the answer abstains. */
   VERIFY_MIN_SUPPORTED: env(z.coerce.number().min(0).max(1).default(0.5)),
+  /** `<key>:<scopes>:<collections>;…` (README "Security"); hashed here, the plain keys are not kept. Unset: no env keys. */
+  API_KEYS: env(
+    z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        if (value === undefined) return undefined;
+        try {
+          return parseApiKeys(value);
+        } catch (err) {
+          ctx.addIssue({ code: "custom", message: (err as Error).message });
+          return z.NEVER;
+        }
+      }),
+  ),
+  /** GET /metrics without a key; otherwise it needs an `admin` key once authentication is on. */
+  METRICS_PUBLIC: env(flag.default(false)),
+  /** Token bucket per key (auth on; 600 when unset) or per client IP (auth off; off when unset); 0: off. */
+  RATE_LIMIT_PER_MINUTE: env(z.coerce.number().int().min(0).max(1_000_000).optional()),
+  /** Mask personal data in answers, citation snippets and verified sentences. */
+  PII_MASK_ANSWERS: env(flag.default(false)),
+  /** Instruction-like retrieved chunks: kept as delimited data and flagged, or left out of the context. */
+  INJECTION_MODE: env(z.enum(["flag", "exclude"]).default("flag")),
+  /** How the per-answer quality metrics judge support and relevance: embeddings and words, words alone, or a chat model (LLM_*). */
+  METRICS_JUDGE: env(z.enum(["embedding", "lexical", "llm"]).default("embedding")),
+  /** The judge's chat model when METRICS_JUDGE=llm; LLM_MODEL when unset. */
+  METRICS_JUDGE_MODEL: env(z.string().min(1).optional()),
+  /** Abstain before generating when the answerability judge's probability is below this; 0 turns the judge off. Unset: the fitted bar. */
+  ANSWERABILITY_MIN: env(z.coerce.number().min(0).max(1).optional()),
 };
 
 export const queueEnv = {
   REDIS_URL: env(z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional()),
   /** Namespaces the queue's Redis keys, so deployments (or test runs) can share one Redis. */
   QUEUE_PREFIX: env(z.string().regex(/^[\w.:-]{1,64}$/, "must be 1-64 letters, digits, '.', ':', '_' or '-'").default("bull")),
-  /** Jobs one worker process runs at once (BullMQ only; the in-process queue runs one). */
-  WORKER_CONCURRENCY: env(positiveInt.max(64).default(1)),
+  /**
+   * Jobs one worker process (or the in-process queue) runs at once. Two keep the embedder's
+   * threads busy: one document is read, parsed and written while another one's chunks embed.
+   */
+  WORKER_CONCURRENCY: env(positiveInt.max(64).default(2)),
   /** How long a job's lock lives unrenewed; a dead worker's job is re-run 1-3 times this later. */
   WORKER_LOCK_MS: env(positiveInt.min(1000).default(30_000)),
   /** On SIGTERM, how long a running job may finish before it is handed back to the queue. */
@@ -110,7 +156,9 @@ export function parseConfig<S extends z.ZodObject>(
   const lines = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? "(config)");
     const given = source[name];
-    return `${name}: ${issue.message}${given === undefined ? "" : ` (got ${JSON.stringify(given)})`}`;
+    // Secrets (API_KEYS, *_API_KEY) are never echoed: start-up errors end up in logs.
+    const echo = given === undefined || /KEY/.test(name) ? "" : ` (got ${JSON.stringify(given)})`;
+    return `${name}: ${issue.message}${echo}`;
   });
   throw new ConfigError(`Invalid configuration:\n  ${lines.join("\n  ")}`);
 }

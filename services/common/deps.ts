@@ -31,9 +31,12 @@ export interface CoreConfig {
   EMBEDDING_TIMEOUT_MS?: number | undefined;
   EMBEDDING_MAX_TOKENS?: number | undefined;
   EMBEDDING_VERSION?: string | undefined;
+  EMBEDDING_THREADS?: number | undefined;
   QDRANT_URL?: string | undefined;
   QDRANT_API_KEY?: string | undefined;
   MAX_FILE_BYTES: number;
+  /** Mask personal data in ingested text before chunking (worker and re-index alike). */
+  PII_MASK_INGEST?: boolean | undefined;
 }
 
 /**
@@ -50,6 +53,7 @@ export function ingestDepsOf(core: CoreDeps, maxFileBytes: number): IngestDeps {
     tokenizer: core.tokenizer,
     generationId: core.generation.id,
     maxFileBytes,
+    maskPii: core.maskPiiOnIngest,
   };
 }
 
@@ -62,6 +66,7 @@ export const embedderConfig = (c: CoreConfig): EmbedderConfig => ({
   timeoutMs: c.EMBEDDING_TIMEOUT_MS,
   maxInputTokens: c.EMBEDDING_MAX_TOKENS,
   version: c.EMBEDDING_VERSION,
+  threads: c.EMBEDDING_THREADS,
 });
 
 /** Set when the index was built by a different embedder than the one this process loaded. */
@@ -81,6 +86,8 @@ export interface CoreDeps {
   tokenizer: GeneratorTokenizer;
   generation: GenerationRow;
   mismatch: ModelMismatch | null;
+  /** PII_MASK_INGEST: every ingestion path (worker, re-index) masks personal data before chunking. */
+  maskPiiOnIngest: boolean;
   /**
    * Follows the active generation (a re-index switches it). Call before each query or job; the
    * fields above change together, so read them after this call, not across an await.
@@ -155,6 +162,7 @@ export async function createCoreDeps(
       tokenizer: createGeneratorTokenizer(),
       generation,
       mismatch,
+      maskPiiOnIngest: config.PII_MASK_INGEST ?? false,
       refresh: () => core.runtime.refresh(),
       runtime: undefined as unknown as IndexRuntime,
       async close() {

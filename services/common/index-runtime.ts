@@ -5,11 +5,14 @@ import type { GenerationRow } from "../../pipelines/store/catalog.js";
 import type { CoreDeps } from "./deps.js";
 import type { Logger } from "./log.js";
 
-/** What a generation records so any process can load its embedder again (never a secret). */
-export type EmbedderSpec = Omit<EmbedderConfig, "apiKey">;
+/**
+ * What a generation records so any process can load its embedder again: never a secret, nor a
+ * setting of one process (its thread count), which each process that loads it chooses itself.
+ */
+export type EmbedderSpec = Omit<EmbedderConfig, "apiKey" | "threads">;
 
 export function specOf(config: EmbedderConfig): EmbedderSpec {
-  const { apiKey: _secret, ...spec } = config;
+  const { apiKey: _secret, threads: _threads, ...spec } = config;
   return spec;
 }
 

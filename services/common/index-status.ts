@@ -55,23 +55,33 @@ const asDate = (v: Date | string | null) => (v === null ? null : v instanceof Da
  */
 export async function sourceStatuses(
   db: Drizzle,
-  opts: { now?: Date; limits?: StaleCheckLimits } = {},
+  /** `collections`: the caller's tenant scope; only sources and documents of these (null: all). */
+  opts: { now?: Date; limits?: StaleCheckLimits; collections?: readonly string[] | null } = {},
 ): Promise<SourceStatus[]> {
   const now = opts.now ?? new Date();
   const limits = opts.limits ?? DEFAULT_STALE_LIMITS;
+  // Both the source and the document must be in scope: a source moved to another collection
+  // keeps documents of the old one until they are indexed again.
+  const scope = opts.collections ?? null;
+  const sourceScope = scope === null ? sql`true` : sql`collection = ANY(${sql.param([...scope])}::text[])`;
+  const docScope =
+    scope === null
+      ? sql`true`
+      : sql`collection = ANY(${sql.param([...scope])}::text[]) AND source_id IN (SELECT id FROM sources WHERE ${sourceScope})`;
   const [sources, counts, indexed] = await Promise.all([
     queryRows<{ id: string; root: string; collection: string; last_scan_at: Date | string | null; last_event_at: Date | string | null }>(
       db,
-      sql`SELECT id, root, collection, last_scan_at, last_event_at FROM sources ORDER BY root`,
+      sql`SELECT id, root, collection, last_scan_at, last_event_at FROM sources WHERE ${sourceScope} ORDER BY root`,
     ),
     queryRows<{ source_id: string; status: string; n: number; oldest: Date | string | null }>(
       db,
-      sql`SELECT source_id, status, count(*)::int AS n, min(updated_at) AS oldest FROM documents GROUP BY source_id, status`,
+      sql`SELECT source_id, status, count(*)::int AS n, min(updated_at) AS oldest FROM documents WHERE ${docScope}
+          GROUP BY source_id, status`,
     ),
     queryRows<IndexedRow>(
       db,
       sql`SELECT source_id, path, content_hash, size_bytes, indexed_at FROM documents
-          WHERE status = 'indexed' ORDER BY source_id, path`,
+          WHERE status = 'indexed' AND ${docScope} ORDER BY source_id, path`,
     ),
   ]);
   const budget = { stat: limits.maxStat, hashBytes: limits.maxHashBytes };

@@ -1,3 +1,4 @@
+import { maskDeep, maskText } from "../../pipelines/guard/pii.js";
 import { pino, stdTimeFunctions, type DestinationStream, type Logger as PinoLogger } from "pino";
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -13,17 +14,24 @@ export interface Logger {
 
 // Callers pass errors under any key (err, cause, error); only a message and a name leave the
 // process by default, so a log line never carries a whole request object by accident.
+// Personal data (emails, phones, cards, IBANs, SSNs, IPs) is masked in every message and string
+// field, nested ones included: questions, paths and error messages can all carry it. The bind
+// address and request ids are configuration and identifiers, not a person's data.
+const UNMASKED = new Set(["requestId", "host"]);
 const plain = (fields: Record<string, unknown>) => {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) out[k] = v instanceof Error ? { message: v.message, name: v.name } : v;
+  for (const [k, v] of Object.entries(fields)) {
+    const value = v instanceof Error ? { message: v.message, name: v.name } : v;
+    out[k] = UNMASKED.has(k) ? value : maskDeep(value, UNMASKED);
+  }
   return out;
 };
 
 function wrap(p: PinoLogger): Logger {
   const emit = (lvl: "debug" | "info" | "warn" | "error") => (msg: string, fields?: Record<string, unknown>) => {
     if (!p.isLevelEnabled(lvl)) return;
-    if (fields) p[lvl](plain(fields), msg);
-    else p[lvl](msg);
+    if (fields) p[lvl](plain(fields), maskText(msg));
+    else p[lvl](maskText(msg));
   };
   return {
     debug: emit("debug"),

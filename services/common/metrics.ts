@@ -60,6 +60,13 @@ export function createMetrics(opts: { queue?: () => JobQueue | undefined } = {})
       labelNames: ["kind"] as const,
       registers,
     }),
+    answerQuality: new Histogram({
+      name: "rag_answer_quality",
+      help: "RAGAS-style quality of each /ask answer, by metric (faithfulness, answerRelevancy, contextPrecision, ...); nulls are not observed.",
+      labelNames: ["metric"] as const,
+      buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1],
+      registers,
+    }),
     queueDepth: new Gauge({
       name: "rag_queue_jobs",
       help: "Ingestion jobs in the queue by state (waiting, active, failed), read at scrape time.",

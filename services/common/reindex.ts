@@ -11,6 +11,8 @@ export interface ReindexOptions {
   /** How long the retired generation's chunks stay for queries already running. */
   retireGraceMs: number;
   log: Logger;
+  /** Called after each document of the build (the CLI draws its progress line with it). */
+  onProgress?: (p: { generationId: number; total: number; done: number; failed: number }) => void;
 }
 
 export class ReindexError extends Error {
@@ -65,9 +67,11 @@ export async function startReindex(core: CoreDeps, opts: ReindexOptions) {
       embeddingCache: core.embeddingCache,
       tokenizer: core.tokenizer,
       maxFileBytes: opts.maxFileBytes,
+      maskPii: core.maskPiiOnIngest,
     },
     { embedder, chunker },
     gen,
+    opts.onProgress,
   ).then(async (result) => {
     await core.refresh();
     opts.log.info("re-index switched", { ...result });

@@ -4,7 +4,7 @@ import type { ModelMismatch } from "./deps.js";
 import { sourceStatuses, summarize } from "./index-status.js";
 import type { JobQueue } from "./queue/types.js";
 
-const describe = (g: GenerationRow) => ({
+const describeGeneration = (g: GenerationRow) => ({
   id: g.id,
   status: g.status,
   embedder: g.embedder,
@@ -34,12 +34,19 @@ async function queueStatus(queue: JobQueue | undefined) {
  * re-index in progress, document counts (indexed, pending, failed, stale) overall and per source,
  * the freshness lag, queue depth and workers (null without a queue / with the in-process one).
  */
-export async function statusReport(db: Drizzle, opts: { mismatch: ModelMismatch | null; queue?: JobQueue | undefined }) {
+export async function statusReport(
+  db: Drizzle,
+  /** `collections`: a tenant's scope (null or unset: all); see sourceStatuses. */
+  opts: { mismatch: ModelMismatch | null; queue?: JobQueue | undefined; collections?: readonly string[] | null },
+) {
+  const scoped = opts.collections !== undefined && opts.collections !== null;
   const [generations, sources, q] = await Promise.all([
     createCatalog(db).listGenerations(),
-    sourceStatuses(db),
+    sourceStatuses(db, { collections: opts.collections ?? null }),
     queueStatus(opts.queue),
   ]);
+  // A failed build's message can name any tenant's file; a scoped caller gets the status without it.
+  const describe = (g: GenerationRow) => ({ ...describeGeneration(g), ...(scoped ? { error: null } : {}) });
   const active = generations.find((g) => g.status === "active");
   const building = generations.find((g) => g.status === "building");
   const lastFailed = generations.find((g) => g.status === "failed");

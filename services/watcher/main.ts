@@ -4,6 +4,7 @@ import { createLogger } from "../common/log.js";
 import { onShutdown, runMain } from "../common/process.js";
 import { assertRedisReachable } from "../common/queue/bullmq.js";
 import { createQueue } from "../common/queue/index.js";
+import { startTracing } from "../common/tracing.js";
 import { loadWatcherConfig, watchDirs } from "./config.js";
 import { createSourceWatcher } from "./watcher.js";
 
@@ -21,6 +22,7 @@ runMain(async () => {
     );
   }
   const log = createLogger(config.LOG_LEVEL, { service: "watcher" });
+  const tracing = startTracing(config, "watcher");
   await assertRedisReachable(config.REDIS_URL);
   const catalog = await openCatalog(config, log);
   const queue = createQueue(config, { log });
@@ -31,11 +33,13 @@ runMain(async () => {
     dirs: watchDirs(config.WATCH_DIRS),
     collection: config.COLLECTION,
     maxFileBytes: config.MAX_FILE_BYTES,
+    progressStream: process.stderr.isTTY ? process.stderr : undefined,
   });
   onShutdown(async () => {
     await watcher.close();
     await queue.close();
     await catalog.close();
+    await tracing.shutdown();
   }, log);
   await watcher.start();
   log.info("ready", { dirs: watchDirs(config.WATCH_DIRS) });

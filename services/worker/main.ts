@@ -5,6 +5,7 @@ import { createLogger } from "../common/log.js";
 import { onShutdown, runMain } from "../common/process.js";
 import { assertRedisReachable } from "../common/queue/bullmq.js";
 import { createQueue } from "../common/queue/index.js";
+import { startTracing } from "../common/tracing.js";
 import { loadWorkerConfig } from "./config.js";
 import { createWorker } from "./worker.js";
 
@@ -25,6 +26,7 @@ runMain(async () => {
     );
   }
   const log = createLogger(config.LOG_LEVEL, { service: "worker" });
+  const tracing = startTracing(config, "worker");
   // Before the model loads (seconds): a wrong REDIS_URL should not take that long to report.
   await assertRedisReachable(config.REDIS_URL);
   const core = await createCoreDeps(config, log);
@@ -42,6 +44,7 @@ runMain(async () => {
     clearInterval(heartbeat);
     await queue.close();
     await core.close();
+    await tracing.shutdown();
   }, log);
   log.info("ready", { concurrency: config.WORKER_CONCURRENCY, generation: core.generation.id });
 });

@@ -84,7 +84,7 @@ export function createWorker(deps: {
    */
   async function followLatest(root: string, p: { sourceId: string; path: string }) {
     const [read, doc] = await Promise.all([
-      readSourceFile(resolveInside(root, p.path), p.path, deps.maxFileBytes).catch(() => null),
+      readSourceFile(resolveInside(root, p.path), p.path, deps.maxFileBytes, root).catch(() => null),
       core.catalog.getDocument(p.sourceId, p.path),
     ]);
     if (!read || !doc || doc.status !== "indexed") return;

@@ -4,6 +4,7 @@ import { ReindexError } from "../../common/reindex.js";
 import type { AppEnv } from "../context.js";
 import { ApiError } from "../errors.js";
 import { parseJsonBody } from "../query.js";
+import { scopeOf } from "../tenant.js";
 
 /**
  * POST /admin/reindex: builds a new index generation in the background (with the configured
@@ -13,6 +14,8 @@ import { parseJsonBody } from "../query.js";
 export const adminReindexRoute = new Hono<AppEnv>().post("/", async (c) => {
   const { core, admin } = c.var.deps;
   if (!core || !admin) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  // A re-index reads and rewrites every tenant's documents: only an admin key for all collections may start one.
+  if (scopeOf(c) !== null) throw new ApiError("forbidden", "Re-indexing covers every collection; it needs an admin key for all collections (*).");
   const body = await parseJsonBody(c, ReindexRequestSchema, { optional: true });
   try {
     const { generationId } = await admin.startReindex(body.embeddingModel);

@@ -4,12 +4,20 @@ import { streamSSE } from "hono/streaming";
 import { answerQuestion, type AnswerDeps, type AnswerInput } from "../../../pipelines/answer/ask.js";
 import { embedderKey } from "../../../pipelines/embed/types.js";
 import { createLexicalReranker } from "../../../pipelines/rerank/lexical.js";
-import { defaultDenseWeight } from "../../../pipelines/retrieve/hybrid.js";
+import { fusionFor } from "../../../pipelines/retrieve/hybrid.js";
+import { ANSWERABILITY_MODEL } from "../../../pipelines/answer/answerability-model.js";
+import { QUALITY_METRIC_NAMES } from "../../../pipelines/store/quality-queries.js";
 import { askRequestSchema, type AskRequest, type AskResponse } from "../../../schemas/api.js";
 import type { Metrics } from "../../common/metrics.js";
 import type { AppEnv } from "../context.js";
 import { ApiError, onError } from "../errors.js";
 import { parseJsonBody } from "../query.js";
+import { requireCollection, scopeOf } from "../tenant.js";
+import { createAnswerGuard, type AnswerGuard } from "../../../pipelines/guard/answer-guard.js";
+import { scopeCollections, scopedStore } from "../../../pipelines/store/scoped-store.js";
+
+// The query log records what an answer could draw from: null for every collection.
+const nullIfAll = (c: readonly string[] | undefined) => (c === undefined ? null : [...c]);
 
 const defaultReranker = createLexicalReranker();
 
@@ -19,9 +27,13 @@ const defaultReranker = createLexicalReranker();
  * `Accept: text/event-stream` (events: retrieval, delta, citations, verification, done, error).
  */
 export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
-  const { config, core, generator, reranker, log, metrics } = c.var.deps;
+  const { config, core, generator, reranker, log, metrics, metricsJudge } = c.var.deps;
   const started = performance.now();
   const req = await parseRequest(c);
+  // Tenancy: a named collection outside the key's scope is unknown; the store view below imposes the scope on every search.
+  requireCollection(c, req.collection);
+  const scope = scopeOf(c);
+  const guard = createAnswerGuard(req.question, { injectionMode: config.INJECTION_MODE ?? "flag", maskAnswers: config.PII_MASK_ANSWERS ?? false });
   // An explicit `stream: false` wins over the Accept header.
   const streaming = req.stream ?? (c.req.header("accept") ?? "").toLowerCase().includes("text/event-stream");
   if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
@@ -36,20 +48,30 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
       { indexed: core.mismatch.indexed, current: core.mismatch.current },
     );
   }
+  // DENSE_WEIGHT, else the weights fitted for this generation's embedder (npm run eval -- --fit), else the default.
+  const fusion = fusionFor(core.generation, core.embedder.identity.provider, config.DENSE_WEIGHT);
   const deps: AnswerDeps = {
-    store: core.store,
+    store: scopedStore(core.store, scope),
     embedder: core.embedder,
     generator,
-    reranker: reranker ?? defaultReranker,
+    reranker: guard.screen(reranker ?? defaultReranker),
     generationId: core.generation.id,
-    denseWeight: config.DENSE_WEIGHT ?? defaultDenseWeight(core.embedder.identity.provider),
+    denseWeight: fusion.denseWeight,
+    documentWeight: fusion.documentWeight,
     verify: { mode: config.VERIFY_MODE ?? "remove", minSupportedShare: config.VERIFY_MIN_SUPPORTED ?? 0.5 },
+    quality: {
+      lexicalOnly: config.METRICS_JUDGE === "lexical",
+      judge: metricsJudge,
+      onJudgeError: (err) => log.warn("metrics judge failed; metrics use the default method", { requestId: c.var.requestId, judge: metricsJudge?.name, err }),
+    },
+    answerability: { threshold: config.ANSWERABILITY_MIN ?? ANSWERABILITY_MODEL.threshold },
   };
   const input: AnswerInput = {
     question: req.question,
     collections: req.collection ? [req.collection] : undefined,
     topK: req.topK ?? config.DEFAULT_TOP_K,
     maxContextTokens: req.maxContextTokens,
+    reference: req.reference,
   };
   const record = async (response: AskResponse) => {
     observeAnswer(metrics, response, streaming, (performance.now() - started) / 1000);
@@ -59,11 +81,14 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
         requestId: c.var.requestId,
         question: req.question,
         collection: req.collection ?? null,
+        collections: nullIfAll(scopeCollections(input.collections, scope)),
+        apiKeyId: c.var.principal.keyId,
         generationId: response.generation,
         answer: response.answer,
         abstained: response.abstained,
         citations: response.citations,
         verification: response.verification,
+        metrics: response.metrics ?? null,
         usage: response.usage,
         timings: response.timings,
       });
@@ -73,11 +98,11 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
     }
   };
   if (!streaming) {
-    const response = await answerQuestion(deps, input);
+    const response = guard.finish(await answerQuestion(deps, input, { onSources: guard.onSources }));
     await record(response);
     return c.json(response);
   }
-  return streamAnswer(c, deps, input, record);
+  return streamAnswer(c, deps, input, record, guard);
 });
 
 /** Latency to the complete answer (streamed or not), tokens, abstentions, verifier removals. */
@@ -91,6 +116,10 @@ function observeAnswer(metrics: Metrics | undefined, r: AskResponse, streaming: 
   metrics.verifierRemovals.inc({ kind: "flagged_sentence" }, r.verification.flagged);
   // citationsNotGiven is a subset of citationsRemoved, so it is not added again.
   metrics.verifierRemovals.inc({ kind: "citation" }, r.verification.citationsRemoved);
+  for (const name of QUALITY_METRIC_NAMES) {
+    const value = r.metrics?.[name];
+    if (typeof value === "number") metrics.answerQuality.observe({ metric: name }, value);
+  }
 }
 
 /**
@@ -98,18 +127,30 @@ function observeAnswer(metrics: Metrics | undefined, r: AskResponse, streaming: 
  * whole answer, so `done` carries the verified answer, which replaces what the deltas showed.
  * Errors before the stream starts are ordinary JSON errors; after, an `error` event in the same shape.
  */
-function streamAnswer(c: Context<AppEnv>, deps: AnswerDeps, input: AnswerInput, record: (r: AskResponse) => Promise<void>) {
+function streamAnswer(
+  c: Context<AppEnv>,
+  deps: AnswerDeps,
+  input: AnswerInput,
+  record: (r: AskResponse) => Promise<void>,
+  guard: AnswerGuard,
+) {
   return streamSSE(c, async (stream) => {
     const abort = new AbortController();
     stream.onAbort(() => abort.abort(new Error("client went away")));
     const send = (event: string, data: unknown) => stream.writeSSE({ event, data: JSON.stringify(data) });
+    // Deltas are untrusted model text too: the filter defangs links and masks (when configured) as they pass.
+    const deltas = guard.deltaFilter();
+    const relay = (text: string) => void (text && send("delta", { text }));
     try {
-      const response = await answerQuestion(deps, input, {
-        onSources: (sources) => send("retrieval", { sources }),
-        onDelta: (text) => void send("delta", { text }),
-        onRestart: (reason) => void send("delta", { text: "", restart: true, reason }),
-        signal: abort.signal,
-      });
+      const response = guard.finish(
+        await answerQuestion(deps, input, {
+          onSources: (sources) => (guard.onSources(sources), send("retrieval", { sources })),
+          onDelta: (text) => relay(deltas.push(text)),
+          onRestart: (reason) => (deltas.reset(), void send("delta", { text: "", restart: true, reason })),
+          signal: abort.signal,
+        }),
+      );
+      relay(deltas.flush());
       await send("citations", { citations: response.citations });
       await send("verification", response.verification);
       await record(response);

@@ -4,6 +4,7 @@ import { createDocumentQueries } from "../../../pipelines/store/document-queries
 import type { AppEnv } from "../context.js";
 import { ApiError } from "../errors.js";
 import { parseQuery } from "../query.js";
+import { requireCollection, scopeOf } from "../tenant.js";
 
 export const DOCUMENTS_MAX_LIMIT = 200;
 
@@ -25,7 +26,8 @@ export const documentsRoute = new Hono<AppEnv>().get("/", async (c) => {
   const q = parseQuery(c, ListQuerySchema);
   const { core } = c.var.deps;
   if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
-  const { rows, total } = await createDocumentQueries(core.database.db).list(
+  requireCollection(c, q.collection);
+  const { rows, total } = await createDocumentQueries(core.database.db, scopeOf(c)).list(
     { status: q.status, sourceId: q.source, collection: q.collection },
     { limit: q.limit, offset: q.offset },
   );

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../context.js";
 import { ApiError } from "../errors.js";
 import { parseJsonBody } from "../query.js";
+import { scopeOf } from "../tenant.js";
 
 export const FeedbackRequestSchema = z
   .object({
@@ -20,7 +21,8 @@ export const feedbackRoute = new Hono<AppEnv>().post("/", async (c) => {
   const { queryId, rating, comment } = await parseJsonBody(c, FeedbackRequestSchema);
   const { core } = c.var.deps;
   if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
-  const row = await core.catalog.recordFeedback({ queryId, rating, comment: comment || null });
+  // Another tenant's queryId is answered as unknown (404, not 403), so query ids do not leak.
+  const row = await core.catalog.recordFeedback({ queryId, rating, comment: comment || null }, scopeOf(c));
   if (!row) throw new ApiError("not_found", `No answer with queryId ${queryId}; feedback rates a logged /ask response.`);
   return c.json({ id: row.id, queryId, rating }, 201);
 });

@@ -5,6 +5,7 @@ import {
   askRequestSchema,
   CitationSchema,
   ErrorBodySchema,
+  QueryMetricsSchema,
   ReindexRequestSchema,
   RetrievedSourceSchema,
   VerificationSchema,
@@ -12,6 +13,8 @@ import {
 import type { AppEnv } from "../context.js";
 import { DOCUMENTS_MAX_LIMIT } from "./documents.js";
 import { FeedbackRequestSchema } from "./feedback.js";
+import { QUALITY_METRIC_NAMES } from "../../../pipelines/store/quality-queries.js";
+import { DEFAULT_QUALITY_SINCE } from "../../common/quality-window.js";
 
 // Described here, not in schemas/api.ts: these routes build plain objects and only this document reads the shapes.
 const HealthSchema = z.object({ status: z.literal("ok") });
@@ -72,6 +75,21 @@ const DocumentPageSchema = z.object({
 const DocumentDetailSchema = DocumentSchema.extend({
   versions: z.array(z.object({ generationId: z.int(), generationStatus: z.string(), chunks: z.int(), pages: z.int().nullable() })),
 });
+const nullableNumber = z.number().nullable();
+const QualityReportSchema = z.object({
+  window: z.object({ since: z.string(), until: z.string() }),
+  collection: z.string().nullable(),
+  queries: z.int(),
+  answered: z.int(),
+  abstained: z.int(),
+  abstentionRate: nullableNumber.describe("abstained / queries; null without queries."),
+  metrics: z
+    .object(Object.fromEntries(QUALITY_METRIC_NAMES.map((m) => [m, z.object({ mean: nullableNumber, count: z.int() })])))
+    .describe("Mean of each metric over the queries where it is not null, and that number of queries."),
+  latencyMs: z.object({ p50: nullableNumber, p95: nullableNumber, p99: nullableNumber }).describe("Percentiles of timings.totalMs."),
+  tokensPerQuery: z.object({ context: nullableNumber, answer: nullableNumber }),
+  feedback: z.object({ up: z.int(), down: z.int(), withComment: z.int() }).describe("Ratings of the window's queries."),
+});
 const FeedbackAcceptedSchema = z.object({ id: z.int(), queryId: z.uuid(), rating: z.int() });
 const query = (name: string, schema: object, description: string) => ({ name, in: "query", required: false, schema, description });
 const ReindexAcceptedSchema = z.object({ generationId: z.int(), status: z.literal("building"), progress: z.literal("/status") });
@@ -92,6 +110,8 @@ function components(maxQuestionChars: number) {
   add(AskResponseSchema, "AskResponse");
   add(CitationSchema, "Citation");
   add(VerificationSchema, "Verification");
+  add(QueryMetricsSchema, "QueryMetrics");
+  add(QualityReportSchema, "QualityReport");
   add(RetrievedSourceSchema, "RetrievedSource");
   add(DeltaSchema, "Delta");
   add(ErrorBodySchema, "Error");
@@ -115,6 +135,9 @@ export function openApiDocument(maxQuestionChars: number) {
   return {
     openapi: "3.1.0",
     info: { title: "rag-service", version: "0.1.0", description: "Grounded answers with verified citations from watched folders." },
+    // With API_KEYS or the keys table set, every route but the public ones needs a key (README "Security"):
+    // 401 unauthorized, 403 forbidden (scope), 429 rate_limited with Retry-After, in the usual error shape.
+    security: [{ bearer: [] }, { apiKey: [] }],
     paths: {
       "/ask": {
         post: {
@@ -142,7 +165,7 @@ export function openApiDocument(maxQuestionChars: number) {
                 },
               },
             },
-            "400": error(`invalid_request: malformed JSON, unknown fields, an empty question or one over ${maxQuestionChars} characters, topK outside 1-50, maxContextTokens outside 64-128000`),
+            "400": error(`invalid_request: malformed JSON, unknown fields, an empty question or one over ${maxQuestionChars} characters, topK outside 1-50, maxContextTokens outside 64-128000, an empty reference or one over ${maxQuestionChars * 4} characters`),
             "409": error("embedding_model_mismatch: the index was built by another embedder"),
             "413": error("payload_too_large"),
             "500": error("internal_error"),
@@ -150,10 +173,11 @@ export function openApiDocument(maxQuestionChars: number) {
           },
         },
       },
-      "/healthz": { get: { summary: "Liveness", responses: { "200": json("Health", "The process is up") } } },
+      "/healthz": { get: { summary: "Liveness", security: [], responses: { "200": json("Health", "The process is up") } } },
       "/readyz": {
         get: {
           summary: "Readiness: migrations applied, model loaded, folders watched",
+          security: [],
           responses: { "200": json("Ready", "Ready"), "503": json("Ready", "Starting, or start-up failed") },
         },
       },
@@ -195,6 +219,17 @@ export function openApiDocument(maxQuestionChars: number) {
           },
         },
       },
+      "/quality": {
+        get: {
+          summary: "Quality of the answers logged in a time window: metric means, abstention rate, latency percentiles, tokens, feedback",
+          parameters: [
+            query("since", { type: "string", default: DEFAULT_QUALITY_SINCE }, "Start: an ISO 8601 time, or a duration back from now (30m, 24h, 7d, 2w)."),
+            query("until", { type: "string" }, "End, in the same forms; now when unset."),
+            query("collection", { type: "string" }, "Only queries asked of this collection."),
+          ],
+          responses: { "200": json("QualityReport", "The window's aggregates"), "400": error("invalid_request: a malformed time, since not before until, an unknown parameter"), "503": error("index_not_ready") },
+        },
+      },
       "/metrics": {
         get: { summary: "Prometheus metrics", responses: { "200": { description: "Prometheus text format 0.0.4", content: { "text/plain": {} } } } },
       },
@@ -210,9 +245,15 @@ export function openApiDocument(maxQuestionChars: number) {
           },
         },
       },
-      "/openapi.json": { get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1", content: { "application/json": {} } } } } },
+      "/openapi.json": { get: { summary: "This document", security: [], responses: { "200": { description: "OpenAPI 3.1", content: { "application/json": {} } } } } },
     },
-    components: { schemas: components(maxQuestionChars) },
+    components: {
+      schemas: components(maxQuestionChars),
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "Authorization: Bearer <API key>" },
+        apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
+      },
+    },
   };
 }
 

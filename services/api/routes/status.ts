@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { statusReport } from "../../common/status-report.js";
 import type { AppEnv } from "../context.js";
 import { ApiError } from "../errors.js";
+import { scopeOf } from "../tenant.js";
 
 /**
  * GET /status: the index generation and its embedder, a re-index in progress, document counts
@@ -12,5 +13,6 @@ export const statusRoute = new Hono<AppEnv>().get("/", async (c) => {
   const { core, queue } = c.var.deps;
   if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
   await core.refresh();
-  return c.json(await statusReport(core.database.db, { mismatch: core.mismatch, queue }));
+  // A scoped key sees its own sources and documents; the generation, embedder and queue are service-wide.
+  return c.json(await statusReport(core.database.db, { mismatch: core.mismatch, queue, collections: scopeOf(c) }));
 });

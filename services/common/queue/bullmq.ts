@@ -4,7 +4,7 @@ import { isPipelineError } from "../../../pipelines/errors.js";
 import { jobCatalog, jobId, type JobName } from "../../../schemas/jobs.js";
 import type { Logger } from "../log.js";
 import { ConfigError } from "../config.js";
-import type { FailedJob, JobHandlers, JobQueue, WorkerInfo } from "./types.js";
+import type { FailedJob, JobHandlers, JobLane, JobQueue, WorkerInfo } from "./types.js";
 
 export const QUEUE_NAME = "ingest";
 
@@ -32,6 +32,9 @@ export interface BullmqQueueOptions {
 const READY_TIMEOUT_MS = 3_000;
 // One document never has more runs in flight than there are workers; this only bounds the loop.
 const MAX_RERUN_SLOTS = 16;
+// BullMQ takes jobs without a priority before any prioritized one: live events carry none, the
+// reconciliation scan's jobs this one, so an edit never waits behind a start-up backlog.
+const SCAN_PRIORITY = 10;
 
 /**
  * The job catalog on BullMQ, for separate watcher and worker processes (any number of workers).
@@ -51,9 +54,10 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
   let closed = false;
   const running = new Map<string, { job: Job; token: string; release: (err: Error) => void }>();
 
-  const jobOptions = (name: JobName): JobsOptions => {
+  const jobOptions = (name: JobName, lane: JobLane): JobsOptions => {
     const spec = jobCatalog[name];
     return {
+      ...(lane === "scan" && { priority: SCAN_PRIORITY }),
       attempts: spec.attempts,
       backoff: { type: "exponential", delay: Math.max(1, Math.round(spec.backoffMs * (opts.backoffScale ?? 1))) },
       // Recent history for operators; enqueue() removes a finished job it must run again.
@@ -78,7 +82,7 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
    * again, and a running one may have read the file before this change, so a follow-up run is
    * queued under a numbered id. A waiting or delayed job has not started; it will see the change.
    */
-  async function addFresh(name: JobName, base: string, data: unknown): Promise<{ id: string }> {
+  async function addFresh(name: JobName, base: string, data: unknown, lane: JobLane): Promise<{ id: string }> {
     let slot = 0;
     for (let tries = 0; tries < MAX_RERUN_SLOTS * 2; tries++) {
       const id = slot === 0 ? base : `${base}-rerun${slot}`;
@@ -91,9 +95,11 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
         // 0 when it changed state meanwhile (a manual retry): look again.
         if ((await queue.remove(id)) === 0) continue;
       } else if (state !== "unknown") {
+        // The scan queued this very change and a live event now reports it: move it to the front.
+        if (state === "prioritized" && lane === "live") await (await queue.getJob(id))?.changePriority({ priority: 0 });
         return { id };
       }
-      await queue.add(name, data, { ...jobOptions(name), jobId: id });
+      await queue.add(name, data, { ...jobOptions(name, lane), jobId: id });
       return { id };
     }
     throw new Error(`no free job id for ${base}`);
@@ -137,10 +143,10 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
   }
 
   return {
-    async enqueue(name, payload) {
+    async enqueue(name, payload, options = {}) {
       const parsed = jobCatalog[name].payload.parse(payload);
       const base = jobId(name, parsed as never);
-      return redis(`enqueue ${name} for ${parsed.path}`, () => addFresh(name, base, parsed));
+      return redis(`enqueue ${name} for ${parsed.path}`, () => addFresh(name, base, parsed, options.lane ?? "live"));
     },
 
     process(handlers) {

@@ -27,11 +27,22 @@ export interface FailedJob {
 }
 
 /**
+ * Which lane a job waits in. `live` (the default): a file event someone is waiting to see
+ * searchable. `scan`: the reconciliation scan's catch-up work, which can be thousands of jobs at
+ * start-up; live jobs are taken before any waiting scan job, so an edit is not stuck behind them.
+ */
+export type JobLane = "live" | "scan";
+
+export interface EnqueueOptions {
+  lane?: JobLane;
+}
+
+/**
  * Carries ingestion jobs from watchers to workers. In-process for the embedded default; BullMQ on
  * Redis when `REDIS_URL` is set. Both use the job catalog in schemas/jobs.ts.
  */
 export interface JobQueue {
-  enqueue<N extends JobName>(name: N, payload: JobPayload<N>): Promise<{ id: string }>;
+  enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options?: EnqueueOptions): Promise<{ id: string }>;
   /** Starts consuming with these handlers. */
   process(handlers: JobHandlers): void;
   depth(): Promise<QueueDepth>;

@@ -1,0 +1,161 @@
+import { Worker } from "node:worker_threads";
+
+/**
+ * A fixed set of worker threads that each load a model and embed batches of texts, so embedding
+ * runs beside the main thread (parsing, chunking, database writes, HTTP) instead of blocking it.
+ * Speaks the protocol of use-lite-thread.mjs. A thread that dies fails only the batch it held,
+ * with an error saying so, and is replaced; queued batches wait for the replacement.
+ */
+export interface EmbedThreadPool {
+  readonly size: number;
+  /**
+   * Embeds one batch on the next free thread. `front` puts it ahead of the batches waiting: a
+   * question's embedding must not wait behind every chunk of a large document being ingested.
+   */
+  run(texts: string[], opts?: { front?: boolean }): Promise<number[][]>;
+  close(): Promise<void>;
+}
+
+interface Task {
+  texts: string[];
+  resolve(v: number[][]): void;
+  reject(e: Error): void;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  ready: boolean;
+  /** Batches sent to the thread and not answered yet, by message id. */
+  sent: Map<number, Task>;
+}
+
+type Reply =
+  | { type: "ready" }
+  | { type: "failed"; message: string }
+  | { id: number; vectors: Float32Array; dimensions: number }
+  | { id: number; error: string };
+
+// A thread that fails to load the model this many times in a row will not load it: stop trying
+// and fail every batch with the reason, rather than spin restarting it.
+const MAX_START_FAILURES = 3;
+// Batches in a thread's hands at once: the one it embeds and the next, so it starts that one
+// without waiting for the main thread (busy with a parse or a PGlite query) to answer its message.
+// Measured on 2 busy cores, one in hand left the thread idle half the time.
+const SENT_PER_THREAD = 2;
+
+export async function createEmbedThreadPool(opts: { size: number; script: URL; name: string }): Promise<EmbedThreadPool> {
+  const slots: Array<Slot | undefined> = [];
+  const queue: Task[] = [];
+  let closed = false;
+  let fatal: Error | undefined;
+  let startFailures = 0;
+  let nextId = 1;
+
+  function failAll(err: Error) {
+    fatal = err;
+    for (const task of queue.splice(0)) task.reject(err);
+  }
+
+  /** Starts thread `index`; resolves when its model is loaded, rejects when it cannot load. */
+  function spawn(index: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(opts.script, { name: `${opts.name}-${index}` });
+      const slot: Slot = { index, worker, ready: false, sent: new Map() };
+      slots[index] = slot;
+      worker.on("message", (msg: Reply) => {
+        if ("type" in msg) {
+          if (msg.type === "ready") {
+            // Idle threads must not keep a finished CLI or test process alive; dispatch() refs a busy
+            // one. A loading one stays ref'd, or a process awaiting only the model would exit.
+            worker.unref();
+            slot.ready = true;
+            startFailures = 0;
+            resolve();
+            dispatch();
+          } else {
+            void worker.terminate();
+            reject(new Error(`${opts.name} thread ${index} could not load the model: ${msg.message}`));
+          }
+          return;
+        }
+        const task = slot.sent.get(msg.id);
+        if (!task) return;
+        slot.sent.delete(msg.id);
+        if (slot.sent.size === 0) worker.unref();
+        if ("error" in msg) task.reject(new Error(`${opts.name} thread ${index}: ${msg.error}`));
+        else {
+          const rows: number[][] = [];
+          for (let i = 0; i < msg.vectors.length; i += msg.dimensions) rows.push(Array.from(msg.vectors.subarray(i, i + msg.dimensions)));
+          task.resolve(rows);
+        }
+        dispatch();
+      });
+      worker.on("error", (err) => onExit(slot, err));
+      worker.on("exit", (code) => onExit(slot, new Error(`exited with code ${code}`)));
+      function onExit(s: Slot, why: Error) {
+        if (slots[index] !== s) return; // already replaced ('error' is followed by 'exit')
+        slots[index] = undefined;
+        const lost = [...s.sent.values()];
+        s.sent.clear();
+        // A thread that never loaded is retried by whoever awaited spawn(): respawn() or start-up.
+        if (!s.ready) return reject(new Error(`${opts.name} thread ${index} stopped while loading the model: ${why.message}`));
+        if (closed) return lost.forEach((t) => t.reject(new Error(`${opts.name} embedder closed before the batch was embedded`)));
+        // Only the batches the thread held are lost; the caller's retry (the job queue's) repeats them.
+        for (const t of lost) {
+          t.reject(new Error(`${opts.name} thread ${index} crashed while embedding ${t.texts.length} texts (${why.message}); it is restarted`));
+        }
+        respawn(index);
+      }
+    });
+  }
+
+  function respawn(index: number) {
+    spawn(index).catch((err: Error) => {
+      if (closed) return;
+      if (++startFailures >= MAX_START_FAILURES) failAll(err);
+      else respawn(index);
+    });
+  }
+
+  /** Hands waiting batches to threads, the least loaded first, up to SENT_PER_THREAD each. */
+  function dispatch() {
+    for (let depth = 0; depth < SENT_PER_THREAD; depth++) {
+      for (const slot of slots) {
+        if (!slot?.ready || slot.sent.size > depth || queue.length === 0) continue;
+        const task = queue.shift()!;
+        const id = nextId++;
+        slot.sent.set(id, task);
+        slot.worker.ref();
+        slot.worker.postMessage({ id, texts: task.texts });
+      }
+    }
+  }
+
+  try {
+    await Promise.all(Array.from({ length: opts.size }, (_, i) => spawn(i)));
+  } catch (err) {
+    closed = true;
+    await Promise.all(slots.map((s) => s?.worker.terminate()));
+    throw err;
+  }
+
+  return {
+    size: opts.size,
+    run(texts, runOpts = {}) {
+      if (closed) return Promise.reject(new Error(`${opts.name} embedder is closed`));
+      if (fatal) return Promise.reject(fatal);
+      return new Promise((resolve, reject) => {
+        if (runOpts.front) queue.unshift({ texts, resolve, reject });
+        else queue.push({ texts, resolve, reject });
+        dispatch();
+      });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const task of queue.splice(0)) task.reject(new Error(`${opts.name} embedder closed before the batch was embedded`));
+      await Promise.all(slots.map((s) => s?.worker.terminate()));
+    },
+  };
+}
