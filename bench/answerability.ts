@@ -190,7 +190,9 @@ async function main() {
     : args.features && existsSync(args.features)
       ? JSON.parse(readFileSync(args.features, "utf8"))
       : await collect();
-  const names = Object.keys(rows.find((r) => r.features)!.features!);
+  // Features a saved run has but the extractor no longer computes are left out of the fit.
+  const current = await answerabilityFeatures("When was it built?", [], undefined);
+  const names = Object.keys(rows.find((r) => r.features)!.features!).filter((n) => n in current);
   const A = rows.filter((r) => r.half === "A");
   const B = rows.filter((r) => r.half === "B");
   // Positives: answerable questions the pipeline answers citing the gold passage; negatives:
