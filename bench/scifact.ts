@@ -6,19 +6,22 @@
  *   npm run bench:scifact -- [--data ../shared/eval-data/scifact] [--prepare] [--no-dense] [--no-latency] [--threads N]
  *
  * Chunks and embeddings are cached under bench/out/ (about 10 minutes of embedding on two cores
- * the first time). Documents are ingested as Markdown `# title\n\nabstract`, chunked by the
+ * the first time). The BEIR reader, the metrics and the embedding cache are the eval command's
+ * (pipelines/eval/); `npm run eval -- --beir` measures the service's own index end to end. Documents are ingested as Markdown `# title\n\nabstract`, chunked by the
  * service's chunker at the embedder's limit and written through the store, as a file would be.
  * Dense search is exact cosine in memory over the same chunk vectors (the HNSW index would only
  * add approximation); fusion is the service's own functions from pipelines/retrieve/hybrid.ts.
  */
 import { createHash } from "node:crypto";
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { isMainThread, parentPort, Worker } from "node:worker_threads";
 import { sql } from "drizzle-orm";
 import { createChunker, defaultChunkerSettings } from "../pipelines/chunk/structure-chunker.js";
-import { createEmbedder, embedderKey, type Embedder } from "../pipelines/embed/index.js";
+import { createEmbedder, embedderKey } from "../pipelines/embed/index.js";
+import { readBeir, readQrels, type BeirDocument } from "../pipelines/eval/beir.js";
+import { evaluateRun, percentile as nearestRank, rankByScore } from "../pipelines/eval/metrics.js";
+import { embedCached } from "../pipelines/eval/vector-cache.js";
 import { parseMarkdown } from "../pipelines/parse/index.js";
 import { createBm25Index } from "../pipelines/retrieve/bm25.js";
 import { DEFAULT_LEXICAL } from "../pipelines/retrieve/bm25-store.js";
@@ -28,19 +31,6 @@ import { openDatabase, queryRows } from "../pipelines/store/database.js";
 import { MIGRATIONS_DIR } from "../pipelines/store/migrate.js";
 import { createPgvectorStore } from "../pipelines/store/pgvector-store.js";
 import type { ChunkHit } from "../pipelines/store/types.js";
-
-// Embedding worker: the same file, run as a thread. USE-Lite runs on one core per model, and the
-// corpus is 25k chunks, so the bench embeds with one model per core.
-if (!isMainThread) {
-  const emb = await createEmbedder("use-lite");
-  parentPort!.on("message", async (texts: string[]) => {
-    const out = await emb.embed(texts);
-    const flat = new Float32Array(texts.length * emb.identity.dimensions);
-    out.forEach((v, j) => flat.set(v, j * emb.identity.dimensions));
-    parentPort!.postMessage(flat, [flat.buffer]);
-  });
-  await new Promise(() => {});
-}
 
 const { values: args } = parseArgs({
   options: {
@@ -62,64 +52,24 @@ const DENSE_WEIGHTS = [0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1];
 // ---------------------------------------------------------------------------------------------
 // Data
 
-interface Doc {
-  id: string;
-  title: string;
-  text: string;
-}
-const docs: Doc[] = readJsonl<{ _id: string; title: string; text: string }>("corpus.jsonl").map((d) => ({ id: d._id, title: d.title, text: d.text }));
-const queryText = new Map(readJsonl<{ _id: string; text: string }>("queries.jsonl").map((q) => [q._id, q.text]));
-const splits = { train: readQrels("train"), test: readQrels("test") };
+type Doc = BeirDocument;
+const beir = readBeir(args.data);
+const docs: Doc[] = beir.corpus;
+const queryText = beir.queries;
+const splits = { train: readQrels(args.data, "train"), test: readQrels(args.data, "test") };
 type Split = keyof typeof splits;
-type Qrels = Map<string, Map<string, number>>;
 /** A run: per query, documents with scores (any order). */
 type Run = Map<string, Map<string, number>>;
-
-function readJsonl<T>(name: string): T[] {
-  return readFileSync(`${args.data}/${name}`, "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as T);
-}
-
-/** BEIR qrels: a header row, then query-id, corpus-id, score; CRLF line endings. */
-function readQrels(split: string): Qrels {
-  const m: Qrels = new Map();
-  for (const line of readFileSync(`${args.data}/qrels/${split}.tsv`, "utf8").split(/\r?\n/).slice(1)) {
-    if (line.trim() === "") continue;
-    const [q, d, s] = line.split("\t") as [string, string, string];
-    if (!m.has(q)) m.set(q, new Map());
-    m.get(q)!.set(d, Number(s));
-  }
-  return m;
-}
 
 const allQueries = [...new Set([...splits.train.keys(), ...splits.test.keys()])];
 
 // ---------------------------------------------------------------------------------------------
 // Metrics, as trec_eval computes them (ties broken by document id, descending)
 
-function ranked(scores: Map<string, number>): string[] {
-  return [...scores]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0))
-    .slice(0, DEPTH)
-    .map(([d]) => d);
-}
-
 function evaluate(run: Run, split: Split): { ndcg10: number; recall100: number } {
-  let ndcg = 0;
-  let recall = 0;
-  const qrels = splits[split];
-  for (const [q, judged] of qrels) {
-    const list = ranked(run.get(q) ?? new Map());
-    const dcg = list.slice(0, 10).reduce((s, d, i) => s + (judged.get(d) ?? 0) / Math.log2(i + 2), 0);
-    const gains = [...judged.values()].filter((g) => g > 0).sort((a, b) => b - a);
-    const ideal = gains.slice(0, 10).reduce((s, g, i) => s + g / Math.log2(i + 2), 0);
-    ndcg += ideal > 0 ? dcg / ideal : 0;
-    const top = new Set(list.slice(0, 100));
-    recall += gains.length > 0 ? [...judged].filter(([d, g]) => g > 0 && top.has(d)).length / gains.length : 0;
-  }
-  return { ndcg10: ndcg / qrels.size, recall100: recall / qrels.size };
+  const ranked = new Map([...run].map(([q, scores]) => [q, rankByScore(scores, DEPTH)]));
+  const { ndcg10, recall100 } = evaluateRun(ranked, splits[split]);
+  return { ndcg10, recall100 };
 }
 
 /** Per-chunk scores to per-document scores. */
@@ -151,10 +101,7 @@ function table(title: string, header: string[], rows: Array<Array<string | numbe
   for (const r of rows) console.log(row(r, widths));
 }
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-}
+const percentile = (xs: number[], p: number) => nearestRank(xs, p) ?? NaN;
 
 // ---------------------------------------------------------------------------------------------
 // (a) BM25 over whole documents in memory: the analyzer's correctness check against Anserini
@@ -188,7 +135,8 @@ function documentBm25(): Run {
 // ---------------------------------------------------------------------------------------------
 // Chunks and embeddings, cached
 
-const embedder = await createEmbedder("use-lite");
+// One model thread per core: the corpus is 25k chunks.
+const embedder = await createEmbedder({ model: "use-lite", threads: Number(args.threads) });
 const chunker = createChunker(defaultChunkerSettings(embedder.maxInputTokens - 2), (t) => embedder.countTokens(t));
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
@@ -221,64 +169,13 @@ function chunkCorpus(): BenchChunk[] {
   return chunks;
 }
 
-/**
- * Vectors by text hash, in an append-only float32 file and a JSON list of hashes: an interrupted
- * run resumes where it stopped.
- */
-async function embedAll(emb: Embedder, texts: string[]): Promise<Map<string, Float32Array>> {
-  const base = `${OUT}/scifact-${sha(embedderKey(emb.identity)).slice(0, 12)}`;
-  const dims = emb.identity.dimensions;
-  const hashes: string[] = existsSync(`${base}.json`) ? (JSON.parse(readFileSync(`${base}.json`, "utf8")) as string[]) : [];
-  const vectors = new Map<string, Float32Array>();
-  if (hashes.length > 0) {
-    const buf = readFileSync(`${base}.f32`);
-    const all = new Float32Array(buf.buffer, buf.byteOffset, Math.min(hashes.length * dims, buf.byteLength / 4));
-    hashes.forEach((h, i) => {
-      if ((i + 1) * dims <= all.length) vectors.set(h, all.slice(i * dims, (i + 1) * dims));
-    });
-    hashes.length = vectors.size;
-    // A run stopped between writing vectors and their hashes leaves vectors nobody names.
-    truncateSync(`${base}.f32`, hashes.length * dims * 4);
-  }
-  const missing = [...new Map(texts.map((t) => [sha(t), t])).entries()].filter(([h]) => !vectors.has(h));
-  if (missing.length > 0) console.log(`\nembedding ${missing.length} texts with ${embedderKey(emb.identity)} (cached under bench/out/)`);
-  const t0 = performance.now();
-  const batches: Array<Array<[string, string]>> = [];
-  for (let i = 0; i < missing.length; i += 64) batches.push(missing.slice(i, i + 64));
-  let done = 0;
-  const threads = Math.max(1, Math.min(Number(args.threads), batches.length));
-  // A worker does not inherit tsx's loader: it registers it, then loads this file.
-  const boot = `import("tsx/esm/api").then((api) => api.register()).then(() => import(${JSON.stringify(import.meta.url)}))`;
-  const workers = Array.from({ length: threads }, () => new Worker(boot, { eval: true }));
-  await Promise.all(
-    workers.map(async (worker) => {
-      for (let batch = batches.shift(); batch; batch = batches.shift()) {
-        const texts = batch.map(([, t]) => t);
-        const flat = await new Promise<Float32Array>((resolve, reject) => {
-          const onMessage = (v: Float32Array) => (worker.off("error", onError), resolve(v));
-          const onError = (err: Error) => (worker.off("message", onMessage), reject(err));
-          worker.once("message", onMessage).once("error", onError).postMessage(texts);
-        });
-        appendFileSync(`${base}.f32`, Buffer.from(flat.buffer, flat.byteOffset, flat.byteLength));
-        batch.forEach(([h], j) => {
-          hashes.push(h);
-          vectors.set(h, flat.slice(j * dims, (j + 1) * dims));
-        });
-        writeFileSync(`${base}.json`, JSON.stringify(hashes));
-        done += batch.length;
-        const rate = done / ((performance.now() - t0) / 1000);
-        process.stdout.write(`\r  ${done}/${missing.length} (${rate.toFixed(0)}/s, ${((missing.length - done) / rate / 60).toFixed(1)} min left)   `);
-      }
-      await worker.terminate();
-    }),
-  );
-  if (missing.length > 0) process.stdout.write("\n");
-  return vectors;
-}
-
 const chunks = chunkCorpus();
 const docOfChunk = (i: string) => chunks[Number(i)]!.doc;
-const vectors = args["no-dense"] ? new Map<string, Float32Array>() : await embedAll(embedder, [...chunks.map((c) => c.text), ...allQueries.map((q) => queryText.get(q)!)]);
+const vectors = args["no-dense"] ? new Map<string, Float32Array>() : await embedCached(embedder, [...chunks.map((c) => c.text), ...allQueries.map((q) => queryText.get(q)!)], {
+      dir: OUT,
+      name: "scifact",
+      onProgress: (done, total) => process.stdout.write(`\r  embedded ${done}/${total}   `),
+    });
 if (args.prepare) {
   console.log(`prepared: ${chunks.length} chunks${args["no-dense"] ? "" : `, ${vectors.size} vectors`}`);
   process.exit(0);

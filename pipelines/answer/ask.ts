@@ -78,7 +78,8 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
   const embed = memoizeEmbed((texts) => deps.embedder.embed(texts));
   const pool = deps.reranker.name === "none" ? input.topK : Math.min(ASK_LIMITS.maxTopK, input.topK * RERANK_POOL_FACTOR);
   const hits = await withSpan("ask.retrieve", { "rag.top_k": pool, "rag.dense_weight": deps.denseWeight }, async (span) =>
-    annotate(span, await retrieve(deps, input.question, {
+    // Through the request's memo: the answerability judge and the metrics embed the question too.
+    annotate(span, await retrieve({ store: deps.store, embedder: { embed } }, input.question, {
       generationId: deps.generationId,
       topK: pool,
       collections: input.collections,

@@ -59,7 +59,7 @@ export function fusionFor(generation: { fusion?: GenerationFusion | null }, prov
 
 /** Dense + lexical retrieval, min-max normalised and fused by weight, near-duplicates removed. */
 export async function retrieve(
-  deps: { store: VectorStore; embedder: Embedder },
+  deps: { store: VectorStore; embedder: Pick<Embedder, "embed"> },
   question: string,
   opts: RetrieveOptions,
 ): Promise<RankedHit[]> {

@@ -73,7 +73,12 @@ export function createIndexRuntime(opts: { core: CoreDeps; apiKey?: string | und
       const { active, building } = await core.catalog.liveGenerations();
       // Warm the next generation's model while it builds, so the switch costs no query a load.
       if (building) void load(building);
-      if (!active || active.id === servedId) return;
+      if (!active) return;
+      if (active.id === servedId) {
+        // Same generation, but its row can change under us: `npm run eval -- --fit` stores fusion weights on it.
+        core.generation = active;
+        return;
+      }
       const embedder = await load(active);
       servedId = active.id;
       core.generation = active;
