@@ -189,10 +189,10 @@ describe("fitting fusion weights", () => {
     expect(fit.fusion.bestSingle.ndcg10).toBeLessThan(fit.fusion.ndcg10);
   });
 
-  it("queries use DENSE_WEIGHT, else the generation's fitted weights, else the embedder's default", () => {
+  it("queries use DENSE_WEIGHT, else the generation's fitted weights and depth, else the embedder's default", () => {
     const fusion = { denseWeight: 0.3, documentWeight: 0.85, fittedOn: "t", ndcg10: 1, bestSingle: { retriever: "lexical" as const, ndcg10: 0.8 }, candidates: 10, fittedAt: "" };
     expect(fusionFor({ fusion: null }, "use-lite")).toEqual({ denseWeight: 0.2, source: "default" });
-    expect(fusionFor({ fusion }, "use-lite")).toEqual({ denseWeight: 0.3, documentWeight: 0.85, source: "fitted" });
+    expect(fusionFor({ fusion }, "use-lite")).toEqual({ denseWeight: 0.3, documentWeight: 0.85, candidates: 10, source: "fitted" });
     expect(fusionFor({ fusion }, "use-lite", 0.6)).toEqual({ denseWeight: 0.6, documentWeight: 0.85, source: "DENSE_WEIGHT" });
   });
 });

@@ -22,6 +22,8 @@ export interface AnswerDeps {
   denseWeight: number;
   /** The generation's fitted document/chunk BM25 blend; the store's default when unset. */
   documentWeight?: number | undefined;
+  /** Candidates a side for fusion: the depth the weights were fitted at; retrieve's default when unset. */
+  candidates?: number | undefined;
   verify: { mode: "remove" | "flag"; minSupportedShare: number };
   /**
    * How the quality metrics judge (METRICS_JUDGE): embeddings and words by default; `lexicalOnly`
@@ -85,6 +87,7 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
       collections: input.collections,
       denseWeight: deps.denseWeight,
       documentWeight: deps.documentWeight,
+      candidates: deps.candidates,
     }), (h) => ({ "rag.candidates": h.length })),
   );
   const t1 = performance.now();

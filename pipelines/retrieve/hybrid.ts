@@ -41,6 +41,8 @@ export function defaultDenseWeight(provider: string): number {
 export interface FusionInUse {
   denseWeight: number;
   documentWeight?: number | undefined;
+  /** Candidates a side the weights were fitted at; min-max fusion's scale depends on the depth. */
+  candidates?: number | undefined;
   source: "DENSE_WEIGHT" | "fitted" | "default";
 }
 
@@ -53,7 +55,7 @@ export function fusionFor(generation: { fusion?: GenerationFusion | null }, prov
   const fitted = generation.fusion ?? null;
   const documentWeight = fitted?.documentWeight;
   if (denseOverride !== undefined) return { denseWeight: denseOverride, documentWeight, source: "DENSE_WEIGHT" };
-  if (fitted) return { denseWeight: fitted.denseWeight, documentWeight, source: "fitted" };
+  if (fitted) return { denseWeight: fitted.denseWeight, documentWeight, candidates: fitted.candidates, source: "fitted" };
   return { denseWeight: defaultDenseWeight(provider), source: "default" };
 }
 

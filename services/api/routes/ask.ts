@@ -58,6 +58,7 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
     generationId: core.generation.id,
     denseWeight: fusion.denseWeight,
     documentWeight: fusion.documentWeight,
+    candidates: fusion.candidates,
     verify: { mode: config.VERIFY_MODE ?? "remove", minSupportedShare: config.VERIFY_MIN_SUPPORTED ?? 0.5 },
     quality: {
       lexicalOnly: config.METRICS_JUDGE === "lexical",
