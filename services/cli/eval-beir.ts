@@ -44,7 +44,7 @@ export async function runBeir(args: EvalArgs, config: EvalConfig, io: Io): Promi
   // Bulk embedding is the slow part: one model thread per core unless EMBEDDING_THREADS says otherwise.
   const embedder = await createEmbedder({ ...embedderConfig(config), threads: config.EMBEDDING_THREADS ?? availableParallelism() });
   try {
-    const key = beirIndexKey(embedder, chunkerFor(embedder), dataset);
+    const key = beirIndexKey(embedder, await chunkerFor(embedder, config.CHUNKER), dataset);
     const dataDir = resolve(args.dataDir ?? join("data", "eval", `${dataset.name}-${sha256(embedderKey(embedder.identity)).slice(0, 12)}`));
     const cacheDir = join(dirname(dataDir), "vectors");
     const marker = prepareDataDir(dataDir, key);

@@ -29,6 +29,7 @@ runMain(async () => {
     let seen = 0;
     const { generationId, completion } = await startReindex(core, {
       embedder: target,
+      chunker: config.CHUNKER,
       maxFileBytes: config.MAX_FILE_BYTES,
       retireGraceMs: 0,
       log,
@@ -38,7 +39,7 @@ runMain(async () => {
         seen = p.done;
       },
     });
-    process.stdout.write(`building generation ${generationId} with ${target.model}\n`);
+    process.stdout.write(`building generation ${generationId} with ${target.model}, chunker ${config.CHUNKER}\n`);
     const result = await completion;
     progress?.done(`${result.done} documents, ${result.failed} failed`);
     // The CLI exits now, so drop the retired generation here instead of after a grace period.

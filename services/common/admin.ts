@@ -10,6 +10,7 @@ export function adminActions(core: CoreDeps, config: CoreConfig & { RETIRE_GRACE
       const target = { ...embedderConfig(config), ...(embeddingModel && { model: embeddingModel }) };
       const { generationId } = await startReindex(core, {
         embedder: target,
+        chunker: config.CHUNKER,
         maxFileBytes: config.MAX_FILE_BYTES,
         retireGraceMs: config.RETIRE_GRACE_MS,
         log,

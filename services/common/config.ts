@@ -45,6 +45,8 @@ export const commonEnv = {
   QDRANT_URL: env(z.url({ error: "must be an http(s) URL such as http://localhost:6333" }).optional()),
   QDRANT_API_KEY: env(z.string().optional()),
   MAX_FILE_BYTES: env(positiveInt.default(50 * 1024 * 1024)),
+  /** Chunker of new index generations (pipelines/chunk/index.ts); an existing index keeps its own until a re-index. */
+  CHUNKER: env(z.enum(["structure", "llamaindex"], { error: "must be structure or llamaindex" }).default("structure")),
   /** Mask personal data in ingested text before chunking and embedding (offsets then refer to the masked text). */
   PII_MASK_INGEST: env(flag.default(false)),
   /** How long a retired generation's chunks stay after a re-index switch, for queries in flight. */

@@ -1,3 +1,4 @@
+import type { ChunkerKind } from "../../pipelines/chunk/index.js";
 import type { Chunker } from "../../pipelines/chunk/types.js";
 import {
   createEmbedder,
@@ -16,7 +17,7 @@ import { createPgvectorStore } from "../../pipelines/store/pgvector-store.js";
 import { createQdrantStore } from "../../pipelines/store/qdrant-store.js";
 import type { VectorStore } from "../../pipelines/store/types.js";
 import { ConfigError } from "./config.js";
-import { chunkerFor, createIndexRuntime, specOf, type IndexRuntime } from "./index-runtime.js";
+import { chunkerFor, createIndexRuntime, generationChunker, specOf, type IndexRuntime } from "./index-runtime.js";
 import type { Logger } from "./log.js";
 
 export interface CoreConfig {
@@ -35,6 +36,8 @@ export interface CoreConfig {
   QDRANT_URL?: string | undefined;
   QDRANT_API_KEY?: string | undefined;
   MAX_FILE_BYTES: number;
+  /** The chunker new generations are built with (the first one, a re-index); unset: structure. */
+  CHUNKER?: ChunkerKind | undefined;
   /** Mask personal data in ingested text before chunking (worker and re-index alike). */
   PII_MASK_INGEST?: boolean | undefined;
 }
@@ -132,13 +135,21 @@ export async function createCoreDeps(
       }),
     ]);
     log.info("database ready", { kind: database.kind, applied: migrations.applied });
-    const chunker = chunkerFor(embedder);
+    const configured = await chunkerFor(embedder, config.CHUNKER);
     const catalog = createCatalog(database.db);
     // Qdrant holds vectors and their lexical sparse vectors; PostgreSQL keeps the catalog either way.
     const store = config.QDRANT_URL
       ? createQdrantStore({ url: config.QDRANT_URL, apiKey: config.QDRANT_API_KEY, db: database.db })
       : createPgvectorStore(database.db);
-    const generation = await catalog.ensureActiveGeneration(embedder.identity, chunker.settings, specOf(embedderConfig(config)));
+    const generation = await catalog.ensureActiveGeneration(embedder.identity, configured.settings, specOf(embedderConfig(config)));
+    const chunker = await generationChunker(embedder, generation, config.CHUNKER ?? "structure", log);
+    if (chunker.settings.strategy !== configured.settings.strategy) {
+      log.warn("CHUNKER differs from the active index's chunker: ingestion keeps the index's until a re-index builds one with CHUNKER", {
+        indexed: chunker.settings.strategy,
+        configured: configured.settings.strategy,
+        generation: generation.id,
+      });
+    }
     const mismatch =
       generation.embedderKey === embedderKey(embedder.identity)
         ? null
@@ -171,7 +182,7 @@ export async function createCoreDeps(
         await database.close();
       },
     };
-    core.runtime = createIndexRuntime({ core, apiKey: config.EMBEDDING_API_KEY, log });
+    core.runtime = createIndexRuntime({ core, apiKey: config.EMBEDDING_API_KEY, chunker: config.CHUNKER, log });
     return core;
   } catch (err) {
     await database.close().catch(() => {});

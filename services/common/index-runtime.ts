@@ -1,4 +1,4 @@
-import { createChunker, defaultChunkerSettings } from "../../pipelines/chunk/structure-chunker.js";
+import { createChunkerOfKind, kindOfStrategy, type ChunkerKind } from "../../pipelines/chunk/index.js";
 import type { Chunker } from "../../pipelines/chunk/types.js";
 import { createEmbedder, embedderKey, type Embedder, type EmbedderConfig, type EmbedderIdentity } from "../../pipelines/embed/index.js";
 import type { GenerationRow } from "../../pipelines/store/catalog.js";
@@ -16,8 +16,26 @@ export function specOf(config: EmbedderConfig): EmbedderSpec {
   return spec;
 }
 
-export function chunkerFor(embedder: Embedder): Chunker {
-  return createChunker(defaultChunkerSettings(embedder.maxInputTokens - 2), (t) => embedder.countTokens(t));
+/** The chunker a new generation is built with: `CHUNKER`'s kind, under what the embedder reads. */
+export function chunkerFor(embedder: Embedder, kind: ChunkerKind = "structure"): Promise<Chunker> {
+  return createChunkerOfKind(kind, embedder.maxInputTokens - 2, (t) => embedder.countTokens(t));
+}
+
+/**
+ * The chunker to ingest into `gen` with: the strategy it recorded, whatever `CHUNKER` says, so one
+ * generation never mixes two chunkings (changing CHUNKER takes a re-index). The limit follows the
+ * embedder, as before. A strategy this version lacks falls back to `fallback`, with the reason.
+ */
+export async function generationChunker(
+  embedder: Embedder,
+  gen: Pick<GenerationRow, "id" | "chunker">,
+  fallback: ChunkerKind,
+  log: Logger,
+): Promise<Chunker> {
+  const recorded = (gen.chunker as { strategy?: unknown } | null)?.strategy;
+  const kind = kindOfStrategy(recorded);
+  if (!kind) log.error("the generation's chunking strategy is unknown to this version; chunking with CHUNKER", { generation: gen.id, recorded, chunker: fallback });
+  return chunkerFor(embedder, kind ?? fallback);
 }
 
 /**
@@ -28,7 +46,7 @@ export function chunkerFor(embedder: Embedder): Chunker {
  * it while the process ran (the operator asked for that model). A process that starts with a model
  * other than the active generation's refuses instead (409), as that is a configuration mistake.
  */
-export function createIndexRuntime(opts: { core: CoreDeps; apiKey?: string | undefined; log: Logger }) {
+export function createIndexRuntime(opts: { core: CoreDeps; apiKey?: string | undefined; chunker?: ChunkerKind | undefined; log: Logger }) {
   const { core, log } = opts;
   const registry = new Map<string, Embedder>([[embedderKey(core.embedder.identity), core.embedder]]);
   const loading = new Map<string, Promise<Embedder | null>>();
@@ -80,15 +98,17 @@ export function createIndexRuntime(opts: { core: CoreDeps; apiKey?: string | und
         return;
       }
       const embedder = await load(active);
+      // Built before any field changes, so a concurrent refresh never sees the new id with the old chunker.
+      const chunker = embedder && (await generationChunker(embedder, active, opts.chunker ?? "structure", log));
       servedId = active.id;
       core.generation = active;
-      if (!embedder) {
+      if (!embedder || !chunker) {
         core.mismatch = { indexed: active.embedder as EmbedderIdentity, current: core.embedder.identity };
         log.error("the active generation's embedder is not available in this process", { generation: active.id });
         return;
       }
       core.embedder = embedder;
-      core.chunker = chunkerFor(embedder);
+      core.chunker = chunker;
       core.mismatch = null;
       log.info("switched to generation", { generation: active.id, embedder: active.embedderKey });
     },

@@ -1,3 +1,4 @@
+import type { ChunkerKind } from "../../pipelines/chunk/index.js";
 import { createEmbedder, embedderKey, type Embedder, type EmbedderConfig } from "../../pipelines/embed/index.js";
 import { buildGeneration, type BuildResult } from "../../pipelines/reindex/build-generation.js";
 import type { CoreDeps } from "./deps.js";
@@ -7,6 +8,8 @@ import type { Logger } from "./log.js";
 export interface ReindexOptions {
   /** The embedder to build with: the configured one unless a model is named. */
   embedder: EmbedderConfig;
+  /** The chunker to build with (CHUNKER); unset: structure. Re-indexing is how CHUNKER takes effect. */
+  chunker?: ChunkerKind | undefined;
   maxFileBytes: number;
   /** How long the retired generation's chunks stay for queries already running. */
   retireGraceMs: number;
@@ -50,7 +53,13 @@ export async function startReindex(core: CoreDeps, opts: ReindexOptions) {
       loadedHere = false;
     }
   }
-  const chunker = chunkerFor(embedder);
+  let chunker;
+  try {
+    chunker = await chunkerFor(embedder, opts.chunker);
+  } catch (err) {
+    if (loadedHere) await embedder.close();
+    throw err;
+  }
   let gen;
   try {
     gen = await core.catalog.startBuild(embedder.identity, chunker.settings, specOf(opts.embedder));
