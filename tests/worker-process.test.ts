@@ -225,11 +225,26 @@ describe("the worker's latest-wins check", () => {
       const older = slowText(6, "older");
       const newer = "The newer version replaced the text while the older one was still being embedded.\n";
       writeFileSync(join(dir, "doc.txt"), older);
-      await queue.enqueue("index-file", { sourceId, path: "doc.txt", contentHash: sha256(older) });
-      // The job has read the file and is embedding it (seconds); nothing watches the folder here.
-      await new Promise((r) => setTimeout(r, 300));
-      writeFileSync(join(dir, "doc.txt"), newer);
-      await queue.idle();
+      // The file is rewritten from inside the job's first embedding call: the job has read the
+      // older text and is embedding it. (A sleep before rewriting raced the threaded embedder.)
+      // Nothing watches the folder here, so no event says so.
+      const embedder = core.embedder;
+      const embed = embedder.embed;
+      let rewritten = false;
+      embedder.embed = async (texts) => {
+        if (!rewritten) {
+          rewritten = true;
+          writeFileSync(join(dir, "doc.txt"), newer);
+        }
+        return embed.call(embedder, texts);
+      };
+      try {
+        await queue.enqueue("index-file", { sourceId, path: "doc.txt", contentHash: sha256(older) });
+        await queue.idle();
+      } finally {
+        embedder.embed = embed;
+      }
+      expect(rewritten).toBe(true);
       const doc = await core.catalog.getDocument(sourceId, "doc.txt");
       expect(doc?.contentHash).toBe(sha256(newer));
     } finally {
