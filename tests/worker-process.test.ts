@@ -20,8 +20,9 @@ const WORKER = "services/worker/main.ts";
 const WATCHER = "services/watcher/main.ts";
 
 /**
- * A text of `chunks` chunks that no cache has seen: embedding it takes seconds, long enough to
- * kill or stop a worker in the middle of it.
+ * A text of `chunks` paragraphs that no cache has seen: embedding it takes seconds, long enough to
+ * kill or stop a worker in the middle of it. 150 of them: the threaded embedder on a quiet machine
+ * embeds about 27 chunks a second, so 40 could finish inside the tests' one-second window.
  */
 function slowText(chunks: number, seed: string): string {
   const words = "river stone lantern orchard harbour meadow copper violet thunder glacier ember quartz".split(" ");
@@ -144,7 +145,7 @@ describe("separate watcher and worker processes on BullMQ", () => {
   });
 
   it("a worker killed with SIGKILL mid-job loses nothing: the job is recovered and the document indexed", async () => {
-    const { text, id, runner } = await slowJob("slow-killed.txt", 40);
+    const { text, id, runner } = await slowJob("slow-killed.txt", 150);
     await new Promise((r) => setTimeout(r, 1_000));
     expect((await core.catalog.getDocument(sourceId, "slow-killed.txt"))?.status).not.toBe("indexed");
     runner.child.kill("SIGKILL");
@@ -180,7 +181,7 @@ describe("separate watcher and worker processes on BullMQ", () => {
     // A lock that cannot lapse here: the job must be handed back, not recovered as stalled.
     const busy = start(WORKER, { WORKER_SHUTDOWN_GRACE_MS: "500", WORKER_LOCK_MS: "30000" });
     await ready(busy);
-    const { text, id, runner } = await slowJob("slow-stopped.txt", 40);
+    const { text, id, runner } = await slowJob("slow-stopped.txt", 150);
     expect(runner).toBe(busy);
     const t0 = Date.now();
     const exit = busy.stop();
