@@ -10,8 +10,7 @@ import { assertRedisReachable } from "../common/queue/bullmq.js";
 import { createQueue } from "../common/queue/index.js";
 import { showDrain } from "../common/progress.js";
 import { startTracing } from "../common/tracing.js";
-import { createSourceWatcher } from "../watcher/watcher.js";
-import { watchDirs } from "../watcher/config.js";
+import { watcherFromConfig } from "../watcher/config.js";
 import { createWorker } from "../worker/worker.js";
 import { loadAllInOneConfig } from "./config.js";
 
@@ -36,15 +35,7 @@ runMain(async () => {
   const queue = createQueue(config, { log });
   apiDeps.queue = queue;
   createWorker({ core, queue, log, maxFileBytes: config.MAX_FILE_BYTES, metrics: apiDeps.metrics }).start();
-  const watcher = createSourceWatcher({
-    catalog: core.catalog,
-    queue,
-    log,
-    dirs: watchDirs(config.WATCH_DIRS),
-    collection: config.COLLECTION,
-    maxFileBytes: config.MAX_FILE_BYTES,
-    progressStream: process.stderr.isTTY ? process.stderr : undefined,
-  });
+  const watcher = watcherFromConfig(config, { catalog: core.catalog, queue, log });
   onShutdown(async () => {
     await watcher.close();
     await queue.close();

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { commonEnv, ConfigError, parseConfig, queueEnv, watcherEnv } from "../common/config.js";
-import type { WatchDir } from "./watcher.js";
+import { createSourceWatcher, type SourceWatcher, type WatchDir, type WatcherOptions } from "./watcher.js";
 
 const COLLECTION_NAME = /^[\w.-]{1,128}$/;
 
@@ -31,3 +31,17 @@ export const watchDirs = (value: string): WatchDir[] =>
       }
       return { dir, collection };
     });
+
+/** The watcher a process runs from its configuration: `npm start` and `npm run watcher` alike. */
+export function watcherFromConfig(
+  config: Pick<WatcherConfig, "WATCH_DIRS" | "COLLECTION" | "MAX_FILE_BYTES">,
+  deps: Pick<WatcherOptions, "catalog" | "queue" | "log">,
+): SourceWatcher {
+  return createSourceWatcher({
+    ...deps,
+    dirs: watchDirs(config.WATCH_DIRS),
+    collection: config.COLLECTION,
+    maxFileBytes: config.MAX_FILE_BYTES,
+    progressStream: process.stderr.isTTY ? process.stderr : undefined,
+  });
+}

@@ -5,8 +5,7 @@ import { onShutdown, runMain } from "../common/process.js";
 import { assertRedisReachable } from "../common/queue/bullmq.js";
 import { createQueue } from "../common/queue/index.js";
 import { startTracing } from "../common/tracing.js";
-import { loadWatcherConfig, watchDirs } from "./config.js";
-import { createSourceWatcher } from "./watcher.js";
+import { loadWatcherConfig, watchDirs, watcherFromConfig } from "./config.js";
 
 /**
  * The source watcher as its own process: registers the watched folders, reconciles them with the
@@ -26,15 +25,7 @@ runMain(async () => {
   await assertRedisReachable(config.REDIS_URL);
   const catalog = await openCatalog(config, log);
   const queue = createQueue(config, { log });
-  const watcher = createSourceWatcher({
-    catalog: catalog.catalog,
-    queue,
-    log,
-    dirs: watchDirs(config.WATCH_DIRS),
-    collection: config.COLLECTION,
-    maxFileBytes: config.MAX_FILE_BYTES,
-    progressStream: process.stderr.isTTY ? process.stderr : undefined,
-  });
+  const watcher = watcherFromConfig(config, { catalog: catalog.catalog, queue, log });
   onShutdown(async () => {
     await watcher.close();
     await queue.close();
