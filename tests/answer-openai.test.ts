@@ -1,38 +1,26 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGenerator, type GeneratorSettings } from "../pipelines/generate/index.js";
 import { ABSTAIN_MESSAGE } from "../pipelines/generate/answer-text.js";
 import { AskResponseSchema } from "../schemas/api.js";
 import type { CoreDeps } from "../services/common/deps.js";
 import { INJECTED, KEEPERS, LIGHTHOUSE, sourceNumber } from "./support/answer-fixtures.js";
-import { makeCore } from "./support/core.js";
 import { chatReply, hangReply, startScriptedServer, statusReply, userPrompt, type ScriptedServer } from "./support/openai-server.js";
-import { startPipeline } from "./support/pipeline.js";
+import { indexedFolder, startPipeline, type IndexedFolder } from "./support/pipeline.js";
 
 let core: CoreDeps;
-let cleanup: () => Promise<void>;
 let pipeline: Awaited<ReturnType<typeof startPipeline>>;
 let server: ScriptedServer;
-let dir: string;
+let folder: IndexedFolder;
 
 // Real PGlite, real USE-Lite, real ingestion; only the model API is a scripted loopback server.
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "rag-answer-"));
-  writeFileSync(join(dir, "lighthouse.txt"), `${LIGHTHOUSE}\n`);
-  writeFileSync(join(dir, "keepers.txt"), `${KEEPERS}\n`);
-  writeFileSync(join(dir, "notes.txt"), `${INJECTED}\n`);
-  ({ core, cleanup } = await makeCore("pglite"));
-  pipeline = await startPipeline(core, [dir]);
-  await pipeline.queue.idle();
+  folder = await indexedFolder({ "lighthouse.txt": `${LIGHTHOUSE}\n`, "keepers.txt": `${KEEPERS}\n`, "notes.txt": `${INJECTED}\n` }, "rag-answer-");
+  ({ core, pipeline } = folder);
   server = await startScriptedServer([]);
 });
 afterAll(async () => {
   await server.close();
-  await pipeline.stop();
-  await cleanup();
-  rmSync(dir, { recursive: true, force: true });
+  await folder.close();
 });
 
 async function useOpenAi(settings: Partial<GeneratorSettings> = {}) {

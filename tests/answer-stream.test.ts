@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createExtractiveGenerator } from "../pipelines/generate/extractive.js";
 import { createGenerator } from "../pipelines/generate/index.js";
@@ -8,30 +5,23 @@ import { AskResponseSchema } from "../schemas/api.js";
 import { createApp } from "../services/api/app.js";
 import type { CoreDeps } from "../services/common/deps.js";
 import { KEEPERS, LIGHTHOUSE, parseSse, sourceNumber } from "./support/answer-fixtures.js";
-import { makeCore, quietLog } from "./support/core.js";
+import { quietLog } from "./support/core.js";
 import { chatStreamReply, startScriptedServer, userPrompt, type ScriptedServer } from "./support/openai-server.js";
-import { apiConfig, startPipeline } from "./support/pipeline.js";
+import { apiConfig, indexedFolder, startPipeline, type IndexedFolder } from "./support/pipeline.js";
 
 let core: CoreDeps;
-let cleanup: () => Promise<void>;
 let pipeline: Awaited<ReturnType<typeof startPipeline>>;
 let server: ScriptedServer;
-let dir: string;
+let folder: IndexedFolder;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "rag-stream-"));
-  writeFileSync(join(dir, "lighthouse.txt"), `${LIGHTHOUSE}\n`);
-  writeFileSync(join(dir, "keepers.txt"), `${KEEPERS}\n`);
-  ({ core, cleanup } = await makeCore("pglite"));
-  pipeline = await startPipeline(core, [dir]);
-  await pipeline.queue.idle();
+  folder = await indexedFolder({ "lighthouse.txt": `${LIGHTHOUSE}\n`, "keepers.txt": `${KEEPERS}\n` }, "rag-stream-");
+  ({ core, pipeline } = folder);
   server = await startScriptedServer([]);
 });
 afterAll(async () => {
   await server.close();
-  await pipeline.stop();
-  await cleanup();
-  rmSync(dir, { recursive: true, force: true });
+  await folder.close();
 });
 
 const QUESTION = "When was the Skerryvore Fresnel lens installed?";

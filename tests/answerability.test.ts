@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   answerabilityFeatures,
@@ -11,8 +8,7 @@ import {
 import { ANSWERABILITY_MODEL } from "../pipelines/answer/answerability-model.js";
 import type { CoreDeps } from "../services/common/deps.js";
 import { KEEPERS, LIGHTHOUSE, sources } from "./support/answer-fixtures.js";
-import { makeCore } from "./support/core.js";
-import { startPipeline } from "./support/pipeline.js";
+import { indexedFolder, startPipeline, type IndexedFolder } from "./support/pipeline.js";
 
 describe("answerability judge", () => {
   it("reads the kind of answer a question asks for", () => {
@@ -72,22 +68,16 @@ describe("answerability judge", () => {
 
 describe("/ask with the answerability judge", () => {
   let core: CoreDeps;
-  let cleanup: () => Promise<void>;
   let pipeline: Awaited<ReturnType<typeof startPipeline>>;
-  let dir: string;
+  let folder: IndexedFolder;
   const QUESTION = "When was the Fresnel lens of the Skerryvore lighthouse installed?";
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "rag-answerability-"));
-    writeFileSync(join(dir, "lighthouse.md"), `# Skerryvore\n\n${LIGHTHOUSE}\n\n${KEEPERS}\n`);
-    ({ core, cleanup } = await makeCore("pglite"));
-    pipeline = await startPipeline(core, [dir]);
-    await pipeline.queue.idle();
+    folder = await indexedFolder({ "lighthouse.md": `# Skerryvore\n\n${LIGHTHOUSE}\n\n${KEEPERS}\n` }, "rag-answerability-");
+    ({ core, pipeline } = folder);
   });
   afterAll(async () => {
-    await pipeline.stop();
-    await cleanup();
-    rmSync(dir, { recursive: true, force: true });
+    await folder.close();
   });
 
   it("by default judges with the fitted bar, reports its score, and answers a question the source answers", async () => {

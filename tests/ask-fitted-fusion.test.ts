@@ -1,25 +1,17 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SearchOptions } from "../pipelines/store/types.js";
 import type { CoreDeps } from "../services/common/deps.js";
-import { makeCore } from "./support/core.js";
-import { startPipeline } from "./support/pipeline.js";
+import { indexedFolder, startPipeline, type IndexedFolder } from "./support/pipeline.js";
 
 // /ask reads the fusion a generation was fitted with (npm run eval -- --fit): weight and depth.
 let core: CoreDeps;
-let cleanup: () => Promise<void>;
 let pipeline: Awaited<ReturnType<typeof startPipeline>>;
-let dir: string;
+let folder: IndexedFolder;
 const seen: Array<{ kind: string; opts: SearchOptions & { documentWeight?: number } }> = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "rag-fitted-fusion-"));
-  writeFileSync(join(dir, "tea.md"), "# Tea\n\nGreen tea is steeped at about 80 degrees Celsius for two minutes.\n");
-  ({ core, cleanup } = await makeCore("pglite"));
-  pipeline = await startPipeline(core, [dir]);
-  await pipeline.queue.idle();
+  folder = await indexedFolder({ "tea.md": "# Tea\n\nGreen tea is steeped at about 80 degrees Celsius for two minutes.\n" }, "rag-fitted-fusion-");
+  ({ core, pipeline } = folder);
   // Spy on what retrieval asks the store for.
   const store = core.store;
   const dense = store.searchDense.bind(store);
@@ -28,9 +20,7 @@ beforeAll(async () => {
   store.searchLexical = (q, opts) => (seen.push({ kind: "lexical", opts }), lexical(q, opts));
 });
 afterAll(async () => {
-  await pipeline.stop();
-  await cleanup();
-  rmSync(dir, { recursive: true, force: true });
+  await folder.close();
 });
 
 describe("/ask on a fitted generation", () => {

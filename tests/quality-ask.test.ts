@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLlmJudge } from "../pipelines/metrics/llm-judge.js";
@@ -8,33 +5,31 @@ import { queryRows } from "../pipelines/store/database.js";
 import { AskResponseSchema } from "../schemas/api.js";
 import type { CoreDeps } from "../services/common/deps.js";
 import { parseSse } from "./support/answer-fixtures.js";
-import { makeCore } from "./support/core.js";
 import { chatReply, startScriptedServer, type ScriptedServer } from "./support/openai-server.js";
-import { startPipeline } from "./support/pipeline.js";
+import { indexedFolder, startPipeline, type IndexedFolder } from "./support/pipeline.js";
 
 // End to end with the real USE-Lite embedder, PGlite and the extractive generator.
 let core: CoreDeps;
-let cleanup: () => Promise<void>;
 let pipeline: Awaited<ReturnType<typeof startPipeline>>;
-let dir: string;
+let folder: IndexedFolder;
 let judgeServer: ScriptedServer;
 
 const QUESTION = "At what temperature is green tea steeped?";
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "rag-quality-ask-"));
-  writeFileSync(join(dir, "tea.md"), "# Tea\n\nGreen tea is steeped at about 80 degrees Celsius for two minutes.\n\nBlack tea needs boiling water.\n");
-  writeFileSync(join(dir, "owls.md"), "# Owls\n\nA barn owl hunts by sound in complete darkness.\n");
-  ({ core, cleanup } = await makeCore("pglite"));
-  pipeline = await startPipeline(core, [dir]);
-  await pipeline.queue.idle();
+  folder = await indexedFolder(
+    {
+      "tea.md": "# Tea\n\nGreen tea is steeped at about 80 degrees Celsius for two minutes.\n\nBlack tea needs boiling water.\n",
+      "owls.md": "# Owls\n\nA barn owl hunts by sound in complete darkness.\n",
+    },
+    "rag-quality-ask-",
+  );
+  ({ core, pipeline } = folder);
   judgeServer = await startScriptedServer([]);
 });
 afterAll(async () => {
-  await pipeline.stop();
-  await cleanup();
+  await folder.close();
   await judgeServer.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const stored = async (queryId: string) =>

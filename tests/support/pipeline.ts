@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createApp } from "../../services/api/app.js";
 import type { ApiDeps } from "../../services/api/context.js";
 import type { CoreDeps } from "../../services/common/deps.js";
@@ -6,7 +9,7 @@ import { createInProcessQueue } from "../../services/common/queue/in-process.js"
 import { createSourceWatcher } from "../../services/watcher/watcher.js";
 import { createWorker } from "../../services/worker/worker.js";
 import { createExtractiveGenerator } from "../../pipelines/generate/extractive.js";
-import { quietLog } from "./core.js";
+import { makeCore, quietLog } from "./core.js";
 
 export const apiConfig = { MAX_BODY_BYTES: 64 * 1024, MAX_QUESTION_CHARS: 2000, DEFAULT_TOP_K: 8 };
 
@@ -47,6 +50,29 @@ export async function startPipeline(core: CoreDeps, dirs: string[], opts: { stab
     },
   };
 }
+
+/**
+ * A temporary folder holding `files` (name → text), indexed by the all-in-one pipeline on PGlite
+ * with the real USE-Lite: where most answer-path tests start. `close` stops and removes it all.
+ */
+export async function indexedFolder(files: Record<string, string>, prefix = "rag-test-") {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const { core, cleanup } = await makeCore("pglite");
+  const pipeline = await startPipeline(core, [dir]);
+  await pipeline.queue.idle();
+  return {
+    dir,
+    core,
+    pipeline,
+    async close() {
+      await pipeline.stop();
+      await cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+export type IndexedFolder = Awaited<ReturnType<typeof indexedFolder>>;
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
 export async function waitFor<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, stepMs = 50): Promise<T> {
