@@ -125,12 +125,12 @@ export async function answerabilityFeatures(question: string, sources: ContextSo
   const topTerms = new Set(terms(top?.text ?? ""));
   // The question's relation: its terms beyond the topic the top source is titled by. A passage on
   // the right topic that lacks the relation ("who won", "when does it air") does not answer.
-  const relation = qTerms.filter((t) => !titleTermsOf(top).has(t));
+  const titleTerms = new Set(terms(top?.hit.headingPath.join(" ") ?? ""));
+  const relation = qTerms.filter((t) => !titleTerms.has(t));
   const relTotal = relation.reduce((s, t) => s + idf.get(t)!, 0);
   const relCoverage = (ts: Set<string>) => (relTotal ? relation.reduce((s, t) => s + (ts.has(t) ? idf.get(t)! : 0), 0) / relTotal : 1);
   const relBest = sentences.reduce((m, u) => Math.max(m, relCoverage(u.terms)), 0);
   const allTerms = new Set(sentences.flatMap((u) => [...u.terms]));
-  const titleTerms = titleTermsOf(top);
   const missingTop = qTerms.filter((t) => !topTerms.has(t));
   const maxMissingIdf = missingTop.reduce((m, t) => Math.max(m, idf.get(t)!), 0) / maxIdf;
   const qNumbers = numbersIn(question);
@@ -171,10 +171,6 @@ export async function answerabilityFeatures(question: string, sources: ContextSo
     topScore: scores[0] ?? 0,
     margin: (scores[0] ?? 0) - (scores[1] ?? 0),
   };
-}
-
-function titleTermsOf(top: ContextSource | undefined): Set<string> {
-  return new Set(terms(top?.hit.headingPath.join(" ") ?? ""));
 }
 
 /** The model's probability for a feature vector. */
