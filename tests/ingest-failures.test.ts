@@ -6,10 +6,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { sourceIdFor } from "../pipelines/store/catalog.js";
 import { ROOT } from "./support/process.js";
 import { chunksOf, openCore } from "./support/ingest.js";
-import { makePdf } from "./support/pdf.js";
+import { makePdf, makeScannedPdf } from "./support/pdf.js";
 import { startPipeline, waitFor } from "./support/pipeline.js";
 
-const SCANNED = new URL("../../shared/eval-data/docs/pdf/dr_a_order.pdf", import.meta.url).pathname;
 const ENCRYPTED = new URL("./fixtures/encrypted.pdf", import.meta.url).pathname;
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -54,7 +53,7 @@ const CASES: Array<{ path: string; good: Uint8Array; bad: () => Uint8Array; code
   {
     path: "scanned.pdf",
     good: makePdf(["The ferry timetable doubles its sailings between June and August."]),
-    bad: () => readFileSync(SCANNED),
+    bad: () => makeScannedPdf(5),
     code: "no_text_layer",
     says: /no extractable text/,
   },

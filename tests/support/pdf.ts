@@ -1,21 +1,62 @@
 /**
  * Writes a small, valid PDF with one text page per entry of `pages` (Helvetica, one line per
- * `\n`). Tests need PDFs with known text on known pages; the real court prints in eval-data
- * cover scale, these cover exact assertions.
+ * `\n`). Tests need PDFs with known text on known pages, generated here so that `npm test` reads
+ * nothing the repository does not hold.
  */
 export function makePdf(pages: string[]): Uint8Array {
+  return writePdf(pages.map((text) => ({ lines: text.split("\n") })));
+}
+
+/**
+ * A scanned document as a scanner files it: each page is one image (no text layer) with the
+ * court's filing stamp ("Case 1:21-cv-00417 … Page 1 of 5") as its only text, which is what pdf.js
+ * finds on a real scanned order.
+ */
+export function makeScannedPdf(pageCount: number): Uint8Array {
+  return writePdf(
+    Array.from({ length: pageCount }, (_, i) => ({
+      lines: [`Case 1:21-cv-00417-JMC Document 12 Filed 04/02/21 Page ${i + 1} of ${pageCount}`],
+      fontSize: 8,
+      image: true,
+    })),
+  );
+}
+
+interface PageSpec {
+  lines: string[];
+  fontSize?: number;
+  /** Paint a grey 16×16 image over the page, as a scanner's page image. */
+  image?: boolean;
+}
+
+function writePdf(pages: PageSpec[]): Uint8Array {
   const objects: string[] = []; // object n is objects[n - 1]
-  const add = (body: string) => void objects.push(body);
+  const add = (body: string) => objects.push(body); // returns the new object's number
   add("<< /Type /Catalog /Pages 2 0 R >>");
-  const kids = pages.map((_, i) => `${4 + i * 2} 0 R`).join(" ");
-  add(`<< /Type /Pages /Kids [${kids}] /Count ${pages.length} >>`);
+  add(""); // the page tree, written once the page objects have numbers
   add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>");
-  for (const [i, text] of pages.entries()) {
-    const lines = text.split("\n").map((l) => `(${escapePdfString(l)}) Tj T*`).join(" ");
-    const stream = `BT /F1 11 Tf 14 TL 56 780 Td ${lines} ET`;
-    add(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents ${5 + i * 2} 0 R >>`);
-    add(`<< /Length ${Buffer.byteLength(stream, "latin1")} >>\nstream\n${stream}\nendstream`);
+  const kids: number[] = [];
+  for (const page of pages) {
+    const size = page.fontSize ?? 11;
+    const text = page.lines.map((l) => `(${escapePdfString(l)}) Tj T*`).join(" ");
+    let content = `BT /F1 ${size} Tf ${size + 3} TL 56 780 Td ${text} ET`;
+    let xobjects = "";
+    if (page.image) {
+      const pixels = Array.from({ length: 256 }, (_, i) => String.fromCharCode(96 + ((i * 37) % 128))).join("");
+      const image = add(
+        `<< /Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace /DeviceGray /BitsPerComponent 8 /Length 256 >>\nstream\n${pixels}\nendstream`,
+      );
+      xobjects = ` /XObject << /Im1 ${image} 0 R >>`;
+      content = `q 483 0 0 700 56 60 cm /Im1 Do Q ${content}`;
+    }
+    const stream = add(`<< /Length ${Buffer.byteLength(content, "latin1")} >>\nstream\n${content}\nendstream`);
+    kids.push(
+      add(
+        `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >>${xobjects} >> /Contents ${stream} 0 R >>`,
+      ),
+    );
   }
+  objects[1] = `<< /Type /Pages /Kids [${kids.map((k) => `${k} 0 R`).join(" ")}] /Count ${pages.length} >>`;
   let out = "%PDF-1.4\n";
   const offsets: number[] = [];
   objects.forEach((body, i) => {
