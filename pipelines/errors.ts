@@ -16,7 +16,10 @@ export type PipelineErrorCode =
   | "path_outside_root"
   | "embedding_failed"
   | "embedding_model_mismatch"
-  | "store_unavailable";
+  /** A store (the database, the vector store) cannot be reached; retryable. */
+  | "store_unavailable"
+  /** A second index build was refused: one is already running. */
+  | "build_running";
 
 export class PipelineError extends Error {
   readonly code: PipelineErrorCode;

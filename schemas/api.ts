@@ -168,6 +168,7 @@ export const ERROR_STATUS = {
   reindex_in_progress: 409,
   rate_limited: 429,
   internal_error: 500,
+  service_unavailable: 503,
   index_not_ready: 503,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -4,6 +4,7 @@ import { documents, feedback, indexGenerations, queryLog, sources, type Generati
 import type { ChunkerSettings } from "../chunk/types.js";
 import { maskDeep, maskText } from "../guard/pii.js";
 import { embedderKey, type EmbedderIdentity } from "../embed/types.js";
+import { PipelineError } from "../errors.js";
 import { queryRows, type Drizzle } from "./database.js";
 
 export type DocumentRow = typeof documents.$inferSelect;
@@ -141,7 +142,9 @@ export function createCatalog(db: Drizzle) {
         .returning();
       if (!rows[0]) {
         const { building } = await this.liveGenerations();
-        throw new Error(`a re-index is already running (generation ${building?.id ?? "?"}); wait for it to finish.`);
+        throw new PipelineError("build_running", `a re-index is already running (generation ${building?.id ?? "?"}); wait for it to finish.`, {
+          context: { building: building?.id ?? null },
+        });
       }
       return rows[0];
     },

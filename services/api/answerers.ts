@@ -21,6 +21,6 @@ export async function createAnswerers(
     });
     return { generator, reranker: await createReranker(config.RERANKER), metricsJudge: createMetricsJudge(config) };
   } catch (err) {
-    throw new ConfigError((err as Error).message);
+    throw new ConfigError((err as Error).message, { cause: err });
   }
 }

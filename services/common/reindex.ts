@@ -1,8 +1,11 @@
 import type { ChunkerKind } from "../../pipelines/chunk/index.js";
 import { createEmbedder, embedderKey, type Embedder, type EmbedderConfig } from "../../pipelines/embed/index.js";
+import { isPipelineError } from "../../pipelines/errors.js";
 import { buildGeneration, type BuildResult } from "../../pipelines/reindex/build-generation.js";
+import { isStoreUnavailable } from "../../pipelines/store/unavailable.js";
 import type { CoreDeps } from "./deps.js";
 import { chunkerFor, specOf } from "./index-runtime.js";
+import { ReindexError } from "./errors.js";
 import type { Logger } from "./log.js";
 
 export interface ReindexOptions {
@@ -18,15 +21,8 @@ export interface ReindexOptions {
   onProgress?: (p: { generationId: number; total: number; done: number; failed: number }) => void;
 }
 
-export class ReindexError extends Error {
-  override name = "ReindexError";
-  constructor(
-    readonly code: "build_running" | "embedder_unavailable",
-    message: string,
-  ) {
-    super(message);
-  }
-}
+// Defined with the other service errors; exported here too, where its callers look for it.
+export { ReindexError };
 
 /**
  * Starts a re-index: loads the target embedder (reusing the loaded one when it is the same),
@@ -44,7 +40,7 @@ export async function startReindex(core: CoreDeps, opts: ReindexOptions) {
       embedder = await createEmbedder(opts.embedder);
       loadedHere = true;
     } catch (err) {
-      throw new ReindexError("embedder_unavailable", `Cannot load ${opts.embedder.model}: ${(err as Error).message}`);
+      throw new ReindexError("embedder_unavailable", `Cannot load ${opts.embedder.model}: ${(err as Error).message}`, { cause: err });
     }
     // Same identity as the loaded one: use that, there is no need for two copies of one model.
     if (embedderKey(embedder.identity) === embedderKey(core.embedder.identity)) {
@@ -65,7 +61,12 @@ export async function startReindex(core: CoreDeps, opts: ReindexOptions) {
     gen = await core.catalog.startBuild(embedder.identity, chunker.settings, specOf(opts.embedder));
   } catch (err) {
     if (loadedHere) await embedder.close();
-    throw new ReindexError("build_running", (err as Error).message);
+    // Only the build slot being taken is a conflict; a database that is down is an outage to retry.
+    if (isPipelineError(err) && err.code === "build_running") throw new ReindexError("build_running", err.message, { cause: err });
+    if (isStoreUnavailable(err)) {
+      throw new ReindexError("store_unavailable", `Cannot start a re-index: the database cannot be reached (${(err as Error).message}).`, { cause: err });
+    }
+    throw err;
   }
   core.runtime.register(embedder);
   opts.log.info("re-index started", { generation: gen.id, embedder: embedderKey(embedder.identity) });

@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import { ReindexRequestSchema } from "../../../schemas/api.js";
-import { ReindexError } from "../../common/reindex.js";
 import type { AppEnv } from "../context.js";
 import { ApiError } from "../errors.js";
 import { parseJsonBody } from "../query.js";
@@ -17,13 +16,7 @@ export const adminReindexRoute = new Hono<AppEnv>().post("/", async (c) => {
   // A re-index reads and rewrites every tenant's documents: only an admin key for all collections may start one.
   if (scopeOf(c) !== null) throw new ApiError("forbidden", "Re-indexing covers every collection; it needs an admin key for all collections (*).");
   const body = await parseJsonBody(c, ReindexRequestSchema, { optional: true });
-  try {
-    const { generationId } = await admin.startReindex(body.embeddingModel);
-    return c.json({ generationId, status: "building", progress: "/status" }, 202);
-  } catch (err) {
-    if (err instanceof ReindexError) {
-      throw new ApiError(err.code === "build_running" ? "reindex_in_progress" : "invalid_request", err.message);
-    }
-    throw err;
-  }
+  // A refusal (ReindexError) is answered by the app's error mapping (services/api/errors.ts).
+  const { generationId } = await admin.startReindex(body.embeddingModel);
+  return c.json({ generationId, status: "building", progress: "/status" }, 202);
 });

@@ -241,7 +241,7 @@ export function openApiDocument(maxQuestionChars: number) {
             "202": json("ReindexAccepted", "Building; progress in GET /status"),
             "400": error("invalid_request"),
             "409": error("reindex_in_progress"),
-            "503": error("index_not_ready"),
+            "503": error("index_not_ready, or service_unavailable (with Retry-After) while the database cannot be reached"),
           },
         },
       },

@@ -4,6 +4,7 @@ import { isPipelineError } from "../../../pipelines/errors.js";
 import { jobCatalog, jobId, type JobName } from "../../../schemas/jobs.js";
 import type { Logger } from "../log.js";
 import { ConfigError } from "../config.js";
+import { QueueUnavailableError } from "../errors.js";
 import type { FailedJob, JobHandlers, JobLane, JobQueue, WorkerInfo } from "./types.js";
 
 export const QUEUE_NAME = "ingest";
@@ -238,10 +239,8 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
   };
 }
 
-/** Thrown by enqueue() and friends when Redis cannot be reached; the message names the server. */
-export class QueueUnavailableError extends Error {
-  override name = "QueueUnavailableError";
-}
+// Defined with the other service errors; exported here too, where callers of the queue look for it.
+export { QueueUnavailableError };
 
 /**
  * Start-up check for separate processes: a REDIS_URL that answers nothing stops start-up with a
