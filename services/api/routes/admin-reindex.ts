@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { ReindexRequestSchema } from "../../../schemas/api.js";
 import type { AppEnv } from "../context.js";
+import { requireCore } from "../require-core.js";
 import { ApiError } from "../errors.js";
 import { parseJsonBody } from "../query.js";
 import { scopeOf } from "../tenant.js";
@@ -12,7 +13,8 @@ import { scopeOf } from "../tenant.js";
  */
 export const adminReindexRoute = new Hono<AppEnv>().post("/", async (c) => {
   const { core, admin } = c.var.deps;
-  if (!core || !admin) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  requireCore(core);
+  requireCore(admin);
   // A re-index reads and rewrites every tenant's documents: only an admin key for all collections may start one.
   if (scopeOf(c) !== null) throw new ApiError("forbidden", "Re-indexing covers every collection; it needs an admin key for all collections (*).");
   const body = await parseJsonBody(c, ReindexRequestSchema, { optional: true });

@@ -10,6 +10,7 @@ import { QUALITY_METRIC_NAMES } from "../../../pipelines/store/quality-queries.j
 import { askRequestSchema, type AskRequest, type AskResponse } from "../../../schemas/api.js";
 import type { Metrics } from "../../common/metrics.js";
 import type { AppEnv } from "../context.js";
+import { requireCore } from "../require-core.js";
 import { ApiError, onError } from "../errors.js";
 import { parseJsonBody } from "../query.js";
 import { requireCollection, scopeOf } from "../tenant.js";
@@ -36,7 +37,7 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
   const guard = createAnswerGuard(req.question, { injectionMode: config.INJECTION_MODE ?? "flag", maskAnswers: config.PII_MASK_ANSWERS ?? false });
   // An explicit `stream: false` wins over the Accept header.
   const streaming = req.stream ?? (c.req.header("accept") ?? "").toLowerCase().includes("text/event-stream");
-  if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  requireCore(core);
   // Follow a re-index switch; everything below reads the generation and embedder once.
   await core.refresh();
   if (core.mismatch) {

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { createDocumentQueries } from "../../../pipelines/store/document-queries.js";
 import type { AppEnv } from "../context.js";
+import { requireCore } from "../require-core.js";
 import { ApiError } from "../errors.js";
 import { scopeOf } from "../tenant.js";
 
@@ -12,7 +13,7 @@ import { scopeOf } from "../tenant.js";
 export const documentRoute = new Hono<AppEnv>().get("/:id", async (c) => {
   const id = c.req.param("id");
   const { core } = c.var.deps;
-  if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  requireCore(core);
   // Another tenant's id reads as unknown (the scope is in the query), so ids do not leak.
   // A malformed id cannot name a document; answer as for an unknown one (and spare the uuid cast error).
   const doc = z.uuid().safeParse(id).success ? await createDocumentQueries(core.database.db, scopeOf(c)).get(id) : undefined;

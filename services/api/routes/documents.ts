@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { createDocumentQueries } from "../../../pipelines/store/document-queries.js";
 import type { AppEnv } from "../context.js";
-import { ApiError } from "../errors.js";
+import { requireCore } from "../require-core.js";
 import { parseQuery } from "../query.js";
 import { requireCollection, scopeOf } from "../tenant.js";
 
@@ -25,7 +25,7 @@ const ListQuerySchema = z
 export const documentsRoute = new Hono<AppEnv>().get("/", async (c) => {
   const q = parseQuery(c, ListQuerySchema);
   const { core } = c.var.deps;
-  if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  requireCore(core);
   requireCollection(c, q.collection);
   const { rows, total } = await createDocumentQueries(core.database.db, scopeOf(c)).list(
     { status: q.status, sourceId: q.source, collection: q.collection },

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../context.js";
+import { requireCore } from "../require-core.js";
 import { ApiError } from "../errors.js";
 import { parseJsonBody } from "../query.js";
 import { scopeOf } from "../tenant.js";
@@ -20,7 +21,7 @@ export const FeedbackRequestSchema = z
 export const feedbackRoute = new Hono<AppEnv>().post("/", async (c) => {
   const { queryId, rating, comment } = await parseJsonBody(c, FeedbackRequestSchema);
   const { core } = c.var.deps;
-  if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  requireCore(core);
   // Another tenant's queryId is answered as unknown (404, not 403), so query ids do not leak.
   const row = await core.catalog.recordFeedback({ queryId, rating, comment: comment || null }, scopeOf(c));
   if (!row) throw new ApiError("not_found", `No answer with queryId ${queryId}; feedback rates a logged /ask response.`);

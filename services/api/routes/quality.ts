@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { createQualityQueries } from "../../../pipelines/store/quality-queries.js";
 import { qualityQuerySchema } from "../../common/quality-window.js";
 import type { AppEnv } from "../context.js";
-import { ApiError } from "../errors.js";
+import { requireCore } from "../require-core.js";
 import { parseQuery } from "../query.js";
 import { requireCollection, scopeOf } from "../tenant.js";
 
@@ -14,7 +14,7 @@ import { requireCollection, scopeOf } from "../tenant.js";
 export const qualityRoute = new Hono<AppEnv>().get("/", async (c) => {
   const q = parseQuery(c, qualityQuerySchema(new Date()));
   const { core } = c.var.deps;
-  if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  requireCore(core);
   // Tenancy: a named collection outside the key's scope is unknown; without one, only the key's own collections count.
   requireCollection(c, q.collection);
   const scope = scopeOf(c);

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { statusReport } from "../../common/status-report.js";
 import type { AppEnv } from "../context.js";
-import { ApiError } from "../errors.js";
+import { requireCore } from "../require-core.js";
 import { scopeOf } from "../tenant.js";
 
 /**
@@ -11,7 +11,7 @@ import { scopeOf } from "../tenant.js";
  */
 export const statusRoute = new Hono<AppEnv>().get("/", async (c) => {
   const { core, queue } = c.var.deps;
-  if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  requireCore(core);
   await core.refresh();
   // A scoped key sees its own sources and documents; the generation, embedder and queue are service-wide.
   return c.json(await statusReport(core.database.db, { mismatch: core.mismatch, queue, collections: scopeOf(c) }));

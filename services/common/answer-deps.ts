@@ -1,0 +1,50 @@
+import type { AnswerDeps } from "../../pipelines/answer/ask.js";
+import { ANSWERABILITY_MODEL } from "../../pipelines/answer/answerability-model.js";
+import type { Generator } from "../../pipelines/generate/types.js";
+import type { LlmJudge } from "../../pipelines/metrics/types.js";
+import { createLexicalReranker } from "../../pipelines/rerank/lexical.js";
+import type { Reranker } from "../../pipelines/rerank/types.js";
+import { fusionFor } from "../../pipelines/retrieve/hybrid.js";
+import type { CoreDeps } from "./deps.js";
+
+/** The answer-path settings of a process's config (the API's; unset ones take the documented defaults). */
+export interface AnswerSettings {
+  DENSE_WEIGHT?: number | undefined;
+  VERIFY_MODE?: "remove" | "flag" | undefined;
+  VERIFY_MIN_SUPPORTED?: number | undefined;
+  METRICS_JUDGE?: "embedding" | "lexical" | "llm" | undefined;
+  ANSWERABILITY_MIN?: number | undefined;
+}
+
+/** The models a process answers with, built once at start-up (services/api/answerers.ts). */
+export interface Answerers {
+  generator: Generator;
+  /** The built-in lexical reranker when unset (it holds no state, so one per call costs nothing). */
+  reranker?: Reranker | undefined;
+  metricsJudge?: LlmJudge | undefined;
+  /** Hears a failed METRICS_JUDGE=llm call (the metrics then use the default method). */
+  onJudgeError?: ((err: unknown) => void) | undefined;
+}
+
+/**
+ * What answerQuestion needs, read from the core now, as ingestDepsOf is for indexFile: call it per
+ * request, after `core.refresh()`, so a re-index switch is followed. Fusion weights are
+ * DENSE_WEIGHT, else those fitted for this generation's embedder, else the embedder's default.
+ * The caller narrows what is per request (a tenant's store view, a guarded reranker).
+ */
+export function answerDepsOf(core: CoreDeps, config: AnswerSettings, answerers: Answerers): AnswerDeps {
+  const fusion = fusionFor(core.generation, core.embedder.identity.provider, config.DENSE_WEIGHT);
+  return {
+    store: core.store,
+    embedder: core.embedder,
+    generator: answerers.generator,
+    reranker: answerers.reranker ?? createLexicalReranker(),
+    generationId: core.generation.id,
+    denseWeight: fusion.denseWeight,
+    documentWeight: fusion.documentWeight,
+    candidates: fusion.candidates,
+    verify: { mode: config.VERIFY_MODE ?? "remove", minSupportedShare: config.VERIFY_MIN_SUPPORTED ?? 0.5 },
+    quality: { lexicalOnly: config.METRICS_JUDGE === "lexical", judge: answerers.metricsJudge, onJudgeError: answerers.onJudgeError },
+    answerability: { threshold: config.ANSWERABILITY_MIN ?? ANSWERABILITY_MODEL.threshold },
+  };
+}
