@@ -250,7 +250,7 @@ async function main() {
     const r = (xs: number[]) => `[${xs.map((x) => Number(x.toPrecision(6))).join(", ")}]`;
     writeFileSync(
       MODEL_FILE,
-      `import type { AnswerabilityModel } from "./answerability.js";
+      `import type { AnswerabilityModel } from "./types.js";
 
 // Written by \`npm run bench:answerability -- --write\`; do not edit by hand.
 export const ANSWERABILITY_MODEL: AnswerabilityModel = {

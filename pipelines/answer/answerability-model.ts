@@ -1,4 +1,4 @@
-import type { AnswerabilityModel } from "./answerability.js";
+import type { AnswerabilityModel } from "./types.js";
 
 // Written by `npm run bench:answerability -- --write`; do not edit by hand.
 export const ANSWERABILITY_MODEL: AnswerabilityModel = {

@@ -4,6 +4,7 @@ import { cosine } from "../verify/judge.js";
 import { splitSentences } from "../text/sentences.js";
 import { contentTerms } from "../text/terms.js";
 import { ANSWERABILITY_MODEL } from "./answerability-model.js";
+import type { Answerability, AnswerabilityModel } from "./types.js";
 
 /**
  * Does the best retrieved text actually answer the question? Retrieval finds a passage on the
@@ -14,25 +15,7 @@ import { ANSWERABILITY_MODEL } from "./answerability-model.js";
  * A logistic model over these features, fitted on one half of ClapNQ dev and measured on the other
  * (`npm run bench:answerability`), turns them into the probability that the question is answered.
  */
-export interface AnswerabilityModel {
-  /** Names of the features, in the order of `weights`. */
-  features: readonly string[];
-  /** Per-feature standardisation fitted with the weights: z = (x - mean) / scale. */
-  mean: readonly number[];
-  scale: readonly number[];
-  weights: readonly number[];
-  bias: number;
-  /** Default abstention bar on the probability; chosen on the fitting half. */
-  threshold: number;
-  /** How it was fitted: data, split, date; shown in the README. */
-  fittedOn: string;
-}
-
-export interface Answerability {
-  /** Probability that the packed sources answer the question, in [0, 1]. */
-  score: number;
-  features: Record<string, number>;
-}
+export type { Answerability, AnswerabilityModel } from "./types.js";
 
 type Embed = (texts: string[]) => Promise<number[][]>;
 

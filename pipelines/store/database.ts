@@ -9,14 +9,11 @@ import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "
 import { join } from "node:path";
 import { schema } from "../../schemas/db.js";
 import { DatabaseSetupError, runMigrations, type MigrationResult } from "./migrate.js";
+import type { ScriptSession } from "./types.js";
 
 export type Drizzle = PgDatabase<PgQueryResultHKT, typeof schema>;
 
-/** Runs a multi-statement SQL script on one session (migrations need this; drizzle's execute does not). */
-export interface ScriptSession {
-  exec(script: string): Promise<void>;
-  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
-}
+export type { ScriptSession } from "./types.js";
 
 /**
  * The relational database: embedded PGlite under `DATA_DIR`, or PostgreSQL named by `DATABASE_URL`.

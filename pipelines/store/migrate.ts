@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Database } from "./database.js";
+import type { SessionSource } from "./types.js";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations/", import.meta.url));
 
@@ -23,7 +23,7 @@ export class DatabaseSetupError extends Error {
  * serialises processes that start together (api and workers against one PostgreSQL); a checksum
  * mismatch on an applied file stops start-up rather than leaving the schema in an unknown state.
  */
-export async function runMigrations(database: Database, dir = MIGRATIONS_DIR): Promise<MigrationResult> {
+export async function runMigrations(database: SessionSource, dir = MIGRATIONS_DIR): Promise<MigrationResult> {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith(".sql"))
     .sort();

@@ -61,3 +61,14 @@ export interface VectorStore {
   /** Removes every chunk, posting and index of a retired or failed generation. Idempotent. */
   dropGeneration(generationId: number): Promise<void>;
 }
+
+/** Runs a multi-statement SQL script on one session (migrations need this; drizzle's execute does not). */
+export interface ScriptSession {
+  exec(script: string): Promise<void>;
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+}
+
+/** What migrations need of a database (database.ts's Database is one): a session held for a whole run. */
+export interface SessionSource {
+  withSession<T>(fn: (session: ScriptSession) => Promise<T>): Promise<T>;
+}

@@ -2,7 +2,9 @@ import type { MiddlewareHandler } from "hono";
 import { createApiKeyStore, type ApiKeyRow } from "../../pipelines/store/api-key-queries.js";
 import { matchEnvKey, hashKey, OPEN_PRINCIPAL, type HashedKey, type Principal, type Scope } from "../common/api-keys.js";
 import type { CoreDeps } from "../common/deps.js";
-import type { AppEnv } from "./context.js";
+import type { AppEnv, Authenticator } from "./context.js";
+
+export type { Authenticator } from "./context.js";
 import { errorResponse } from "./errors.js";
 import { clientIp, createRateLimiter, type RateLimiter } from "./rate-limit.js";
 
@@ -39,14 +41,6 @@ export function accessFor(method: string, path: string): Access | undefined {
  * Table reads are cached for `cacheMs`, so `npm run keys -- add|revoke` reaches a running service
  * within that time.
  */
-export interface Authenticator {
-  /**
-   * The caller (OPEN_PRINCIPAL with authentication off), or why not: no key, an unknown or revoked
-   * one, or `unavailable` while the keys table cannot be read yet (start-up; fail closed).
-   */
-  resolve(presented: string | undefined): Promise<{ principal: Principal } | { error: "missing" | "invalid" | "unavailable" }>;
-}
-
 export function createAuthenticator(opts: {
   envKeys?: readonly HashedKey[] | undefined;
   /** The database holding the keys table; null while the process is starting. */

@@ -1,8 +1,8 @@
 import type { Generator } from "../../pipelines/generate/types.js";
 import type { LlmJudge } from "../../pipelines/metrics/types.js";
 import type { Reranker } from "../../pipelines/rerank/types.js";
+import type { AdminActions } from "../common/admin.js";
 import type { HashedKey, Principal } from "../common/api-keys.js";
-import type { Authenticator } from "./auth.js";
 import type { Logger } from "../common/log.js";
 import type { CoreDeps } from "../common/deps.js";
 import type { Metrics } from "../common/metrics.js";
@@ -42,9 +42,7 @@ export interface ApiDeps {
   metricsJudge?: LlmJudge | undefined;
   core: CoreDeps | null;
   /** Operator actions that need more than the request (the embedder settings, the file limit). */
-  admin?: {
-    startReindex(embeddingModel?: string): Promise<{ generationId: number }>;
-  };
+  admin?: AdminActions;
   /** Set when start-up failed after the server began listening; /readyz reports it. */
   startupError?: string;
   /** The ingestion queue, for its depth and workers in /status and /metrics; absent in an API-only process without one. */
@@ -57,3 +55,12 @@ export interface ApiDeps {
 
 /** `principal`: who is calling (services/api/auth.ts); every key-guarded route reads its collections from it. */
 export type AppEnv = { Variables: { deps: ApiDeps; requestId: string; log: Logger; principal: Principal } };
+
+/** Resolves the key a request presents (services/api/auth.ts builds one from API_KEYS and the keys table). */
+export interface Authenticator {
+  /**
+   * The caller (OPEN_PRINCIPAL with authentication off), or why not: no key, an unknown or revoked
+   * one, or `unavailable` while the keys table cannot be read yet (start-up; fail closed).
+   */
+  resolve(presented: string | undefined): Promise<{ principal: Principal } | { error: "missing" | "invalid" | "unavailable" }>;
+}

@@ -18,7 +18,7 @@ import { chunkerFor } from "../common/index-runtime.js";
 import { createCoreDeps, embedderConfig, type CoreDeps } from "../common/deps.js";
 import { createLogger } from "../common/log.js";
 import { createProgress } from "../common/progress.js";
-import type { EvalArgs, EvalConfig, Io } from "./eval.js";
+import type { EvalArgs, EvalConfig, Io } from "./eval-types.js";
 import { gateVerdict, printFigures } from "./eval-suite.js";
 
 // /ask re-ranks 3 × topK candidates (pipelines/answer/ask.ts); with the 10 of nDCG@10 that is 30.

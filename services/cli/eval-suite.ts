@@ -14,7 +14,7 @@ import { createCoreDeps, ingestDepsOf, type CoreDeps } from "../common/deps.js";
 import { createLogger } from "../common/log.js";
 import { createProgress } from "../common/progress.js";
 import { walk } from "../watcher/watcher.js";
-import type { EvalArgs, EvalConfig, Io } from "./eval.js";
+import type { EvalArgs, EvalConfig, Io } from "./eval-types.js";
 
 const RAGAS = ["faithfulness", "answerRelevancy", "contextPrecision", "contextUtilisation", "contextRecall", "answerCorrectness"] as const;
 

@@ -1,11 +1,11 @@
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { z } from "zod";
 import { EvalInputError } from "../../pipelines/eval/beir.js";
 import { DatabaseSetupError } from "../../pipelines/store/migrate.js";
-import { apiEnv, commonEnv, ConfigError, parseConfig, watcherEnv } from "../common/config.js";
+import { ConfigError, parseConfig } from "../common/config.js";
 import { runBeir } from "./eval-beir.js";
+import { EvalArgsSchema, evalEnv, type EvalArgs, type Io } from "./eval-types.js";
 import { runSuite } from "./eval-suite.js";
 
 const HELP = `npm run eval -- <suite.jsonl> [options]            run an eval suite through /ask's answer path
@@ -49,37 +49,7 @@ const options = {
   candidates: { type: "string", default: "1000" },
 } as const;
 
-const count = (flag: string, max: number) =>
-  z.coerce.number({ error: `--${flag} must be a number` }).int(`--${flag} must be a whole number`).min(1, `--${flag} must be at least 1`).max(max, `--${flag} must be at most ${max}`);
-
-export const EvalArgsSchema = z.object({
-  k: count("k", 50),
-  tolerance: z.coerce.number({ error: "--tolerance must be a number" }).min(0, "--tolerance must be 0 or more").max(1, "--tolerance must be at most 1"),
-  limit: count("limit", 1_000_000).optional(),
-  candidates: count("candidates", 10_000),
-});
-
-export type EvalArgs = {
-  suite?: string | undefined;
-  ingest?: string | undefined;
-  out: string;
-  name?: string | undefined;
-  baseline?: string | undefined;
-  saveBaseline?: string | undefined;
-  beir?: string | undefined;
-  split: string;
-  dataDir?: string | undefined;
-  fit: boolean;
-} & z.infer<typeof EvalArgsSchema>;
-
-export const evalEnv = z.object({ ...commonEnv, ...apiEnv, COLLECTION: watcherEnv.COLLECTION });
-export type EvalConfig = z.infer<typeof evalEnv>;
-
-/** What the commands print to; tests capture it. */
-export interface Io {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
+export { EvalArgsSchema, evalEnv, type EvalArgs, type EvalConfig, type Io } from "./eval-types.js";
 
 /**
  * The eval command. Returns the exit status: 0, 1 when the regression gate fails, 2 for bad input
