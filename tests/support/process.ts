@@ -21,6 +21,8 @@ export interface ServiceProcess {
   output: () => string;
   exited: Promise<number | null>;
   stop(): Promise<number | null>;
+  /** Resolves when the output contains `text`; fails if the process exits first or `ms` pass. */
+  untilOutput(text: string, ms: number): Promise<void>;
 }
 
 /** Runs a service entry point as `npm start` does (tsx), with only the given variables changed. */
@@ -34,10 +36,39 @@ export function startService(entry: string, env: Record<string, string>): Servic
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const untilOutput = (text: string, ms: number) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!out.includes(text)) return;
+        done();
+        resolve();
+      };
+      const onExit = (code: number | null) => {
+        done();
+        reject(new Error(`exited ${code} before printing ${text}:\n${out}`));
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`no ${text} within ${ms} ms:\n${out}`));
+      }, ms);
+      const done = () => {
+        clearTimeout(timer);
+        child.stdout!.off("data", check);
+        child.stderr!.off("data", check);
+        child.off("exit", onExit);
+      };
+      // Listeners added after the ones that append to `out`, so they see the new data.
+      child.stdout!.on("data", check);
+      child.stderr!.on("data", check);
+      child.once("exit", onExit);
+      if (child.exitCode !== null) onExit(child.exitCode);
+      else check();
+    });
   return {
     child,
     output: () => out,
     exited,
+    untilOutput,
     async stop() {
       if (child.exitCode === null) child.kill("SIGTERM");
       return exited;
