@@ -3,11 +3,9 @@ import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { answerQuestion, type AnswerDeps, type AnswerInput } from "../../../pipelines/answer/ask.js";
 import { embedderKey } from "../../../pipelines/embed/types.js";
-import { createLexicalReranker } from "../../../pipelines/rerank/lexical.js";
-import { fusionFor } from "../../../pipelines/retrieve/hybrid.js";
-import { ANSWERABILITY_MODEL } from "../../../pipelines/answer/answerability-model.js";
 import { QUALITY_METRIC_NAMES } from "../../../pipelines/store/quality-queries.js";
 import { askRequestSchema, type AskRequest, type AskResponse } from "../../../schemas/api.js";
+import { answerDepsOf } from "../../common/answer-deps.js";
 import type { Metrics } from "../../common/metrics.js";
 import type { AppEnv } from "../context.js";
 import { requireCore } from "../require-core.js";
@@ -19,8 +17,6 @@ import { scopeCollections, scopedStore } from "../../../pipelines/store/scoped-s
 
 // The query log records what an answer could draw from: null for every collection.
 const nullIfAll = (c: readonly string[] | undefined) => (c === undefined ? null : [...c]);
-
-const defaultReranker = createLexicalReranker();
 
 /**
  * POST /ask: retrieve, re-rank, pack within the token budget, generate with citations, verify,
@@ -49,25 +45,11 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
       { indexed: core.mismatch.indexed, current: core.mismatch.current },
     );
   }
-  // DENSE_WEIGHT, else the weights fitted for this generation's embedder (npm run eval -- --fit), else the default.
-  const fusion = fusionFor(core.generation, core.embedder.identity.provider, config.DENSE_WEIGHT);
-  const deps: AnswerDeps = {
-    store: scopedStore(core.store, scope),
-    embedder: core.embedder,
-    generator,
-    reranker: guard.screen(reranker ?? defaultReranker),
-    generationId: core.generation.id,
-    denseWeight: fusion.denseWeight,
-    documentWeight: fusion.documentWeight,
-    candidates: fusion.candidates,
-    verify: { mode: config.VERIFY_MODE ?? "remove", minSupportedShare: config.VERIFY_MIN_SUPPORTED ?? 0.5 },
-    quality: {
-      lexicalOnly: config.METRICS_JUDGE === "lexical",
-      judge: metricsJudge,
-      onJudgeError: (err) => log.warn("metrics judge failed; metrics use the default method", { requestId: c.var.requestId, judge: metricsJudge?.name, err }),
-    },
-    answerability: { threshold: config.ANSWERABILITY_MIN ?? ANSWERABILITY_MODEL.threshold },
-  };
+  const onJudgeError = (err: unknown) =>
+    log.warn("metrics judge failed; metrics use the default method", { requestId: c.var.requestId, judge: metricsJudge?.name, err });
+  const served = answerDepsOf(core, config, { generator, reranker, metricsJudge, onJudgeError });
+  // Per request: the tenant's view of the store, and the reranker behind the injection screen.
+  const deps: AnswerDeps = { ...served, store: scopedStore(core.store, scope), reranker: guard.screen(served.reranker) };
   const input: AnswerInput = {
     question: req.question,
     collections: req.collection ? [req.collection] : undefined,
