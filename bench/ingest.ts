@@ -2,7 +2,7 @@
  * Ingestion throughput and freshness, through the service's own watcher, in-process queue and
  * worker on a fresh PGlite database (the embedded default). Figures only, no assertions.
  *
- *   npm run bench:ingest -- [--limit N] [--only docs|scifact] [--edits 50] [--raw-sample 3000] [--lag-only]
+ *   npm run bench:ingest -- [--limit N] [--only docs|scifact|bulk] [--edits 50] [--raw-sample 3000] [--lag-only]
  *                           [--threads N] [--concurrency N]
  *
  * For each corpus: documents/s and chunks/s from the start-up scan to an idle queue; the raw
@@ -13,8 +13,17 @@
  * the lag, on a fresh database. --threads (EMBEDDING_THREADS, 0 = the main thread) and --concurrency
  * (WORKER_CONCURRENCY) default to the service's defaults; `--threads 0 --concurrency 1` is the
  * configuration before the embedder moved to worker threads. The raw rate uses the same embedder.
+ *
+ * Bulk drop (`--only bulk`, and first by default): the service runs on an empty folder and a tree
+ * is copied into it with `cp -r` while it watches (issue 12): files dropped, files indexed or
+ * failed, seconds until GET /status's figures call the index fresh with every file settled, how
+ * many reconciliations queued work the watcher had missed, and how often /status called the index
+ * fresh too early. Baseline in the same run: the same tree already in place, found by the start-up
+ * scan. `--bulk-files N` (default 1000): a generated tree of N small Markdown files in nested
+ * folders; `--bulk-files docs`: the docs corpus (the 112 chapters and 5 PDFs of the issue; minutes).
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -25,6 +34,7 @@ import { queryRows } from "../pipelines/store/database.js";
 import { createCoreDeps, type CoreDeps } from "../services/common/deps.js";
 import { createLogger } from "../services/common/log.js";
 import { createProgress } from "../services/common/progress.js";
+import { statusReport } from "../services/common/status-report.js";
 import { createInProcessQueue } from "../services/common/queue/in-process.js";
 import { createSourceWatcher, walk } from "../services/watcher/watcher.js";
 import { createWorker } from "../services/worker/worker.js";
@@ -36,6 +46,7 @@ const { values: args } = parseArgs({
     edits: { type: "string", default: "50" },
     "lag-only": { type: "boolean", default: false },
     "raw-sample": { type: "string", default: "3000" },
+    "bulk-files": { type: "string", default: "1000" },
     threads: { type: "string", default: String(defaultEmbeddingThreads()) },
     concurrency: { type: "string", default: "2" },
     docs: { type: "string", default: new URL("../../shared/eval-data/docs/", import.meta.url).pathname },
@@ -216,6 +227,60 @@ async function lagOnly(source: string, model: Embedder) {
   console.log(`  all (ms): ${lags.map((l) => l.toFixed(0)).join(", ")}`);
 }
 
+/** The tree to drop: the docs corpus, or N small generated files in nested folders. */
+function bulkTree(): string {
+  if (args["bulk-files"] === "docs") return args.docs!.replace(/\/+$/, "");
+  const dir = join(temp("bench-ingest-tree-"), "tree");
+  const n = Number(args["bulk-files"]);
+  for (let i = 0; i < n; i++) {
+    const folder = join(dir, `part-${i % 10}`, `chapter-${Math.floor(i / 10) % 10}`);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, `page-${i}.md`), `# Page ${i}\n\nThe ledger entry ${i} records ${i % 7} crates of slate shipped from quay ${i % 13}.\n`);
+  }
+  return dir;
+}
+
+/**
+ * `drop`: the service starts on an empty folder and `tree` is copied in with `cp -r` while it
+ * runs. `startup`: the tree is there before it starts (the reconciliation scan finds it).
+ * Timed until the status figures call the index fresh and every file is indexed or failed.
+ */
+async function bulkRun(model: Embedder, tree: string, mode: "drop" | "startup") {
+  const core = await createCoreDeps(
+    { DATA_DIR: temp("bench-ingest-db-"), DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES },
+    log,
+    { embedder: model },
+  );
+  const queue = createInProcessQueue({ concurrency: CONCURRENCY });
+  createWorker({ core, queue, log, maxFileBytes: MAX_FILE_BYTES }).start();
+  const root = temp("bench-ingest-drop-");
+  let dropped = 0;
+  for await (const abs of walk(tree, () => {})) if (formatForPath(abs) !== null) dropped++;
+  let reconciliations = 0;
+  const counting = createLogger("info", {}, { write: (line: string) => void (JSON.parse(line).msg === "reconciliation queued work" && reconciliations++) });
+  const started = performance.now();
+  if (mode === "startup") execFileSync("cp", ["-r", tree, join(root, "dropped")]);
+  // The service's defaults: reconciled 1 s after a burst settles, and every 5 minutes.
+  const watcher = createSourceWatcher({ catalog: core.catalog, queue, log: counting, dirs: [root], collection: "default", maxFileBytes: MAX_FILE_BYTES, rescanIntervalMs: 5 * 60_000 });
+  await watcher.start();
+  if (mode === "drop") execFileSync("cp", ["-r", tree, join(root, "dropped")]);
+  let falseFresh = 0;
+  let report;
+  for (;;) {
+    report = await statusReport(core.database.db, { mismatch: null });
+    const d = report.documents;
+    const fresh = d.pending === 0 && d.stale === 0 && report.unseen === 0;
+    if (fresh && d.indexed + d.failed === dropped) break;
+    if (fresh) falseFresh++;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await watcher.close();
+  await queue.close();
+  await core.close();
+  return { dropped, indexed: report.documents.indexed, failed: report.documents.failed, seconds, reconciliations, falseFresh };
+}
+
 async function main() {
   const model = await createEmbedder({ model: "use-lite", threads: THREADS });
   console.log(`USE-Lite on ${THREADS === 0 ? "the main thread" : `${THREADS} worker thread(s)`}, ${CONCURRENCY} job(s) at once`);
@@ -227,17 +292,33 @@ async function main() {
     await model.close();
     return;
   }
-  if (args.only !== "scifact") {
+  const bulk: Array<[string, Awaited<ReturnType<typeof bulkRun>>]> = [];
+  if (args.only === "bulk" || args.only === undefined) {
+    const tree = bulkTree();
+    console.log(`bulk drop: cp -r ${tree} into a watched folder while the service runs; baseline: the same tree found at start-up`);
+    bulk.push(["cp -r while running", await bulkRun(model, tree, "drop")]);
+    bulk.push(["already there at start-up (baseline)", await bulkRun(model, tree, "startup")]);
+  }
+  if (args.only === undefined || args.only === "docs") {
     console.log(`docs: ${args.docs} (Markdown + PDF)`);
     rows.push(await runCorpus("docs", args.docs!, join(args.docs!, "rust-book/ch04-01-what-is-ownership.md"), model));
   }
-  if (args.only !== "docs") {
+  if (args.only === undefined || args.only === "scifact") {
     const { dir, first } = scifactFolder(limit);
     console.log(`scifact: ${limit ?? "all"} abstracts as Markdown files in ${dir}`);
     rows.push(await runCorpus(limit ? `scifact (${limit})` : "scifact", dir, first, model));
   }
 
   console.log(`\nload average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on this machine during the run\n`);
+  if (bulk.length) {
+    console.log(`| bulk drop (${args["bulk-files"]} files) | files dropped | indexed | failed | seconds to fresh | files/s | reconciliations that queued work | /status called it fresh too early |`);
+    console.log("|---|---|---|---|---|---|---|---|");
+    for (const [name, b] of bulk) {
+      console.log(`| ${name} | ${b.dropped} | ${b.indexed} | ${b.failed} | ${b.seconds.toFixed(1)} | ${(b.dropped / b.seconds).toFixed(1)} | ${b.reconciliations} | ${b.falseFresh} |`);
+    }
+    console.log("");
+  }
+  if (rows.length === 0) return void (await model.close());
   console.log("| corpus | docs | chunks | wall s | docs/s | chunks/s | raw embed chunks/s | pipeline/raw (wall) | pipeline/raw (CPU) | embed share of wall | edit→searchable p50 | p95 |");
   console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {

@@ -64,6 +64,19 @@ describe("configuration", () => {
   it("splits WATCH_DIRS on commas", () => {
     expect(watchDirs(" ./a, ./b ,,")).toEqual(["./a", "./b"]);
   });
+
+  it("RESCAN_INTERVAL is a duration: 5 minutes by default, a bare number in seconds, 0 turns the schedule off", () => {
+    expect(loadWatcherConfig({}).RESCAN_INTERVAL).toBe(300_000);
+    expect(loadWatcherConfig({ RESCAN_INTERVAL: "90" }).RESCAN_INTERVAL).toBe(90_000);
+    expect(loadWatcherConfig({ RESCAN_INTERVAL: "2m" }).RESCAN_INTERVAL).toBe(120_000);
+    expect(loadWatcherConfig({ RESCAN_INTERVAL: "1h" }).RESCAN_INTERVAL).toBe(3_600_000);
+    expect(loadWatcherConfig({ RESCAN_INTERVAL: "1500ms" }).RESCAN_INTERVAL).toBe(1500);
+    expect(loadWatcherConfig({ RESCAN_INTERVAL: "0" }).RESCAN_INTERVAL).toBe(0);
+    expect(configError(() => loadWatcherConfig({ RESCAN_INTERVAL: "five minutes" })).message).toMatch(
+      /RESCAN_INTERVAL: must be a duration such as 300s, 5m or 1h .*\(got "five minutes"\)/,
+    );
+    expect(configError(() => loadWatcherConfig({ RESCAN_INTERVAL: "-5m" })).message).toMatch(/RESCAN_INTERVAL/);
+  });
 });
 
 // The real entry point, as `npm start` runs it: a bad setting stops it with a message, no stack.

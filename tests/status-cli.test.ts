@@ -84,7 +84,7 @@ describe("npm run status", () => {
     expect((err as { stderr: string }).stderr).toMatch(/No database in/);
   });
 
-  it("renders lag and incomplete stale checks", () => {
+  it("renders lag, unseen files and incomplete stale checks", () => {
     const now = Date.parse("2026-01-01T12:00:00Z");
     const out = renderStatus(
       {
@@ -93,6 +93,7 @@ describe("npm run status", () => {
         lastFailedReindex: null,
         modelMismatch: null,
         documents: { indexed: 5, pending: 1, failed: 0, stale: 2 },
+        unseen: 3,
         freshnessLagMs: 95_000,
         sources: [
           {
@@ -100,11 +101,13 @@ describe("npm run status", () => {
             root: "/docs",
             collection: "default",
             documents: { indexed: 5, pending: 1, failed: 0, stale: 2 },
+            unseen: 3,
             lastScanAt: new Date(now - 3_600_000),
             lastEventAt: null,
             freshnessLagMs: 95_000,
             oldestPendingAt: null,
             oldestStaleAt: null,
+            oldestUnseenAt: new Date(now - 95_000),
             staleCheckComplete: false,
           },
         ],
@@ -116,7 +119,8 @@ describe("npm run status", () => {
     expect(out).toMatch(/freshness lag: 1m35s/);
     expect(out).toMatch(/queue: 3 waiting, 1 active, 0 failed/);
     expect(out).toMatch(/workers: host-1 \(idle 2s\)/);
-    expect(out).toMatch(/src_1\s+\/docs\s+default\s+5\s+1\s+0\s+2\+\s+1m35s\s+1h0m ago\s+never/);
+    expect(out).toMatch(/unseen files: 3\+/);
+    expect(out).toMatch(/src_1\s+\/docs\s+default\s+5\s+1\s+0\s+2\+\s+1m35s\s+1h0m ago\s+never\s+3\+/);
   });
 });
 

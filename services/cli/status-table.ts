@@ -29,6 +29,8 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
   if (r.modelMismatch) out.push("EMBEDDING MODEL MISMATCH: queries and ingestion are refused until re-indexed");
   const d = r.documents;
   out.push(`documents: ${d.indexed} indexed, ${d.pending} pending, ${d.failed} failed, ${d.stale} stale`);
+  // Reports from a service older than the unseen count have none.
+  if (r.unseen !== undefined) out.push(`unseen files: ${r.unseen}${r.sources.every((s) => s.staleCheckComplete) ? "" : "+"}`);
   out.push(`freshness lag: ${duration(r.freshnessLagMs)}`);
   const q = r.queue;
   out.push(
@@ -40,7 +42,7 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
   out.push("");
   out.push(
     table(
-      ["SOURCE", "ROOT", "COLLECTION", "INDEXED", "PENDING", "FAILED", "STALE", "LAG", "LAST SCAN", "LAST EVENT"],
+      ["SOURCE", "ROOT", "COLLECTION", "INDEXED", "PENDING", "FAILED", "STALE", "LAG", "LAST SCAN", "LAST EVENT", "UNSEEN"],
       r.sources.map((s) => [
         s.id,
         s.root,
@@ -52,6 +54,7 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
         duration(s.freshnessLagMs),
         ago(s.lastScanAt, now),
         ago(s.lastEventAt, now),
+        `${s.unseen ?? 0}${s.staleCheckComplete ? "" : "+"}`,
       ]),
     ),
   );

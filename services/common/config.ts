@@ -140,8 +140,21 @@ export const queueEnv = {
   WORKER_SHUTDOWN_GRACE_MS: env(z.coerce.number().int().min(0).default(5_000)),
 };
 
+const DURATION_UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+/** `300`, `300s`, `5m`, `1h`, `1500ms` → milliseconds (a bare number is seconds). */
+const duration = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, "must be a duration such as 300s, 5m or 1h (a bare number is seconds; 0 turns it off)")
+  .transform((v) => {
+    const [, n, unit] = /^([\d.]+)(ms|s|m|h)?$/.exec(v)!;
+    return Math.round(Number(n) * DURATION_UNIT_MS[(unit ?? "s") as keyof typeof DURATION_UNIT_MS]);
+  });
+
 export const watcherEnv = {
   WATCH_DIRS: env(z.string().default("./docs")),
+  /** How often every watched folder is reconciled with the index again (services/watcher/watcher.ts); 0: only after bursts. */
+  RESCAN_INTERVAL: env(duration.default(5 * 60_000)),
   COLLECTION: env(z.string().regex(/^[\w.-]{1,128}$/, "must be 1-128 letters, digits, '.', '_' or '-'").default("default")),
 };
 

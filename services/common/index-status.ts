@@ -4,6 +4,7 @@ import { stat } from "node:fs/promises";
 import { resolve, sep } from "node:path";
 import { sql } from "drizzle-orm";
 import { queryRows, type Drizzle } from "../../pipelines/store/database.js";
+import { findUnseen } from "./unseen-files.js";
 
 /** Bounds on the disk work one status read may do, so a big folder cannot stall /status. */
 export interface StaleCheckLimits {
@@ -11,8 +12,10 @@ export interface StaleCheckLimits {
   maxStat: number;
   /** Bytes read to hash files whose mtime or size changed since they were indexed. */
   maxHashBytes: number;
+  /** Files listed under the roots to find those the catalog does not know (`unseen`), per request. */
+  maxListed?: number;
 }
-export const DEFAULT_STALE_LIMITS: StaleCheckLimits = { maxStat: 20_000, maxHashBytes: 64 * 1024 * 1024 };
+export const DEFAULT_STALE_LIMITS: StaleCheckLimits = { maxStat: 20_000, maxHashBytes: 64 * 1024 * 1024, maxListed: 100_000 };
 
 export interface DocumentCounts {
   indexed: number;
@@ -29,11 +32,15 @@ export interface SourceStatus {
   documents: DocumentCounts;
   lastScanAt: Date | null;
   lastEventAt: Date | null;
-  /** Age in ms of the oldest change not yet searchable (pending document or stale file); 0 when none. */
+  /** Supported files under the root that the catalog has no document for (not reported yet, or missed). */
+  unseen: number;
+  /** Age in ms of the oldest change not yet searchable (pending document, stale or unseen file); 0 when none. */
   freshnessLagMs: number;
   oldestPendingAt: Date | null;
   oldestStaleAt: Date | null;
-  /** False when the limits stopped the stale check early: `stale` is then a lower bound. */
+  /** ctime of the oldest unseen file. */
+  oldestUnseenAt: Date | null;
+  /** False when the limits stopped the stale check or the walk for unseen files early: the counts are then lower bounds. */
   staleCheckComplete: boolean;
 }
 
@@ -52,6 +59,8 @@ const asDate = (v: Date | string | null) => (v === null ? null : v instanceof Da
  * Staleness is checked cheaply: stat each indexed file; only one whose mtime is newer than its
  * indexed_at, or whose size differs, is hashed and compared with the indexed hash. A file gone
  * from disk whose document is still indexed is stale too (its lag is unknown: no mtime).
+ * Then the root is walked for files the catalog does not know at all (`unseen`), since the
+ * watcher can miss files (services/watcher/watcher.ts) and the index is not fresh while any wait.
  */
 export async function sourceStatuses(
   db: Drizzle,
@@ -68,7 +77,7 @@ export async function sourceStatuses(
     scope === null
       ? sql`true`
       : sql`collection = ANY(${sql.param([...scope])}::text[]) AND source_id IN (SELECT id FROM sources WHERE ${sourceScope})`;
-  const [sources, counts, indexed] = await Promise.all([
+  const [sources, counts, indexed, paths] = await Promise.all([
     queryRows<{ id: string; root: string; collection: string; last_scan_at: Date | string | null; last_event_at: Date | string | null }>(
       db,
       sql`SELECT id, root, collection, last_scan_at, last_event_at FROM sources WHERE ${sourceScope} ORDER BY root`,
@@ -83,27 +92,37 @@ export async function sourceStatuses(
       sql`SELECT source_id, path, content_hash, size_bytes, indexed_at FROM documents
           WHERE status = 'indexed' AND ${docScope} ORDER BY source_id, path`,
     ),
+    queryRows<{ source_id: string; path: string }>(db, sql`SELECT source_id, path FROM documents WHERE ${docScope}`),
   ]);
+  const known = new Map<string, Set<string>>();
+  for (const p of paths) {
+    if (!known.has(p.source_id)) known.set(p.source_id, new Set());
+    known.get(p.source_id)!.add(p.path);
+  }
   const budget = { stat: limits.maxStat, hashBytes: limits.maxHashBytes };
+  const walkBudget = { files: limits.maxListed ?? DEFAULT_STALE_LIMITS.maxListed!, stat: limits.maxStat };
   const out: SourceStatus[] = [];
   for (const s of sources) {
     const mine = counts.filter((c) => c.source_id === s.id);
     const n = (status: string) => Number(mine.find((c) => c.status === status)?.n ?? 0);
     const oldestPendingAt = asDate(mine.find((c) => c.status === "pending")?.oldest ?? null);
     const stale = await checkStale(s.root, indexed.filter((d) => d.source_id === s.id), budget);
-    const oldest = [oldestPendingAt, stale.oldestMtime].filter((d): d is Date => d !== null);
+    const unseen = await findUnseen(s.root, known.get(s.id) ?? new Set(), walkBudget);
+    const oldest = [oldestPendingAt, stale.oldestMtime, unseen.oldestAt].filter((d): d is Date => d !== null);
     const oldestMs = oldest.length ? Math.min(...oldest.map((d) => d.getTime())) : null;
     out.push({
       id: s.id,
       root: s.root,
       collection: s.collection,
       documents: { indexed: n("indexed"), pending: n("pending"), failed: n("failed"), stale: stale.count },
+      unseen: unseen.count,
       lastScanAt: asDate(s.last_scan_at),
       lastEventAt: asDate(s.last_event_at),
       freshnessLagMs: oldestMs === null ? 0 : Math.max(0, now.getTime() - oldestMs),
       oldestPendingAt,
       oldestStaleAt: stale.oldestMtime,
-      staleCheckComplete: stale.complete,
+      oldestUnseenAt: unseen.oldestAt,
+      staleCheckComplete: stale.complete && unseen.complete,
     });
   }
   return out;
@@ -171,5 +190,6 @@ function hashFile(abs: string): Promise<string> {
 export function summarize(sources: SourceStatus[]) {
   const documents: DocumentCounts = { indexed: 0, pending: 0, failed: 0, stale: 0 };
   for (const s of sources) for (const k of Object.keys(documents) as (keyof DocumentCounts)[]) documents[k] += s.documents[k];
-  return { documents, freshnessLagMs: Math.max(0, ...sources.map((s) => s.freshnessLagMs)) };
+  const unseen = sources.reduce((n, s) => n + s.unseen, 0);
+  return { documents, unseen, freshnessLagMs: Math.max(0, ...sources.map((s) => s.freshnessLagMs)) };
 }

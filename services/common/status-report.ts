@@ -31,7 +31,7 @@ async function queueStatus(queue: JobQueue | undefined) {
 
 /**
  * What GET /status answers and `npm run status` prints: the index generation and its embedder, a
- * re-index in progress, document counts (indexed, pending, failed, stale) overall and per source,
+ * re-index in progress, document counts (indexed, pending, failed, stale) and unseen files overall and per source,
  * the freshness lag, queue depth and workers (null without a queue / with the in-process one).
  */
 export async function statusReport(
@@ -57,6 +57,8 @@ export async function statusReport(
     lastFailedReindex: lastFailed && (!active || lastFailed.id > active.id) ? describe(lastFailed) : null,
     modelMismatch: opts.mismatch,
     documents: totals.documents,
+    /** Files on disk under the roots that the catalog does not know yet (see index-status.ts). */
+    unseen: totals.unseen,
     freshnessLagMs: totals.freshnessLagMs,
     sources,
     queue: q.queue,

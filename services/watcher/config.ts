@@ -34,7 +34,7 @@ export const watchDirs = (value: string): WatchDir[] =>
 
 /** The watcher a process runs from its configuration: `npm start` and `npm run watcher` alike. */
 export function watcherFromConfig(
-  config: Pick<WatcherConfig, "WATCH_DIRS" | "COLLECTION" | "MAX_FILE_BYTES">,
+  config: Pick<WatcherConfig, "WATCH_DIRS" | "COLLECTION" | "MAX_FILE_BYTES" | "RESCAN_INTERVAL">,
   deps: Pick<WatcherOptions, "catalog" | "queue" | "log">,
 ): SourceWatcher {
   return createSourceWatcher({
@@ -42,6 +42,7 @@ export function watcherFromConfig(
     dirs: watchDirs(config.WATCH_DIRS),
     collection: config.COLLECTION,
     maxFileBytes: config.MAX_FILE_BYTES,
+    rescanIntervalMs: config.RESCAN_INTERVAL,
     progressStream: process.stderr.isTTY ? process.stderr : undefined,
   });
 }

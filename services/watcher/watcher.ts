@@ -4,11 +4,12 @@ import { readdir, realpath, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import { formatForPath } from "../../pipelines/parse/index.js";
-import type { Catalog } from "../../pipelines/store/catalog.js";
+import type { Catalog, DocumentRow } from "../../pipelines/store/catalog.js";
 import { ConfigError } from "../common/config.js";
 import type { Logger } from "../common/log.js";
 import { createProgress } from "../common/progress.js";
 import type { JobLane, JobQueue } from "../common/queue/types.js";
+import { createRescanScheduler, type WatchEventKind } from "./rescan-scheduler.js";
 
 export interface WatcherOptions {
   catalog: Catalog;
@@ -22,7 +23,14 @@ export interface WatcherOptions {
   stabilityMs?: number;
   /** Draws the reconciliation scan's progress here (a terminal), for folders of PROGRESS_MIN_FILES or more. */
   progressStream?: NodeJS.WriteStream | undefined;
+  /** Every root is reconciled again this often (RESCAN_INTERVAL); 0 or unset: only after bursts. */
+  rescanIntervalMs?: number;
+  /** Quiet time after a burst of folder events (or many file events) before its root is reconciled. */
+  burstSettleMs?: number;
 }
+
+/** The catalog's view of a file, as the reconciliation compares it with the disk. */
+type KnownDoc = Pick<DocumentRow, "status" | "contentHash" | "sizeBytes" | "indexedAt" | "updatedAt">;
 
 // Smaller folders scan in a moment; a progress line would only flash by.
 const PROGRESS_MIN_FILES = 200;
@@ -35,6 +43,8 @@ export interface SourceWatcher {
   start(): Promise<void>;
   /** Re-runs the reconciliation scan (what start() does first). */
   scan(): Promise<{ enqueued: number; removed: number }>;
+  /** Resolves when no burst waits to settle and no reconciliation runs (tests, benchmarks). */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -45,6 +55,17 @@ const isIgnoredName = (name: string) => name.startsWith(".") || name.endsWith("~
  * Watches folders and turns file changes into ingestion jobs. A reconciliation scan at start-up
  * enqueues what was added, changed or deleted while the service was down, since events that
  * happen while nobody watches are otherwise lost.
+ *
+ * chokidar (5.0) loses files in bulk moves, so the same reconciliation runs again once a burst of
+ * folder events settles, and every `rescanIntervalMs`. What it loses, read in its handler.js:
+ * - a folder deleted and created again at the same path in a burst (`git checkout`, `rsync
+ *   --delete`, `rm -rf x && cp -r y x`) is never noticed as new: chokidar keeps the watch of the
+ *   deleted folder, so no file written into the new one is ever reported. The scan notices the
+ *   folder's new inode and re-arms chokidar on it (unwatch, add).
+ * - a new folder is listed before it is watched (`_handleDir`: read, then fs.watch); a file
+ *   written into it in between is reported only if another change in that folder follows.
+ * - a re-read asked for while a listing runs is dropped when that listing takes over a second
+ *   (its throttle entry expires with the count), which a busy event loop makes likely.
  */
 export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
   const roots = opts.dirs.map((d) => resolve(typeof d === "string" ? d : d.dir));
@@ -52,15 +73,33 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
   const sources = new Map<string, string>(); // root → source id
   const realRoots = new Map<string, string>(); // root → its real path, for symlink containment
   let watcher: FSWatcher | undefined;
+  // Each folder's inode at the last scan: a new inode at a known path is a replaced folder.
+  const folderInodes = new Map<string, Map<string, number>>(); // root → folder → inode
+  // One reconciliation at a time, whoever asks (start-up, a settled burst, the schedule, scan()).
+  let exclusive: Promise<unknown> = Promise.resolve();
+  const serially = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = exclusive.then(fn);
+    exclusive = run.catch(() => {});
+    return run;
+  };
 
   const relPath = (root: string, abs: string) => relative(root, abs).split(sep).join("/");
   const rootOf = (abs: string) => roots.find((r) => abs === r || abs.startsWith(r + sep));
 
   /**
-   * Enqueues what a file needs. `indexedHash` is the hash the index holds (scan only): a file
-   * that still has it needs nothing, so a restart over a large unchanged folder queues nothing.
+   * Enqueues what a file needs. `known` is the catalog's row (scan only; null: not in the
+   * catalog). An indexed file whose size is the same and whose mtime is not after its indexing
+   * needs nothing and is not even read; one that still has the indexed hash needs nothing either,
+   * so a reconciliation over a large unchanged folder reads little and queues nothing. A failed or
+   * pending file unchanged since its row was written is queued again only when `retryFailed` (start-up).
    */
-  async function enqueueFile(root: string, abs: string, indexedHash?: string | null, lane: JobLane = "live"): Promise<boolean> {
+  async function enqueueFile(
+    root: string,
+    abs: string,
+    known?: KnownDoc | null,
+    lane: JobLane = "live",
+    retryFailed = true,
+  ): Promise<boolean> {
     const sourceId = sources.get(root)!;
     const path = relPath(root, abs);
     const info = await stat(abs).catch(() => null);
@@ -68,9 +107,14 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
       await opts.queue.enqueue("remove-file", { sourceId, path }, { lane });
       return true;
     }
+    if (known?.status === "indexed" && known.sizeBytes === info.size && known.indexedAt && info.mtime <= known.indexedAt) return false;
+    // Failed: it fails again unless it changed. Pending: its job is queued or running. Start-up
+    // takes both again (a job of the in-process queue dies with the process).
+    if (known && known.status !== "indexed" && !retryFailed && info.mtime <= known.updatedAt) return false;
+    const indexedHash = known?.status === "indexed" ? known.contentHash : null;
     // Over the limit: let the worker record why, without hashing a huge file here.
     const contentHash = info.size <= opts.maxFileBytes ? await hashFile(abs).catch(() => undefined) : undefined;
-    if (contentHash !== undefined && contentHash === indexedHash) return false;
+    if (known !== undefined && contentHash !== undefined && contentHash === indexedHash) return false;
     await opts.queue.enqueue("index-file", { sourceId, path, contentHash }, { lane });
     return true;
   }
@@ -97,9 +141,10 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
     return true;
   }
 
-  async function onEvent(kind: "add" | "change" | "unlink" | "unlinkDir", abs: string) {
+  async function onEvent(kind: WatchEventKind, abs: string) {
     const root = rootOf(abs);
-    if (!root || abs === root || (kind !== "unlinkDir" && formatForPath(abs) === null)) return;
+    if (root) rescans.noteEvent(root, kind);
+    if (!root || abs === root || kind === "addDir" || (kind !== "unlinkDir" && formatForPath(abs) === null)) return;
     if ((kind === "add" || kind === "change") && (await escapes(root, abs))) return;
     try {
       if (kind === "unlinkDir") await removeUnder(root, abs);
@@ -112,48 +157,112 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
     }
   }
 
-  async function scan() {
+  /**
+   * The folders under `root` with their inodes. A known folder whose inode changed was replaced
+   * behind chokidar's back (see above): unwatch and add it again so its new files are reported.
+   * Returns whether any was re-armed, so the caller lists the files again after the re-arm.
+   */
+  async function rearmReplaced(root: string, folders: string[]): Promise<boolean> {
+    const before = folderInodes.get(root);
+    const now = new Map<string, number>();
+    for (let i = 0; i < folders.length; i += 64) {
+      const infos = await Promise.all(folders.slice(i, i + 64).map((f) => stat(f).catch(() => null)));
+      infos.forEach((info, j) => info && now.set(folders[i + j]!, info.ino));
+    }
+    folderInodes.set(root, now);
+    if (!before || !watcher) return false;
+    // Every replaced folder, not only the outermost: unwatch() closes the folder's own watch but
+    // leaves its sub-folders tracked on theirs, so re-adding a parent does not re-arm them.
+    const replaced = [...now].filter(([f, ino]) => before.has(f) && before.get(f) !== ino).map(([f]) => f).sort();
+    for (const folder of replaced) {
+      opts.log.info("folder replaced while watched; watching it again", { path: relPath(root, folder) || "." });
+      watcher.unwatch(folder);
+      watcher.add(folder);
+    }
+    return replaced.length > 0;
+  }
+
+  /** Supported files under `root` and the folders listed, as walk() finds them. */
+  async function listRoot(root: string) {
+    // A folder that cannot be listed hides its files; they are not gone, so they are kept.
+    const unlisted: string[] = [];
+    const onUnlisted = (abs: string, err: unknown) => {
+      unlisted.push(`${relPath(root, abs)}/`);
+      opts.log.warn("folder not listed during scan; its documents are kept as they are", { path: abs, err });
+    };
+    const files: string[] = [];
+    const folders: string[] = [];
+    for await (const abs of walk(root, onUnlisted, undefined, (a) => escapes(root, a), (d) => folders.push(d))) {
+      if (formatForPath(abs) !== null) files.push(abs);
+    }
+    return { files, folders, unlisted };
+  }
+
+  /**
+   * Reconciles one root with the index: enqueues what is new or changed on disk and the removal of
+   * what is gone. `retryFailed`: also retry failed files that did not change (start-up only).
+   */
+  async function scanRoot(root: string, retryFailed: boolean) {
+    const sourceId = sources.get(root)!;
+    // Listed first, so the progress line has a total; hashing is the slow part, not listing.
+    let listed = await listRoot(root);
+    if (await rearmReplaced(root, listed.folders)) listed = await listRoot(root);
+    const { files, unlisted } = listed;
+    // Read after the listing: a document the worker added meanwhile is known, not re-queued.
+    const known = new Map<string, KnownDoc>((await opts.catalog.listDocuments(sourceId)).map((d) => [d.path, d]));
+    const onDisk = new Set<string>();
+    const progress =
+      opts.progressStream && files.length >= PROGRESS_MIN_FILES
+        ? createProgress({ label: `scan ${root}`, total: files.length, stream: opts.progressStream })
+        : undefined;
     let enqueued = 0;
     let removed = 0;
-    for (const root of roots) {
-      const sourceId = sources.get(root)!;
-      const known = await opts.catalog.listDocuments(sourceId);
-      // Only an indexed document's hash means "done"; a failed one is retried at every start-up.
-      const indexedHash = new Map(known.map((d) => [d.path, d.status === "indexed" ? d.contentHash : null]));
-      const onDisk = new Set<string>();
-      // A folder that cannot be listed hides its files; they are not gone, so they are kept.
-      const unlisted: string[] = [];
-      const onUnlisted = (abs: string, err: unknown) => {
-        unlisted.push(`${relPath(root, abs)}/`);
-        opts.log.warn("folder not listed during scan; its documents are kept as they are", { path: abs, err });
-      };
-      // Listed first, so the progress line has a total; hashing is the slow part, not listing.
-      const files: string[] = [];
-      for await (const abs of walk(root, onUnlisted, undefined, (a) => escapes(root, a))) if (formatForPath(abs) !== null) files.push(abs);
-      const progress =
-        opts.progressStream && files.length >= PROGRESS_MIN_FILES
-          ? createProgress({ label: `scan ${root}`, total: files.length, stream: opts.progressStream })
-          : undefined;
-      let queuedHere = 0;
-      // Scan jobs wait in the scan lane: a live edit made during a long catch-up is taken first.
-      for (const abs of files) {
-        const path = relPath(root, abs);
-        onDisk.add(path);
-        if (await enqueueFile(root, abs, indexedHash.get(path), "scan")) queuedHere++;
-        progress?.tick(1);
-      }
-      progress?.done(`${files.length} files checked, ${queuedHere} queued for indexing`);
-      enqueued += queuedHere;
-      for (const doc of known) {
-        if (onDisk.has(doc.path) || unlisted.some((dir) => dir === "/" || doc.path.startsWith(dir))) continue;
-        await opts.queue.enqueue("remove-file", { sourceId, path: doc.path }, { lane: "scan" });
-        removed++;
-      }
-      await opts.catalog.touchSource(sourceId, "scan");
+    // Scan jobs wait in the scan lane: a live edit made during a long catch-up is taken first.
+    for (const abs of files) {
+      const path = relPath(root, abs);
+      onDisk.add(path);
+      if (await enqueueFile(root, abs, known.get(path) ?? null, "scan", retryFailed)) enqueued++;
+      progress?.tick(1);
     }
-    opts.log.info("reconciliation scan enqueued", { enqueued, removed });
+    progress?.done(`${files.length} files checked, ${enqueued} queued for indexing`);
+    for (const path of known.keys()) {
+      if (onDisk.has(path) || unlisted.some((dir) => dir === "/" || path.startsWith(dir))) continue;
+      // Listed before the catalog was read: a file created since is on disk, not gone.
+      if (await stat(join(root, path)).catch(() => null)) continue;
+      await opts.queue.enqueue("remove-file", { sourceId, path }, { lane: "scan" });
+      removed++;
+    }
+    await opts.catalog.touchSource(sourceId, "scan");
     return { enqueued, removed };
   }
+
+  async function scan() {
+    return serially(async () => {
+      let enqueued = 0;
+      let removed = 0;
+      for (const root of roots) {
+        const r = await scanRoot(root, true);
+        enqueued += r.enqueued;
+        removed += r.removed;
+      }
+      opts.log.info("reconciliation scan enqueued", { enqueued, removed });
+      return { enqueued, removed };
+    });
+  }
+
+  const rescans = createRescanScheduler({
+    roots,
+    settleMs: opts.burstSettleMs ?? 1000,
+    maxWaitMs: 10 * (opts.burstSettleMs ?? 1000),
+    intervalMs: opts.rescanIntervalMs ?? 0,
+    burstFiles: 20,
+    rescan: (root) =>
+      serially(async () => {
+        const r = await scanRoot(root, false);
+        if (r.enqueued || r.removed) opts.log.info("reconciliation queued work", { root, ...r });
+      }),
+    onError: (root, err) => opts.log.error("reconciliation failed; the next one retries", { root, err }),
+  });
 
   return {
     async start() {
@@ -183,12 +292,16 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
       watcher.on("change", (p) => void onEvent("change", p));
       watcher.on("unlink", (p) => void onEvent("unlink", p));
       watcher.on("unlinkDir", (p) => void onEvent("unlinkDir", p));
+      watcher.on("addDir", (p) => void onEvent("addDir", p));
       watcher.on("error", (err) => opts.log.error("watcher error", { err }));
       await new Promise<void>((r) => watcher!.once("ready", () => r()));
       await scan();
+      rescans.start();
     },
     scan,
+    settled: () => rescans.idle(),
     async close() {
+      await rescans.close();
       await watcher?.close();
     },
   };
@@ -205,6 +318,8 @@ export async function* walk(
   entered = new Set<string>(),
   /** True for a symbolic link that leads outside the root: neither listed nor entered. */
   escapes: (abs: string) => Promise<boolean> = async () => false,
+  /** Told each folder entered, `dir` itself first. */
+  onFolder?: (dir: string) => void,
 ): AsyncGenerator<string> {
   let entries;
   try {
@@ -216,12 +331,13 @@ export async function* walk(
     onUnlisted(dir, err);
     return;
   }
+  onFolder?.(dir);
   for (const entry of entries) {
     if (isIgnoredName(entry.name)) continue;
     const abs = join(dir, entry.name);
     if (entry.isSymbolicLink() && (await escapes(abs))) continue;
     const kind = entry.isSymbolicLink() ? await stat(abs).catch(() => null) : entry;
-    if (kind?.isDirectory()) yield* walk(abs, onUnlisted, entered, escapes);
+    if (kind?.isDirectory()) yield* walk(abs, onUnlisted, entered, escapes, onFolder);
     else if (kind?.isFile()) yield abs;
   }
 }

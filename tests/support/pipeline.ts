@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createApp } from "../../services/api/app.js";
 import type { ApiDeps } from "../../services/api/context.js";
 import type { CoreDeps } from "../../services/common/deps.js";
+import type { Logger } from "../../services/common/log.js";
 import { createMetrics } from "../../services/common/metrics.js";
 import { createInProcessQueue } from "../../services/common/queue/in-process.js";
 import { createSourceWatcher } from "../../services/watcher/watcher.js";
@@ -14,7 +15,11 @@ import { makeCore, quietLog } from "./core.js";
 export const apiConfig = { MAX_BODY_BYTES: 64 * 1024, MAX_QUESTION_CHARS: 2000, DEFAULT_TOP_K: 8 };
 
 /** The all-in-one wiring of services/all-in-one/main.ts, minus the socket: app, queue, worker, watcher. */
-export async function startPipeline(core: CoreDeps, dirs: string[], opts: { stabilityMs?: number } = {}) {
+export async function startPipeline(
+  core: CoreDeps,
+  dirs: string[],
+  opts: { stabilityMs?: number; rescanIntervalMs?: number; burstSettleMs?: number; log?: Logger } = {},
+) {
   const queue = createInProcessQueue({ backoffScale: 0.01 });
   // One registry for the worker and the API, as in the all-in-one process.
   const metrics = createMetrics({ queue: () => queue });
@@ -27,6 +32,9 @@ export async function startPipeline(core: CoreDeps, dirs: string[], opts: { stab
     collection: "default",
     maxFileBytes: 1_000_000,
     stabilityMs: opts.stabilityMs ?? 100,
+    rescanIntervalMs: opts.rescanIntervalMs,
+    burstSettleMs: opts.burstSettleMs,
+    ...(opts.log ? { log: opts.log } : {}),
   });
   await watcher.start();
   const deps: ApiDeps = { config: apiConfig, log: quietLog, generator: createExtractiveGenerator(), core, queue, metrics };

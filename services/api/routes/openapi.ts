@@ -33,6 +33,7 @@ const StatusSchema = z
     generation: z.looseObject({ id: z.int(), status: z.string(), embedderKey: z.string() }).nullable(),
     reindex: z.looseObject({ id: z.int(), status: z.string() }).nullable(),
     documents: z.looseObject({ indexed: z.int(), pending: z.int(), failed: z.int(), stale: z.int() }),
+    unseen: z.int().describe("Files on disk under the watched folders that the catalog does not know yet."),
     freshnessLagMs: z.number().describe("Age of the oldest change not yet searchable; 0 when none."),
     sources: z.array(
       z.looseObject({
@@ -42,8 +43,9 @@ const StatusSchema = z
         documents: z.object({ indexed: z.int(), pending: z.int(), failed: z.int(), stale: z.int() }),
         lastScanAt: z.string().nullable(),
         lastEventAt: z.string().nullable(),
+        unseen: z.int().describe("Files on disk under this root that the catalog does not know yet."),
         freshnessLagMs: z.number(),
-        staleCheckComplete: z.boolean().describe("False when the per-request bounds stopped the check: stale is a lower bound."),
+        staleCheckComplete: z.boolean().describe("False when the per-request bounds stopped the stale check or the walk for unseen files: stale and unseen are lower bounds."),
       }),
     ),
     queue: z.looseObject({ waiting: z.int().nullable(), active: z.int().nullable(), failed: z.int().nullable() }).nullable(),

@@ -1,0 +1,87 @@
+import { mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../services/common/log.js";
+import type { StatusReport } from "../services/common/status-report.js";
+import { docText, indexBehindDisk } from "./support/bulk.js";
+import { openCore } from "./support/ingest.js";
+import { startPipeline, waitFor } from "./support/pipeline.js";
+
+const RESCAN_MS = 4000;
+const HIDDEN = 5;
+
+let opened: Awaited<ReturnType<typeof openCore>>;
+let pipeline: Awaited<ReturnType<typeof startPipeline>>;
+let root: string;
+const logLines: Array<{ msg: string; [k: string]: unknown }> = [];
+
+async function status(): Promise<StatusReport> {
+  const res = await pipeline.app.request("/status");
+  expect(res.status).toBe(200);
+  return (await res.json()) as StatusReport;
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), "rag-rescan-"));
+  mkdirSync(join(root, "inbox"));
+  writeFileSync(join(root, "kept.md"), docText("kept ledger"));
+  opened = await openCore();
+  const log = createLogger("info", {}, { write: (s: string) => void logLines.push(JSON.parse(s)) });
+  pipeline = await startPipeline(opened.core, [root], { rescanIntervalMs: RESCAN_MS, burstSettleMs: 200, log });
+  await pipeline.queue.idle();
+});
+afterAll(async () => {
+  await pipeline?.stop();
+  await opened?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe("files the watcher never reports", () => {
+  it("are counted as unseen until the periodic reconciliation finds them, then indexed", async () => {
+    // An empty folder removed and created again at once: chokidar 5 reports nothing and keeps
+    // watching the removed folder, so files written into the new one later raise no event at all.
+    rmdirSync(join(root, "inbox"));
+    mkdirSync(join(root, "inbox"));
+    for (let i = 0; i < HIDDEN; i++) writeFileSync(join(root, "inbox", `hidden-${i}.md`), docText(`hidden ledger ${i}`));
+
+    // Until the index holds them, every /status read says there is work: never pending, stale and unseen all 0.
+    const samples: StatusReport[] = [];
+    const bound = RESCAN_MS * 2 + 60_000;
+    await waitFor(
+      async () => {
+        const s = await status();
+        const behind = await indexBehindDisk(opened.core, root);
+        if (behind.length) samples.push(s);
+        return behind.length === 0;
+      },
+      bound,
+      100,
+    );
+    expect(samples.length).toBeGreaterThan(0);
+    for (const s of samples) expect(s.documents.pending + s.documents.stale + s.unseen).toBeGreaterThan(0);
+    // Counted while nothing knew them: all five unseen, per source and in total, with their age in the lag.
+    const unseenSample = samples.find((s) => s.unseen === HIDDEN);
+    expect(unseenSample).toBeDefined();
+    expect(unseenSample!.sources[0]!.unseen).toBe(HIDDEN);
+    expect(unseenSample!.freshnessLagMs).toBeGreaterThan(0);
+
+    // It was the periodic reconciliation that queued them, after re-arming the replaced folder.
+    expect(logLines.some((l) => l.msg === "folder replaced while watched; watching it again" && l.path === "inbox")).toBe(true);
+    const queued = logLines.filter((l) => l.msg === "reconciliation queued work");
+    expect(queued.reduce((n, l) => n + Number(l.enqueued), 0)).toBeGreaterThanOrEqual(HIDDEN);
+    const s = await status();
+    expect(s.unseen).toBe(0);
+    expect(s.documents).toMatchObject({ indexed: 1 + HIDDEN, pending: 0, stale: 0 });
+    expect(s.sources[0]!.staleCheckComplete).toBe(true);
+  }, 120_000);
+
+  it("after the re-arm, a file written into the replaced folder is reported by the watcher again", async () => {
+    const before = Date.now();
+    writeFileSync(join(root, "inbox", "after.md"), docText("after ledger"));
+    await waitFor(async () => (await indexBehindDisk(opened.core, root)).length === 0, RESCAN_MS * 3, 100);
+    // The source's last event is the watcher reporting this file (nothing else changed under the root).
+    const lastEventAt = (await status()).sources[0]!.lastEventAt;
+    expect(new Date(lastEventAt!).getTime()).toBeGreaterThanOrEqual(before);
+  }, 60_000);
+});
