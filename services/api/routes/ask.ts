@@ -6,6 +6,7 @@ import { embedderKey } from "../../../pipelines/embed/types.js";
 import { createLexicalReranker } from "../../../pipelines/rerank/lexical.js";
 import { fusionFor } from "../../../pipelines/retrieve/hybrid.js";
 import { ANSWERABILITY_MODEL } from "../../../pipelines/answer/answerability-model.js";
+import { pageTextLayers } from "../../../pipelines/store/page-queries.js";
 import { QUALITY_METRIC_NAMES } from "../../../pipelines/store/quality-queries.js";
 import { askRequestSchema, type AskRequest, type AskResponse } from "../../../schemas/api.js";
 import type { Metrics } from "../../common/metrics.js";
@@ -66,6 +67,7 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
       onJudgeError: (err) => log.warn("metrics judge failed; metrics use the default method", { requestId: c.var.requestId, judge: metricsJudge?.name, err }),
     },
     answerability: { threshold: config.ANSWERABILITY_MIN ?? ANSWERABILITY_MODEL.threshold },
+    pageTextLayers: (refs) => pageTextLayers(core.database.db, refs),
   };
   const input: AnswerInput = {
     question: req.question,

@@ -34,6 +34,14 @@ const StatusSchema = z
     reindex: z.looseObject({ id: z.int(), status: z.string() }).nullable(),
     documents: z.looseObject({ indexed: z.int(), pending: z.int(), failed: z.int(), stale: z.int() }),
     freshnessLagMs: z.number().describe("Age of the oldest change not yet searchable; 0 when none."),
+    textLayers: z
+      .looseObject({
+        documents: z.record(z.string(), z.int()).describe("Indexed documents by text layer: native, ocr, mixed (a PDF with both), none."),
+        pages: z.object({ native: z.int(), ocr: z.int(), none: z.int() }),
+        pagesWithoutText: z.record(z.string(), z.int()).describe("Pages left without text, by reason: ocr_empty, ocr_timeout, ocr_failed, render_failed, ocr_off."),
+        meanOcrConfidence: z.number().nullable(),
+      })
+      .optional(),
     sources: z.array(
       z.looseObject({
         id: z.string(),
@@ -60,6 +68,8 @@ const DocumentSchema = z.looseObject({
   contentHash: z.string().nullable(),
   chunkCount: z.int(),
   pageCount: z.int().nullable(),
+  textLayer: z.enum(["native", "ocr", "mixed", "none"]).nullable().describe("Where the text came from; mixed: a PDF with both native and OCR'd pages."),
+  ocrConfidence: z.number().nullable().describe("Mean OCR word confidence (0-100) over the OCR'd pages."),
   errorCode: z.string().nullable(),
   error: z.string().nullable(),
   indexedAt: z.string().nullable(),
@@ -73,6 +83,16 @@ const DocumentPageSchema = z.object({
   nextOffset: z.int().nullable(),
 });
 const DocumentDetailSchema = DocumentSchema.extend({
+  pages: z.array(
+    z.object({
+      page: z.int(),
+      textLayer: z.enum(["native", "ocr", "none"]),
+      ocrConfidence: z.number().nullable(),
+      chars: z.int(),
+      errorCode: z.string().nullable().describe("Why a page has no text: ocr_empty, ocr_timeout, ocr_failed, render_failed, ocr_off."),
+      error: z.string().nullable(),
+    }),
+  ),
   versions: z.array(z.object({ generationId: z.int(), generationStatus: z.string(), chunks: z.int(), pages: z.int().nullable() })),
 });
 const nullableNumber = z.number().nullable();
