@@ -2,7 +2,7 @@
  * Ingestion throughput and freshness, through the service's own watcher, in-process queue and
  * worker on a fresh PGlite database (the embedded default). Figures only, no assertions.
  *
- *   npm run bench:ingest -- [--limit N] [--only docs|scifact] [--edits 50] [--raw-sample 3000] [--lag-only]
+ *   npm run bench:ingest -- [--limit N] [--only docs|scifact|ocr] [--edits 50] [--raw-sample 3000] [--lag-only]
  *                           [--threads N] [--concurrency N]
  *
  * For each corpus: documents/s and chunks/s from the start-up scan to an idle queue; the raw
@@ -13,6 +13,7 @@
  * the lag, on a fresh database. --threads (EMBEDDING_THREADS, 0 = the main thread) and --concurrency
  * (WORKER_CONCURRENCY) default to the service's defaults; `--threads 0 --concurrency 1` is the
  * configuration before the embedder moved to worker threads. The raw rate uses the same embedder.
+ * OCR pages per minute and the scanned dr_a_order.pdf's answerability: bench/ocr.ts (--only ocr).
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -28,6 +29,7 @@ import { createProgress } from "../services/common/progress.js";
 import { createInProcessQueue } from "../services/common/queue/in-process.js";
 import { createSourceWatcher, walk } from "../services/watcher/watcher.js";
 import { createWorker } from "../services/worker/worker.js";
+import { benchOcr } from "./ocr.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -222,6 +224,7 @@ async function main() {
   await model.embed(["warm the model up before anything is timed"]);
   const rows: Row[] = [];
   const limit = args.limit ? Number(args.limit) : undefined;
+  if (args.only === "ocr") return void (await benchOcr(args.docs!, model), await model.close());
   if (args["lag-only"]) {
     await lagOnly(join(args.docs!, "rust-book/ch04-01-what-is-ownership.md"), model);
     await model.close();
@@ -257,6 +260,7 @@ async function main() {
     const minutes = total / (sci.docs / sci.seconds) / 60;
     console.log(`scifact extrapolated to all ${total} abstracts at ${(sci.docs / sci.seconds).toFixed(2)} docs/s: about ${minutes.toFixed(0)} min`);
   }
+  if (!args.only) await benchOcr(args.docs!, model);
   await model.close();
 }
 
