@@ -1,7 +1,7 @@
 /**
- * OCR figures for `npm run bench:ingest` (issue 19): pages per minute of each OCR engine and
- * renderer available here on the scanned dr_a_order.pdf (5 pages of 1200 dpi CCITT images), all in
- * the same run so they compare; then the file through the service's own watcher, queue and worker,
+ * OCR figures for `npm run bench:ingest` (issue 19): pages per minute of each OCR engine available
+ * here on the scanned dr_a_order.pdf (5 pages of 1200 dpi CCITT images) and the time each renderer
+ * takes for one page, all in the same run so they compare; then the file through the service's own watcher, queue and worker,
  * and questions whose answers sit on known pages, to check that the scan is answerable and cited
  * to the right page as OCR'd text. Figures only, no assertions.
  *
@@ -14,7 +14,7 @@ import type { Embedder } from "../pipelines/embed/index.js";
 import { parseDocument } from "../pipelines/parse/index.js";
 import { tesseractCommandAvailable } from "../pipelines/parse/ocr-engines.js";
 import { createPdfOcr, type OcrSettings } from "../pipelines/parse/ocr.js";
-import { pdftoppmAvailable } from "../pipelines/parse/pdf-render.js";
+import { createPdfjsRenderer, createPdftoppmRenderer, pdftoppmAvailable } from "../pipelines/parse/pdf-render.js";
 import { createExtractiveGenerator } from "../pipelines/generate/extractive.js";
 import { createApp } from "../services/api/app.js";
 import { createCoreDeps } from "../services/common/deps.js";
@@ -34,29 +34,36 @@ const QUESTIONS: Array<{ question: string; page: number; expect: RegExp }> = [
 
 const log = createLogger("silent");
 
-/** Pages per minute for each engine × renderer here; the `tesseract` command only where installed. */
+/** Pages per minute of each engine here over the whole scan (`tesseract` only where installed), same renderer. */
 async function enginePagesPerMinute(pdf: Uint8Array) {
   const engines: Array<OcrSettings["engine"]> = (await tesseractCommandAvailable()) ? ["tesseract", "tesseract.js"] : ["tesseract.js"];
-  const renderers: Array<OcrSettings["renderer"]> = (await pdftoppmAvailable()) ? ["pdftoppm", "pdfjs"] : ["pdfjs"];
+  const rows: string[] = [];
+  for (const engine of engines) {
+    const ocr = createPdfOcr({ engine });
+    const { tally, stop } = tallyOcr(ocr);
+    const started = Date.now();
+    const doc = await parseDocument(pdf, "dr_a_order.pdf", { ocr });
+    const wall = (Date.now() - started) / 1000;
+    const renderer = (await ocr.resolved())!.renderer;
+    stop();
+    await ocr.close();
+    const conf = doc.pages!.filter((p) => p.ocrConfidence !== null).map((p) => p.ocrConfidence!);
+    const meanConf = conf.reduce((a, b) => a + b, 0) / Math.max(1, conf.length);
+    rows.push(`| ${engine} | ${renderer} | ${tally.pages} | ${wall.toFixed(1)} | ${((tally.pages * 60) / wall).toFixed(1)} | ${meanConf.toFixed(0)} | ${doc.text.length} |`);
+    console.log(`  ${engine} + ${renderer}: ${describeOcr(tally)} (load ${loadavg()[0]!.toFixed(1)})`);
+  }
+  return rows;
+}
+
+/** Seconds to render page 1 at 300 dpi with each renderer here: one page, as pdf.js takes many seconds on these scans. */
+async function renderSeconds(pdf: Uint8Array) {
+  const renderers = (await pdftoppmAvailable()) ? [createPdftoppmRenderer(), createPdfjsRenderer()] : [createPdfjsRenderer()];
   const rows: string[] = [];
   for (const renderer of renderers) {
-    for (const engine of engines) {
-      const ocr = createPdfOcr({ engine, renderer });
-      const { tally, stop } = tallyOcr(ocr);
-      const started = Date.now();
-      const doc = await parseDocument(pdf, "dr_a_order.pdf", { ocr });
-      const wall = (Date.now() - started) / 1000;
-      stop();
-      await ocr.close();
-      const conf = doc.pages!.filter((p) => p.ocrConfidence !== null).map((p) => p.ocrConfidence!);
-      const meanConf = conf.reduce((a, b) => a + b, 0) / Math.max(1, conf.length);
-      rows.push(
-        `| ${engine} | ${renderer} | ${tally.pages} | ${wall.toFixed(1)} | ${((tally.pages * 60) / wall).toFixed(1)} | ${meanConf.toFixed(0)} | ${doc.text.length} |`,
-      );
-      console.log(`  ${engine} + ${renderer}: ${describeOcr(tally)} (load ${loadavg()[0]!.toFixed(1)})`);
-      // pdf.js decodes the 1200 dpi scans in JavaScript: one pass with it is enough to show the gap.
-      if (renderer === "pdfjs") break;
-    }
+    const opened = await renderer.open(pdf);
+    const started = Date.now();
+    const png = await opened.render(1, 300, 600_000).finally(() => opened.close());
+    rows.push(`| ${renderer.name} | ${((Date.now() - started) / 1000).toFixed(1)} | ${(png.length / 1024).toFixed(0)} KiB |`);
   }
   return rows;
 }
@@ -105,13 +112,18 @@ export async function benchOcr(docsDir: string, model: Embedder): Promise<void> 
   const pdfPath = join(docsDir, "pdf/dr_a_order.pdf");
   console.log(`\nOCR: ${pdfPath}`);
   const load0 = loadavg();
-  const engineRows = await enginePagesPerMinute(new Uint8Array(readFileSync(pdfPath)));
+  const pdf = new Uint8Array(readFileSync(pdfPath));
+  const engineRows = await enginePagesPerMinute(pdf);
+  const renderRows = await renderSeconds(pdf);
   const { rows, right } = await answerable(pdfPath, model);
   const load1 = loadavg();
   console.log(`\nload average ${load0.map((l) => l.toFixed(1)).join(" ")} at the start of the OCR figures, ${load1.map((l) => l.toFixed(1)).join(" ")} at the end\n`);
   console.log("| OCR engine | renderer | pages | wall s | pages/min | mean confidence | characters |");
   console.log("|---|---|---|---|---|---|---|");
   for (const r of engineRows) console.log(r);
+  console.log("\n| renderer | page 1 at 300 dpi, s | PNG |");
+  console.log("|---|---|---|");
+  for (const r of renderRows) console.log(r);
   console.log(`\ndr_a_order.pdf: ${right} of ${QUESTIONS.length} questions answered and cited to the right page as OCR'd text (default engine and renderer)\n`);
   console.log("| question | page | first citation | right | answer |");
   console.log("|---|---|---|---|---|");
