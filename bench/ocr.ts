@@ -26,10 +26,10 @@ import { createWorker } from "../services/worker/worker.js";
 
 // Questions whose answers are on one page of the order (read from the scan itself).
 const QUESTIONS: Array<{ question: string; page: number; expect: RegExp }> = [
-  { question: "Which judge signed the order in Dr. A v. Hochul?", page: 1, expect: /HURD/i },
+  { question: "When did the New York State Department of Health promulgate the COVID-19 vaccination regulation?", page: 1, expect: /August 26, 2021/ },
   { question: "How many medical professionals are the named plaintiffs?", page: 2, expect: /seventeen/i },
   { question: "Is the DOH barred from interfering with religious exemptions from COVID-19 vaccination?", page: 3, expect: /interfering/i },
-  { question: "Where will the in-person oral argument on the TRO be held?", page: 4, expect: /Utica/i },
+  { question: "When is the in-person oral argument on the TRO to be held?", page: 4, expect: /September 28, 2021/ },
 ];
 
 const log = createLogger("silent");
