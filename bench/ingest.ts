@@ -2,7 +2,7 @@
  * Ingestion throughput and freshness, through the service's own watcher, in-process queue and
  * worker on a fresh PGlite database (the embedded default). Figures only, no assertions.
  *
- *   npm run bench:ingest -- [--limit N] [--only docs|scifact|bulk] [--edits 50] [--raw-sample 3000] [--lag-only]
+ *   npm run bench:ingest -- [--limit N] [--only docs|scifact|bulk|ocr] [--edits 50] [--raw-sample 3000] [--lag-only]
  *                           [--threads N] [--concurrency N]
  *
  * For each corpus: documents/s and chunks/s from the start-up scan to an idle queue; the raw
@@ -21,6 +21,8 @@
  * fresh too early. Baseline in the same run: the same tree already in place, found by the start-up
  * scan. `--bulk-files N` (default 1000): a generated tree of N small Markdown files in nested
  * folders; `--bulk-files docs`: the docs corpus (the 112 chapters and 5 PDFs of the issue; minutes).
+ *
+ * OCR pages per minute and the scanned dr_a_order.pdf's answerability: bench/ocr.ts (--only ocr).
  */
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -38,6 +40,7 @@ import { statusReport } from "../services/common/status-report.js";
 import { createInProcessQueue } from "../services/common/queue/in-process.js";
 import { createSourceWatcher, walk } from "../services/watcher/watcher.js";
 import { createWorker } from "../services/worker/worker.js";
+import { benchOcr } from "./ocr.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -287,6 +290,7 @@ async function main() {
   await model.embed(["warm the model up before anything is timed"]);
   const rows: Row[] = [];
   const limit = args.limit ? Number(args.limit) : undefined;
+  if (args.only === "ocr") return void (await benchOcr(args.docs!, model), await model.close());
   if (args["lag-only"]) {
     await lagOnly(join(args.docs!, "rust-book/ch04-01-what-is-ownership.md"), model);
     await model.close();
@@ -338,6 +342,7 @@ async function main() {
     const minutes = total / (sci.docs / sci.seconds) / 60;
     console.log(`scifact extrapolated to all ${total} abstracts at ${(sci.docs / sci.seconds).toFixed(2)} docs/s: about ${minutes.toFixed(0)} min`);
   }
+  if (!args.only) await benchOcr(args.docs!, model);
   await model.close();
 }
 

@@ -6,6 +6,7 @@ export type PipelineErrorCode =
   | "unsupported_format"
   | "empty_document"
   | "no_text_layer"
+  | "ocr_failed"
   | "corrupt_file"
   | "encrypted_file"
   | "binary_content"

@@ -42,6 +42,10 @@ export const CitationSchema = z.object({
   chunkId: z.string(),
   headingPath: z.array(z.string()),
   snippet: z.string().describe("The start of the text the generator was given (at most 300 characters)."),
+  textLayer: z
+    .enum(["native", "ocr"])
+    .optional()
+    .describe("For a PDF page: `ocr` when its text was recognised from a scanned image (it may hold OCR errors), `native` when it came from the PDF's text layer."),
 });
 export type Citation = z.infer<typeof CitationSchema>;
 

@@ -7,6 +7,7 @@ import {
   jsonb,
   pgTable,
   primaryKey,
+  real,
   serial,
   smallint,
   text,
@@ -88,6 +89,10 @@ export const documents = pgTable(
     sizeBytes: bigint("size_bytes", { mode: "number" }),
     chunkCount: integer("chunk_count").notNull().default(0),
     pageCount: integer("page_count"),
+    /** native, ocr, mixed or none (0015); null until indexed since. */
+    textLayer: text("text_layer"),
+    /** Mean OCR confidence (0-100) over OCR'd pages (0015). */
+    ocrConfidence: real("ocr_confidence"),
     indexedAt: timestamp("indexed_at", { withTimezone: true }),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
@@ -120,6 +125,23 @@ export const chunks = pgTable(
     uniqueIndex("chunks_generation_document_ordinal").on(t.generationId, t.documentId, t.ordinal),
     index("chunks_document").on(t.documentId),
   ],
+);
+
+/** Per-page text layer of a paged document's indexed version (migrations/0015_text_layer.sql). */
+export const documentPages = pgTable(
+  "document_pages",
+  {
+    documentId: uuid("document_id")
+      .notNull()
+      .references(() => documents.id, { onDelete: "cascade" }),
+    page: integer("page").notNull(),
+    textLayer: text("text_layer", { enum: ["native", "ocr", "none"] }).notNull(),
+    ocrConfidence: real("ocr_confidence"),
+    chars: integer("chars").notNull().default(0),
+    errorCode: text("error_code"),
+    error: text("error"),
+  },
+  (t) => [primaryKey({ columns: [t.documentId, t.page] })],
 );
 
 /**
@@ -235,6 +257,7 @@ export const schema = {
   sources,
   indexGenerations,
   documents,
+  documentPages,
   chunks,
   lexicalChunkPostings,
   lexicalDocumentPostings,

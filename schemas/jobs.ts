@@ -29,7 +29,9 @@ export const RemoveFilePayload = z.object({
 });
 
 export const jobCatalog = {
-  "index-file": { payload: IndexFilePayload, attempts: 5, backoffMs: 1_000, timeoutMs: 5 * 60_000 },
+  // 30 minutes: a scanned PDF is OCR'd page by page (8-30 s a page on two cores), and a job that
+  // timed out would be retried from the first page while its OCR still ran (issue 19).
+  "index-file": { payload: IndexFilePayload, attempts: 5, backoffMs: 1_000, timeoutMs: 30 * 60_000 },
   "remove-file": { payload: RemoveFilePayload, attempts: 5, backoffMs: 1_000, timeoutMs: 60_000 },
 } as const;
 

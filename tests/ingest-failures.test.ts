@@ -53,9 +53,10 @@ const CASES: Array<{ path: string; good: Uint8Array; bad: () => Uint8Array; code
   {
     path: "scanned.pdf",
     good: makePdf(["The ferry timetable doubles its sailings between June and August."]),
-    bad: () => makeScannedPdf(5),
+    // A page with neither a text layer nor anything OCR can read: reported, not indexed as empty.
+    bad: () => makePdf(["", ""]),
     code: "no_text_layer",
-    says: /no extractable text/,
+    says: /OCR found no text/,
   },
 ];
 

@@ -95,6 +95,7 @@ describe("npm run status", () => {
         documents: { indexed: 5, pending: 1, failed: 0, stale: 2 },
         unseen: 3,
         freshnessLagMs: 95_000,
+        textLayers: { documents: { native: 4, mixed: 1 }, pages: { native: 30, ocr: 3, none: 1 }, pagesWithoutText: { ocr_empty: 1 }, meanOcrConfidence: 88.4 },
         sources: [
           {
             id: "src_1",
@@ -117,6 +118,7 @@ describe("npm run status", () => {
       now,
     );
     expect(out).toMatch(/freshness lag: 1m35s/);
+    expect(out).toMatch(/PDF pages: 30 native, 3 OCR.d, mean OCR confidence 88, 1 without text \(1 ocr_empty\)/);
     expect(out).toMatch(/queue: 3 waiting, 1 active, 0 failed/);
     expect(out).toMatch(/workers: host-1 \(idle 2s\)/);
     expect(out).toMatch(/unseen files: 3\+/);

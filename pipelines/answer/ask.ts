@@ -12,6 +12,7 @@ import { verifyAnswer } from "../verify/verify.js";
 import { memoizeEmbed } from "../embed/memo.js";
 import { computeQueryMetrics, type LlmJudge } from "../metrics/index.js";
 import { judgeAnswerability, type Answerability, type AnswerabilityModel } from "./answerability.js";
+import { withTextLayers, type PageTextLayers } from "./text-layer.js";
 
 export interface AnswerDeps {
   store: VectorStore;
@@ -32,6 +33,8 @@ export interface AnswerDeps {
   quality?: { lexicalOnly?: boolean; judge?: LlmJudge | undefined; onJudgeError?: (err: unknown) => void } | undefined;
   /** Abstain before generating when the judge's probability is below `threshold` (0 turns it off). */
   answerability?: { threshold: number; model?: AnswerabilityModel } | undefined;
+  /** Where cited PDF pages' text came from, so a citation of OCR'd text says so; unset: not marked. */
+  pageTextLayers?: PageTextLayers | undefined;
 }
 
 export interface AnswerInput {
@@ -141,7 +144,10 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
   ));
   const t5 = performance.now();
 
-  const citations: Citation[] = packed.sources.filter((s) => verified.cited.includes(s.n)).map((s) => ({ ...describe(s), snippet: snippet(s.text) }));
+  const citations: Citation[] = await withTextLayers(
+    packed.sources.filter((s) => verified.cited.includes(s.n)).map((s) => ({ ...describe(s), snippet: snippet(s.text) })),
+    deps.pageTextLayers,
+  );
   return {
     queryId: randomUUID(),
     generation: deps.generationId,

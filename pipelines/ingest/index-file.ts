@@ -4,9 +4,11 @@ import { isPipelineError, PipelineError } from "../errors.js";
 import type { GeneratorTokenizer } from "../generate/tokens.js";
 import { maskParsedText } from "../guard/pii.js";
 import { parseDocument } from "../parse/index.js";
+import { summarizeTextLayer, type PdfOcr } from "../parse/ocr.js";
 import { spanAttributes, withSpan } from "../tracing.js";
 import type { Catalog } from "../store/catalog.js";
 import type { EmbeddingCache } from "../store/embedding-cache.js";
+import type { PageStore } from "../store/page-queries.js";
 import type { StoredChunk, VectorStore } from "../store/types.js";
 import { embedWithCache, sha256 } from "./embed-chunks.js";
 import { readSourceFile, resolveInside, stillExists } from "./read-source.js";
@@ -24,6 +26,10 @@ export interface IngestDeps {
   maxFileBytes: number;
   /** PII_MASK_INGEST: mask personal data before chunking and embedding; chunk offsets then refer to the masked text. */
   maskPii?: boolean | undefined;
+  /** Reads PDF pages without a text layer (OCR_ENGINE); unset: such pages are left out. */
+  ocr?: PdfOcr | undefined;
+  /** Records each document's text layer and pages (0015); unset: not recorded. */
+  pages?: PageStore | undefined;
 }
 
 export interface IndexFileJob {
@@ -94,7 +100,7 @@ async function indexFileStages(deps: IngestDeps, job: IndexFileJob): Promise<Ing
     const ids = { "rag.document.id": doc.id, "rag.document.path": job.path };
     const parsed = await withSpan("ingest.parse", ids, async (span) => {
       // Masked before chunking (PII_MASK_INGEST), so neither stored text, postings nor vectors hold it.
-      const raw = await parseDocument(bytes, job.path);
+      const raw = await parseDocument(bytes, job.path, { ocr: deps.ocr });
       const p = deps.maskPii ? { ...raw, ...maskParsedText(raw) } : raw;
       span.setAttributes(spanAttributes({ "rag.format": p.format, "rag.pages": p.pageCount }));
       return p;
@@ -137,6 +143,7 @@ async function indexFileStages(deps: IngestDeps, job: IndexFileJob): Promise<Ing
         chunkCount: chunks.length,
         pageCount: parsed.pageCount,
       });
+      await deps.pages?.record(doc.id, summarizeTextLayer(parsed.pages), parsed.pages);
     });
     return { status: "indexed", documentId: doc.id, chunks: chunks.length, embedded: embedded.embedded, reused: embedded.reused };
   } catch (err) {

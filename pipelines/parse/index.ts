@@ -1,11 +1,13 @@
 import { PipelineError } from "../errors.js";
+import { parseDocx } from "./docx.js";
 import { parseHtml } from "./html.js";
 import { parseMarkdown } from "./markdown.js";
+import type { PdfOcr } from "./ocr.js";
 import { parsePdf } from "./pdf.js";
 import { parseText } from "./text.js";
 import type { DocumentFormat, ParsedDocument } from "./types.js";
 
-export { parseHtml, parseMarkdown, parsePdf, parseText };
+export { parseDocx, parseHtml, parseMarkdown, parsePdf, parseText };
 
 const FORMATS: Record<string, DocumentFormat> = {
   ".md": "markdown",
@@ -16,6 +18,7 @@ const FORMATS: Record<string, DocumentFormat> = {
   ".txt": "text",
   ".text": "text",
   ".pdf": "pdf",
+  ".docx": "docx",
 };
 const SNIFF_BYTES = 8192;
 const MAX_CONTROL_SHARE = 0.1;
@@ -58,9 +61,9 @@ export function decodeText(bytes: Uint8Array, path: string): string {
 
 /**
  * Decodes and parses a file by its extension; every failure is a PipelineError naming the path.
- * Async because PDF extraction is.
+ * Async because PDF extraction is. `ocr` reads PDF pages that have no text layer; without it they are left out.
  */
-export async function parseDocument(bytes: Uint8Array, path: string): Promise<ParsedDocument> {
+export async function parseDocument(bytes: Uint8Array, path: string, opts: { ocr?: PdfOcr | undefined } = {}): Promise<ParsedDocument> {
   const format = formatForPath(path);
   if (format === null) {
     throw new PipelineError(
@@ -71,7 +74,13 @@ export async function parseDocument(bytes: Uint8Array, path: string): Promise<Pa
   }
   if (format === "pdf") {
     if (bytes.length === 0) throw emptyError(path, "the file is empty", format);
-    return parsePdf(bytes, path);
+    return parsePdf(bytes, path, opts.ocr);
+  }
+  if (format === "docx") {
+    if (bytes.length === 0) throw emptyError(path, "the file is empty", format);
+    const doc = await parseDocx(bytes, path);
+    if (!doc.sections.some((s) => s.text.trim() !== "")) throw emptyError(path, "the Word document has no text", format);
+    return doc;
   }
   const source = decodeText(bytes, path);
   const doc = format === "markdown" ? parseMarkdown(source) : format === "html" ? parseHtml(source) : parseText(source);

@@ -1,4 +1,5 @@
 import { PipelineError } from "../errors.js";
+import { ocrFoundNothing, readPdfPages, type PdfOcr } from "./ocr.js";
 import type { ParsedDocument, ParsedSection } from "./types.js";
 
 // Fewer words than this (after stamps and running lines are set aside) is a page without text:
@@ -12,10 +13,11 @@ const RUNNING_LINE_MIN_PAGES = 3;
 
 /**
  * Extracts a PDF's text layer page by page (pdf-parse v2, i.e. pdf.js). Each page with text
- * becomes one section carrying its 1-based `page`; pages without text are left out. Throws
- * `encrypted_file`, `corrupt_file`, or `no_text_layer` for a scan that needs OCR.
+ * becomes one section carrying its 1-based `page`; pages without text are left out. Pages whose
+ * text layer is empty or sparse go through `ocr` (pipelines/parse/ocr.ts) when given. Throws
+ * `encrypted_file`, `corrupt_file`, or `no_text_layer` / `ocr_failed` when no page gives text.
  */
-export async function parsePdf(bytes: Uint8Array, path: string): Promise<ParsedDocument> {
+export async function parsePdf(bytes: Uint8Array, path: string, ocr?: PdfOcr): Promise<ParsedDocument> {
   // Loaded on first use: pdf.js is large, and the watcher process imports this module for formatForPath.
   const { PDFParse } = await import("pdf-parse");
   // pdf.js may transfer the array to its worker and detach it; the caller still needs its bytes.
@@ -23,11 +25,13 @@ export async function parsePdf(bytes: Uint8Array, path: string): Promise<ParsedD
   let pages: Array<{ num: number; text: string }>;
   let pageCount: number;
   let title: string | null;
+  let sizes: Map<number, { width: number; height: number }>;
   try {
     const result = await parser.getText({ pageJoiner: "" });
     pages = result.pages;
     pageCount = result.total;
-    const info = await parser.getInfo().catch(() => null);
+    const info = await parser.getInfo({ parsePageInfo: true }).catch(() => null);
+    sizes = new Map((info?.pages ?? []).map((p) => [p.pageNumber, { width: p.width, height: p.height }]));
     const raw = (info?.info as { Title?: unknown } | undefined)?.Title;
     title = typeof raw === "string" && raw.trim() !== "" ? raw.trim() : null;
   } catch (cause) {
@@ -38,14 +42,24 @@ export async function parsePdf(bytes: Uint8Array, path: string): Promise<ParsedD
 
   const cleaned = pages.map((p) => ({ page: p.num, text: cleanPageText(p.text) }));
   const running = runningLines(cleaned.map((p) => p.text));
+  const native = cleaned.map((p) => ({
+    ...p,
+    hasText: p.text !== "" && hasRealText(p.text, running),
+    widthPt: sizes.get(p.page)?.width ?? null,
+    heightPt: sizes.get(p.page)?.height ?? null,
+  }));
+  // Pages without a text layer are OCR'd here; `texts` holds only pages that have text either way.
+  const { texts, pages: pageTexts } = await readPdfPages(bytes, path, native, ocr);
   let text = "";
   const sections: ParsedSection[] = [];
   for (const p of cleaned) {
-    if (p.text === "" || !hasRealText(p.text, running)) continue;
+    const pageText = texts.get(p.page);
+    if (pageText === undefined) continue;
     if (text !== "") text += "\n\n";
-    sections.push({ text: p.text, start: text.length, end: text.length + p.text.length, headingPath: [], page: p.page });
-    text += p.text;
+    sections.push({ text: pageText, start: text.length, end: text.length + pageText.length, headingPath: [], page: p.page });
+    text += pageText;
   }
+  if (sections.length === 0 && ocr && ocr.settings.engine !== "off") throw ocrFoundNothing(path, pageCount, pageTexts);
   if (sections.length === 0) {
     throw new PipelineError(
       "no_text_layer",
@@ -54,7 +68,7 @@ export async function parsePdf(bytes: Uint8Array, path: string): Promise<ParsedD
       { context: { path, pageCount } },
     );
   }
-  return { format: "pdf", text, title, sections, pageCount };
+  return { format: "pdf", text, title, sections, pageCount, pages: pageTexts };
 }
 
 /**

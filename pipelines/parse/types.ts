@@ -1,5 +1,5 @@
 /** Formats the parse stage understands; the file extension chooses one. */
-export type DocumentFormat = "markdown" | "html" | "text" | "pdf";
+export type DocumentFormat = "markdown" | "html" | "text" | "pdf" | "docx";
 
 /**
  * A structural unit of a parsed document: a Markdown section under one heading, an HTML block,
@@ -23,4 +23,17 @@ export interface ParsedDocument {
   title: string | null;
   sections: ParsedSection[];
   pageCount: number | null;
+  /** Where the text came from, per page: PDFs only (pipelines/parse/ocr.ts). */
+  pages?: PageText[] | undefined;
+}
+
+/** Where one page's text came from; a page without text says why (`errorCode`). */
+export interface PageText {
+  page: number;
+  textLayer: "native" | "ocr" | "none";
+  /** Mean word confidence 0-100 of an OCR'd page; null otherwise. */
+  ocrConfidence: number | null;
+  chars: number;
+  errorCode: string | null;
+  error: string | null;
 }

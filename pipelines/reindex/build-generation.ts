@@ -1,7 +1,7 @@
 import type { Chunker } from "../chunk/types.js";
 import type { Embedder } from "../embed/types.js";
 import type { GeneratorTokenizer } from "../generate/tokens.js";
-import { indexFile } from "../ingest/index-file.js";
+import { indexFile, type IngestDeps } from "../ingest/index-file.js";
 import type { Catalog, DocumentRow, GenerationRow } from "../store/catalog.js";
 import type { EmbeddingCache } from "../store/embedding-cache.js";
 import type { VectorStore } from "../store/types.js";
@@ -14,6 +14,9 @@ export interface BuildDeps {
   maxFileBytes: number;
   /** PII_MASK_INGEST, so a re-index masks exactly what live ingestion masks. */
   maskPii?: boolean | undefined;
+  /** OCR and the page store, as live ingestion has them (IngestDeps). */
+  ocr?: IngestDeps["ocr"];
+  pages?: IngestDeps["pages"];
 }
 
 export interface BuildTarget {

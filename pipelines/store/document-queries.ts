@@ -2,6 +2,7 @@ import { and, asc, count, eq, inArray, type SQL } from "drizzle-orm";
 import { sql } from "drizzle-orm";
 import { documents, sources } from "../../schemas/db.js";
 import { queryRows, type Drizzle } from "./database.js";
+import { createPageStore } from "./page-queries.js";
 import type { CollectionScope } from "./scoped-store.js";
 
 export interface DocumentFilter {
@@ -27,6 +28,8 @@ const columns = {
   sizeBytes: documents.sizeBytes,
   chunkCount: documents.chunkCount,
   pageCount: documents.pageCount,
+  textLayer: documents.textLayer,
+  ocrConfidence: documents.ocrConfidence,
   errorCode: documents.errorCode,
   error: documents.error,
   indexedAt: documents.indexedAt,
@@ -79,6 +82,8 @@ export function createDocumentQueries(db: Drizzle, scope: CollectionScope) {
       );
       return {
         ...row,
+        // Per page of a PDF: native or ocr text, or none with the reason (0015).
+        pages: await createPageStore(db).pagesOf(id),
         versions: versions.map((v) => ({
           generationId: Number(v.generation_id),
           generationStatus: v.status,

@@ -8,6 +8,7 @@ import { createLogger } from "../common/log.js";
 import { onShutdown, runMain } from "../common/process.js";
 import { assertRedisReachable } from "../common/queue/bullmq.js";
 import { createQueue } from "../common/queue/index.js";
+import { showOcrProgress } from "../common/ocr-progress.js";
 import { showDrain } from "../common/progress.js";
 import { startTracing } from "../common/tracing.js";
 import { watcherFromConfig } from "../watcher/config.js";
@@ -35,6 +36,7 @@ runMain(async () => {
   const queue = createQueue(config, { log });
   apiDeps.queue = queue;
   createWorker({ core, queue, log, maxFileBytes: config.MAX_FILE_BYTES, metrics: apiDeps.metrics }).start();
+  showOcrProgress(core.ocr, { log });
   const watcher = watcherFromConfig(config, { catalog: core.catalog, queue, log });
   onShutdown(async () => {
     await watcher.close();

@@ -9,6 +9,7 @@ import { commonEnv, ConfigError, parseConfig, queueEnv, watcherEnv } from "../co
 import { createCoreDeps, openCatalog } from "../common/deps.js";
 import { createLogger, type Logger } from "../common/log.js";
 import { runMain } from "../common/process.js";
+import { describeOcr, tallyOcr } from "../common/ocr-progress.js";
 import { createProgress } from "../common/progress.js";
 import { createBullmqQueue } from "../common/queue/bullmq.js";
 import { createInProcessQueue } from "../common/queue/in-process.js";
@@ -18,7 +19,7 @@ import { createWorker } from "../worker/worker.js";
 
 const HELP = `npm run ingest -- <folder or file...> [--collection <name>] [--wait]
 
-Indexes folders (every Markdown, text, HTML and PDF file under them) and files into the configured
+Indexes folders (every Markdown, text, HTML, PDF and Word .docx file under them; scanned PDF pages through OCR) and files into the configured
 index, DATA_DIR's PGlite or DATABASE_URL, with the worker's own code: unchanged files are skipped,
 an edited one re-embeds only its changed chunks. Shows progress, then lists every document that
 failed with its reason; the exit status is 1 when any failed. Each folder (or a file's folder)
@@ -55,7 +56,7 @@ async function resolveTargets(args: string[]): Promise<Targets> {
       targets.set(abs, targets.get(abs) ?? []);
       for await (const file of walk(abs, () => {})) if (formatForPath(file) !== null) add(abs, file);
     } else if (info?.isFile()) {
-      if (formatForPath(abs) === null) throw new ConfigError(`${arg}: not a format this service reads (Markdown, text, HTML, PDF).`);
+      if (formatForPath(abs) === null) throw new ConfigError(`${arg}: not a format this service reads (Markdown, text, HTML, PDF, .docx).`);
       add(dirname(abs), abs);
     } else {
       throw new ConfigError(`${arg}: no such file or folder.`);
@@ -86,6 +87,8 @@ async function ingestHere(config: CliConfig, targets: Targets, collection: strin
     const pathOf = new Map<string, string>(); // job id → path, for jobs that exhaust their attempts
     const total = [...targets.values()].reduce((n, files) => n + files.length, 0);
     const progress = createProgress({ label: "ingest", total });
+    // A scanned PDF spends a minute in OCR: the line says which page, so the run does not look stuck.
+    const ocr = tallyOcr(core.ocr, (e) => progress.tick(0, `OCR ${e.path} page ${e.page} (${e.done}/${e.total})`));
     const queue = createInProcessQueue({
       concurrency: config.WORKER_CONCURRENCY,
       onError: (job, err, willRetry) => {
@@ -115,7 +118,8 @@ async function ingestHere(config: CliConfig, targets: Targets, collection: strin
     }
     await queue.idle();
     await queue.close();
-    progress.done(`${total} files`);
+    ocr.stop();
+    progress.done([`${total} files`, describeOcr(ocr.tally)].filter(Boolean).join(", "));
     return { done: total, failures, outcomes };
   } finally {
     await core.close();

@@ -32,6 +32,12 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
   // Reports from a service older than the unseen count have none.
   if (r.unseen !== undefined) out.push(`unseen files: ${r.unseen}${r.sources.every((s) => s.staleCheckComplete) ? "" : "+"}`);
   out.push(`freshness lag: ${duration(r.freshnessLagMs)}`);
+  const t = r.textLayers;
+  if (t.pages.ocr + t.pages.none > 0) {
+    const conf = t.meanOcrConfidence === null ? "" : `, mean OCR confidence ${t.meanOcrConfidence.toFixed(0)}`;
+    const why = Object.entries(t.pagesWithoutText).map(([code, n]) => `${n} ${code}`).join(", ");
+    out.push(`PDF pages: ${t.pages.native} native, ${t.pages.ocr} OCR'd${conf}, ${t.pages.none} without text${why ? ` (${why})` : ""}`);
+  }
   const q = r.queue;
   out.push(
     q ? (q.error ? `queue: unavailable (${q.error})` : `queue: ${q.waiting} waiting, ${q.active} active, ${q.failed} failed`) : "queue: not visible from here",

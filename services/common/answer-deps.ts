@@ -5,6 +5,7 @@ import type { LlmJudge } from "../../pipelines/metrics/types.js";
 import { createLexicalReranker } from "../../pipelines/rerank/lexical.js";
 import type { Reranker } from "../../pipelines/rerank/types.js";
 import { fusionFor } from "../../pipelines/retrieve/hybrid.js";
+import { pageTextLayers } from "../../pipelines/store/page-queries.js";
 import type { CoreDeps } from "./deps.js";
 
 /** The answer-path settings of a process's config (the API's; unset ones take the documented defaults). */
@@ -46,5 +47,7 @@ export function answerDepsOf(core: CoreDeps, config: AnswerSettings, answerers: 
     verify: { mode: config.VERIFY_MODE ?? "remove", minSupportedShare: config.VERIFY_MIN_SUPPORTED ?? 0.5 },
     quality: { lexicalOnly: config.METRICS_JUDGE === "lexical", judge: answerers.metricsJudge, onJudgeError: answerers.onJudgeError },
     answerability: { threshold: config.ANSWERABILITY_MIN ?? ANSWERABILITY_MODEL.threshold },
+    // Citations of OCR'd pages say so (issue 19).
+    pageTextLayers: (refs) => pageTextLayers(core.database.db, refs),
   };
 }

@@ -49,6 +49,13 @@ export const commonEnv = {
   CHUNKER: env(z.enum(["structure", "llamaindex"], { error: "must be structure or llamaindex" }).default("structure")),
   /** Mask personal data in ingested text before chunking and embedding (offsets then refer to the masked text). */
   PII_MASK_INGEST: env(flag.default(false)),
+  /** OCR of scanned PDF pages (pipelines/parse/ocr.ts): auto picks the tesseract command when installed, else tesseract.js. */
+  OCR_ENGINE: env(z.enum(["auto", "tesseract", "tesseract.js", "off"], { error: "must be auto, tesseract, tesseract.js or off" }).default("auto")),
+  OCR_RENDERER: env(z.enum(["auto", "pdftoppm", "pdfjs"], { error: "must be auto, pdftoppm or pdfjs" }).default("auto")),
+  OCR_DPI: env(positiveInt.min(72).max(600).default(300)),
+  OCR_MAX_PIXELS: env(positiveInt.min(500).max(10_000).default(4200)),
+  OCR_PAGE_TIMEOUT_MS: env(positiveInt.default(120_000)),
+  OCR_CONCURRENCY: env(positiveInt.max(16).default(1)),
   /** How long a retired generation's chunks stay after a re-index switch, for queries in flight. */
   RETIRE_GRACE_MS: env(z.coerce.number().int().min(0).default(30_000)),
   LOG_LEVEL: env(z.enum(["debug", "info", "warn", "error", "silent"]).default("info")),

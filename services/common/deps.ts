@@ -8,10 +8,12 @@ import {
   type EmbedderIdentity,
 } from "../../pipelines/embed/index.js";
 import type { IngestDeps } from "../../pipelines/ingest/index-file.js";
+import { createPdfOcr, type OcrSettings, type PdfOcr } from "../../pipelines/parse/ocr.js";
 import { createGeneratorTokenizer, type GeneratorTokenizer } from "../../pipelines/generate/tokens.js";
 import { createCatalog, type Catalog, type GenerationRow } from "../../pipelines/store/catalog.js";
 import { openDatabase, type Database } from "../../pipelines/store/database.js";
 import { createEmbeddingCache, type EmbeddingCache } from "../../pipelines/store/embedding-cache.js";
+import { createPageStore, type PageStore } from "../../pipelines/store/page-queries.js";
 import { DatabaseSetupError } from "../../pipelines/store/migrate.js";
 import { createPgvectorStore } from "../../pipelines/store/pgvector-store.js";
 import { createQdrantStore } from "../../pipelines/store/qdrant-store.js";
@@ -40,6 +42,13 @@ export interface CoreConfig {
   CHUNKER?: ChunkerKind | undefined;
   /** Mask personal data in ingested text before chunking (worker and re-index alike). */
   PII_MASK_INGEST?: boolean | undefined;
+  /** OCR of PDF pages without a text layer (pipelines/parse/ocr.ts); unset fields take its defaults. */
+  OCR_ENGINE?: OcrSettings["engine"] | undefined;
+  OCR_RENDERER?: OcrSettings["renderer"] | undefined;
+  OCR_DPI?: number | undefined;
+  OCR_MAX_PIXELS?: number | undefined;
+  OCR_PAGE_TIMEOUT_MS?: number | undefined;
+  OCR_CONCURRENCY?: number | undefined;
 }
 
 /**
@@ -57,6 +66,8 @@ export function ingestDepsOf(core: CoreDeps, maxFileBytes: number): IngestDeps {
     generationId: core.generation.id,
     maxFileBytes,
     maskPii: core.maskPiiOnIngest,
+    ocr: core.ocr,
+    pages: core.pages,
   };
 }
 
@@ -91,6 +102,9 @@ export interface CoreDeps {
   mismatch: ModelMismatch | null;
   /** PII_MASK_INGEST: every ingestion path (worker, re-index) masks personal data before chunking. */
   maskPiiOnIngest: boolean;
+  /** OCR for scanned PDF pages; starts its engine on the first such page. */
+  ocr: PdfOcr;
+  pages: PageStore;
   /**
    * Follows the active generation (a re-index switches it). Call before each query or job; the
    * fields above change together, so read them after this call, not across an await.
@@ -174,10 +188,13 @@ export async function createCoreDeps(
       generation,
       mismatch,
       maskPiiOnIngest: config.PII_MASK_INGEST ?? false,
+      ocr: createPdfOcr(ocrSettingsOf(config)),
+      pages: createPageStore(database.db),
       refresh: () => core.runtime.refresh(),
       runtime: undefined as unknown as IndexRuntime,
       async close() {
         await core.runtime.closeLoaded();
+        await core.ocr.close();
         if (!overrides.embedder) await embedder.close();
         await database.close();
       },
@@ -217,4 +234,17 @@ export async function openCatalog(
     await database.close().catch(() => {});
     throw err;
   }
+}
+
+/** The OCR_* variables that are set, over pipelines/parse/ocr.ts's defaults. */
+export function ocrSettingsOf(c: CoreConfig): Partial<OcrSettings> {
+  const set = {
+    engine: c.OCR_ENGINE,
+    renderer: c.OCR_RENDERER,
+    dpi: c.OCR_DPI,
+    maxPixels: c.OCR_MAX_PIXELS,
+    pageTimeoutMs: c.OCR_PAGE_TIMEOUT_MS,
+    concurrency: c.OCR_CONCURRENCY,
+  };
+  return Object.fromEntries(Object.entries(set).filter(([, v]) => v !== undefined));
 }

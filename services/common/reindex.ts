@@ -78,6 +78,9 @@ export async function startReindex(core: CoreDeps, opts: ReindexOptions) {
       tokenizer: core.tokenizer,
       maxFileBytes: opts.maxFileBytes,
       maskPii: core.maskPiiOnIngest,
+      // Scanned pages are read again for the new generation; their text is not kept apart.
+      ocr: core.ocr,
+      pages: core.pages,
     },
     { embedder, chunker },
     gen,

@@ -1,5 +1,6 @@
 import { createCatalog, type GenerationRow } from "../../pipelines/store/catalog.js";
 import type { Drizzle } from "../../pipelines/store/database.js";
+import { textLayerCounts } from "../../pipelines/store/page-queries.js";
 import type { ModelMismatch } from "./deps.js";
 import { sourceStatuses, summarize } from "./index-status.js";
 import type { JobQueue } from "./queue/types.js";
@@ -40,10 +41,11 @@ export async function statusReport(
   opts: { mismatch: ModelMismatch | null; queue?: JobQueue | undefined; collections?: readonly string[] | null },
 ) {
   const scoped = opts.collections !== undefined && opts.collections !== null;
-  const [generations, sources, q] = await Promise.all([
+  const [generations, sources, q, textLayers] = await Promise.all([
     createCatalog(db).listGenerations(),
     sourceStatuses(db, { collections: opts.collections ?? null }),
     queueStatus(opts.queue),
+    textLayerCounts(db, opts.collections ?? null),
   ]);
   // A failed build's message can name any tenant's file; a scoped caller gets the status without it.
   const describe = (g: GenerationRow) => ({ ...describeGeneration(g), ...(scoped ? { error: null } : {}) });
@@ -60,6 +62,8 @@ export async function statusReport(
     /** Files on disk under the roots that the catalog does not know yet (see index-status.ts). */
     unseen: totals.unseen,
     freshnessLagMs: totals.freshnessLagMs,
+    // Indexed documents by text layer (native, ocr, mixed, none), OCR'd pages, pages left without text and why.
+    textLayers,
     sources,
     queue: q.queue,
     workers: q.workers,

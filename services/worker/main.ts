@@ -4,6 +4,7 @@ import { createCoreDeps } from "../common/deps.js";
 import { createLogger } from "../common/log.js";
 import { onShutdown, runMain } from "../common/process.js";
 import { assertRedisReachable } from "../common/queue/bullmq.js";
+import { showOcrProgress } from "../common/ocr-progress.js";
 import { createQueue } from "../common/queue/index.js";
 import { startTracing } from "../common/tracing.js";
 import { loadWorkerConfig } from "./config.js";
@@ -32,6 +33,7 @@ runMain(async () => {
   const core = await createCoreDeps(config, log);
   const queue = createQueue(config, { log, workerName: `${hostname()}-${process.pid}` });
   createWorker({ core, queue, log, maxFileBytes: config.MAX_FILE_BYTES }).start();
+  showOcrProgress(core.ocr, { log });
 
   const heartbeat = setInterval(() => {
     queue.depth().then(

@@ -35,6 +35,14 @@ const StatusSchema = z
     documents: z.looseObject({ indexed: z.int(), pending: z.int(), failed: z.int(), stale: z.int() }),
     unseen: z.int().describe("Files on disk under the watched folders that the catalog does not know yet."),
     freshnessLagMs: z.number().describe("Age of the oldest change not yet searchable; 0 when none."),
+    textLayers: z
+      .looseObject({
+        documents: z.record(z.string(), z.int()).describe("Indexed documents by text layer: native, ocr, mixed (a PDF with both), none."),
+        pages: z.object({ native: z.int(), ocr: z.int(), none: z.int() }),
+        pagesWithoutText: z.record(z.string(), z.int()).describe("Pages left without text, by reason: ocr_empty, ocr_timeout, ocr_failed, render_failed, ocr_off."),
+        meanOcrConfidence: z.number().nullable(),
+      })
+      .optional(),
     sources: z.array(
       z.looseObject({
         id: z.string(),
@@ -62,6 +70,8 @@ const DocumentSchema = z.looseObject({
   contentHash: z.string().nullable(),
   chunkCount: z.int(),
   pageCount: z.int().nullable(),
+  textLayer: z.enum(["native", "ocr", "mixed", "none"]).nullable().describe("Where the text came from; mixed: a PDF with both native and OCR'd pages."),
+  ocrConfidence: z.number().nullable().describe("Mean OCR word confidence (0-100) over the OCR'd pages."),
   errorCode: z.string().nullable(),
   error: z.string().nullable(),
   indexedAt: z.string().nullable(),
@@ -75,6 +85,16 @@ const DocumentPageSchema = z.object({
   nextOffset: z.int().nullable(),
 });
 const DocumentDetailSchema = DocumentSchema.extend({
+  pages: z.array(
+    z.object({
+      page: z.int(),
+      textLayer: z.enum(["native", "ocr", "none"]),
+      ocrConfidence: z.number().nullable(),
+      chars: z.int(),
+      errorCode: z.string().nullable().describe("Why a page has no text: ocr_empty, ocr_timeout, ocr_failed, render_failed, ocr_off."),
+      error: z.string().nullable(),
+    }),
+  ),
   versions: z.array(z.object({ generationId: z.int(), generationStatus: z.string(), chunks: z.int(), pages: z.int().nullable() })),
 });
 const nullableNumber = z.number().nullable();
