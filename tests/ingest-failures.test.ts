@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { sourceIdFor } from "../pipelines/store/catalog.js";
 import { ROOT } from "./support/process.js";
 import { chunksOf, openCore } from "./support/ingest.js";
-import { makePdf, makeScannedPdf } from "./support/pdf.js";
+import { makePdf } from "./support/pdf.js";
 import { startPipeline, waitFor } from "./support/pipeline.js";
 
 const ENCRYPTED = new URL("./fixtures/encrypted.pdf", import.meta.url).pathname;
