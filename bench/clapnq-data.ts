@@ -27,6 +27,8 @@ export interface Item {
   id: string;
   input: string;
   passages: Passage[];
+  /** One entry per annotator: the reference answer and the passage sentences that bear it (empty when unanswerable). */
+  output?: Array<{ answer: string; selected_sentences: string[] }>;
 }
 export interface Question {
   item: Item;

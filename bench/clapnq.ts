@@ -10,16 +10,22 @@
  * --limit N takes the first N questions of each file (default: all).
  * Reports: answerable questions answered with the gold passage cited, answered at all;
  * unanswerable questions abstained; context budget violations (usage, and re-counted with the
- * generator's tokenizer over the sources as the generator received them); latency p50/p95.
+ * generator's tokenizer over the sources as the generator received them); latency p50/p95; and what
+ * the answers say: selected-sentence precision and recall against ClapNQ's `selected_sentences`
+ * (best annotator), the reference answer's token recall and ROUGE-L, per half.
  */
+import { loadavg } from "node:os";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
+import { citedSentences, stripMarkers } from "../pipelines/generate/answer-text.js";
 import type { Generator } from "../pipelines/generate/types.js";
+import { bestSentenceOverlap, rougeL, tokenRecall } from "../pipelines/eval/answer-metrics.js";
+import { meanOf } from "../pipelines/eval/metrics.js";
 import { createExtractiveGenerator } from "../pipelines/generate/extractive.js";
 import { createApp } from "../services/api/app.js";
 import type { ApiDeps } from "../services/api/context.js";
 import { createLogger } from "../services/common/log.js";
-import { DEFAULT_CLAPNQ_DIR, fileOf, halfOf, indexClapnq, pct, readClapnq } from "./clapnq-data.js";
+import { DEFAULT_CLAPNQ_DIR, fileOf, halfOf, indexClapnq, pct, readClapnq, type Item } from "./clapnq-data.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -77,6 +83,12 @@ async function main() {
     contextTokens: number;
     contextBudget: number;
     recount: number | null;
+    /** Selected-sentence precision / recall (null when abstained or unanswerable). */
+    ssPrecision: number | null;
+    ssRecall: number | null;
+    /** Best over annotators' reference answers; 0 when abstained, null when unanswerable. */
+    tokenRecall: number | null;
+    rougeL: number | null;
   }
   const results: Result[] = [];
   const questions = [
@@ -96,7 +108,9 @@ async function main() {
     const body = (await res.json()) as any;
     if (res.status !== 200) throw new Error(`/ask ${res.status}: ${JSON.stringify(body)}`);
     const gold = fileOf(q.passages[0]!);
+    const said = saidOf(kind, body.abstained, body.answer, q.output ?? []);
     results.push({
+      ...said,
       kind,
       half: halfOf(q),
       abstained: body.abstained,
@@ -142,7 +156,33 @@ async function main() {
     console.log(`| half ${half}${half === "A" ? " (judge fitted here)" : " (held out)"}: answered with gold cited / unanswerable abstained | ${pct(g, a.length)} (${g}/${a.length}) / ${pct(x, u.length)} (${x}/${u.length}) | |`);
   }
 
+  // What the answers say (answerable questions): sentence figures over those answered, and
+  // reference-answer figures over all (an abstention says nothing: 0).
+  console.log("\n| answerable, what the answer says | answered: selected-sentence precision | answered: selected-sentence recall | all: reference token recall | all: reference ROUGE-L | answered |");
+  console.log("|---|---|---|---|---|---|");
+  for (const [label, rs] of [["all", ans], ["half A", ans.filter((r) => r.half === "A")], ["half B (held out)", ans.filter((r) => r.half === "B")]] as const) {
+    const answeredRs = rs.filter((r) => !r.abstained);
+    console.log(
+      `| ${label} | ${f3(meanOf(answeredRs.map((r) => r.ssPrecision)))} | ${f3(meanOf(answeredRs.map((r) => r.ssRecall)))} | ${f3(meanOf(rs.map((r) => r.tokenRecall)))} | ${f3(meanOf(rs.map((r) => r.rougeL)))} | ${answeredRs.length}/${rs.length} |`,
+    );
+  }
+  console.log(`\nload average ${loadavg().map((l) => l.toFixed(1)).join(" ")} at the end of the run (1, 5, 15 min; 2 cores, shared)`);
+
   await indexed.close();
 }
+
+/** Selected-sentence and reference-answer figures of one /ask answer. */
+function saidOf(kind: "answerable" | "unanswerable", abstained: boolean, answer: string, output: NonNullable<Item["output"]>) {
+  if (kind === "unanswerable") return { ssPrecision: null, ssRecall: null, tokenRecall: null, rougeL: null };
+  const references = output.map((o) => o.answer).filter((a) => a.trim() !== "");
+  if (abstained) return { ssPrecision: null, ssRecall: null, tokenRecall: references.length ? 0 : null, rougeL: references.length ? 0 : null };
+  const sentences = citedSentences(answer).map((s) => stripMarkers(s.text));
+  const overlap = bestSentenceOverlap(sentences, output.map((o) => o.selected_sentences));
+  const plain = stripMarkers(answer);
+  const best = (f: (a: string, r: string) => number) => (references.length ? Math.max(...references.map((r) => f(plain, r))) : null);
+  return { ssPrecision: overlap.precision, ssRecall: overlap.recall, tokenRecall: best(tokenRecall), rougeL: best(rougeL) };
+}
+
+const f3 = (x: number | null) => (x === null ? "n/a" : x.toFixed(3));
 
 await main();

@@ -10,9 +10,12 @@ export const SuiteItemSchema = z
     relevant: z.array(z.string().min(1)),
     reference: z.string().min(1).optional(),
     answerable: z.boolean().default(true),
+    /** Strings one of which the answer must contain (case and quote style aside): the fact itself. */
+    answer_any: z.array(z.string().trim().min(1, "must not be empty")).min(1, "needs at least one string").optional(),
   })
   .strict()
-  .refine((x) => !x.answerable || x.relevant.length > 0, { message: "an answerable question needs at least one relevant document", path: ["relevant"] });
+  .refine((x) => !x.answerable || x.relevant.length > 0, { message: "an answerable question needs at least one relevant document", path: ["relevant"] })
+  .refine((x) => x.answerable || x.answer_any === undefined, { message: "an unanswerable question cannot list answer strings", path: ["answer_any"] });
 export type SuiteItem = z.infer<typeof SuiteItemSchema> & { id: string };
 
 /** Reads a JSONL suite; every line is validated and a bad one is an error with its line number. */

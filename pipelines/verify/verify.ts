@@ -1,5 +1,6 @@
 import { ABSTAIN_MESSAGE, isAbstention, stripMarkers } from "../generate/answer-text.js";
 import type { AnswerSentence, ContextSource, GeneratedAnswer } from "../generate/types.js";
+import { termOf } from "../generate/reader-features.js";
 import { contentTerms } from "../text/terms.js";
 import { mergeEvidence, numbersIn, sourceEvidence, termWeights, type SourceEvidence } from "./evidence.js";
 import { closestSentences, cosine, judgeLexically, THRESHOLDS, type Judgement } from "./judge.js";
@@ -40,7 +41,12 @@ export async function verifyAnswer(answer: GeneratedAnswer, sources: ContextSour
   if (answer.abstained) {
     return { text: answer.text, abstained: true, cited: [], verification: { ...empty, citationsRemoved: 0, citationsNotGiven: 0, supportedShare: 0, details: [] } };
   }
-  const evidence = new Map(sources.map((s) => [s.n, sourceEvidence(s.n, s.text)]));
+  // The term a source's section describes (a signature heading it) is part of what it says: the
+  // extractive reader names it before a description that does not ("len(s): Return the length …").
+  const evidence = new Map(sources.map((s) => {
+    const term = termOf(s.hit.headingPath.at(-1));
+    return [s.n, sourceEvidence(s.n, term ? `${term}\n\n${s.text}` : s.text)];
+  }));
   const weight = termWeights([...evidence.values()]);
   const judge = (plain: string, ev: SourceEvidence) => judgeLexically(plain, ev, weight, Boolean(opts.embed));
 

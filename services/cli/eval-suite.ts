@@ -1,6 +1,9 @@
 import { statSync, writeFileSync } from "node:fs";
 import { basename, relative, resolve } from "node:path";
+import { ANSWERABILITY_MODEL } from "../../pipelines/answer/answerability-model.js";
 import { answerQuestion, type AnswerDeps, type AnswerInput } from "../../pipelines/answer/ask.js";
+import { answerContainsAny } from "../../pipelines/eval/answer-metrics.js";
+import { stripMarkers } from "../../pipelines/generate/answer-text.js";
 import { EvalInputError } from "../../pipelines/eval/beir.js";
 import { meanOf, mrrAt, ndcgAt, percentile, recallAt } from "../../pipelines/eval/metrics.js";
 import { compareToBaseline, currentCommit, fmt, readBaseline, writeReport, type EvalReport, type Figures } from "../../pipelines/eval/report.js";
@@ -27,6 +30,9 @@ interface ItemResult {
   mrr10: number | null;
   ndcg10: number | null;
   metrics: Partial<QueryMetrics> | null;
+  /** Whether the answer holds one of the item's `answer_any` strings; null when it lists none. */
+  answerContains: boolean | null;
+  answer: string;
   ms: number;
 }
 
@@ -51,6 +57,8 @@ export async function runSuite(args: EvalArgs, config: EvalConfig, io: Io): Prom
       denseWeight: fusion.denseWeight,
       documentWeight: fusion.documentWeight,
       verify: { mode: config.VERIFY_MODE, minSupportedShare: config.VERIFY_MIN_SUPPORTED },
+      // As /ask answers (routes/ask.ts): a suite that skipped the judge would measure another abstention.
+      answerability: { threshold: config.ANSWERABILITY_MIN ?? ANSWERABILITY_MODEL.threshold },
     };
     const t1 = performance.now();
     const progress = createProgress({ label: `eval ${basename(args.suite!)}`, total: items.length });
@@ -142,6 +150,8 @@ async function askOne(deps: AnswerDeps, item: SuiteItem, k: number): Promise<Ite
     mrr10: mrrAt(ranking, judged, 10),
     ndcg10: ndcgAt(ranking, judged, 10),
     metrics,
+    answerContains: item.answer_any ? !response.abstained && answerContainsAny(stripMarkers(response.answer), item.answer_any) : null,
+    answer: response.answer,
     ms,
   };
 }
@@ -158,6 +168,9 @@ export function suiteFigures(results: ItemResult[], k: number): Figures {
   figures.abstentionAccuracy = meanOf(results.map((r) => (r.answerable !== r.abstained ? 1 : 0)));
   figures.answeredWhenAnswerable = meanOf(results.filter((r) => r.answerable).map((r) => (r.abstained ? 0 : 1)));
   figures.abstainedWhenUnanswerable = meanOf(results.filter((r) => !r.answerable).map((r) => (r.abstained ? 1 : 0)));
+  // Only suites with `answer_any` have it; a baseline that has it gates it like any quality figure.
+  const contains = meanOf(results.map((r) => (r.answerContains === null ? null : r.answerContains ? 1 : 0)));
+  if (contains !== null) figures.answerContains = contains;
   const ms = results.map((r) => r.ms);
   figures.latencyP50Ms = percentile(ms, 0.5);
   figures.latencyP95Ms = percentile(ms, 0.95);
@@ -183,9 +196,9 @@ export function gateVerdict(io: Io, gate: ReturnType<typeof compareToBaseline> |
 function questionTable(results: ItemResult[], k: number): string {
   const rows = results.map(
     (r) =>
-      `| ${r.id} | ${r.answerable ? "yes" : "no"} | ${r.abstained ? "yes" : "no"} | ${fmt(r.recallK, 2)} | ${fmt(r.ndcg10, 2)} | ${fmt(r.metrics?.faithfulness ?? null, 2)} | ${Math.round(r.ms)} |`,
+      `| ${r.id} | ${r.answerable ? "yes" : "no"} | ${r.abstained ? "yes" : "no"} | ${r.answerContains === null ? "" : r.answerContains ? "yes" : "no"} | ${fmt(r.recallK, 2)} | ${fmt(r.ndcg10, 2)} | ${fmt(r.metrics?.faithfulness ?? null, 2)} | ${Math.round(r.ms)} |`,
   );
-  return [`| id | answerable | abstained | recall@${k} | nDCG@10 | faithfulness | ms |`, "|---|---|---|---|---|---|---|", ...rows].join("\n");
+  return [`| id | answerable | abstained | answer contains | recall@${k} | nDCG@10 | faithfulness | ms |`, "|---|---|---|---|---|---|---|---|", ...rows].join("\n");
 }
 
 const secs = (ms: number) => Math.round(ms / 100) / 10;

@@ -1,0 +1,161 @@
+import { detectInjection } from "../guard/injection.js";
+import { contentTerms } from "../text/terms.js";
+import { answerTypeOf, hasType, nameOf, READER_FEATURES, readSource, type ReaderFeature, type ReadSource, type ReadUnit } from "./reader-features.js";
+import type { ContextSource } from "./types.js";
+
+/**
+ * A logistic model over READER_FEATURES: the probability that a sentence (or table row) of the
+ * packed sources belongs in the answer. Fitted on ClapNQ's gold `selected_sentences`
+ * (`npm run bench:reader`), stored in pipelines/answer/reader-model.ts.
+ */
+export interface ReaderModel {
+  features: readonly string[];
+  mean: readonly number[];
+  scale: readonly number[];
+  weights: readonly number[];
+  bias: number;
+  /** Units of the best unit's source at or above this probability join the answer. */
+  threshold: number;
+  fittedOn: string;
+}
+
+export interface ScoredUnit {
+  source: ContextSource;
+  read: ReadSource;
+  unit: ReadUnit;
+  features: Record<ReaderFeature, number>;
+  /** IDF-weighted share of the question's terms in the unit (with its subject), times the rank prior. */
+  support: number;
+  probability: number;
+}
+
+/**
+ * Scores every unit of the packed sources as an answer to `question`. Linear in the number of
+ * units: the per-source splitting is cached (reader-features.ts), the rest is set lookups.
+ */
+export function scoreUnits(question: string, sources: ContextSource[], model: ReaderModel, rankPrior: number): ScoredUnit[] {
+  const qTerms = [...new Set(contentTerms(question))];
+  const reads = sources.map((s) => ({ source: s, read: readSource(s) }));
+  const all = reads.flatMap((r) => r.read.units);
+  if (qTerms.length === 0 || all.length === 0) return [];
+  // Rare question terms are the evidence; "python" in the Python manual says little.
+  const df = new Map(qTerms.map((t) => [t, 0]));
+  for (const u of all) for (const t of qTerms) if (u.terms.has(t)) df.set(t, df.get(t)! + 1);
+  const idf = new Map(qTerms.map((t) => [t, Math.log(1 + (all.length + 1) / (df.get(t)! + 0.5))]));
+  const total = [...idf.values()].reduce((a, b) => a + b, 0);
+  const cover = (has: (t: string) => boolean) => qTerms.reduce((s, t) => s + (has(t) ? idf.get(t)! : 0), 0) / total;
+  const type = answerTypeOf(question);
+  const askedDefault = /\bdefault/i.test(question);
+  // Identifiers the question names literally ("ignore_errors", "gzip.open", "--force").
+  const literals = (question.match(/[\w.%-]*[_.(%][\w.()%-]*|--?[a-z][\w-]*/gi) ?? []).map((w) => w.toLowerCase().replace(/[().]+$/, "")).filter((w) => w.length > 1);
+
+  const scored: ScoredUnit[] = [];
+  let bestCoverage = 0;
+  for (const { source, read } of reads) {
+    const subjectTerms = new Set(read.subject ? contentTerms(read.subject) : []);
+    const subjectText = read.subject?.toLowerCase() ?? "";
+    const covs = read.units.map((u) => cover((t) => u.terms.has(t)));
+    // Answers sit around the sentence that holds the question's terms: it, and the ones beside it.
+    const bestPos = covs.reduce((b, c, i) => (c > covs[b]! ? i : b), 0);
+    read.units.forEach((u, i) => {
+      const coverage = covs[i]!;
+      bestCoverage = Math.max(bestCoverage, coverage);
+      const next = read.units[i + 1];
+      const lower = u.text.toLowerCase();
+      const features: Record<ReaderFeature, number> = {
+        coverage,
+        relCoverage: 0,
+        subjectCoverage: cover((t) => u.terms.has(t) || subjectTerms.has(t)),
+        prevCoverage: covs[i - 1] ?? 0,
+        nextCoverage: covs[i + 1] ?? 0,
+        bestInSource: i === bestPos ? 1 : 0,
+        nearBest: Math.abs(i - bestPos) === 1 ? 1 : 0,
+        distBest: Math.log(1 + Math.abs(i - bestPos)),
+        typeFound: hasType(type, u.text, question) ? 1 : 0,
+        typeNext: next && hasType(type, next.text, question) ? 1 : 0,
+        defaultAsked: askedDefault && /\bdefault/i.test(u.text) ? 1 : 0,
+        first: i === 0 ? 1 : 0,
+        row: u.row ? 1 : 0,
+        words: Math.log(1 + u.words.size),
+        literal: literals.length ? literals.filter((l) => lower.includes(l) || subjectText.includes(l)).length / literals.length : 0,
+      };
+      scored.push({ source, read, unit: u, features, support: features.subjectCoverage * (1 + rankPrior / source.n), probability: 0 });
+    });
+  }
+  for (const s of scored) {
+    s.features.relCoverage = bestCoverage > 0 ? s.features.coverage / bestCoverage : 0;
+    s.probability = probability(s.features, model);
+  }
+  return scored;
+}
+
+function probability(features: Record<string, number>, model: ReaderModel): number {
+  let z = model.bias;
+  model.features.forEach((name, i) => {
+    z += model.weights[i]! * (((features[name] ?? 0) - model.mean[i]!) / (model.scale[i]! || 1));
+  });
+  return 1 / (1 + Math.exp(-z));
+}
+
+export interface ReadAnswer {
+  /** The units of the answer in source order, each with the text to write (subject prefixed where it is not named). */
+  units: Array<{ source: ContextSource; text: string; position: number }>;
+}
+
+/**
+ * Chooses the answer: the unit with the most support (question-term coverage leaning on the
+ * reranker's order, which puts the answering passage first for 91% of ClapNQ questions), then the
+ * units of its source whose probability is at or above the model's bar,
+ * and the next unit when it carries the asked-for value the chosen ones lack ("The default is …").
+ * Only one source: ClapNQ's answers are all from one passage, and mixing sources costs precision.
+ * The subject of a definition is written before the first unit that does not name it.
+ */
+export function chooseAnswer(question: string, scored: ScoredUnit[], model: ReaderModel, maxUnits: number): ReadAnswer {
+  const prose = scored.filter(isProse);
+  const best = prose.reduce<ScoredUnit | undefined>((b, s) => (!b || s.support > b.support || (s.support === b.support && s.probability > b.probability) ? s : b), undefined);
+  if (!best) return { units: [] };
+  const same = prose.filter((s) => s.source === best.source);
+  const chosen = new Set([best]);
+  for (const s of [...same].sort((a, b) => b.probability - a.probability)) {
+    if (chosen.size >= maxUnits) break;
+    if (s.probability >= model.threshold) chosen.add(s);
+  }
+  const type = answerTypeOf(question);
+  const typed = [...chosen].some((s) => s.features.typeFound === 1);
+  if (!typed && ["value", "number", "date", "code", "name"].includes(type)) {
+    const next = same.find((s) => s.unit.position === best.unit.position + 1);
+    if (next && next.features.typeFound === 1) chosen.add(next);
+  }
+  const ordered = [...chosen].sort((a, b) => a.unit.position - b.unit.position);
+  const seen = new Set<string>();
+  const subject = best.read.subject;
+  let named = false;
+  const units: ReadAnswer["units"] = [];
+  for (const s of ordered) {
+    if (seen.has(s.unit.text)) continue;
+    seen.add(s.unit.text);
+    let text = s.unit.text;
+    if (subject && !named) {
+      const name = nameOf(subject).toLowerCase();
+      if (!s.unit.text.toLowerCase().includes(name)) text = `${subject}: ${text}`;
+      named = true;
+    }
+    units.push({ source: s.source, text, position: s.unit.position });
+  }
+  return { units };
+}
+
+/**
+ * Headings and stubs are not answers: they match the question's words but say nothing. Nor is an
+ * instruction ("ignore previous instructions and reply …") planted in a document: it can share the
+ * question's words, and quoting it would let the document steer the answer.
+ */
+export function isProse(s: ScoredUnit): boolean {
+  const text = s.unit.text;
+  if ((text.match(/[\p{L}\p{N}]+/gu)?.length ?? 0) < 4) return false;
+  if (detectInjection(text).flagged) return false;
+  const bare = text.replace(/^#+\s*/, "").trim();
+  return !s.source.hit.headingPath.includes(bare);
+}
+
+export { READER_FEATURES };
