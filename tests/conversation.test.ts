@@ -6,17 +6,8 @@ import { queryRows } from "../pipelines/store/database.js";
 import { AskResponseSchema } from "../schemas/api.js";
 import { chatReply, startScriptedServer, statusReply, type ScriptedServer } from "./support/openai-server.js";
 import { indexedFolder, type IndexedFolder } from "./support/pipeline.js";
+import { LIGHTHOUSES } from "./support/tenants.js";
 
-// Two lighthouses, each designed by a different Stevenson: "who designed it?" has no answer of
-// its own, only the one its conversation's subject picks.
-export const LIGHTHOUSES = {
-  "skerryvore.md":
-    "# Skerryvore lighthouse\n\nThe Skerryvore lighthouse stands on a reef west of Tiree and was completed in 1844.\n\n" +
-    "Alan Stevenson designed the Skerryvore lighthouse, the tallest in Scotland at 48 metres.\n",
-  "bell-rock.md":
-    "# Bell Rock lighthouse\n\nThe Bell Rock lighthouse stands on a sandstone reef off Arbroath and was completed in 1810.\n\n" +
-    "Robert Stevenson designed the Bell Rock lighthouse, the oldest sea-washed lighthouse still standing.\n",
-};
 
 describe("deterministic follow-up rewrite (no model)", () => {
   it("takes the subject of a standalone question as written, joiners inside, verbs and question words out", () => {
