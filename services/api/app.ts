@@ -22,6 +22,7 @@ import { statusRoute } from "./routes/status.js";
 import { openAiErrors } from "./openai-errors.js";
 import { chatCompletionsRoute } from "./routes/v1-chat-completions.js";
 import { modelsRoute } from "./routes/v1-models.js";
+import { mcpRoute } from "./routes/mcp.js";
 
 /**
  * The HTTP API. Built from already-constructed dependencies, so tests call `app.request()` on
@@ -71,6 +72,7 @@ export function createApp(deps: ApiDeps) {
   app.route("/openapi.json", openApiRoute);
   app.route("/v1/chat/completions", chatCompletionsRoute);
   app.route("/v1/models", modelsRoute);
+  app.route("/mcp", mcpRoute);
   app.notFound((c) => errorResponse(c, "not_found", `No route for ${c.req.method} ${c.req.path}.`));
   app.onError(onError(deps.log));
   return app;

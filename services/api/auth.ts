@@ -27,6 +27,7 @@ export const ROUTE_ACCESS: ReadonlyArray<{ method: string; path: RegExp; access:
   { method: "*", path: /^\/admin(\/.*)?$/, access: ADMIN },
   { method: "POST", path: /^\/v1\/chat\/completions\/?$/, access: ASK },
   { method: "GET", path: /^\/v1\/models(\/.*)?$/, access: ASK },
+  { method: "*", path: /^\/mcp\/?$/, access: ASK },
 ];
 
 export function accessFor(method: string, path: string): Access | undefined {
