@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRewriter } from "../pipelines/conversation/index.js";
 import { createLlmRewriter } from "../pipelines/conversation/llm-rewrite.js";
 import { rewriteFromTerms, subjectOf } from "../pipelines/conversation/rewrite.js";
 import { queryRows } from "../pipelines/store/database.js";
@@ -126,6 +127,22 @@ describe("a two-turn conversation through POST /ask (real ingestion, USE-Lite, e
     expect(alone.body.conversation).toBeUndefined();
     // Without the subject the question fits both lighthouses, and the answer cannot choose.
     expect(alone.body.citations.map((c: { path: string }) => c.path)).toContain("bell-rock.md");
+  });
+
+  it("with GENERATOR=openai the chat model's rewrite is the question answered (scripted model API on loopback)", async () => {
+    const server = await startScriptedServer([chatReply("Who designed the Skerryvore lighthouse?")]);
+    try {
+      folder.pipeline.deps.rewriter = createRewriter({ GENERATOR: "openai", LLM_BASE_URL: server.url, LLM_MODEL: "m", MAX_QUESTION_CHARS: 2000 });
+      const history = [{ role: "user", content: "When was the Skerryvore lighthouse completed?" }];
+      const r = await folder.pipeline.ask("And who made it?", { history });
+      expect(server.requests).toHaveLength(1);
+      expect(r.body.conversation).toMatchObject({ rewrittenQuestion: "Who designed the Skerryvore lighthouse?", method: "llm" });
+      expect(r.body.answer).toContain("Alan Stevenson");
+      expect(r.body.citations.map((c: { path: string }) => c.path)).toEqual(["skerryvore.md"]);
+    } finally {
+      folder.pipeline.deps.rewriter = undefined;
+      await server.close();
+    }
   });
 
   it("refuses malformed history with 400 invalid_request naming the field", async () => {
