@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ConversationSchema, historySchema } from "./conversation.js";
 
 /** Bounds that keep one request from tying up the service (model denial of service). */
 export const ASK_LIMITS = { maxTopK: 50, minContextTokens: 64, maxContextTokens: 128_000 } as const;
@@ -28,6 +29,9 @@ export function askRequestSchema(maxQuestionChars: number) {
         .max(maxQuestionChars * 4, `reference must be at most ${maxQuestionChars * 4} characters`)
         .optional()
         .describe("A reference (ground-truth) answer: the metrics then include contextRecall and answerCorrectness."),
+      history: historySchema(maxQuestionChars)
+        .optional()
+        .describe("Earlier turns, oldest first: a follow-up question is rewritten into a standalone one from them before retrieval."),
     })
     .strict();
 }
@@ -123,6 +127,7 @@ export const AskResponseSchema = z.object({
     .describe("The answerability judge's probability that the sources answer the question; below threshold it abstains."),
   citations: z.array(CitationSchema),
   guard: GuardReportSchema.optional().describe("Prompt-injection screening of the question and the retrieved chunks."),
+  conversation: ConversationSchema.optional().describe("Set when the request carried history: the standalone question that was answered."),
   verification: VerificationSchema,
   metrics: QueryMetricsSchema.optional().describe("RAGAS-style quality of this answer, also stored in the query log."),
   generator: z.object({

@@ -224,6 +224,8 @@ export const queryLog = pgTable("query_log", {
   collections: text("collections").array(),
   /** The API key that asked; null with authentication off (0007). */
   apiKeyId: text("api_key_id"),
+  /** The standalone question a follow-up was rewritten into; null when it stood alone (0013). */
+  rewrittenQuestion: text("rewritten_question"),
 });
 
 /** Ratings of answers (migrations/0004_feedback.sql): -1 or 1, with an optional comment. */

@@ -239,6 +239,7 @@ export function maskQueryLogEntry<E extends typeof queryLog.$inferInsert>(entry:
   return {
     ...entry,
     question: maskText(entry.question),
+    ...(entry.rewrittenQuestion ? { rewrittenQuestion: maskText(entry.rewrittenQuestion) } : {}),
     answer: maskText(entry.answer),
     citations: maskDeep(entry.citations, LOG_ID_FIELDS),
     ...(entry.verification !== undefined ? { verification: maskDeep(entry.verification, LOG_ID_FIELDS) } : {}),

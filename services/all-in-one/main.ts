@@ -23,9 +23,9 @@ runMain(async () => {
   const config = loadAllInOneConfig(process.env);
   const log = createLogger(config.LOG_LEVEL, { service: "all-in-one" });
   const tracing = startTracing(config, "all-in-one");
-  const { generator, reranker, metricsJudge } = await createAnswerers(config, log);
+  const { generator, reranker, metricsJudge, rewriter } = await createAnswerers(config, log);
   if (config.REDIS_URL) await assertRedisReachable(config.REDIS_URL);
-  const apiDeps: ApiDeps = { config, log, generator, reranker, metricsJudge, core: null };
+  const apiDeps: ApiDeps = { config, log, generator, reranker, metricsJudge, rewriter, core: null };
   const server = await listen(createApp(apiDeps).fetch, config.PORT, config.HOST);
   log.info("listening", { port: config.PORT, host: config.HOST });
 

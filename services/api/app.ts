@@ -19,6 +19,10 @@ import { openApiRoute } from "./routes/openapi.js";
 import { qualityRoute } from "./routes/quality.js";
 import { readyzRoute } from "./routes/readyz.js";
 import { statusRoute } from "./routes/status.js";
+import { openAiErrors } from "./openai-errors.js";
+import { chatCompletionsRoute } from "./routes/v1-chat-completions.js";
+import { modelsRoute } from "./routes/v1-models.js";
+import { mcpRoute } from "./routes/mcp.js";
 
 /**
  * The HTTP API. Built from already-constructed dependencies, so tests call `app.request()` on
@@ -38,6 +42,8 @@ export function createApp(deps: ApiDeps) {
   });
   app.use(requestLog());
   app.use(securityHeaders());
+  // OpenAI clients parse OpenAI's error shape: every /v1 error, wherever answered below, is rewritten.
+  app.use("/v1/*", openAiErrors());
   // Who is calling, then how often, before any body is read (README "Security").
   app.use(
     authenticate(
@@ -64,6 +70,9 @@ export function createApp(deps: ApiDeps) {
   app.route("/metrics", metricsRoute);
   app.route("/admin/reindex", adminReindexRoute);
   app.route("/openapi.json", openApiRoute);
+  app.route("/v1/chat/completions", chatCompletionsRoute);
+  app.route("/v1/models", modelsRoute);
+  app.route("/mcp", mcpRoute);
   app.notFound((c) => errorResponse(c, "not_found", `No route for ${c.req.method} ${c.req.path}.`));
   app.onError(onError(deps.log));
   return app;

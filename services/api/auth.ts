@@ -27,6 +27,9 @@ export const ROUTE_ACCESS: ReadonlyArray<{ method: string; path: RegExp; access:
   { method: "GET", path: /^\/quality(\/.*)?$/, access: ASK },
   { method: "GET", path: /^\/(documents|status)(\/.*)?$/, access: READ },
   { method: "*", path: /^\/admin(\/.*)?$/, access: ADMIN },
+  { method: "POST", path: /^\/v1\/chat\/completions\/?$/, access: ASK },
+  { method: "GET", path: /^\/v1\/models(\/.*)?$/, access: ASK },
+  { method: "*", path: /^\/mcp\/?$/, access: ASK },
 ];
 
 export function accessFor(method: string, path: string): Access | undefined {

@@ -1,3 +1,4 @@
+import type { QuestionRewriter } from "../../pipelines/conversation/types.js";
 import type { Generator } from "../../pipelines/generate/types.js";
 import type { LlmJudge } from "../../pipelines/metrics/types.js";
 import type { Reranker } from "../../pipelines/rerank/types.js";
@@ -41,6 +42,8 @@ export interface ApiDeps {
   /** METRICS_JUDGE=llm: asks a chat model for the quality judgements; the default method when unset. */
   metricsJudge?: LlmJudge | undefined;
   core: CoreDeps | null;
+  /** Makes follow-up questions standalone (`history`); the deterministic rewrite when unset. */
+  rewriter?: QuestionRewriter | undefined;
   /** Operator actions that need more than the request (the embedder settings, the file limit). */
   admin?: AdminActions;
   /** Set when start-up failed after the server began listening; /readyz reports it. */

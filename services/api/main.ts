@@ -18,10 +18,10 @@ runMain(async () => {
   const config = loadApiConfig(process.env);
   const log = createLogger(config.LOG_LEVEL, { service: "api" });
   const tracing = startTracing(config, "api");
-  const { generator, reranker, metricsJudge } = await createAnswerers(config, log);
+  const { generator, reranker, metricsJudge, rewriter } = await createAnswerers(config, log);
   // Read-only use of the queue (depth and workers for /status and /metrics); this process runs no jobs.
   const queue = config.REDIS_URL ? createQueue(config, { log }) : undefined;
-  const deps: ApiDeps = { config, log, generator, reranker, metricsJudge, core: null, queue };
+  const deps: ApiDeps = { config, log, generator, reranker, metricsJudge, rewriter, core: null, queue };
   const server = await listen(createApp(deps).fetch, config.PORT, config.HOST);
   log.info("listening", { port: config.PORT, host: config.HOST });
   const core = await createCoreDeps(config, log).catch((err: unknown) => {

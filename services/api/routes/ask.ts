@@ -14,6 +14,7 @@ import { parseJsonBody } from "../query.js";
 import { requireCollection, scopeOf } from "../tenant.js";
 import { createAnswerGuard, type AnswerGuard } from "../../../pipelines/guard/answer-guard.js";
 import { scopeCollections, scopedStore } from "../../../pipelines/store/scoped-store.js";
+import { standaloneQuestion, withConversation } from "../conversation.js";
 
 // The query log records what an answer could draw from: null for every collection.
 const nullIfAll = (c: readonly string[] | undefined) => (c === undefined ? null : [...c]);
@@ -30,7 +31,9 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
   // Tenancy: a named collection outside the key's scope is unknown; the store view below imposes the scope on every search.
   requireCollection(c, req.collection);
   const scope = scopeOf(c);
-  const guard = createAnswerGuard(req.question, { injectionMode: config.INJECTION_MODE ?? "flag", maskAnswers: config.PII_MASK_ANSWERS ?? false });
+  // A follow-up ("and who designed it?") is answered as the standalone question its history makes of it.
+  const asked = await standaloneQuestion(c, req);
+  const guard = withConversation(createAnswerGuard(asked.question, { injectionMode: config.INJECTION_MODE ?? "flag", maskAnswers: config.PII_MASK_ANSWERS ?? false }), asked);
   // An explicit `stream: false` wins over the Accept header.
   const streaming = req.stream ?? (c.req.header("accept") ?? "").toLowerCase().includes("text/event-stream");
   requireCore(core);
@@ -51,7 +54,7 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
   // Per request: the tenant's view of the store, and the reranker behind the injection screen.
   const deps: AnswerDeps = { ...served, store: scopedStore(core.store, scope), reranker: guard.screen(served.reranker) };
   const input: AnswerInput = {
-    question: req.question,
+    question: asked.question,
     collections: req.collection ? [req.collection] : undefined,
     topK: req.topK ?? config.DEFAULT_TOP_K,
     maxContextTokens: req.maxContextTokens,
@@ -64,6 +67,7 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
         id: response.queryId,
         requestId: c.var.requestId,
         question: req.question,
+        rewrittenQuestion: asked.rewritten ? asked.question : null,
         collection: req.collection ?? null,
         collections: nullIfAll(scopeCollections(input.collections, scope)),
         apiKeyId: c.var.principal.keyId,

@@ -10,6 +10,7 @@ import {
   RetrievedSourceSchema,
   VerificationSchema,
 } from "../../../schemas/api.js";
+import { ChatCompletionRequestSchema } from "../../../schemas/openai.js";
 import type { AppEnv } from "../context.js";
 import { DOCUMENTS_MAX_LIMIT } from "./documents.js";
 import { FeedbackRequestSchema } from "./feedback.js";
@@ -147,6 +148,7 @@ function components(maxQuestionChars: number) {
   add(DocumentDetailSchema, "DocumentDetail");
   add(FeedbackRequestSchema, "FeedbackRequest");
   add(FeedbackAcceptedSchema, "FeedbackAccepted");
+  add(ChatCompletionRequestSchema, "ChatCompletionRequest");
   const { schemas } = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io: "input", unrepresentable: "any" });
   // Components are fragments of the document, not standalone schemas.
   return Object.fromEntries(Object.entries(schemas).map(([id, { $schema: _s, $id: _i, ...schema }]) => [id, schema]));
@@ -268,6 +270,28 @@ export function openApiDocument(maxQuestionChars: number) {
         },
       },
       "/openapi.json": { get: { summary: "This document", security: [], responses: { "200": { description: "OpenAPI 3.1", content: { "application/json": {} } } } } },
+      // OpenAI's own shapes (README "OpenAI-compatible API"); errors under /v1 use OpenAI's error body.
+      "/v1/chat/completions": {
+        post: {
+          summary: "OpenAI chat completions: model = a collection; /ask's verified answer with choices[0].message.citations",
+          requestBody: { required: true, content: { "application/json": { schema: ref("ChatCompletionRequest") } } },
+          responses: {
+            "200": {
+              description: "chat.completion (id = queryId, usage), or with stream: true chat.completion.chunk events ending `data: [DONE]`; the final chunk carries the citations.",
+              content: { "application/json": {}, "text/event-stream": { schema: { type: "string" } } },
+            },
+            "400": { description: "invalid_request_error: the last message is not the user's, non-text content, n other than 1, a bad question" },
+            "404": { description: "invalid_request_error, code model_not_found: the model is not a collection this key may read" },
+          },
+        },
+      },
+      "/v1/models": { get: { summary: "The collections this key may read, as OpenAI models", responses: { "200": { description: "{object: list, data: [{id, object: model, created, owned_by}]}", content: { "application/json": {} } } } } },
+      "/mcp": {
+        post: {
+          summary: "Model Context Protocol, Streamable HTTP (stateless, JSON responses): tools search, ask, list_collections, get_document, index_status",
+          responses: { "200": { description: "A JSON-RPC response", content: { "application/json": {} } }, "405": { description: "GET and DELETE: no sessions" } },
+        },
+      },
     },
     components: {
       schemas: components(maxQuestionChars),
