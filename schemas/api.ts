@@ -21,6 +21,10 @@ export function askRequestSchema(maxQuestionChars: number) {
         .optional()
         .describe("Token budget for the sources; capped by the generator's window minus prompt and answer reserve."),
       stream: z.boolean().optional().describe("Answer with server-sent events (also chosen by Accept: text/event-stream)."),
+      metrics: z
+        .boolean()
+        .optional()
+        .describe("Compute the quality metrics before answering and return them; otherwise they are computed after (GET /queries/{queryId}/metrics)."),
       reference: z
         .string({ error: "reference must be a string" })
         .trim()
@@ -169,6 +173,7 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   internal_error: 500,
   index_not_ready: 503,
+  overloaded: 503,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 

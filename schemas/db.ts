@@ -202,6 +202,8 @@ export const queryLog = pgTable("query_log", {
   collections: text("collections").array(),
   /** The API key that asked; null with authentication off (0007). */
   apiKeyId: text("api_key_id"),
+  /** `pending`, `done` or `skipped`: the metrics are computed after the answer is sent (0010). */
+  metricsStatus: text("metrics_status"),
 });
 
 /** Ratings of answers (migrations/0004_feedback.sql): -1 or 1, with an optional comment. */

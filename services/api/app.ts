@@ -13,6 +13,8 @@ import { askRoute } from "./routes/ask.js";
 import { documentRoute } from "./routes/document.js";
 import { documentsRoute } from "./routes/documents.js";
 import { feedbackRoute } from "./routes/feedback.js";
+import { apiMetricsQueue } from "./metrics-queue.js";
+import { queriesRoute } from "./routes/queries.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { healthzRoute } from "./routes/healthz.js";
 import { openApiRoute } from "./routes/openapi.js";
@@ -30,6 +32,7 @@ import { statusRoute } from "./routes/status.js";
 export function createApp(deps: ApiDeps) {
   // One registry per app; the queue is read at scrape time, since main.ts sets it after start-up.
   deps.metrics ??= createMetrics({ queue: () => deps.queue });
+  deps.metricsQueue ??= apiMetricsQueue(deps);
   const app = new Hono<AppEnv>();
   app.use(requestId());
   app.use(async (c, next) => {
@@ -61,6 +64,7 @@ export function createApp(deps: ApiDeps) {
   app.route("/documents", documentRoute);
   app.route("/feedback", feedbackRoute);
   app.route("/quality", qualityRoute);
+  app.route("/queries", queriesRoute);
   app.route("/metrics", metricsRoute);
   app.route("/admin/reindex", adminReindexRoute);
   app.route("/openapi.json", openApiRoute);

@@ -23,6 +23,7 @@ export const ROUTE_ACCESS: ReadonlyArray<{ method: string; path: RegExp; access:
   { method: "POST", path: /^\/ask\/?$/, access: ASK },
   { method: "POST", path: /^\/feedback\/?$/, access: ASK },
   { method: "GET", path: /^\/quality(\/.*)?$/, access: ASK },
+  { method: "GET", path: /^\/queries\/[^/]+\/metrics\/?$/, access: ASK },
   { method: "GET", path: /^\/(documents|status)(\/.*)?$/, access: READ },
   { method: "*", path: /^\/admin(\/.*)?$/, access: ADMIN },
 ];

@@ -7,6 +7,7 @@ import type { Logger } from "../common/log.js";
 import type { CoreDeps } from "../common/deps.js";
 import type { Metrics } from "../common/metrics.js";
 import type { JobQueue } from "../common/queue/types.js";
+import type { MetricsQueue } from "./metrics-queue.js";
 
 export interface ApiConfig {
   MAX_BODY_BYTES: number;
@@ -26,6 +27,8 @@ export interface ApiConfig {
   RATE_LIMIT_PER_MINUTE?: number | undefined;
   PII_MASK_ANSWERS?: boolean | undefined;
   INJECTION_MODE?: "flag" | "exclude" | undefined;
+  /** Answers waiting for their quality metrics at most; beyond, they are skipped (sampled). */
+  METRICS_QUEUE_MAX?: number | undefined;
 }
 
 /**
@@ -53,6 +56,8 @@ export interface ApiDeps {
   auth?: Authenticator;
   /** Prometheus series; createApp builds a fresh registry when unset. Share it with the worker to count ingestion. */
   metrics?: Metrics;
+  /** Quality metrics computed after the answers are sent; createApp builds one when unset. */
+  metricsQueue?: MetricsQueue;
 }
 
 /** `principal`: who is calling (services/api/auth.ts); every key-guarded route reads its collections from it. */

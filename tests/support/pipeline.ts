@@ -47,6 +47,8 @@ export async function startPipeline(core: CoreDeps, dirs: string[], opts: { stab
     async stop() {
       await watcher.close();
       await queue.close();
+      // Metrics computed after their answers must not outlive the database they are written to.
+      await deps.metricsQueue?.drain();
     },
   };
 }

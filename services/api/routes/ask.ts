@@ -7,7 +7,8 @@ import { createLexicalReranker } from "../../../pipelines/rerank/lexical.js";
 import { fusionFor } from "../../../pipelines/retrieve/hybrid.js";
 import { ANSWERABILITY_MODEL } from "../../../pipelines/answer/answerability-model.js";
 import { QUALITY_METRIC_NAMES } from "../../../pipelines/store/quality-queries.js";
-import { askRequestSchema, type AskRequest, type AskResponse } from "../../../schemas/api.js";
+import { askRequestSchema, type AskRequest, type AskResponse, type QueryMetrics } from "../../../schemas/api.js";
+import { deferMetrics } from "../metrics-queue.js";
 import type { Metrics } from "../../common/metrics.js";
 import type { AppEnv } from "../context.js";
 import { ApiError, onError } from "../errors.js";
@@ -67,12 +68,15 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
     },
     answerability: { threshold: config.ANSWERABILITY_MIN ?? ANSWERABILITY_MODEL.threshold },
   };
+  // The metrics are computed after the response unless the request asks for them (issue 14).
+  let measure: (() => Promise<QueryMetrics>) | undefined;
   const input: AnswerInput = {
     question: req.question,
     collections: req.collection ? [req.collection] : undefined,
     topK: req.topK ?? config.DEFAULT_TOP_K,
     maxContextTokens: req.maxContextTokens,
     reference: req.reference,
+    deferMetrics: req.metrics ? undefined : (compute) => void (measure = compute),
   };
   const record = async (response: AskResponse) => {
     observeAnswer(metrics, response, streaming, (performance.now() - started) / 1000);
@@ -90,13 +94,16 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
         citations: response.citations,
         verification: response.verification,
         metrics: response.metrics ?? null,
+        metricsStatus: response.metrics ? "done" : "pending",
         usage: response.usage,
         timings: response.timings,
       });
     } catch (err) {
       // The answer is still right; a lost log row must not fail the user's request.
       log.error("query log write failed", { requestId: c.var.requestId, err });
+      return;
     }
+    if (measure) await deferMetrics(c.var.deps, response.queryId, measure);
   };
   if (!streaming) {
     const response = guard.finish(await answerQuestion(deps, input, { onSources: guard.onSources }));
