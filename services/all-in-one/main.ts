@@ -40,6 +40,8 @@ runMain(async () => {
     await watcher.close();
     await queue.close();
     await closeServer(server);
+    // Answers already sent still get their quality metrics stored.
+    await apiDeps.metricsQueue?.drain();
     await core.close();
     await tracing.shutdown();
   }, log);

@@ -33,6 +33,8 @@ runMain(async () => {
   log.info("ready", { generation: core.generation.id });
   onShutdown(async () => {
     await closeServer(server);
+    // Answers already sent still get their quality metrics stored.
+    await deps.metricsQueue?.drain();
     await queue?.close();
     await core.close();
     await tracing.shutdown();
