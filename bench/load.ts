@@ -58,8 +58,9 @@ function questions(): string[] {
   for (const f of corpusFiles) {
     const text = readFileSync(join(args.corpus, f), "utf8");
     const title = /<title>([^<]+)<\/title>/i.exec(text)?.[1] ?? /^#\s+(.+)$/m.exec(text)?.[1] ?? basename(f, extname(f));
-    const topic = title.replace(/&[a-z#0-9]+;/gi, " ").split(/\s+[—–-]\s+/)[1] ?? title;
-    const clean = topic.replace(/\s+/g, " ").replace(/Python 3\.\d+(\.\d+)? documentation/i, "").trim();
+    // "asyncio — Synchronization Primitives — Python 3.11 documentation": the part that names the topic.
+    const parts = title.replace(/&#8212;|&mdash;/g, "—").replace(/&[a-z#0-9]+;/gi, " ").split(/\s+[—–]\s+/).filter((p) => !/documentation$/i.test(p));
+    const clean = (parts[1] ?? parts[0] ?? "").replace(/\s+/g, " ").trim();
     if (clean.length > 3) out.push(`How do I use ${clean.toLowerCase()}?`);
   }
   return out;

@@ -170,6 +170,8 @@ export const lexicalStats = pgTable("lexical_stats", {
   chunkLength: bigint("chunk_length", { mode: "number" }).notNull().default(0),
   docCount: bigint("doc_count", { mode: "number" }).notNull().default(0),
   docLength: bigint("doc_length", { mode: "number" }).notNull().default(0),
+  /** Moves on every change (migration 0010_b): processes caching postings compare it. */
+  version: bigint("version", { mode: "number" }).notNull().default(sql`nextval('lexical_version_seq')`),
 });
 
 /** Embeddings keyed by chunk text hash and embedder identity, so an edit re-embeds only what changed. */

@@ -14,6 +14,7 @@ import { documentRoute } from "./routes/document.js";
 import { documentsRoute } from "./routes/documents.js";
 import { feedbackRoute } from "./routes/feedback.js";
 import { apiMetricsQueue } from "./metrics-queue.js";
+import { createAdmission, DEFAULT_MAX_ANSWERS_IN_FLIGHT } from "./admission.js";
 import { queriesRoute } from "./routes/queries.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { healthzRoute } from "./routes/healthz.js";
@@ -32,7 +33,8 @@ import { statusRoute } from "./routes/status.js";
 export function createApp(deps: ApiDeps) {
   // One registry per app; the queue is read at scrape time, since main.ts sets it after start-up.
   deps.metrics ??= createMetrics({ queue: () => deps.queue });
-  deps.metricsQueue ??= apiMetricsQueue(deps);
+  deps.admission ??= createAdmission(deps.config.MAX_ANSWERS_IN_FLIGHT ?? DEFAULT_MAX_ANSWERS_IN_FLIGHT);
+  deps.metricsQueue ??= apiMetricsQueue(deps, () => deps.admission?.inFlight ?? 0);
   const app = new Hono<AppEnv>();
   app.use(requestId());
   app.use(async (c, next) => {

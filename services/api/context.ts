@@ -8,6 +8,7 @@ import type { CoreDeps } from "../common/deps.js";
 import type { Metrics } from "../common/metrics.js";
 import type { JobQueue } from "../common/queue/types.js";
 import type { MetricsQueue } from "./metrics-queue.js";
+import type { Admission } from "./admission.js";
 
 export interface ApiConfig {
   MAX_BODY_BYTES: number;
@@ -29,6 +30,8 @@ export interface ApiConfig {
   INJECTION_MODE?: "flag" | "exclude" | undefined;
   /** Answers waiting for their quality metrics at most; beyond, they are skipped (sampled). */
   METRICS_QUEUE_MAX?: number | undefined;
+  /** Answers in the making at most; beyond, 503 `overloaded` at once. */
+  MAX_ANSWERS_IN_FLIGHT?: number | undefined;
 }
 
 /**
@@ -58,6 +61,8 @@ export interface ApiDeps {
   metrics?: Metrics;
   /** Quality metrics computed after the answers are sent; createApp builds one when unset. */
   metricsQueue?: MetricsQueue;
+  /** The bound on answers in flight (load shedding); createApp builds one from MAX_ANSWERS_IN_FLIGHT when unset. */
+  admission?: Admission;
 }
 
 /** `principal`: who is calling (services/api/auth.ts); every key-guarded route reads its collections from it. */

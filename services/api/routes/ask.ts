@@ -9,6 +9,7 @@ import { ANSWERABILITY_MODEL } from "../../../pipelines/answer/answerability-mod
 import { QUALITY_METRIC_NAMES } from "../../../pipelines/store/quality-queries.js";
 import { askRequestSchema, type AskRequest, type AskResponse, type QueryMetrics } from "../../../schemas/api.js";
 import { deferMetrics } from "../metrics-queue.js";
+import { admitAnswer } from "../admission.js";
 import type { Metrics } from "../../common/metrics.js";
 import type { AppEnv } from "../context.js";
 import { ApiError, onError } from "../errors.js";
@@ -105,12 +106,18 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
     }
     if (measure) await deferMetrics(c.var.deps, response.queryId, measure);
   };
+  // Past validation, before any work: above MAX_ANSWERS_IN_FLIGHT, 503 overloaded at once.
+  const slot = admitAnswer(c);
   if (!streaming) {
-    const response = guard.finish(await answerQuestion(deps, input, { onSources: guard.onSources }));
-    await record(response);
-    return c.json(response);
+    try {
+      const response = guard.finish(await answerQuestion(deps, input, { onSources: guard.onSources }));
+      await record(response);
+      return c.json(response);
+    } finally {
+      slot.release();
+    }
   }
-  return streamAnswer(c, deps, input, record, guard);
+  return streamAnswer(c, deps, input, record, guard, slot);
 });
 
 /** Latency to the complete answer (streamed or not), tokens, abstentions, verifier removals. */
@@ -141,6 +148,7 @@ function streamAnswer(
   input: AnswerInput,
   record: (r: AskResponse) => Promise<void>,
   guard: AnswerGuard,
+  slot: { release(): void },
 ) {
   return streamSSE(c, async (stream) => {
     const abort = new AbortController();
@@ -168,6 +176,8 @@ function streamAnswer(
       // The one error mapping (codes, no internals, logging) is the app's; reuse its body.
       const res = await onError(c.var.deps.log)(err instanceof Error ? err : new Error(String(err)), c);
       await send("error", await res.json());
+    } finally {
+      slot.release();
     }
   });
 }
