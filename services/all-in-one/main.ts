@@ -1,6 +1,7 @@
 import { createAnswerers } from "../api/answerers.js";
 import { createApp } from "../api/app.js";
 import type { ApiDeps } from "../api/context.js";
+import { sharedRateLimits } from "../api/rate-limit-redis.js";
 import { closeServer, listen } from "../api/server.js";
 import { adminActions } from "../common/admin.js";
 import { createCoreDeps } from "../common/deps.js";
@@ -24,7 +25,9 @@ runMain(async () => {
   const tracing = startTracing(config, "all-in-one");
   const { generator, reranker, metricsJudge } = await createAnswerers(config, log);
   if (config.REDIS_URL) await assertRedisReachable(config.REDIS_URL);
-  const apiDeps: ApiDeps = { config, log, generator, reranker, metricsJudge, core: null };
+  // With REDIS_URL, every API process takes from one rate-limit bucket per key.
+  const sharedLimits = sharedRateLimits(config, log);
+  const apiDeps: ApiDeps = { config, log, generator, reranker, metricsJudge, core: null, sharedRateLimiter: sharedLimits?.create };
   const server = await listen(createApp(apiDeps).fetch, config.PORT, config.HOST);
   log.info("listening", { port: config.PORT, host: config.HOST });
 
@@ -43,6 +46,7 @@ runMain(async () => {
     // Answers already sent still get their quality metrics stored.
     await apiDeps.metricsQueue?.drain();
     await core.close();
+    await sharedLimits?.close();
     await tracing.shutdown();
   }, log);
   // Ready once the folders are watched: a file copied in after /readyz says so is never missed.

@@ -50,7 +50,7 @@ export function createApp(deps: ApiDeps) {
       deps.config.METRICS_PUBLIC ?? false,
     ),
   );
-  app.use(rateLimit({ perMinute: deps.config.RATE_LIMIT_PER_MINUTE }));
+  app.use(rateLimit({ perMinute: deps.config.RATE_LIMIT_PER_MINUTE, create: deps.sharedRateLimiter }));
   app.use(
     bodyLimit({
       maxSize: deps.config.MAX_BODY_BYTES,

@@ -126,7 +126,7 @@ export function authenticate(
         return errorResponse(c, "index_not_ready", "The service is still starting; retry when /readyz says ready.");
       }
       if (result.error === "invalid") {
-        const taken = failures.take(`ip:${clientIp(c)}`);
+        const taken = await failures.take(`ip:${clientIp(c)}`);
         if (!taken.ok) {
           c.header("Retry-After", String(taken.retryAfterSeconds));
           return errorResponse(c, "rate_limited", `Too many requests with unknown keys; retry in ${taken.retryAfterSeconds} s.`);

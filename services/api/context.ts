@@ -9,6 +9,7 @@ import type { Metrics } from "../common/metrics.js";
 import type { JobQueue } from "../common/queue/types.js";
 import type { MetricsQueue } from "./metrics-queue.js";
 import type { Admission } from "./admission.js";
+import type { RateLimiter } from "./rate-limit.js";
 
 export interface ApiConfig {
   MAX_BODY_BYTES: number;
@@ -63,6 +64,8 @@ export interface ApiDeps {
   metricsQueue?: MetricsQueue;
   /** The bound on answers in flight (load shedding); createApp builds one from MAX_ANSWERS_IN_FLIGHT when unset. */
   admission?: Admission;
+  /** With REDIS_URL: rate limiters every API process shares (rate-limit-redis.ts); in memory when unset. */
+  sharedRateLimiter?: (perMinute: number, name: "keys" | "ips") => RateLimiter;
 }
 
 /** `principal`: who is calling (services/api/auth.ts); every key-guarded route reads its collections from it. */
