@@ -52,7 +52,7 @@ describe("load shedding (MAX_ANSWERS_IN_FLIGHT)", () => {
       expect(text).toMatch(/rag_ask_shed_total 2/);
     } finally {
       deps.generator = original;
-      deps.admission = createAdmission(64);
+      deps.admission = createAdmission(16);
     }
   });
 
@@ -66,7 +66,7 @@ describe("load shedding (MAX_ANSWERS_IN_FLIGHT)", () => {
       expect(deps.admission.inFlight).toBe(0);
     } finally {
       deps.generator = original;
-      deps.admission = createAdmission(64);
+      deps.admission = createAdmission(16);
     }
   });
 });
