@@ -22,6 +22,10 @@ export function askRequestSchema(maxQuestionChars: number) {
         .optional()
         .describe("Token budget for the sources; capped by the generator's window minus prompt and answer reserve."),
       stream: z.boolean().optional().describe("Answer with server-sent events (also chosen by Accept: text/event-stream)."),
+      metrics: z
+        .boolean()
+        .optional()
+        .describe("Compute the quality metrics before answering and return them; otherwise they are computed after (GET /queries/{queryId}/metrics)."),
       reference: z
         .string({ error: "reference must be a string" })
         .trim()
@@ -179,6 +183,7 @@ export const ERROR_STATUS = {
   internal_error: 500,
   service_unavailable: 503,
   index_not_ready: 503,
+  overloaded: 503,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 

@@ -192,6 +192,8 @@ export const lexicalStats = pgTable("lexical_stats", {
   chunkLength: bigint("chunk_length", { mode: "number" }).notNull().default(0),
   docCount: bigint("doc_count", { mode: "number" }).notNull().default(0),
   docLength: bigint("doc_length", { mode: "number" }).notNull().default(0),
+  /** Moves on every change (migration 0010_b): processes caching postings compare it. */
+  version: bigint("version", { mode: "number" }).notNull().default(sql`nextval('lexical_version_seq')`),
 });
 
 /** Embeddings keyed by chunk text hash and embedder identity, so an edit re-embeds only what changed. */
@@ -226,6 +228,8 @@ export const queryLog = pgTable("query_log", {
   apiKeyId: text("api_key_id"),
   /** The standalone question a follow-up was rewritten into; null when it stood alone (0013). */
   rewrittenQuestion: text("rewritten_question"),
+  /** `pending`, `done` or `skipped`: the metrics are computed after the answer is sent (0010). */
+  metricsStatus: text("metrics_status"),
 });
 
 /** Ratings of answers (migrations/0004_feedback.sql): -1 or 1, with an optional comment. */

@@ -59,7 +59,8 @@ describe("OpenTelemetry spans", () => {
     const res = await pipeline.app.request("/ask", {
       method: "POST",
       headers: { "content-type": "application/json", "x-request-id": "trace-test-1" },
-      body: JSON.stringify({ question: "How does a barn owl hunt?" }),
+      // Metrics inline, so their span is the ask's child (deferred, it comes after the response).
+      body: JSON.stringify({ question: "How does a barn owl hunt?", metrics: true }),
     });
     const body = (await res.json()) as { queryId: string; usage: { contextTokens: number } };
     expect(res.status).toBe(200);

@@ -10,7 +10,7 @@ import type { VectorStore } from "../store/types.js";
 import { annotate, withSpan } from "../tracing.js";
 import { verifyAnswer } from "../verify/verify.js";
 import { memoizeEmbed } from "../embed/memo.js";
-import { computeQueryMetrics, type LlmJudge } from "../metrics/index.js";
+import { computeQueryMetrics, type LlmJudge, type QueryMetrics } from "../metrics/index.js";
 import { judgeAnswerability, type Answerability, type AnswerabilityModel } from "./answerability.js";
 import { withTextLayers, type PageTextLayers } from "./text-layer.js";
 
@@ -44,6 +44,12 @@ export interface AnswerInput {
   maxContextTokens?: number | undefined;
   /** A reference answer: the metrics then include contextRecall and answerCorrectness. */
   reference?: string | undefined;
+  /**
+   * Takes the quality metrics off the answer's path: when set, the answer is returned without
+   * `metrics` and this hears a function that computes them (after the response, on a background
+   * queue: services/api/metrics-queue.ts). Unset, they are computed inline and returned.
+   */
+  deferMetrics?: ((compute: () => Promise<QueryMetrics>) => void) | undefined;
 }
 
 /** What a streaming caller hears while the answer is made; the returned response is authoritative. */
@@ -138,10 +144,14 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
   const t4 = performance.now();
   // A generator that did not stream (or fell back to one that does not) still streams its answer.
   if (events.onDelta && streamed === 0) events.onDelta(verified.text);
-  const metrics = await withSpan("ask.metrics", {}, () => computeQueryMetrics(
+  const measure = (signal?: AbortSignal) => withSpan("ask.metrics", {}, () => computeQueryMetrics(
     { question: input.question, answer: verified.text, abstained: verified.abstained, details: verified.verification.details, sources: packed.sources, reference: input.reference },
-    { embed: deps.quality?.lexicalOnly ? undefined : embed, judge: deps.quality?.judge, onJudgeError: deps.quality?.onJudgeError, signal: events.signal },
+    { embed: deps.quality?.lexicalOnly ? undefined : embed, judge: deps.quality?.judge, onJudgeError: deps.quality?.onJudgeError, signal },
   ));
+  // Deferred, they outlive the request: the client going away must not cancel them.
+  let metrics: QueryMetrics | undefined;
+  if (input.deferMetrics) input.deferMetrics(() => measure());
+  else metrics = await measure(events.signal);
   const t5 = performance.now();
 
   const citations: Citation[] = await withTextLayers(
@@ -161,7 +171,7 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
     ...(answerability ? { answerability: { score: round3(answerability.score), threshold: judge!.threshold } } : {}),
     citations,
     verification: { ...verified.verification, method: generated.abstained ? "none" : verified.verification.method },
-    metrics,
+    ...(metrics ? { metrics } : {}),
     generator: { name: g.name, model: generated.model, fallbacks: generated.fallbacks },
     reranker: deps.reranker.name,
     usage: {
@@ -180,7 +190,7 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
       rerankMs: round(t2 - t1),
       generationMs: round(t3 - t2),
       verificationMs: round(t4 - t3),
-      metricsMs: round(t5 - t4),
+      ...(metrics ? { metricsMs: round(t5 - t4) } : {}),
       totalMs: round(t5 - t0),
     },
   };

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { and, eq, sql, type SQL } from "drizzle-orm";
 import { chunks } from "../../schemas/db.js";
 import { bm25ChunkQuery, DEFAULT_LEXICAL, deleteDocumentPostings, writeLexicalPostings, type LexicalSettings } from "../retrieve/bm25-store.js";
+import { createBm25Cache } from "../retrieve/bm25-cache.js";
 import { queryRows, type Drizzle } from "./database.js";
 import type { ChunkHit, SearchOptions, StoredChunk, VectorStore } from "./types.js";
 
@@ -22,6 +23,12 @@ interface HitRow extends Record<string, unknown> {
 export interface PgvectorStoreOptions {
   /** BM25 parameters and the document/chunk blend; `DEFAULT_LEXICAL` when unset. */
   lexical?: Partial<LexicalSettings> | undefined;
+  /**
+   * `memory` (default): BM25 over postings cached per term in this process, kept in step with the
+   * database by a version (pipelines/retrieve/bm25-cache.ts); `sql`: scored by one SQL query.
+   * Same scores; README "Performance" has the timings of both.
+   */
+  lexicalScoring?: "memory" | "sql" | undefined;
 }
 
 /**
@@ -33,6 +40,7 @@ export interface PgvectorStoreOptions {
 export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions = {}): VectorStore {
   const dims = new Map<number, number>();
   const lexical: LexicalSettings = { ...DEFAULT_LEXICAL, ...options.lexical };
+  const bm25 = options.lexicalScoring === "sql" ? null : createBm25Cache(db);
 
   async function dimensionOf(generationId: number): Promise<number> {
     const known = dims.get(generationId);
@@ -137,6 +145,19 @@ export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions =
 
     async searchLexical(query, opts) {
       const settings = opts.documentWeight === undefined ? lexical : { ...lexical, documentWeight: opts.documentWeight };
+      if (bm25) {
+        const ranked = await bm25.search(query, { ...opts, settings });
+        if (ranked.length === 0) return [];
+        const rows = await queryRows<HitRow>(db, sql`
+          SELECT ${hitColumns}, 0 AS score FROM chunks c JOIN documents d ON d.id = c.document_id
+          WHERE c.id = ANY(${sql.param(ranked.map((r) => r.chunkId))}::uuid[])`);
+        const byId = new Map(rows.map((r) => [r.chunk_id, r]));
+        // A chunk deleted between the two reads is left out rather than returned without text.
+        return ranked.flatMap((r) => {
+          const row = byId.get(r.chunkId);
+          return row ? [{ ...toHit(row), score: r.score }] : [];
+        });
+      }
       const ranked = bm25ChunkQuery(query, { ...opts, settings });
       if (!ranked) return [];
       const rows = await queryRows<HitRow>(db, sql`

@@ -1,6 +1,7 @@
 import { createAnswerers } from "../api/answerers.js";
 import { createApp } from "../api/app.js";
 import type { ApiDeps } from "../api/context.js";
+import { sharedRateLimits } from "../api/rate-limit-redis.js";
 import { closeServer, listen } from "../api/server.js";
 import { adminActions } from "../common/admin.js";
 import { createCoreDeps } from "../common/deps.js";
@@ -25,7 +26,9 @@ runMain(async () => {
   const tracing = startTracing(config, "all-in-one");
   const { generator, reranker, metricsJudge, rewriter } = await createAnswerers(config, log);
   if (config.REDIS_URL) await assertRedisReachable(config.REDIS_URL);
-  const apiDeps: ApiDeps = { config, log, generator, reranker, metricsJudge, rewriter, core: null };
+  // With REDIS_URL, every API process takes from one rate-limit bucket per key.
+  const sharedLimits = sharedRateLimits(config, log);
+  const apiDeps: ApiDeps = { config, log, generator, reranker, metricsJudge, rewriter, core: null, sharedRateLimiter: sharedLimits?.create };
   const server = await listen(createApp(apiDeps).fetch, config.PORT, config.HOST);
   log.info("listening", { port: config.PORT, host: config.HOST });
 
@@ -42,7 +45,10 @@ runMain(async () => {
     await watcher.close();
     await queue.close();
     await closeServer(server);
+    // Answers already sent still get their quality metrics stored.
+    await apiDeps.metricsQueue?.drain();
     await core.close();
+    await sharedLimits?.close();
     await tracing.shutdown();
   }, log);
   // Ready once the folders are watched: a file copied in after /readyz says so is never missed.

@@ -13,6 +13,9 @@ import { askRoute } from "./routes/ask.js";
 import { documentRoute } from "./routes/document.js";
 import { documentsRoute } from "./routes/documents.js";
 import { feedbackRoute } from "./routes/feedback.js";
+import { apiMetricsQueue } from "./metrics-queue.js";
+import { createAdmission, DEFAULT_MAX_ANSWERS_IN_FLIGHT } from "./admission.js";
+import { queriesRoute } from "./routes/queries.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { healthzRoute } from "./routes/healthz.js";
 import { openApiRoute } from "./routes/openapi.js";
@@ -34,6 +37,8 @@ import { mcpRoute } from "./routes/mcp.js";
 export function createApp(deps: ApiDeps) {
   // One registry per app; the queue is read at scrape time, since main.ts sets it after start-up.
   deps.metrics ??= createMetrics({ queue: () => deps.queue });
+  deps.admission ??= createAdmission(deps.config.MAX_ANSWERS_IN_FLIGHT ?? DEFAULT_MAX_ANSWERS_IN_FLIGHT);
+  deps.metricsQueue ??= apiMetricsQueue(deps, () => deps.admission?.inFlight ?? 0);
   const app = new Hono<AppEnv>();
   app.use(requestId());
   app.use(async (c, next) => {
@@ -51,7 +56,7 @@ export function createApp(deps: ApiDeps) {
       deps.config.METRICS_PUBLIC ?? false,
     ),
   );
-  app.use(rateLimit({ perMinute: deps.config.RATE_LIMIT_PER_MINUTE }));
+  app.use(rateLimit({ perMinute: deps.config.RATE_LIMIT_PER_MINUTE, create: deps.sharedRateLimiter }));
   app.use(
     bodyLimit({
       maxSize: deps.config.MAX_BODY_BYTES,
@@ -67,6 +72,7 @@ export function createApp(deps: ApiDeps) {
   app.route("/documents", documentRoute);
   app.route("/feedback", feedbackRoute);
   app.route("/quality", qualityRoute);
+  app.route("/queries", queriesRoute);
   app.route("/metrics", metricsRoute);
   app.route("/admin/reindex", adminReindexRoute);
   app.route("/openapi.json", openApiRoute);

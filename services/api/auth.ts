@@ -25,6 +25,7 @@ export const ROUTE_ACCESS: ReadonlyArray<{ method: string; path: RegExp; access:
   { method: "POST", path: /^\/ask\/?$/, access: ASK },
   { method: "POST", path: /^\/feedback\/?$/, access: ASK },
   { method: "GET", path: /^\/quality(\/.*)?$/, access: ASK },
+  { method: "GET", path: /^\/queries\/[^/]+\/metrics\/?$/, access: ASK },
   { method: "GET", path: /^\/(documents|status)(\/.*)?$/, access: READ },
   { method: "*", path: /^\/admin(\/.*)?$/, access: ADMIN },
   { method: "POST", path: /^\/v1\/chat\/completions\/?$/, access: ASK },
@@ -122,7 +123,7 @@ export function authenticate(
         return errorResponse(c, "index_not_ready", "The service is still starting; retry when /readyz says ready.");
       }
       if (result.error === "invalid") {
-        const taken = failures.take(`ip:${clientIp(c)}`);
+        const taken = await failures.take(`ip:${clientIp(c)}`);
         if (!taken.ok) {
           c.header("Retry-After", String(taken.retryAfterSeconds));
           return errorResponse(c, "rate_limited", `Too many requests with unknown keys; retry in ${taken.retryAfterSeconds} s.`);

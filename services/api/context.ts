@@ -8,6 +8,9 @@ import type { Logger } from "../common/log.js";
 import type { CoreDeps } from "../common/deps.js";
 import type { Metrics } from "../common/metrics.js";
 import type { JobQueue } from "../common/queue/types.js";
+import type { MetricsQueue } from "./metrics-queue.js";
+import type { Admission } from "./admission.js";
+import type { RateLimiter } from "./rate-limit.js";
 
 export interface ApiConfig {
   MAX_BODY_BYTES: number;
@@ -27,6 +30,10 @@ export interface ApiConfig {
   RATE_LIMIT_PER_MINUTE?: number | undefined;
   PII_MASK_ANSWERS?: boolean | undefined;
   INJECTION_MODE?: "flag" | "exclude" | undefined;
+  /** Answers waiting for their quality metrics at most; beyond, they are skipped (sampled). */
+  METRICS_QUEUE_MAX?: number | undefined;
+  /** Answers in the making at most; beyond, 503 `overloaded` at once. */
+  MAX_ANSWERS_IN_FLIGHT?: number | undefined;
 }
 
 /**
@@ -54,6 +61,12 @@ export interface ApiDeps {
   auth?: Authenticator;
   /** Prometheus series; createApp builds a fresh registry when unset. Share it with the worker to count ingestion. */
   metrics?: Metrics;
+  /** Quality metrics computed after the answers are sent; createApp builds one when unset. */
+  metricsQueue?: MetricsQueue;
+  /** The bound on answers in flight (load shedding); createApp builds one from MAX_ANSWERS_IN_FLIGHT when unset. */
+  admission?: Admission;
+  /** With REDIS_URL: rate limiters every API process shares (rate-limit-redis.ts); in memory when unset. */
+  sharedRateLimiter?: (perMinute: number, name: "keys" | "ips") => RateLimiter;
 }
 
 /** `principal`: who is calling (services/api/auth.ts); every key-guarded route reads its collections from it. */

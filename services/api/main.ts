@@ -8,6 +8,7 @@ import { createAnswerers } from "./answerers.js";
 import { createApp } from "./app.js";
 import { loadApiConfig } from "./config.js";
 import type { ApiDeps } from "./context.js";
+import { sharedRateLimits } from "./rate-limit-redis.js";
 import { closeServer, listen } from "./server.js";
 
 /**
@@ -21,7 +22,9 @@ runMain(async () => {
   const { generator, reranker, metricsJudge, rewriter } = await createAnswerers(config, log);
   // Read-only use of the queue (depth and workers for /status and /metrics); this process runs no jobs.
   const queue = config.REDIS_URL ? createQueue(config, { log }) : undefined;
-  const deps: ApiDeps = { config, log, generator, reranker, metricsJudge, rewriter, core: null, queue };
+  // With REDIS_URL, every API process takes from one rate-limit bucket per key.
+  const sharedLimits = sharedRateLimits(config, log);
+  const deps: ApiDeps = { config, log, generator, reranker, metricsJudge, rewriter, core: null, queue, sharedRateLimiter: sharedLimits?.create };
   const server = await listen(createApp(deps).fetch, config.PORT, config.HOST);
   log.info("listening", { port: config.PORT, host: config.HOST });
   const core = await createCoreDeps(config, log).catch((err: unknown) => {
@@ -33,8 +36,11 @@ runMain(async () => {
   log.info("ready", { generation: core.generation.id });
   onShutdown(async () => {
     await closeServer(server);
+    // Answers already sent still get their quality metrics stored.
+    await deps.metricsQueue?.drain();
     await queue?.close();
     await core.close();
+    await sharedLimits?.close();
     await tracing.shutdown();
   }, log);
 });

@@ -18,6 +18,7 @@ const TYPE: Record<ErrorCode, string> = {
   internal_error: "server_error",
   index_not_ready: "server_error",
   service_unavailable: "server_error",
+  overloaded: "server_error",
 };
 
 /** What a route may add to an error's details to shape its OpenAI form (`model_not_found`, `param`). */

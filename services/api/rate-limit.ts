@@ -6,17 +6,24 @@ import { errorResponse } from "./errors.js";
 /** Requests a key may make per minute when authentication is on and RATE_LIMIT_PER_MINUTE is unset. */
 export const DEFAULT_KEY_RATE_PER_MINUTE = 600;
 
+export type Taken = { ok: true } | { ok: false; retryAfterSeconds: number };
+
 export interface RateLimiter {
-  /** Takes one token from `key`'s bucket; when empty, how long until one is back. */
-  take(key: string): { ok: true } | { ok: false; retryAfterSeconds: number };
+  /** Takes one token from `key`'s bucket; when empty, how long until one is back. Shared limiters answer asynchronously. */
+  take(key: string): Taken | Promise<Taken>;
+}
+
+/** A limiter of this process alone: answers at once. */
+export interface LocalRateLimiter extends RateLimiter {
+  take(key: string): Taken;
 }
 
 /**
  * Token buckets, one per caller: `perMinute` tokens of burst, refilled continuously at
  * `perMinute` a minute. In memory, so each API process limits on its own (N processes behind a
- * balancer allow up to N times the rate); a shared limit would need Redis.
+ * balancer allow up to N times the rate); with REDIS_URL the API shares one (rate-limit-redis.ts).
  */
-export function createRateLimiter(perMinute: number, opts: { now?: () => number; maxBuckets?: number } = {}): RateLimiter {
+export function createRateLimiter(perMinute: number, opts: { now?: () => number; maxBuckets?: number } = {}): LocalRateLimiter {
   const now = opts.now ?? (() => Date.now());
   const maxBuckets = opts.maxBuckets ?? 10_000;
   const perMs = perMinute / 60_000;
@@ -56,15 +63,22 @@ export const clientIp = (c: Parameters<MiddlewareHandler<AppEnv>>[0]) => {
  * with authentication off the client IP is (only when RATE_LIMIT_PER_MINUTE is set: the
  * embedded default serves one user). Public routes (health, readiness, OpenAPI) are not counted.
  */
-export function rateLimit(opts: { perMinute: number | undefined; keyed?: RateLimiter; open?: RateLimiter }): MiddlewareHandler<AppEnv> {
+export function rateLimit(opts: {
+  perMinute: number | undefined;
+  keyed?: RateLimiter;
+  open?: RateLimiter;
+  /** Builds the limiters (a shared one through Redis: rate-limit-redis.ts); in memory when unset. */
+  create?: ((perMinute: number, name: "keys" | "ips") => RateLimiter) | undefined;
+}): MiddlewareHandler<AppEnv> {
   const keyRate = opts.perMinute ?? DEFAULT_KEY_RATE_PER_MINUTE;
-  const keyed = opts.keyed ?? (keyRate > 0 ? createRateLimiter(keyRate) : undefined);
-  const open = opts.open ?? (opts.perMinute ? createRateLimiter(opts.perMinute) : undefined);
+  const create = opts.create ?? ((n: number) => createRateLimiter(n));
+  const keyed = opts.keyed ?? (keyRate > 0 ? create(keyRate, "keys") : undefined);
+  const open = opts.open ?? (opts.perMinute ? create(opts.perMinute, "ips") : undefined);
   return async (c, next) => {
     const p = c.var.principal;
     const limiter = p?.keyId ? keyed : open;
     if (!p || !limiter || /^\/(healthz|readyz|openapi\.json)\/?$/.test(c.req.path)) return next();
-    const taken = limiter.take(p.keyId ?? `ip:${clientIp(c)}`);
+    const taken = await limiter.take(p.keyId ?? `ip:${clientIp(c)}`);
     if (taken.ok) return next();
     c.header("Retry-After", String(taken.retryAfterSeconds));
     return errorResponse(c, "rate_limited", `Too many requests; retry in ${taken.retryAfterSeconds} s.`);

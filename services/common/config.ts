@@ -128,6 +128,10 @@ export const apiEnv = {
   METRICS_JUDGE: env(z.enum(["embedding", "lexical", "llm"]).default("embedding")),
   /** The judge's chat model when METRICS_JUDGE=llm; LLM_MODEL when unset. */
   METRICS_JUDGE_MODEL: env(z.string().min(1).optional()),
+  /** Answers waiting for their quality metrics (computed after the response) at most; more are skipped. */
+  METRICS_QUEUE_MAX: env(z.coerce.number().int().min(0).max(100_000).default(64)),
+  /** Answers in the making at most; more requests get 503 `overloaded` with Retry-After at once. */
+  MAX_ANSWERS_IN_FLIGHT: env(positiveInt.max(10_000).default(16)),
   /** Abstain before generating when the answerability judge's probability is below this; 0 turns the judge off. Unset: the fitted bar. */
   ANSWERABILITY_MIN: env(z.coerce.number().min(0).max(1).optional()),
 };

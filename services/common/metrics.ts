@@ -54,6 +54,11 @@ export function createMetrics(opts: { queue?: () => JobQueue | undefined } = {})
       labelNames: ["abstained"] as const,
       registers,
     }),
+    askShed: new Counter({
+      name: "rag_ask_shed_total",
+      help: "/ask requests refused with 503 overloaded because MAX_ANSWERS_IN_FLIGHT answers were in the making.",
+      registers,
+    }),
     verifierRemovals: new Counter({
       name: "rag_verifier_removals_total",
       help: "What the citation verifier took out or flagged: kind=sentence, flagged_sentence or citation.",

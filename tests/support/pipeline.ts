@@ -55,6 +55,8 @@ export async function startPipeline(
     async stop() {
       await watcher.close();
       await queue.close();
+      // Metrics computed after their answers must not outlive the database they are written to.
+      await deps.metricsQueue?.drain();
     },
   };
 }

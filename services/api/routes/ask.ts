@@ -4,8 +4,10 @@ import { streamSSE } from "hono/streaming";
 import { answerQuestion, type AnswerDeps, type AnswerInput } from "../../../pipelines/answer/ask.js";
 import { embedderKey } from "../../../pipelines/embed/types.js";
 import { QUALITY_METRIC_NAMES } from "../../../pipelines/store/quality-queries.js";
-import { askRequestSchema, type AskRequest, type AskResponse } from "../../../schemas/api.js";
+import { askRequestSchema, type AskRequest, type AskResponse, type QueryMetrics } from "../../../schemas/api.js";
 import { answerDepsOf } from "../../common/answer-deps.js";
+import { deferMetrics } from "../metrics-queue.js";
+import { admitAnswer } from "../admission.js";
 import type { Metrics } from "../../common/metrics.js";
 import type { AppEnv } from "../context.js";
 import { requireCore } from "../require-core.js";
@@ -53,12 +55,15 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
   const served = answerDepsOf(core, config, { generator, reranker, metricsJudge, onJudgeError });
   // Per request: the tenant's view of the store, and the reranker behind the injection screen.
   const deps: AnswerDeps = { ...served, store: scopedStore(core.store, scope), reranker: guard.screen(served.reranker) };
+  // The metrics are computed after the response unless the request asks for them (issue 14).
+  let measure: (() => Promise<QueryMetrics>) | undefined;
   const input: AnswerInput = {
     question: asked.question,
     collections: req.collection ? [req.collection] : undefined,
     topK: req.topK ?? config.DEFAULT_TOP_K,
     maxContextTokens: req.maxContextTokens,
     reference: req.reference,
+    deferMetrics: req.metrics ? undefined : (compute) => void (measure = compute),
   };
   const record = async (response: AskResponse) => {
     observeAnswer(metrics, response, streaming, (performance.now() - started) / 1000);
@@ -77,20 +82,29 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
         citations: response.citations,
         verification: response.verification,
         metrics: response.metrics ?? null,
+        metricsStatus: response.metrics ? "done" : "pending",
         usage: response.usage,
         timings: response.timings,
       });
     } catch (err) {
       // The answer is still right; a lost log row must not fail the user's request.
       log.error("query log write failed", { requestId: c.var.requestId, err });
+      return;
     }
+    if (measure) await deferMetrics(c.var.deps, response.queryId, measure);
   };
+  // Past validation, before any work: above MAX_ANSWERS_IN_FLIGHT, 503 overloaded at once.
+  const slot = admitAnswer(c);
   if (!streaming) {
-    const response = guard.finish(await answerQuestion(deps, input, { onSources: guard.onSources }));
-    await record(response);
-    return c.json(response);
+    try {
+      const response = guard.finish(await answerQuestion(deps, input, { onSources: guard.onSources }));
+      await record(response);
+      return c.json(response);
+    } finally {
+      slot.release();
+    }
   }
-  return streamAnswer(c, deps, input, record, guard);
+  return streamAnswer(c, deps, input, record, guard, slot);
 });
 
 /** Latency to the complete answer (streamed or not), tokens, abstentions, verifier removals. */
@@ -121,6 +135,7 @@ function streamAnswer(
   input: AnswerInput,
   record: (r: AskResponse) => Promise<void>,
   guard: AnswerGuard,
+  slot: { release(): void },
 ) {
   return streamSSE(c, async (stream) => {
     const abort = new AbortController();
@@ -148,6 +163,8 @@ function streamAnswer(
       // The one error mapping (codes, no internals, logging) is the app's; reuse its body.
       const res = await onError(c.var.deps.log)(err instanceof Error ? err : new Error(String(err)), c);
       await send("error", await res.json());
+    } finally {
+      slot.release();
     }
   });
 }
