@@ -3,6 +3,7 @@ import {
   bigint,
   boolean,
   customType,
+  doublePrecision,
   integer,
   jsonb,
   pgTable,
@@ -202,6 +203,10 @@ export const queryLog = pgTable("query_log", {
   collections: text("collections").array(),
   /** The API key that asked; null with authentication off (0007). */
   apiKeyId: text("api_key_id"),
+  /** The answer prompt's version, e.g. answer/v1 (0014). */
+  promptVersion: text("prompt_version"),
+  /** `{hit, similarity, ageMs}`: whether the answer cache answered (0014). */
+  cache: jsonb("cache"),
 });
 
 /** Ratings of answers (migrations/0004_feedback.sql): -1 or 1, with an optional comment. */
@@ -229,6 +234,9 @@ export const apiKeys = pgTable("api_keys", {
   collections: text("collections").array(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  /** Daily budgets (0014); null: the configured default. */
+  dailyTokenBudget: bigint("daily_token_budget", { mode: "number" }),
+  dailyUsdBudget: doublePrecision("daily_usd_budget"),
 });
 
 export const schema = {

@@ -3,12 +3,13 @@ import type { LlmJudge } from "../../pipelines/metrics/types.js";
 import type { Reranker } from "../../pipelines/rerank/types.js";
 import type { HashedKey, Principal } from "../common/api-keys.js";
 import type { Authenticator } from "./auth.js";
+import type { GatewaySettings } from "./gateway.js";
 import type { Logger } from "../common/log.js";
 import type { CoreDeps } from "../common/deps.js";
 import type { Metrics } from "../common/metrics.js";
 import type { JobQueue } from "../common/queue/types.js";
 
-export interface ApiConfig {
+export interface ApiConfig extends GatewaySettings {
   MAX_BODY_BYTES: number;
   MAX_QUESTION_CHARS: number;
   DEFAULT_TOP_K: number;
