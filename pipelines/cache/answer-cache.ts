@@ -56,10 +56,10 @@ const PRUNE_EVERY = 50;
  * The semantic answer cache, around answerQuestion (not inside it). A stored answer is served when
  *  1. the key matches: same tenant, collection set, index generation, embedder, generator model,
  *     prompt version and answer options;
- *  2. the question is the same (case, spacing, closing punctuation aside), or its embedding is at
+ *  2. the question is the same (spacing aside), or its embedding is at
  *     least `minSimilarity` from the stored one AND the lexical guard finds no difference in
  *     numbers, negation, names, question words or content words AND retrieval for the new
- *     question ranks exactly the sources the stored answer was generated from;
+ *     question ranks exactly the sources the stored answer was generated from, in the same order;
  *  3. no document or chunk of its collections has been written since the answer started
  *     (collection_epochs, bumped by triggers in the writer's own transaction, migration 0014).
  * Rule 3 is checked on every read against the database, so no process can serve an answer older
@@ -101,7 +101,11 @@ export function createAnswerCache(opts: AnswerCacheOptions) {
     return response;
   }
 
-  /** Retrieval and re-ranking for the new question give the stored answer's sources (as a set). */
+  /**
+   * Retrieval and re-ranking for the new question give the stored answer's sources, in the same
+   * order (the extractive generator leans on rank, so a set match still let bench/cache.ts find a
+   * paraphrase whose fresh answer cited another passage).
+   */
   async function sameSources(req: CachedAnswerRequest, entry: CacheEntry, embedding: number[]): Promise<boolean> {
     const d = req.deps;
     const pool = d.reranker.name === "none" ? req.input.topK : Math.min(ASK_LIMITS.maxTopK, req.input.topK * RERANK_POOL_FACTOR);
@@ -115,8 +119,8 @@ export function createAnswerCache(opts: AnswerCacheOptions) {
     });
     const ranked = (await d.reranker.rerank(req.input.question, hits)).slice(0, req.input.topK);
     const want = entry.sourceChunks;
-    const got = new Set(ranked.slice(0, want.length).map((h) => h.chunkId));
-    return want.length === got.size && want.every((id) => got.has(id));
+    const got = ranked.slice(0, want.length).map((h) => h.chunkId);
+    return want.length > 0 && want.length === got.length && want.every((id, i) => got[i] === id);
   }
 
   function serve(req: CachedAnswerRequest, entry: CacheEntry, started: number): AskResponse {

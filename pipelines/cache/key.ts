@@ -36,10 +36,11 @@ export function cacheKey(parts: CacheKeyParts): string {
 }
 
 /**
- * The question as the exact-match path compares it: case, runs of whitespace and closing
- * punctuation do not change what is asked. Nothing else is folded (numbers, negations and names
- * all survive), so equal forms are the same question.
+ * The question as the exact-match path compares it: only Unicode form and runs of whitespace are
+ * folded. Case and punctuation are not: bench/cache.ts found an upper-cased question embeds
+ * differently enough that a fresh answer cited other passages, so a re-cased question takes the
+ * semantic path with its guard and retrieval check instead.
  */
 export function normalizeQuestion(q: string): string {
-  return q.normalize("NFKC").toLowerCase().replace(/\s+/g, " ").trim().replace(/[\s?.!]+$/u, "");
+  return q.normalize("NFKC").replace(/\s+/g, " ").trim();
 }
