@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     limit: { type: "string" },
     "top-k": { type: "string", default: "8" },
     data: { type: "string", default: DEFAULT_CLAPNQ_DIR },
+    // Context compression (issue 18): keep this share of the packed sources' tokens; also prints mean context tokens.
+    compress: { type: "string" },
   },
 });
 const log = createLogger("silent");
@@ -102,7 +104,7 @@ async function main() {
     const res = await app.request("/ask", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ question: q.input }),
+      body: JSON.stringify({ question: q.input, ...(args.compress && { compress: Number(args.compress) }) }),
     });
     const ms = performance.now() - start;
     const body = (await res.json()) as any;
@@ -145,6 +147,8 @@ async function main() {
   console.log(`| budget violations, all ${results.length} (usage / re-count) | ${over(results)} / ${overRecount(results)} | 0 |`);
   console.log(`| re-count differs from usage.contextTokens | ${mismatch(results)} of ${results.filter((r) => r.recount !== null).length} | |`);
   console.log(`| latency /ask p50 / p95 | ${quantile(ms, 0.5).toFixed(0)} ms / ${quantile(ms, 0.95).toFixed(0)} ms | |`);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  console.log(`| mean context tokens sent${args.compress ? ` (compress ${args.compress})` : ""} | ${mean(results.map((r) => r.contextTokens)).toFixed(1)} | |`);
   console.log(`| max contextTokens / budget seen | ${Math.max(...results.map((r) => r.contextTokens))} / ${Math.min(...results.map((r) => r.contextBudget))} | |`);
 
   // The answerability judge was fitted on half A (npm run bench:answerability); B is held out.

@@ -36,6 +36,13 @@ export function askRequestSchema(maxQuestionChars: number) {
       history: historySchema(maxQuestionChars)
         .optional()
         .describe("Earlier turns, oldest first: a follow-up question is rewritten into a standalone one from them before retrieval."),
+      cache: z.boolean().optional().describe("false: answer fresh and do not consult the answer cache (as Cache-Control: no-cache)."),
+      compress: z
+        .number()
+        .gt(0)
+        .max(1)
+        .optional()
+        .describe("Keep this share of the packed sources' tokens, dropping the sentences with least evidence (COMPRESS_RATIO; 1: off)."),
     })
     .strict();
 }
@@ -150,6 +157,11 @@ export const AskResponseSchema = z.object({
     encoding: z.string().describe("The tokenizer that counted: cl100k_base, o200k_base, or gguf:<file>."),
     promptTokens: z.int().optional().describe("As reported by the model API."),
     completionTokens: z.int().optional().describe("As reported by the model API."),
+    costUsd: z.number().optional().describe("Priced by the model's entry in the price table; 0 for the extractive generator and cache hits."),
+    compression: z
+      .object({ ratio: z.number(), tokensBefore: z.int(), tokensAfter: z.int(), sentencesDropped: z.int() })
+      .optional()
+      .describe("Context compression: tokens of the packed sources before and after."),
   }),
   timings: z.object({
     retrievalMs: z.number(),
@@ -159,6 +171,11 @@ export const AskResponseSchema = z.object({
     metricsMs: z.number().optional().describe("Computing the quality metrics (an LLM judge's call included)."),
     totalMs: z.number(),
   }),
+  promptVersion: z.string().optional().describe("The answer prompt used (prompts/answer/<version>.md), or none for the extractive generator."),
+  cache: z
+    .object({ hit: z.boolean(), similarity: z.number().nullable(), ageMs: z.number().nullable(), bypass: z.string().optional() })
+    .optional()
+    .describe("Whether the answer cache answered, how close the question was to the cached one, and the answer's age."),
 });
 export type AskResponse = z.infer<typeof AskResponseSchema>;
 
@@ -180,6 +197,7 @@ export const ERROR_STATUS = {
   embedding_model_mismatch: 409,
   reindex_in_progress: 409,
   rate_limited: 429,
+  budget_exceeded: 429,
   internal_error: 500,
   service_unavailable: 503,
   index_not_ready: 503,

@@ -3,6 +3,7 @@ import {
   bigint,
   boolean,
   customType,
+  doublePrecision,
   integer,
   jsonb,
   pgTable,
@@ -230,6 +231,10 @@ export const queryLog = pgTable("query_log", {
   rewrittenQuestion: text("rewritten_question"),
   /** `pending`, `done` or `skipped`: the metrics are computed after the answer is sent (0010). */
   metricsStatus: text("metrics_status"),
+  /** The answer prompt's version, e.g. answer/v1 (0014). */
+  promptVersion: text("prompt_version"),
+  /** `{hit, similarity, ageMs}`: whether the answer cache answered (0014). */
+  cache: jsonb("cache"),
 });
 
 /** Ratings of answers (migrations/0004_feedback.sql): -1 or 1, with an optional comment. */
@@ -257,6 +262,9 @@ export const apiKeys = pgTable("api_keys", {
   collections: text("collections").array(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  /** Daily budgets (0014); null: the configured default. */
+  dailyTokenBudget: bigint("daily_token_budget", { mode: "number" }),
+  dailyUsdBudget: doublePrecision("daily_usd_budget"),
 });
 
 export const schema = {

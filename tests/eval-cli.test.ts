@@ -8,6 +8,8 @@ import { indexGenerations } from "../schemas/db.js";
 import { main, type Io } from "../services/cli/eval.js";
 import { createCoreDeps, type CoreDeps } from "../services/common/deps.js";
 import { makeCore, quietLog, sharedEmbedder } from "./support/core.js";
+import { ABSTAIN_MESSAGE } from "../pipelines/generate/answer-text.js";
+import { chatReply, startScriptedServer } from "./support/openai-server.js";
 
 const FIXTURE = new URL("./fixtures/beir-tiny/", import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), "rag-eval-cli-"));
@@ -66,6 +68,37 @@ describe("npm run eval: a suite over a tiny corpus", () => {
     expect(readFileSync(join(out, "tiny.md"), "utf8")).toContain("![quality figures](tiny.svg)");
     expect(readFileSync(join(out, "tiny.svg"), "utf8")).toContain("<svg");
     expect(existsSync(join(tmp, "baseline.json"))).toBe(true);
+  });
+
+  it("--prompt-version v1,v2 runs the suite under both answer prompts and prints them side by side", async () => {
+    // A model that answers under v1 and declines under v2, so the two columns must differ.
+    const server = await startScriptedServer([
+      chatReply((body) => {
+        const system = body.messages.find((m: { role: string }) => m.role === "system").content as string;
+        return system.includes("one to three sentences") ? ABSTAIN_MESSAGE : `See the sources [1].`;
+      }),
+    ]);
+    try {
+      const llm = { ...env, GENERATOR: "openai", LLM_BASE_URL: server.url, LLM_MODEL: "scripted", VERIFY_MODE: "flag" };
+      const r = await run([suite, "--k", "3", "--out", out, "--prompt-version", "v1,v2"], llm);
+      expect(r.err).toBe("");
+      expect(r.out).toMatch(/^figure\tanswer\/v1\tanswer\/v2$/m);
+      const row = /^answeredWhenAnswerable\t(\S+)\t(\S+)$/m.exec(r.out);
+      expect(Number(row?.[2])).toBe(0);
+      expect(Number(row?.[1])).toBeGreaterThan(0);
+      for (const v of ["v1", "v2"]) {
+        const report = JSON.parse(readFileSync(join(out, `tiny-${v}.json`), "utf8")) as { settings: Record<string, unknown> };
+        expect(report.settings.prompt).toBe(`answer/${v}`);
+      }
+      const systems = server.requests.map((q) => q.body.messages[0].content as string);
+      expect(systems.some((t) => t.includes("one to three sentences"))).toBe(true);
+      expect(systems.some((t) => t.includes("at most five sentences"))).toBe(true);
+      const bad = await run([suite, "--prompt-version", "v1,v9"], llm);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toMatch(/no prompts\/answer\/v9\.md \(there are: v1, v2\)/);
+    } finally {
+      await server.close();
+    }
   });
 
   it("the regression gate fails, naming the metric, when the baseline is better by more than the tolerance", async () => {

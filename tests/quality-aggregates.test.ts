@@ -102,6 +102,18 @@ describe.each<DbMode>(["pglite", "pg-socket"])("quality aggregates (%s)", (mode)
       latencyMs: { p50: 250, p95: 385, p99: 397 },
       tokensPerQuery: { context: 250, answer: 25 },
       feedback: { up: 2, down: 1, withComment: 2 },
+      // Rows logged without usage.costUsd cost 0; tokens are the context and the answer (nothing reported by a model API).
+      cost: {
+        totalUsd: 0,
+        inputTokens: 1000,
+        outputTokens: 100,
+        cacheHits: 0,
+        rows: [
+          { day: "2026-01-01", collection: "*", keyId: null, queries: 1, inputTokens: 100, outputTokens: 10, costUsd: 0 },
+          { day: "2026-01-01", collection: "a", keyId: null, queries: 2, inputTokens: 800, outputTokens: 80, costUsd: 0 },
+          { day: "2026-01-01", collection: "b", keyId: null, queries: 1, inputTokens: 100, outputTokens: 10, costUsd: 0 },
+        ],
+      },
     });
   });
 

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { ASK_LIMITS, type AskResponse, type Citation, type RetrievedSource } from "../../schemas/api.js";
 import type { Embedder } from "../embed/types.js";
 import { ABSTAIN_MESSAGE } from "../generate/answer-text.js";
+import { compressContext } from "../generate/compress.js";
 import { packContext } from "../generate/context.js";
 import type { ContextSource, GeneratedAnswer, Generator } from "../generate/types.js";
 import type { Reranker } from "../rerank/types.js";
@@ -50,6 +51,8 @@ export interface AnswerInput {
    * queue: services/api/metrics-queue.ts). Unset, they are computed inline and returned.
    */
   deferMetrics?: ((compute: () => Promise<QueryMetrics>) => void) | undefined;
+  /** Context compression: keep this share of the packed sources' tokens (pipelines/generate/compress.ts); 1 or unset: off. */
+  compress?: number | undefined;
 }
 
 /** What a streaming caller hears while the answer is made; the returned response is authoritative. */
@@ -108,13 +111,16 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
   const g = deps.generator;
   const ceiling = Math.max(0, g.contextWindow - g.answerReserve - g.promptTokens(input.question));
   const budget = Math.min(input.maxContextTokens ?? ceiling, ceiling);
-  const packed = withSpan("ask.pack", { "rag.tokens.budget": budget }, (span) =>
+  const full = withSpan("ask.pack", { "rag.tokens.budget": budget }, (span) =>
     annotate(span, packContext(ranked, budget, g.tokenizer, (s) => g.renderSource(s)), (p) => ({
       "rag.sources": p.sources.length,
       "rag.tokens.context": p.usedTokens,
       "rag.sources.dropped": p.dropped,
     })),
   );
+  // The generator gets the compressed sources; the answerability judge still reads them whole.
+  const compressed = input.compress !== undefined && input.compress < 1 ? compressContext(input.question, full, input.compress, g.tokenizer, (s) => g.renderSource(s)) : undefined;
+  const packed = compressed?.packed ?? full;
   await events.onSources?.(packed.sources.map((s) => ({ ...describe(s), score: round(s.hit.score), tokens: s.tokens })));
 
   // Topic is not answer: a judge of the packed text decides whether generating is worth it.
@@ -122,7 +128,7 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
   const answerability =
     judge && judge.threshold > 0 && packed.sources.length
       ? await withSpan("ask.answerability", { "rag.sources": packed.sources.length }, () =>
-          judgeAnswerability(input.question, packed.sources, embed, judge.model))
+          judgeAnswerability(input.question, full.sources, embed, judge.model))
       : undefined;
   if (answerability) events.onAnswerability?.(answerability);
   const unanswerable = answerability !== undefined && answerability.score < judge!.threshold;
@@ -184,6 +190,7 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
       encoding: g.tokenizer.encoding,
       ...(generated.promptTokens !== undefined ? { promptTokens: generated.promptTokens } : {}),
       ...(generated.completionTokens !== undefined ? { completionTokens: generated.completionTokens } : {}),
+      ...(compressed ? { compression: compressed.report } : {}),
     },
     timings: {
       retrievalMs: round(t1 - t0),

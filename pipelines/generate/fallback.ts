@@ -26,6 +26,8 @@ export function withFallbacks(steps: FallbackStep[], onFailure?: (label: string,
   const first = steps[0]!.generator;
   return {
     name: first.name,
+    model: steps.map((s) => s.label).join(">"),
+    ...(first.promptVersion !== undefined && { promptVersion: first.promptVersion }),
     contextWindow: first.contextWindow,
     answerReserve: first.answerReserve,
     tokenizer: first.tokenizer,

@@ -2,6 +2,7 @@ import { createExtractiveGenerator } from "./extractive.js";
 import { withFallbacks, type FallbackStep } from "./fallback.js";
 import { createLlamaCppGenerator } from "./llamacpp.js";
 import { createOpenAiGenerator } from "./openai.js";
+import { answerPrompt } from "./prompt.js";
 import { tokenizerForModel } from "./tokens.js";
 import type { Generator } from "./types.js";
 
@@ -19,6 +20,8 @@ export interface GeneratorSettings {
   LLM_MAX_ANSWER_TOKENS?: number | undefined;
   LLM_TIMEOUT_MS?: number | undefined;
   LLM_MAX_ATTEMPTS?: number | undefined;
+  /** The answer prompt's version (prompts/answer/<version>.md); v1 when unset. */
+  PROMPT_VERSION?: string | undefined;
 }
 
 export const OPENAI_BASE_URL = "https://api.openai.com/v1";
@@ -36,6 +39,8 @@ export async function createGenerator(
   const contextWindow = settings.LLM_CONTEXT_WINDOW ?? 8192;
   const maxAnswerTokens = settings.LLM_MAX_ANSWER_TOKENS ?? 512;
   if (spec === "extractive") return createExtractiveGenerator();
+  // Loaded now, so an unknown PROMPT_VERSION stops start-up with the versions there are.
+  const prompt = answerPrompt(settings.PROMPT_VERSION);
   // The sources need room too: a window the answer reserve nearly fills would answer from nothing.
   if (contextWindow - maxAnswerTokens < 1024) {
     throw new Error(
@@ -44,7 +49,7 @@ export async function createGenerator(
     );
   }
   if (spec.startsWith("llamacpp:")) {
-    return createLlamaCppGenerator({ modelPath: spec.slice("llamacpp:".length), contextWindow, maxAnswerTokens });
+    return createLlamaCppGenerator({ modelPath: spec.slice("llamacpp:".length), contextWindow, maxAnswerTokens, prompt });
   }
   if (spec !== "openai") throw new Error(`GENERATOR=${spec} is unknown; use extractive, openai or llamacpp:<gguf file>.`);
   const baseUrl = settings.LLM_BASE_URL ?? OPENAI_BASE_URL;
@@ -66,6 +71,7 @@ export async function createGenerator(
       maxAnswerTokens,
       retry,
       tokenizer: await tokenizerForModel(name),
+      prompt,
     }),
   });
   const steps = [await chat(model)];

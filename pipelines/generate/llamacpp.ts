@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { toAnswer } from "./openai.js";
-import { chatPromptTokens, renderSource, SYSTEM_PROMPT, userMessage } from "./prompt.js";
+import { answerPrompt, chatPromptTokens, renderSource, userMessage } from "./prompt.js";
+import type { VersionedPrompt } from "../prompts/registry.js";
 import type { GeneratorTokenizer } from "./tokens.js";
 import type { Generator } from "./types.js";
 
@@ -34,6 +35,8 @@ export interface LlamaCppOptions {
   modelPath: string;
   contextWindow: number;
   maxAnswerTokens: number;
+  /** The system prompt (prompts/answer/<version>.md); answer/v1 when unset. */
+  prompt?: VersionedPrompt | undefined;
 }
 
 /**
@@ -41,6 +44,7 @@ export interface LlamaCppOptions {
  * own tokenizer. One context sequence, so answers are generated one at a time.
  */
 export async function createLlamaCppGenerator(opts: LlamaCppOptions): Promise<Generator> {
+  const prompt = opts.prompt ?? answerPrompt();
   let lib: LlamaModule;
   try {
     lib = (await import(/* @vite-ignore */ PACKAGE as string)) as LlamaModule;
@@ -59,16 +63,18 @@ export async function createLlamaCppGenerator(opts: LlamaCppOptions): Promise<Ge
 
   return {
     name: "llamacpp",
+    model: label,
+    promptVersion: prompt.id,
     contextWindow,
     answerReserve: opts.maxAnswerTokens,
     tokenizer,
-    promptTokens: (question) => chatPromptTokens(tokenizer, question) + TEMPLATE_MARGIN_TOKENS,
+    promptTokens: (question) => chatPromptTokens(tokenizer, question, prompt.text) + TEMPLATE_MARGIN_TOKENS,
     renderSource,
     generate({ question, sources, onDelta, signal }) {
       const run = async () => {
         const session = new lib.LlamaChatSession({
           contextSequence: context.getSequence(),
-          systemPrompt: SYSTEM_PROMPT,
+          systemPrompt: prompt.text,
           autoDisposeSequence: true,
         });
         try {

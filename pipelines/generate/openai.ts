@@ -1,6 +1,7 @@
 import { FinalAttemptError, postJson, postRaw, withRetry, type RetryPolicy } from "../http/retry.js";
 import { ABSTAIN_MESSAGE, citedSentences, isAbstention } from "./answer-text.js";
-import { buildMessages, chatPromptTokens, renderSource } from "./prompt.js";
+import { answerPrompt, buildMessages, chatPromptTokens, renderSource } from "./prompt.js";
+import type { VersionedPrompt } from "../prompts/registry.js";
 import { sseData } from "./sse.js";
 import type { GeneratorTokenizer } from "./tokens.js";
 import type { GeneratedAnswer, Generator } from "./types.js";
@@ -14,6 +15,8 @@ export interface OpenAiGeneratorOptions {
   maxAnswerTokens: number;
   retry: RetryPolicy;
   tokenizer: GeneratorTokenizer;
+  /** The system prompt (prompts/answer/<version>.md); answer/v1 when unset. */
+  prompt?: VersionedPrompt | undefined;
 }
 
 interface Completion {
@@ -35,16 +38,19 @@ export function createOpenAiGenerator(opts: OpenAiGeneratorOptions): Generator {
   const limits = isReasoningModel(opts.model)
     ? { max_completion_tokens: opts.maxAnswerTokens }
     : { max_tokens: opts.maxAnswerTokens, temperature: 0 };
+  const prompt = opts.prompt ?? answerPrompt();
 
   return {
     name: "openai",
+    model: opts.model,
+    promptVersion: prompt.id,
     contextWindow: opts.contextWindow,
     answerReserve: opts.maxAnswerTokens,
     tokenizer: opts.tokenizer,
-    promptTokens: (question) => chatPromptTokens(opts.tokenizer, question),
+    promptTokens: (question) => chatPromptTokens(opts.tokenizer, question, prompt.text),
     renderSource,
     async generate({ question, sources, onDelta, signal }): Promise<GeneratedAnswer> {
-      const body = { model: opts.model, messages: buildMessages(question, sources.map(renderSource)), ...limits };
+      const body = { model: opts.model, messages: buildMessages(question, sources.map(renderSource), prompt.text), ...limits };
       if (!onDelta) {
         const res = await postJson<Completion>(url, body, headers, opts.retry, undefined, signal);
         const text = res.choices?.[0]?.message?.content;

@@ -55,6 +55,10 @@ export interface GenerateInput {
  */
 export interface Generator {
   readonly name: string;
+  /** The model it asks (with fallbacks, the chain: gpt-4o>gpt-4o-mini>extractive); the answer cache keys on it. */
+  readonly model?: string;
+  /** The prompt it sends, e.g. `answer/v1` (prompts/); unset for generators that use none (extractive). */
+  readonly promptVersion?: string;
   readonly contextWindow: number;
   readonly answerReserve: number;
   readonly tokenizer: GeneratorTokenizer;

@@ -15,6 +15,8 @@ export interface MetricsJudgeSettings {
   LLM_MODEL?: string | undefined;
   LLM_TIMEOUT_MS?: number | undefined;
   LLM_MAX_ATTEMPTS?: number | undefined;
+  /** The judge prompt's version (prompts/judge/<version>.md); v1 when unset. */
+  JUDGE_PROMPT_VERSION?: string | undefined;
 }
 
 /**
@@ -37,6 +39,7 @@ export function createMetricsJudge(settings: MetricsJudgeSettings): LlmJudge | u
     baseUrl,
     model: settings.METRICS_JUDGE_MODEL ?? settings.LLM_MODEL ?? "gpt-4o-mini",
     apiKey: settings.LLM_API_KEY,
+    promptVersion: settings.JUDGE_PROMPT_VERSION,
     // A grade is not worth a user's wait: fewer, shorter attempts than the answer's own.
     retry: { attempts: Math.min(2, settings.LLM_MAX_ATTEMPTS ?? 2), baseDelayMs: 250, maxDelayMs: 2_000, timeoutMs: settings.LLM_TIMEOUT_MS ?? 60_000 },
   });

@@ -1,4 +1,5 @@
 import { sql, type SQL } from "drizzle-orm";
+import { costReport, type CostReport } from "./cost-queries.js";
 import { queryRows, type Drizzle } from "./database.js";
 
 /** The per-query metrics that are averaged, as `AskResponse.metrics` names them. */
@@ -40,6 +41,8 @@ export interface QualityReport {
   tokensPerQuery: { context: number | null; answer: number | null };
   /** Ratings of the window's queries (whenever they were given). */
   feedback: { up: number; down: number; withComment: number };
+  /** Generator spend (usage.costUsd) and billed tokens, by UTC day, collection and key. */
+  cost: CostReport;
 }
 
 const num = (v: unknown, digits: number): number | null => {
@@ -100,6 +103,7 @@ export function createQualityQueries(db: Drizzle) {
         latencyMs: { p50: num(r.p50, 1), p95: num(r.p95, 1), p99: num(r.p99, 1) },
         tokensPerQuery: { context: num(r.context_tokens, 1), answer: num(r.answer_tokens, 1) },
         feedback: { up: Number(r.up), down: Number(r.down), withComment: Number(r.with_comment) },
+        cost: await costReport(db, sql.join(where, sql` AND `)),
       };
     },
   };

@@ -4,6 +4,7 @@ import type { LlmJudge } from "../../pipelines/metrics/types.js";
 import type { Reranker } from "../../pipelines/rerank/types.js";
 import type { AdminActions } from "../common/admin.js";
 import type { HashedKey, Principal } from "../common/api-keys.js";
+import type { GatewaySettings } from "./gateway.js";
 import type { Logger } from "../common/log.js";
 import type { CoreDeps } from "../common/deps.js";
 import type { Metrics } from "../common/metrics.js";
@@ -12,7 +13,7 @@ import type { MetricsQueue } from "./metrics-queue.js";
 import type { Admission } from "./admission.js";
 import type { RateLimiter } from "./rate-limit.js";
 
-export interface ApiConfig {
+export interface ApiConfig extends GatewaySettings {
   MAX_BODY_BYTES: number;
   MAX_QUESTION_CHARS: number;
   DEFAULT_TOP_K: number;

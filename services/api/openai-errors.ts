@@ -19,6 +19,8 @@ const TYPE: Record<ErrorCode, string> = {
   index_not_ready: "server_error",
   service_unavailable: "server_error",
   overloaded: "server_error",
+  // OpenAI answers an exhausted quota with 429 insufficient_quota; the type is the rate-limit one.
+  budget_exceeded: "insufficient_quota",
 };
 
 /** What a route may add to an error's details to shape its OpenAI form (`model_not_found`, `param`). */

@@ -46,6 +46,33 @@ export async function runSuite(args: EvalArgs, config: EvalConfig, io: Io): Prom
   try {
     if (core.mismatch) throw new EvalInputError("the index was built with another embedder than EMBEDDING_MODEL names; run npm run reindex first");
     const ingestSeconds = args.ingest ? await ingest(core, resolve(args.ingest), config, io) : 0;
+    // One run per answer prompt version (--prompt-version v1,v2), side by side at the end.
+    const versions = args.promptVersions?.length ? args.promptVersions : [config.PROMPT_VERSION];
+    const runs: Array<{ version: string; figures: Figures; code: number }> = [];
+    for (const version of versions) {
+      const named = versions.length > 1 ? { ...args, name: `${args.name ?? basename(args.suite!).replace(/\.jsonl$/i, "")}-${version}` } : args;
+      if (versions.length > 1) io.out(`prompt version ${version}:`);
+      runs.push({ version, ...(await runVersion(named, { ...config, PROMPT_VERSION: version }, core, items, baseline, log, io, t0, ingestSeconds)) });
+    }
+    if (runs.length > 1) printSideBySide(io, runs, args.k);
+    return Math.max(...runs.map((r) => r.code));
+  } finally {
+    await core.close();
+  }
+}
+
+/** The suite under one configuration (one answer prompt version): answers, figures, report, gate. */
+async function runVersion(
+  args: EvalArgs,
+  config: EvalConfig,
+  core: CoreDeps,
+  items: SuiteItem[],
+  baseline: ReturnType<typeof readBaseline> | undefined,
+  log: ReturnType<typeof createLogger>,
+  io: Io,
+  t0: number,
+  ingestSeconds: number,
+): Promise<{ figures: Figures; code: number }> {
     const { generator, reranker } = await createAnswerers(config, log);
     const fusion = fusionFor(core.generation, core.embedder.identity.provider, config.DENSE_WEIGHT);
     const deps: AnswerDeps = {
@@ -86,6 +113,7 @@ export async function runSuite(args: EvalArgs, config: EvalConfig, io: Io): Prom
         embedder: core.generation.embedderKey,
         generation: core.generation.id,
         generator: generator.name,
+        prompt: generator.promptVersion ?? "none (the extractive generator sends no prompt)",
         reranker: reranker.name,
         fusion: `dense ${fusion.denseWeight}, document blend ${fusion.documentWeight ?? "store default"} (${fusion.source})`,
         verify: `${config.VERIFY_MODE}, min supported ${config.VERIFY_MIN_SUPPORTED}`,
@@ -101,9 +129,16 @@ export async function runSuite(args: EvalArgs, config: EvalConfig, io: Io): Prom
     io.out(`suite ${args.suite}: ${items.length} questions, fusion dense ${fusion.denseWeight} (${fusion.source})`);
     printFigures(io, figures, args.k);
     io.out(`report: ${paths.md} ${paths.json} ${paths.svg}`);
-    return gateVerdict(io, gate, args.baseline);
-  } finally {
-    await core.close();
+    return { figures, code: gateVerdict(io, gate, args.baseline) };
+}
+
+/** Each figure under each prompt version, in columns. */
+function printSideBySide(io: Io, runs: Array<{ version: string; figures: Figures }>, k: number) {
+  io.out("");
+  io.out(["figure", ...runs.map((r) => `answer/${r.version}`)].join("\t"));
+  for (const key of Object.keys(runs[0]!.figures)) {
+    const cells = runs.map((r) => (key.startsWith("latency") ? fmt(r.figures[key] ?? null, 1) : fmt(r.figures[key] ?? null)));
+    io.out([key === `recall@${k}` ? `Recall@${k}` : key, ...cells].join("\t"));
   }
 }
 

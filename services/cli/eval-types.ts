@@ -25,6 +25,8 @@ export type EvalArgs = {
   split: string;
   dataDir?: string | undefined;
   fit: boolean;
+  /** --prompt-version a,b: run the suite under each answer prompt version, side by side. */
+  promptVersions?: string[] | undefined;
 } & z.infer<typeof EvalArgsSchema>;
 
 export const evalEnv = z.object({ ...commonEnv, ...apiEnv, COLLECTION: watcherEnv.COLLECTION });

@@ -7,6 +7,7 @@ import { ConfigError, parseConfig } from "../common/config.js";
 import { runBeir } from "./eval-beir.js";
 import { EvalArgsSchema, evalEnv, type EvalArgs, type Io } from "./eval-types.js";
 import { runSuite } from "./eval-suite.js";
+import { promptVersions } from "../../pipelines/prompts/registry.js";
 
 const HELP = `npm run eval -- <suite.jsonl> [options]            run an eval suite through /ask's answer path
 npm run eval -- --beir <folder> [--split test] [options]   BEIR retrieval (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)
@@ -14,6 +15,8 @@ npm run eval -- --beir <folder> [--split test] [options]   BEIR retrieval (corpu
 Suite options:
   --ingest <folder>        ingest this folder into the index first (waits until every file is indexed)
   --k <n>                  chunks retrieved per question, and the k of Recall@k (default 10)
+  --prompt-version <a,b>   run the suite under each answer prompt version (prompts/answer/<v>.md) and print them
+                           side by side (one report each, named <name>-<v>); default PROMPT_VERSION
 BEIR options:
   --split <name>           qrels split (default test)
   --data-dir <dir>         index directory (default ./data/eval/<corpus>-<embedder hash>); reused while the
@@ -47,6 +50,7 @@ const options = {
   limit: { type: "string" },
   fit: { type: "boolean", default: false },
   candidates: { type: "string", default: "1000" },
+  "prompt-version": { type: "string" },
 } as const;
 
 export { EvalArgsSchema, evalEnv, type EvalArgs, type EvalConfig, type Io } from "./eval-types.js";
@@ -77,7 +81,12 @@ export async function main(argv: string[], env: Record<string, string | undefine
       split: values.split,
       dataDir: values["data-dir"],
       fit: values.fit,
+      promptVersions: values["prompt-version"]?.split(",").map((v) => v.trim()).filter(Boolean),
     };
+    if (args.promptVersions && values.beir) throw new EvalInputError("--prompt-version works with a suite (BEIR runs retrieval only)");
+    for (const v of args.promptVersions ?? []) {
+      if (!promptVersions("answer").includes(v)) throw new EvalInputError(`--prompt-version ${v}: no prompts/answer/${v}.md (there are: ${promptVersions("answer").join(", ")})`);
+    }
     const config = parseConfig(evalEnv, env);
     return args.beir ? await runBeir(args, config, io) : await runSuite(args, config, io);
   } catch (err) {

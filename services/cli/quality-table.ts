@@ -17,5 +17,20 @@ export function renderQuality(r: QualityReport): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
   out.push(line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line));
+  out.push("", ...renderCost(r.cost));
   return `${out.join("\n")}\n`;
+}
+
+/** Spend by day, collection and key, then the total. */
+function renderCost(cost: QualityReport["cost"]): string[] {
+  const header = ["DAY", "COLLECTION", "KEY", "QUERIES", "INPUT TOKENS", "OUTPUT TOKENS", "COST USD"];
+  const rows = cost.rows.map((r) => [r.day, r.collection, r.keyId ?? "-", String(r.queries), String(r.inputTokens), String(r.outputTokens), r.costUsd.toFixed(6)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  return [
+    `cost: $${cost.totalUsd.toFixed(6)} for ${cost.inputTokens} input and ${cost.outputTokens} output tokens; ${cost.cacheHits} answers from the cache`,
+    line(header),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map(line),
+  ];
 }

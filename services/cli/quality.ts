@@ -14,7 +14,8 @@ const HELP = `npm run quality [-- --since 24h] [-- --until <time>] [-- --collect
 Prints the quality of the answers logged in a time window: queries, abstention rate, the mean of
 each RAGAS-style metric (faithfulness, answerRelevancy, contextPrecision, contextUtilisation,
 contextRecall, answerCorrectness) with the number of queries it is over, latency p50/p95/p99,
-tokens per query, and feedback counts. The same as GET /quality.
+tokens per query, feedback counts, and the generator's cost (usage.costUsd) and billed tokens by
+UTC day, collection and key. The same as GET /quality.
 
 Where it reads from: as npm run status does (DATABASE_URL directly; PGlite's DATA_DIR directly, or
 the running service at http://127.0.0.1:$PORT while it holds the database; --url / STATUS_URL).

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseApiKeys } from "./api-keys.js";
+import { gatewayEnv } from "./gateway-config.js";
 
 /** A configuration problem; the message names the variable so start-up can stop with it. */
 export class ConfigError extends Error {
@@ -134,6 +135,7 @@ export const apiEnv = {
   MAX_ANSWERS_IN_FLIGHT: env(positiveInt.max(10_000).default(16)),
   /** Abstain before generating when the answerability judge's probability is below this; 0 turns the judge off. Unset: the fitted bar. */
   ANSWERABILITY_MIN: env(z.coerce.number().min(0).max(1).optional()),
+  ...gatewayEnv,
 };
 
 export const queueEnv = {

@@ -72,6 +72,24 @@ export function createMetrics(opts: { queue?: () => JobQueue | undefined } = {})
       buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1],
       registers,
     }),
+    askCost: new Counter({
+      name: "rag_ask_cost_usd_total",
+      help: "Generator spend in USD, priced by the price table (PRICES_FILE / PRICES_JSON over the defaults), by model.",
+      labelNames: ["model"] as const,
+      registers,
+    }),
+    billedTokens: new Counter({
+      name: "rag_ask_billed_tokens_total",
+      help: "Tokens the generator was billed for, by model and kind (input or output); cache hits bill none.",
+      labelNames: ["model", "kind"] as const,
+      registers,
+    }),
+    answerCache: new Counter({
+      name: "rag_answer_cache_total",
+      help: "Answer cache lookups by outcome: hit, miss, bypass, stale (dropped: its documents changed) or rejected (a near question failed the guard).",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
     queueDepth: new Gauge({
       name: "rag_queue_jobs",
       help: "Ingestion jobs in the queue by state (waiting, active, failed), read at scrape time.",

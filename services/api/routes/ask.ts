@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import { answerQuestion, type AnswerDeps, type AnswerInput } from "../../../pipelines/answer/ask.js";
+import type { AnswerDeps, AnswerEvents, AnswerInput } from "../../../pipelines/answer/ask.js";
 import { embedderKey } from "../../../pipelines/embed/types.js";
 import { QUALITY_METRIC_NAMES } from "../../../pipelines/store/quality-queries.js";
 import { askRequestSchema, type AskRequest, type AskResponse, type QueryMetrics } from "../../../schemas/api.js";
@@ -12,6 +12,7 @@ import type { Metrics } from "../../common/metrics.js";
 import type { AppEnv } from "../context.js";
 import { requireCore } from "../require-core.js";
 import { ApiError, onError } from "../errors.js";
+import { gatewayFor } from "../gateway.js";
 import { parseJsonBody } from "../query.js";
 import { requireCollection, scopeOf } from "../tenant.js";
 import { createAnswerGuard, type AnswerGuard } from "../../../pipelines/guard/answer-guard.js";
@@ -41,6 +42,9 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
   requireCore(core);
   // Follow a re-index switch; everything below reads the generation and embedder once.
   await core.refresh();
+  // Budgets, the answer cache and prices (README "Gateway"); a key over its day's budget gets 429 here.
+  const gateway = gatewayFor(c.var.deps, core);
+  await gateway.enforceBudget(c);
   if (core.mismatch) {
     throw new ApiError(
       "embedding_model_mismatch",
@@ -64,7 +68,9 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
     maxContextTokens: req.maxContextTokens,
     reference: req.reference,
     deferMetrics: req.metrics ? undefined : (compute) => void (measure = compute),
+    compress: req.compress ?? config.COMPRESS_RATIO,
   };
+  const run = (events: AnswerEvents) => gateway.answer({ c, req, deps, input, events, finish: guard.finish });
   const record = async (response: AskResponse) => {
     observeAnswer(metrics, response, streaming, (performance.now() - started) / 1000);
     try {
@@ -85,7 +91,10 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
         metricsStatus: response.metrics ? "done" : "pending",
         usage: response.usage,
         timings: response.timings,
+        promptVersion: response.promptVersion ?? null,
+        cache: response.cache ?? null,
       });
+      await gateway.account(c.var.principal.keyId, response);
     } catch (err) {
       // The answer is still right; a lost log row must not fail the user's request.
       log.error("query log write failed", { requestId: c.var.requestId, err });
@@ -97,14 +106,14 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
   const slot = admitAnswer(c);
   if (!streaming) {
     try {
-      const response = guard.finish(await answerQuestion(deps, input, { onSources: guard.onSources }));
+      const response = await run({ onSources: guard.onSources });
       await record(response);
       return c.json(response);
     } finally {
       slot.release();
     }
   }
-  return streamAnswer(c, deps, input, record, guard, slot);
+  return streamAnswer(c, run, record, guard, slot);
 });
 
 /** Latency to the complete answer (streamed or not), tokens, abstentions, verifier removals. */
@@ -131,8 +140,7 @@ function observeAnswer(metrics: Metrics | undefined, r: AskResponse, streaming: 
  */
 function streamAnswer(
   c: Context<AppEnv>,
-  deps: AnswerDeps,
-  input: AnswerInput,
+  run: (events: AnswerEvents) => Promise<AskResponse>,
   record: (r: AskResponse) => Promise<void>,
   guard: AnswerGuard,
   slot: { release(): void },
@@ -145,14 +153,12 @@ function streamAnswer(
     const deltas = guard.deltaFilter();
     const relay = (text: string) => void (text && send("delta", { text }));
     try {
-      const response = guard.finish(
-        await answerQuestion(deps, input, {
-          onSources: (sources) => (guard.onSources(sources), send("retrieval", { sources })),
-          onDelta: (text) => relay(deltas.push(text)),
-          onRestart: (reason) => (deltas.reset(), void send("delta", { text: "", restart: true, reason })),
-          signal: abort.signal,
-        }),
-      );
+      const response = await run({
+        onSources: (sources) => (guard.onSources(sources), send("retrieval", { sources })),
+        onDelta: (text) => relay(deltas.push(text)),
+        onRestart: (reason) => (deltas.reset(), void send("delta", { text: "", restart: true, reason })),
+        signal: abort.signal,
+      });
       relay(deltas.flush());
       await send("citations", { citations: response.citations });
       await send("verification", response.verification);
