@@ -88,7 +88,8 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
         citations: response.citations,
         verification: response.verification,
         metrics: response.metrics ?? null,
-        metricsStatus: response.metrics ? "done" : "pending",
+        // A cache hit ran no answer path, so nothing is measured for it (its first answer's row has the metrics).
+        metricsStatus: response.metrics ? "done" : measure ? "pending" : "skipped",
         usage: response.usage,
         timings: response.timings,
         promptVersion: response.promptVersion ?? null,
