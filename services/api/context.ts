@@ -26,6 +26,10 @@ export interface ApiConfig {
   RATE_LIMIT_PER_MINUTE?: number | undefined;
   PII_MASK_ANSWERS?: boolean | undefined;
   INJECTION_MODE?: "flag" | "exclude" | undefined;
+  /** The web app's Quality page lists the reports here (./eval-reports when unset). */
+  EVAL_REPORTS_DIR?: string | undefined;
+  /** The source viewer refuses files over this, as ingestion does (50 MiB when unset). */
+  MAX_FILE_BYTES?: number | undefined;
 }
 
 /**
