@@ -210,8 +210,8 @@ function renderFeedback(el: HTMLElement, queryId: string) {
       result.textContent = `Not recorded: ${(err as Error).message}`;
     }
   };
-  const up = h("button", { attrs: { type: "button", id: "thumbs-up", "aria-label": "Good answer", "aria-pressed": "false" } }, "👍");
-  const down = h("button", { attrs: { type: "button", id: "thumbs-down", "aria-label": "Bad answer", "aria-pressed": "false" } }, "👎");
+  const up = h("button", { attrs: { type: "button", id: "thumbs-up", "aria-pressed": "false" } }, "▲ Good answer");
+  const down = h("button", { attrs: { type: "button", id: "thumbs-down", "aria-pressed": "false" } }, "▼ Bad answer");
   up.addEventListener("click", send(1));
   down.addEventListener("click", send(-1));
   fill(el, h("span", {}, "Was this answer useful?"), up, down, h("label", { class: "sr-only", attrs: { for: "feedback-comment" } }, "Comment"), comment, result);

@@ -8,16 +8,17 @@ export interface Series {
 
 /**
  * A time-series line chart (uPlot, bundled; loaded only with the Quality page). `times` are
- * seconds since the epoch. Resizes with its container, down to a phone's width.
+ * seconds since the epoch, `span` the window shown. Resizes with its container, down to a phone's width.
  */
-export function lineChart(target: HTMLElement, title: string, times: number[], series: Series[], yRange?: [number, number]): () => void {
+export function lineChart(target: HTMLElement, title: string, span: [number, number], times: number[], series: Series[], yRange?: [number, number]): () => void {
   const width = () => Math.max(280, target.clientWidth || 600);
   const chart = new uPlot(
     {
       title,
       width: width(),
       height: 220,
-      scales: { x: { time: true }, ...(yRange ? { y: { range: yRange } } : {}) },
+      // The whole window, not just the buckets that have answers: one busy hour must not fill the chart.
+      scales: { x: { time: true, range: span }, ...(yRange ? { y: { range: yRange } } : {}) },
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: true, points: { show: true, size: 5 } }))],
       axes: [{}, { size: 56 }],
     },

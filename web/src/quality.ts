@@ -87,7 +87,7 @@ export function qualityPage(): { el: HTMLElement; dispose: () => void } {
       const q = `since=${encodeURIComponent(since)}`;
       const [summary, series, list, reports] = await Promise.all([
         json<Summary>(`/quality?${q}`),
-        json<{ buckets: Bucket[] }>(`/quality/series?${q}`),
+        json<{ window: { since: string; until: string }; buckets: Bucket[] }>(`/quality/series?${q}`),
         json<{ queries: Recent[] }>(`/quality/recent?${q}&limit=20`),
         json<{ reports: EvalReport[] }>("/quality/evals"),
       ]);
@@ -95,7 +95,7 @@ export function qualityPage(): { el: HTMLElement; dispose: () => void } {
       renderSummary(summary);
       renderRecent(list.queries);
       renderEvals(reports.reports);
-      await renderCharts(series.buckets);
+      await renderCharts(series.buckets, [Date.parse(series.window.since) / 1000, Date.parse(series.window.until) / 1000]);
     } catch (err) {
       error.textContent = `Could not load: ${(err as Error).message}`;
       error.hidden = false;
@@ -112,11 +112,11 @@ export function qualityPage(): { el: HTMLElement; dispose: () => void } {
       card("Answer relevancy", fmtNum(s.metrics.answerRelevancy?.mean)),
       card("Context precision", fmtNum(s.metrics.contextPrecision?.mean)),
       card("Latency p50 / p95", `${fmtMs(s.latencyMs.p50)} / ${fmtMs(s.latencyMs.p95)}`),
-      card("Feedback", `👍 ${s.feedback.up} · 👎 ${s.feedback.down}`, "q-feedback"),
+      card("Feedback", `${s.feedback.up} up · ${s.feedback.down} down`, "q-feedback"),
     );
   }
 
-  async function renderCharts(buckets: Bucket[]) {
+  async function renderCharts(buckets: Bucket[], span: [number, number]) {
     for (const d of destroy) d();
     destroy = [];
     if (buckets.length === 0) {
@@ -133,6 +133,7 @@ export function qualityPage(): { el: HTMLElement; dispose: () => void } {
       lineChart(
         metricsChart,
         "Metric means",
+        span,
         t,
         [
           { label: "Faithfulness", values: buckets.map((b) => b.faithfulness), stroke: "#1b7f3b" },
@@ -142,7 +143,7 @@ export function qualityPage(): { el: HTMLElement; dispose: () => void } {
         ],
         [0, 1],
       ),
-      lineChart(latencyChart, "Latency (ms)", t, [
+      lineChart(latencyChart, "Latency (ms)", span, t, [
         { label: "p50", values: buckets.map((b) => b.latencyP50Ms), stroke: "#1f5fbf" },
         { label: "p95", values: buckets.map((b) => b.latencyP95Ms), stroke: "#c0392b" },
       ]),
@@ -163,7 +164,7 @@ export function qualityPage(): { el: HTMLElement; dispose: () => void } {
               h("td", { class: "num" }, fmtNum(r.metrics?.answerRelevancy)),
               h("td", { class: "num" }, fmtNum(r.metrics?.contextPrecision)),
               h("td", { class: "num" }, fmtMs(r.totalMs)),
-              h("td", { class: "feedback-cell" }, r.feedback.up || r.feedback.down ? `👍 ${r.feedback.up} 👎 ${r.feedback.down}` : "–", r.feedback.lastComment ? h("div", { class: "muted" }, r.feedback.lastComment) : null),
+              h("td", { class: "feedback-cell" }, r.feedback.up || r.feedback.down ? `${r.feedback.up} up, ${r.feedback.down} down` : "–", r.feedback.lastComment ? h("div", { class: "muted" }, r.feedback.lastComment) : null),
             ),
           )
         : [h("tr", {}, h("td", { attrs: { colspan: "7" }, class: "muted" }, "No answers in this window."))]),
