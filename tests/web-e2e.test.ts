@@ -71,6 +71,7 @@ describe("web app, end to end in Chromium", { timeout: 120_000 }, () => {
       "Pilotage\nThe harbour pilot boards incoming ships at the outer buoy two miles south of the breakwater.",
     ]));
     writeFileSync(join(alphaDir, "greenhouse.md"), HOSTILE);
+    writeFileSync(join(alphaDir, "blank.md"), "   \n\n");
     writeFileSync(join(betaDir, "orchard.txt"), "The Gravenstein apple ripens in late July and is pressed into cider within a week.\n");
     const { core, cleanup } = await makeCore("pglite");
     const queue = createInProcessQueue({ backoffScale: 0.01 });
@@ -157,6 +158,9 @@ describe("web app, end to end in Chromium", { timeout: 120_000 }, () => {
     writeFileSync(join(alphaDir, "lighthouse.md"), LIGHTHOUSE);
     await page.locator('tr[data-path="lighthouse.md"][data-status="indexed"]', { hasText: "lighthouse.md" }).waitFor({ timeout: 20_000 });
     expect(await page.locator("#count-indexed").textContent()).toBe("4");
+    // A file that cannot be indexed is listed with its reason.
+    await page.locator("#failed-docs li", { hasText: "blank.md" }).getByText("empty_document").waitFor();
+    expect(await page.locator("#failed-docs li", { hasText: "blank.md" }).textContent()).toContain("only whitespace");
     await page.screenshot({ path: join(SHOTS, "sources.png"), fullPage: true });
 
     await ask(page, "When was the Skerryvore Fresnel lens installed?");

@@ -96,6 +96,10 @@ export function sourcesPage(who: Who): { el: HTMLElement; dispose: () => void } 
   );
 
   let sourceIds = "";
+  // Re-rendered only when they change, so polling does not take the keyboard focus off a link.
+  let lastFails = "";
+  let lastPage = "";
+  let lastStatus = "";
   async function refresh() {
     try {
       const q = new URLSearchParams({ limit: String(PAGE), offset: String(filters.offset) });
@@ -106,18 +110,31 @@ export function sourcesPage(who: Who): { el: HTMLElement; dispose: () => void } 
         json<DocPage>("/documents?status=failed&limit=50"),
       ]);
       error.hidden = true;
-      renderStatus(status);
+      const statusSig = JSON.stringify(status);
+      if (statusSig !== lastStatus) {
+        lastStatus = statusSig;
+        renderStatus(status);
+      }
       const ids = status.sources.map((s) => s.id).join(",");
       if (ids !== sourceIds) {
         sourceIds = ids;
         fill(sourceSelect, select("filter-source", "Source", status.sources.map((s) => s.id), "source"));
       }
-      fill(
-        failed,
-        ...(fails.documents.length
-          ? fails.documents.map((d) => h("li", {}, h("a", { attrs: { href: `#/source/${d.id}` } }, d.path), ` (${d.collection}) `, h("code", {}, d.errorCode ?? "failed"), h("div", { class: "reason" }, d.error ?? "")))
-          : [h("li", { class: "muted" }, "None.")]),
-      );
+      const failsSig = JSON.stringify(fails.documents);
+      const pageSig = JSON.stringify([page, filters.offset]);
+      if (failsSig !== lastFails) {
+        lastFails = failsSig;
+        fill(
+          failed,
+          ...(fails.documents.length
+            ? fails.documents.map((d) =>
+                h("li", {}, h("a", { attrs: { href: `#/source/${d.id}` } }, d.path), ` (${d.collection}) `, h("code", {}, d.errorCode ?? "failed"), h("div", { class: "reason" }, d.error ?? "")),
+              )
+            : [h("li", { class: "muted" }, "None.")]),
+        );
+      }
+      if (pageSig === lastPage) return;
+      lastPage = pageSig;
       fill(
         docRows,
         ...page.documents.map((d) =>
