@@ -60,7 +60,9 @@ describe("web app, end to end in Chromium", { timeout: 120_000 }, () => {
     mkdirSync(SHOTS, { recursive: true });
     // Chromium starts while the folders are indexed: both take seconds on a busy machine.
     const launching = launchChromium();
-    const built = await buildWeb();
+    // Its own build folder: a concurrent `npm start` may be rebuilding web/dist.
+    const webDir = mkdtempSync(join(tmpdir(), "rag-web-dist-"));
+    const built = await buildWeb(webDir);
     expect(built.firstVisitJs.gzipBytes).toBeLessThan(FIRST_VISIT_JS_BUDGET);
     console.log(`web: first visit JavaScript ${(built.firstVisitJs.gzipBytes / 1024).toFixed(1)} kB gzipped (${built.firstVisitJs.files.join(", ")})`);
 
@@ -89,7 +91,7 @@ describe("web app, end to end in Chromium", { timeout: 120_000 }, () => {
     await watcher.start();
     await queue.idle();
     const API_KEYS = parseApiKeys(`${ADMIN_KEY}:ask,ingest,admin:*;${ALPHA_KEY}:ask:alpha;${BETA_KEY}:ask:beta`);
-    const deps: ApiDeps = { config: { ...apiConfig, API_KEYS }, log: quietLog, generator: createExtractiveGenerator(), core, queue, metrics };
+    const deps: ApiDeps = { config: { ...apiConfig, API_KEYS }, log: quietLog, generator: createExtractiveGenerator(), core, queue, metrics, webDir };
     const server = await listen(createApp(deps).fetch, 0, "127.0.0.1");
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     browser = await launching;
@@ -101,6 +103,7 @@ describe("web app, end to end in Chromium", { timeout: 120_000 }, () => {
       cleanup,
       () => rmSync(alphaDir, { recursive: true, force: true }),
       () => rmSync(betaDir, { recursive: true, force: true }),
+      () => rmSync(webDir, { recursive: true, force: true }),
     );
   }, 180_000);
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,7 +19,10 @@ const HTML = "<html><body><h1>Kelp</h1><p>Giant kelp grows up to half a metre a 
 describe("web app routes", () => {
   let folder: IndexedFolder;
   let reports: string;
-  const app = (config: Partial<ApiConfig> = {}) => createApp({ ...folder.pipeline.deps, metrics: undefined, config: { ...apiConfig, API_KEYS, ...config } });
+  // An empty build folder of its own: the first request for the page builds the app there.
+  const webDir = mkdtempSync(join(tmpdir(), "rag-web-dist-"));
+  const app = (config: Partial<ApiConfig> = {}) =>
+    createApp({ ...folder.pipeline.deps, metrics: undefined, webDir, config: { ...apiConfig, API_KEYS, ...config } });
   const get = (path: string, key?: string, config?: Partial<ApiConfig>) =>
     app(config).request(path, { headers: key ? { authorization: `Bearer ${key}` } : {} });
   // Response bodies are read loosely: the assertions below say what they must hold.
@@ -40,10 +43,13 @@ describe("web app routes", () => {
   afterAll(async () => {
     await folder.close();
     rmSync(reports, { recursive: true, force: true });
+    rmSync(webDir, { recursive: true, force: true });
   });
 
-  it("serves the page and its bundles without a key, under the app's policy; other paths still need one", async () => {
+  it("builds the app on the first request when its folder has none, then serves it without a key under the app's policy", async () => {
+    expect(existsSync(join(webDir, "index.html"))).toBe(false);
     const page = await get("/");
+    expect(existsSync(join(webDir, "main.js"))).toBe(true);
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toMatch(/^text\/html/);
     expect(page.headers.get("content-security-policy")).toBe(APP_CSP);
@@ -113,7 +119,7 @@ describe("web app routes", () => {
 
   it("with PII_MASK_INGEST the file itself is not served, only its masked text", async () => {
     const kelp = await docId("kelp.html");
-    const masked = createApp({ ...folder.pipeline.deps, metrics: undefined, core: { ...folder.core, maskPiiOnIngest: true }, config: { ...apiConfig, API_KEYS } });
+    const masked = createApp({ ...folder.pipeline.deps, metrics: undefined, webDir, core: { ...folder.core, maskPiiOnIngest: true }, config: { ...apiConfig, API_KEYS } });
     const raw = await masked.request(`/documents/${kelp}/content`, { headers: { authorization: `Bearer ${MAIN}` } });
     expect(raw.status).toBe(403);
     const text = await masked.request(`/documents/${kelp}/content?view=text`, { headers: { authorization: `Bearer ${MAIN}` } });

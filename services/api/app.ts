@@ -72,7 +72,7 @@ export function createApp(deps: ApiDeps) {
   app.route("/quality/recent", qualityRecentRoute);
   app.route("/quality/evals", qualityEvalsRoute);
   app.route("/whoami", whoamiRoute);
-  app.route("/", webRoute());
+  app.route("/", webRoute(deps.webDir));
   app.route("/metrics", metricsRoute);
   app.route("/admin/reindex", adminReindexRoute);
   app.route("/openapi.json", openApiRoute);

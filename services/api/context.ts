@@ -57,6 +57,8 @@ export interface ApiDeps {
   auth?: Authenticator;
   /** Prometheus series; createApp builds a fresh registry when unset. Share it with the worker to count ingestion. */
   metrics?: Metrics;
+  /** The built web app served at `/` (web/dist when unset; built there on first request if missing). */
+  webDir?: string;
 }
 
 /** `principal`: who is calling (services/api/auth.ts); every key-guarded route reads its collections from it. */
