@@ -58,7 +58,10 @@ export function qualityPage(): { el: HTMLElement; dispose: () => void } {
   const error = h("p", { class: "error", attrs: { role: "alert", hidden: "" } });
   const windowSelect = h("select", { attrs: { id: "quality-window" } }, ...WINDOWS.map(([v, label]) => h("option", { attrs: { value: v } }, label)));
   windowSelect.value = since;
-  windowSelect.addEventListener("change", () => ((since = windowSelect.value), void load()));
+  windowSelect.addEventListener("change", () => {
+    since = windowSelect.value;
+    void load();
+  });
   let destroy: Array<() => void> = [];
 
   const el = h(

@@ -153,8 +153,12 @@ export function sourcesPage(who: Who): { el: HTMLElement; dispose: () => void } 
       const next = h("button", { attrs: { type: "button" } }, "Next →");
       prev.disabled = filters.offset === 0;
       next.disabled = page.nextOffset === null;
-      prev.addEventListener("click", () => ((filters.offset = Math.max(0, filters.offset - PAGE)), void refresh()));
-      next.addEventListener("click", () => ((filters.offset = page.nextOffset ?? filters.offset), void refresh()));
+      const goTo = (offset: number) => () => {
+        filters.offset = offset;
+        void refresh();
+      };
+      prev.addEventListener("click", goTo(Math.max(0, filters.offset - PAGE)));
+      next.addEventListener("click", goTo(page.nextOffset ?? filters.offset));
       const shown = page.documents.length ? `${page.offset + 1}–${page.offset + page.documents.length} of ${page.total}` : `0 of ${page.total}`;
       fill(pager, prev, h("span", {}, shown), next);
     } catch (err) {

@@ -13,6 +13,13 @@ interface DocumentText {
   chunks: Array<{ id: string; start: number; end: number; page: number | null; headingPath: string[] }>;
 }
 
+// Back to where the citation was clicked (the Ask page keeps its answer); the Ask page when opened directly.
+function back(ev: MouseEvent) {
+  ev.preventDefault();
+  if (history.length > 1) history.back();
+  else location.hash = "#/ask";
+}
+
 /**
  * The source viewer: the document's text, escaped (text nodes only: an HTML source shows its text,
  * never runs), with the cited chunk highlighted and scrolled into view; a PDF also opens in the
@@ -23,7 +30,7 @@ export function viewerPage(documentId: string, params: URLSearchParams): { el: H
   const el = h(
     "section",
     { class: "page viewer", attrs: { "aria-labelledby": "viewer-title" } },
-    h("p", {}, h("a", { attrs: { href: "#/ask" }, on: { click: (ev) => (ev.preventDefault(), history.length > 1 ? history.back() : (location.hash = "#/ask")) } }, "← Back")),
+    h("p", {}, h("a", { attrs: { href: "#/ask" }, on: { click: back } }, "← Back")),
     h("h1", { attrs: { id: "viewer-title" } }, "Source"),
     body,
   );
