@@ -11,6 +11,7 @@ import { securityHeaders } from "./security-headers.js";
 import { adminReindexRoute } from "./routes/admin-reindex.js";
 import { askRoute } from "./routes/ask.js";
 import { documentRoute } from "./routes/document.js";
+import { documentContentRoute } from "./routes/document-content.js";
 import { documentsRoute } from "./routes/documents.js";
 import { feedbackRoute } from "./routes/feedback.js";
 import { apiMetricsQueue } from "./metrics-queue.js";
@@ -20,12 +21,17 @@ import { metricsRoute } from "./routes/metrics.js";
 import { healthzRoute } from "./routes/healthz.js";
 import { openApiRoute } from "./routes/openapi.js";
 import { qualityRoute } from "./routes/quality.js";
+import { qualityEvalsRoute } from "./routes/quality-evals.js";
+import { qualityRecentRoute } from "./routes/quality-recent.js";
+import { qualitySeriesRoute } from "./routes/quality-series.js";
 import { readyzRoute } from "./routes/readyz.js";
 import { statusRoute } from "./routes/status.js";
 import { openAiErrors } from "./openai-errors.js";
 import { chatCompletionsRoute } from "./routes/v1-chat-completions.js";
 import { modelsRoute } from "./routes/v1-models.js";
 import { mcpRoute } from "./routes/mcp.js";
+import { webRoute } from "./routes/web.js";
+import { whoamiRoute } from "./routes/whoami.js";
 
 /**
  * The HTTP API. Built from already-constructed dependencies, so tests call `app.request()` on
@@ -70,9 +76,15 @@ export function createApp(deps: ApiDeps) {
   app.route("/status", statusRoute);
   app.route("/documents", documentsRoute);
   app.route("/documents", documentRoute);
+  app.route("/documents", documentContentRoute);
   app.route("/feedback", feedbackRoute);
   app.route("/quality", qualityRoute);
   app.route("/queries", queriesRoute);
+  app.route("/quality/series", qualitySeriesRoute);
+  app.route("/quality/recent", qualityRecentRoute);
+  app.route("/quality/evals", qualityEvalsRoute);
+  app.route("/whoami", whoamiRoute);
+  app.route("/", webRoute(deps.webDir));
   app.route("/metrics", metricsRoute);
   app.route("/admin/reindex", adminReindexRoute);
   app.route("/openapi.json", openApiRoute);

@@ -21,6 +21,8 @@ const ADMIN: readonly Scope[] = ["admin"];
  */
 export const ROUTE_ACCESS: ReadonlyArray<{ method: string; path: RegExp; access: Access }> = [
   { method: "GET", path: /^\/(healthz|readyz|openapi\.json)\/?$/, access: "public" },
+  // The web app's page and bundles hold no data; it asks for a key itself and sends it with each API call.
+  { method: "GET", path: /^\/(app\/[\w-]+\.(js|css))?$/, access: "public" },
   { method: "GET", path: /^\/metrics\/?$/, access: "metrics" },
   { method: "POST", path: /^\/ask\/?$/, access: ASK },
   { method: "POST", path: /^\/feedback\/?$/, access: ASK },

@@ -35,6 +35,10 @@ export interface ApiConfig extends GatewaySettings {
   METRICS_QUEUE_MAX?: number | undefined;
   /** Answers in the making at most; beyond, 503 `overloaded` at once. */
   MAX_ANSWERS_IN_FLIGHT?: number | undefined;
+  /** The web app's Quality page lists the reports here (./eval-reports when unset). */
+  EVAL_REPORTS_DIR?: string | undefined;
+  /** The source viewer refuses files over this, as ingestion does (50 MiB when unset). */
+  MAX_FILE_BYTES?: number | undefined;
 }
 
 /**
@@ -68,6 +72,8 @@ export interface ApiDeps {
   admission?: Admission;
   /** With REDIS_URL: rate limiters every API process shares (rate-limit-redis.ts); in memory when unset. */
   sharedRateLimiter?: (perMinute: number, name: "keys" | "ips") => RateLimiter;
+  /** The built web app served at `/` (web/dist when unset; built there on first request if missing). */
+  webDir?: string;
 }
 
 /** `principal`: who is calling (services/api/auth.ts); every key-guarded route reads its collections from it. */

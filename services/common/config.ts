@@ -70,6 +70,8 @@ export const commonEnv = {
 export const apiEnv = {
   PORT: env(port.default(8080)),
   HOST: env(z.string().default("0.0.0.0")),
+  /** Where `npm run eval` writes its reports; the web app's Quality page lists them. */
+  EVAL_REPORTS_DIR: env(z.string().min(1).default("./eval-reports")),
   MAX_BODY_BYTES: env(positiveInt.default(64 * 1024)),
   MAX_QUESTION_CHARS: env(positiveInt.max(100_000).default(2000)),
   DEFAULT_TOP_K: env(positiveInt.max(50).default(8)),

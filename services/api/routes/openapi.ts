@@ -231,6 +231,26 @@ export function openApiDocument(maxQuestionChars: number) {
           responses: { "200": json("DocumentDetail", "The document"), "404": error("not_found"), "503": error("index_not_ready") },
         },
       },
+      "/documents/{id}/content": {
+        get: {
+          summary: "The document's source for the web app's viewer: the file (PDF as application/pdf, everything else as text/plain), or with view=text JSON with the parsed text and the chunks' offsets",
+          parameters: [
+            { name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } },
+            query("view", { enum: ["raw", "text"], default: "raw" }, "raw: the file; text: {path, format, text, changed, chunks[{id, start, end, page, headingPath}]}."),
+          ],
+          responses: {
+            "200": { description: "The file, or its parsed text", content: { "application/pdf": {}, "text/plain": {}, "application/json": {} } },
+            "403": error("forbidden: PII_MASK_INGEST is on and the file itself was asked for"),
+            "404": error("not_found: unknown, another tenant's, or gone from its folder"),
+          },
+        },
+      },
+      "/whoami": {
+        get: {
+          summary: "What the presented key may do: authentication on or off, key id, scopes, readable collections, whether it may re-index",
+          responses: { "200": { description: "{authentication, keyId, scopes, collections, allCollections, admin}", content: { "application/json": {} } } },
+        },
+      },
       "/feedback": {
         post: {
           summary: "Rate an answer (-1 or 1, with an optional comment); stored with its query",
@@ -254,6 +274,32 @@ export function openApiDocument(maxQuestionChars: number) {
           responses: { "200": json("QualityReport", "The window's aggregates"), "400": error("invalid_request: a malformed time, since not before until, an unknown parameter"), "503": error("index_not_ready") },
         },
       },
+      "/quality/series": {
+        get: {
+          summary: "The window's answers in time buckets: query count, abstention rate, mean faithfulness, answer relevancy, context precision, latency p50/p95",
+          parameters: [
+            query("since", { type: "string", default: DEFAULT_QUALITY_SINCE }, "As for /quality."),
+            query("until", { type: "string" }, "As for /quality."),
+            query("collection", { type: "string" }, "As for /quality."),
+            query("bucket", { type: "string" }, "Bucket length such as 15m, 1h, 1d; unset: about 60 buckets over the window."),
+          ],
+          responses: { "200": { description: "{window, bucketSeconds, buckets[]}", content: { "application/json": {} } }, "400": error("invalid_request") },
+        },
+      },
+      "/quality/recent": {
+        get: {
+          summary: "The newest answers of the window with their metrics, latency and feedback",
+          parameters: [query("since", { type: "string", default: DEFAULT_QUALITY_SINCE }, "As for /quality."), query("limit", { type: "integer", minimum: 1, maximum: 100, default: 20 }, "How many.")],
+          responses: { "200": { description: "{queries[]}", content: { "application/json": {} } }, "400": error("invalid_request") },
+        },
+      },
+      "/quality/evals": {
+        get: {
+          summary: "The reports npm run eval wrote (EVAL_REPORTS_DIR), newest first, with their headline figures",
+          responses: { "200": { description: "{reports[], unreadable[]}", content: { "application/json": {} } } },
+        },
+      },
+      "/": { get: { summary: "The web app (ask, sources, quality)", security: [], responses: { "200": { description: "HTML", content: { "text/html": {} } } } } },
       "/metrics": {
         get: { summary: "Prometheus metrics", responses: { "200": { description: "Prometheus text format 0.0.4", content: { "text/plain": {} } } } },
       },
