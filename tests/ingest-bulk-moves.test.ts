@@ -40,7 +40,7 @@ beforeAll(async () => {
   opened = await openCore();
   // No schedule: what the watcher reports, plus the reconciliation after each burst, must suffice.
   pipeline = await startPipeline(opened.core, [root], { burstSettleMs: 300, rescanIntervalMs: 0 });
-});
+}, 240_000); // the model and a database load in seconds on a quiet machine, minutes on a crowded one
 afterAll(async () => {
   await pipeline?.stop();
   await opened?.close();

@@ -153,7 +153,8 @@ async function checkStale(root: string, docs: IndexedRow[], budget: { stat: numb
       }
       const indexedAt = asDate(doc.indexed_at);
       const sizeChanged = doc.size_bytes !== null && Number(doc.size_bytes) !== info.size;
-      if (!sizeChanged && indexedAt && info.mtime <= indexedAt) continue;
+      // ctime too: `rsync -a` and `mv` put a changed file in place with an older mtime.
+      if (!sizeChanged && indexedAt && info.mtime <= indexedAt && info.ctime <= indexedAt) continue;
       if (info.size > budget.hashBytes) {
         result.complete = false;
         continue;

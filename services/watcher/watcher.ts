@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream, realpathSync } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
-import { join, relative, resolve, sep } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import { formatForPath } from "../../pipelines/parse/index.js";
 import type { Catalog, DocumentRow } from "../../pipelines/store/catalog.js";
@@ -74,7 +74,7 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
   const realRoots = new Map<string, string>(); // root → its real path, for symlink containment
   let watcher: FSWatcher | undefined;
   // Each folder's inode at the last scan: a new inode at a known path is a replaced folder.
-  const folderInodes = new Map<string, Map<string, number>>(); // root → folder → inode
+  const folderInodes = new Map<string, Map<string, string>>(); // root → folder → inode and birth time
   // One reconciliation at a time, whoever asks (start-up, a settled burst, the schedule, scan()).
   let exclusive: Promise<unknown> = Promise.resolve();
   const serially = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -88,7 +88,7 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
 
   /**
    * Enqueues what a file needs. `known` is the catalog's row (scan only; null: not in the
-   * catalog). An indexed file whose size is the same and whose mtime is not after its indexing
+   * catalog). An indexed file whose size is the same and whose m/ctime is not after its indexing
    * needs nothing and is not even read; one that still has the indexed hash needs nothing either,
    * so a reconciliation over a large unchanged folder reads little and queues nothing. A failed or
    * pending file unchanged since its row was written is queued again only when `retryFailed` (start-up).
@@ -107,10 +107,13 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
       await opts.queue.enqueue("remove-file", { sourceId, path }, { lane });
       return true;
     }
-    if (known?.status === "indexed" && known.sizeBytes === info.size && known.indexedAt && info.mtime <= known.indexedAt) return false;
+    // ctime, not only mtime: `rsync -a` and `mv` put a file in place with an older mtime, but
+    // setting it (or renaming) moves the ctime.
+    const changedAt = info.ctime > info.mtime ? info.ctime : info.mtime;
+    if (known?.status === "indexed" && known.sizeBytes === info.size && known.indexedAt && changedAt <= known.indexedAt) return false;
     // Failed: it fails again unless it changed. Pending: its job is queued or running. Start-up
     // takes both again (a job of the in-process queue dies with the process).
-    if (known && known.status !== "indexed" && !retryFailed && info.mtime <= known.updatedAt) return false;
+    if (known && known.status !== "indexed" && !retryFailed && changedAt <= known.updatedAt) return false;
     const indexedHash = known?.status === "indexed" ? known.contentHash : null;
     // Over the limit: let the worker record why, without hashing a huge file here.
     const contentHash = info.size <= opts.maxFileBytes ? await hashFile(abs).catch(() => undefined) : undefined;
@@ -164,22 +167,31 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
    */
   async function rearmReplaced(root: string, folders: string[]): Promise<boolean> {
     const before = folderInodes.get(root);
-    const now = new Map<string, number>();
+    const now = new Map<string, string>();
     for (let i = 0; i < folders.length; i += 64) {
       const infos = await Promise.all(folders.slice(i, i + 64).map((f) => stat(f).catch(() => null)));
-      infos.forEach((info, j) => info && now.set(folders[i + j]!, info.ino));
+      // With the birth time where the file system keeps one: a freed inode number is often reused at once.
+      infos.forEach((info, j) => info && now.set(folders[i + j]!, `${info.ino}:${info.birthtimeMs}`));
     }
     folderInodes.set(root, now);
-    if (!before || !watcher) return false;
-    // Every replaced folder, not only the outermost: unwatch() closes the folder's own watch but
-    // leaves its sub-folders tracked on theirs, so re-adding a parent does not re-arm them.
-    const replaced = [...now].filter(([f, ino]) => before.has(f) && before.get(f) !== ino).map(([f]) => f).sort();
-    for (const folder of replaced) {
-      opts.log.info("folder replaced while watched; watching it again", { path: relPath(root, folder) || "." });
+    if (!before) return false;
+    const replaced = [...now].filter(([f, id]) => before.has(f) && before.get(f) !== id).map(([f]) => f);
+    rearm(root, replaced, "replaced");
+    return replaced.length > 0;
+  }
+
+  /**
+   * Makes chokidar watch `folders` afresh. Every one, not only the outermost: unwatch() closes the
+   * folder's own watch but leaves its sub-folders tracked on theirs, so re-adding a parent does
+   * not re-arm them. Existing files raise no event (ignoreInitial); the reconciliation has them.
+   */
+  function rearm(root: string, folders: string[], why: "replaced" | "files not reported") {
+    if (!watcher) return;
+    for (const folder of [...new Set(folders)].sort()) {
+      opts.log.info("watching a folder again", { path: relPath(root, folder) || ".", why });
       watcher.unwatch(folder);
       watcher.add(folder);
     }
-    return replaced.length > 0;
   }
 
   /** Supported files under `root` and the folders listed, as walk() finds them. */
@@ -217,13 +229,21 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
         : undefined;
     let enqueued = 0;
     let removed = 0;
+    // Folders holding files the catalog has never heard of, after start-up: chokidar may have
+    // lost its watch on them (a replaced folder whose inode number was reused looks unchanged).
+    const unreported = new Set<string>();
     // Scan jobs wait in the scan lane: a live edit made during a long catch-up is taken first.
     for (const abs of files) {
       const path = relPath(root, abs);
       onDisk.add(path);
-      if (await enqueueFile(root, abs, known.get(path) ?? null, "scan", retryFailed)) enqueued++;
+      const doc = known.get(path) ?? null;
+      if (await enqueueFile(root, abs, doc, "scan", retryFailed)) {
+        enqueued++;
+        if (doc === null && !retryFailed) unreported.add(dirname(abs));
+      }
       progress?.tick(1);
     }
+    rearm(root, [...unreported], "files not reported");
     progress?.done(`${files.length} files checked, ${enqueued} queued for indexing`);
     for (const path of known.keys()) {
       if (onDisk.has(path) || unlisted.some((dir) => dir === "/" || path.startsWith(dir))) continue;
