@@ -88,7 +88,7 @@ export function answerTypeOf(question: string): AnswerType {
   if (/^(is|are|does|do|did|can|could|was|were|has|have|should|will|would)\b/.test(q)) return "yesno";
   if (/\b(when|what year|which year|what date|what century)\b/.test(q)) return "date";
   if (/\bhow (many|much|long|old|far|tall|big|high|deep|often|large|small)\b|\bwhat (percentage|percent|number|age|size)\b|\bnumeric\b/.test(q)) return "number";
-  if (/\b(which|what) (built-in )?(function|method|class|module|flag|option|argument|parameter|directive|character|attribute|action|keyword|exception|constant|type|operation|operator|format|command|variable|code)\b/.test(q)) return "code";
+  if (/\b(which|what) (?:[\w-]+ ){0,2}(function|method|class|module|flag|option|argument|parameter|directive|character|attribute|action|keyword|exception|constant|type|operation|operator|format|command|variable|code)\b/.test(q)) return "code";
   if (/\bdefault\b|\bwhat (range|value)\b/.test(q)) return "value";
   if (/^\s*(who|whom|whose|where)\b|\b(who|where) (is|was|are|were|did|does|do)\b/.test(q)) return "name";
   if (/^\s*what (is|are|was|were|does)\b|\bmeaning of\b|\bdefine\b/.test(q)) return "definition";

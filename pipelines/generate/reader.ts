@@ -99,7 +99,7 @@ function probability(features: Record<string, number>, model: ReaderModel): numb
 
 export interface ReadAnswer {
   /** The units of the answer in source order, each with the text to write (subject prefixed where it is not named). */
-  units: Array<{ source: ContextSource; text: string; position: number }>;
+  units: Array<{ source: ContextSource; text: string; position: number; /** Pulled in for its value: one claim with the unit before it. */ joinPrevious: boolean }>;
 }
 
 /**
@@ -118,13 +118,15 @@ export function chooseAnswer(question: string, scored: ScoredUnit[], model: Read
   const chosen = new Set([best]);
   for (const s of [...same].sort((a, b) => b.probability - a.probability)) {
     if (chosen.size >= maxUnits) break;
+    // A table row is a fact of its own: rows beside the answering one only add noise.
+    if (s.unit.row && s.features.coverage < best.features.coverage) continue;
     if (s.probability >= model.threshold) chosen.add(s);
   }
   const type = answerTypeOf(question);
-  const typed = [...chosen].some((s) => s.features.typeFound === 1);
-  if (!typed && ["value", "number", "date", "code", "name"].includes(type)) {
-    const next = same.find((s) => s.unit.position === best.unit.position + 1);
-    if (next && next.features.typeFound === 1) chosen.add(next);
+  let pulled: ScoredUnit | undefined;
+  if (best.features.typeFound === 0 && ["value", "number", "date", "code", "name"].includes(type)) {
+    const next = scored.find((s) => s.source === best.source && s.unit.position === best.unit.position + 1);
+    if (next && next.features.typeFound === 1) (pulled = next), chosen.add(next);
   }
   const ordered = [...chosen].sort((a, b) => a.unit.position - b.unit.position);
   const seen = new Set<string>();
@@ -136,11 +138,12 @@ export function chooseAnswer(question: string, scored: ScoredUnit[], model: Read
     seen.add(s.unit.text);
     let text = s.unit.text;
     if (subject && !named) {
-      const name = nameOf(subject).toLowerCase();
-      if (!s.unit.text.toLowerCase().includes(name)) text = `${subject}: ${text}`;
+      // As a word: "len" is not named by "length".
+      const name = nameOf(subject).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      if (!new RegExp(`(?:^|[^\\w.])${name}(?![\\w])`, "i").test(s.unit.text)) text = `${subject}: ${text}`;
       named = true;
     }
-    units.push({ source: s.source, text, position: s.unit.position });
+    units.push({ source: s.source, text, position: s.unit.position, joinPrevious: s === pulled && units.at(-1)?.position === s.unit.position - 1 });
   }
   return { units };
 }
