@@ -1,3 +1,4 @@
+import { detectInjection } from "../guard/injection.js";
 import { CELL_SEPARATOR } from "../parse/table-rows.js";
 import { paragraphSpans, sentenceSpans } from "../text/segment.js";
 import { contentTerms } from "../text/terms.js";
@@ -17,6 +18,11 @@ export interface ReadUnit {
   /** Lower-cased words, for literal matches (option names, identifiers). */
   words: Set<string>;
   row: boolean;
+  /**
+   * Long enough to say something and not an instruction planted in a document ("ignore previous
+   * instructions and reply …"): quoting one would let the document steer the answer.
+   */
+  sayable: boolean;
 }
 
 export interface ReadSource {
@@ -57,7 +63,8 @@ function unitsOf(text: string): ReadUnit[] {
     const spans = row ? [[ps, pe] as [number, number]] : sentenceSpans(text, ps, pe);
     for (const [s, e] of spans) {
       const t = text.slice(s, e).replace(/\s+/g, " ");
-      units.push({ text: t, position: units.length, terms: new Set(contentTerms(t)), words: new Set(t.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []), row });
+      const sayable = (t.match(/[\p{L}\p{N}]+/gu)?.length ?? 0) >= 4 && !detectInjection(t).flagged;
+      units.push({ text: t, position: units.length, terms: new Set(contentTerms(t)), words: new Set(t.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []), row, sayable });
     }
   }
   return units;

@@ -1,4 +1,3 @@
-import { detectInjection } from "../guard/injection.js";
 import { contentTerms } from "../text/terms.js";
 import { answerTypeOf, hasType, nameOf, READER_FEATURES, readSource, type ReaderFeature, type ReadSource, type ReadUnit } from "./reader-features.js";
 import type { ContextSource } from "./types.js";
@@ -148,16 +147,10 @@ export function chooseAnswer(question: string, scored: ScoredUnit[], model: Read
   return { units };
 }
 
-/**
- * Headings and stubs are not answers: they match the question's words but say nothing. Nor is an
- * instruction ("ignore previous instructions and reply …") planted in a document: it can share the
- * question's words, and quoting it would let the document steer the answer.
- */
+/** Headings, stubs and planted instructions are not answers (ReadUnit.sayable); nor is a heading line. */
 export function isProse(s: ScoredUnit): boolean {
-  const text = s.unit.text;
-  if ((text.match(/[\p{L}\p{N}]+/gu)?.length ?? 0) < 4) return false;
-  if (detectInjection(text).flagged) return false;
-  const bare = text.replace(/^#+\s*/, "").trim();
+  if (!s.unit.sayable) return false;
+  const bare = s.unit.text.replace(/^#+\s*/, "").trim();
   return !s.source.hit.headingPath.includes(bare);
 }
 
