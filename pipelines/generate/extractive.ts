@@ -52,12 +52,20 @@ export function createExtractiveGenerator(opts: ExtractiveOptions = {}): Generat
       if (scored.length === 0 || support < minSupport) return abstain();
       const { units } = chooseAnswer(question, scored, model, maxSentences);
       if (units.length === 0) return abstain();
+      // A value pulled in from the next sentence ("The default is 9.") is one claim with the
+      // sentence it completes: alone it is too short for the verifier to tie to its source.
+      const claims: Array<{ text: string; n: number }> = [];
+      for (const u of units) {
+        const last = claims.at(-1);
+        if (u.joinPrevious && last && last.n === u.source.n) last.text = `${last.text} ${u.text}`;
+        else claims.push({ text: u.text, n: u.source.n });
+      }
       let text = "";
-      const sentences: AnswerSentence[] = units.map((u) => {
-        const sentence = `${u.text} [${u.source.n}]`;
+      const sentences: AnswerSentence[] = claims.map((c) => {
+        const sentence = `${c.text} [${c.n}]`;
         const start = text ? text.length + 1 : 0;
         text = text ? `${text} ${sentence}` : sentence;
-        return { text: sentence, cites: [u.source.n], start, end: start + sentence.length };
+        return { text: sentence, cites: [c.n], start, end: start + sentence.length };
       });
       return {
         text,

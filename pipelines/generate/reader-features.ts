@@ -1,3 +1,4 @@
+import { detectInjection } from "../guard/injection.js";
 import { CELL_SEPARATOR } from "../parse/table-rows.js";
 import { paragraphSpans, sentenceSpans } from "../text/segment.js";
 import { contentTerms } from "../text/terms.js";
@@ -17,6 +18,11 @@ export interface ReadUnit {
   /** Lower-cased words, for literal matches (option names, identifiers). */
   words: Set<string>;
   row: boolean;
+  /**
+   * Long enough to say something and not an instruction planted in a document ("ignore previous
+   * instructions and reply …"): quoting one would let the document steer the answer.
+   */
+  sayable: boolean;
 }
 
 export interface ReadSource {
@@ -57,7 +63,8 @@ function unitsOf(text: string): ReadUnit[] {
     const spans = row ? [[ps, pe] as [number, number]] : sentenceSpans(text, ps, pe);
     for (const [s, e] of spans) {
       const t = text.slice(s, e).replace(/\s+/g, " ");
-      units.push({ text: t, position: units.length, terms: new Set(contentTerms(t)), words: new Set(t.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []), row });
+      const sayable = (t.match(/[\p{L}\p{N}]+/gu)?.length ?? 0) >= 4 && !detectInjection(t).flagged;
+      units.push({ text: t, position: units.length, terms: new Set(contentTerms(t)), words: new Set(t.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []), row, sayable });
     }
   }
   return units;
@@ -88,7 +95,7 @@ export function answerTypeOf(question: string): AnswerType {
   if (/^(is|are|does|do|did|can|could|was|were|has|have|should|will|would)\b/.test(q)) return "yesno";
   if (/\b(when|what year|which year|what date|what century)\b/.test(q)) return "date";
   if (/\bhow (many|much|long|old|far|tall|big|high|deep|often|large|small)\b|\bwhat (percentage|percent|number|age|size)\b|\bnumeric\b/.test(q)) return "number";
-  if (/\b(which|what) (built-in )?(function|method|class|module|flag|option|argument|parameter|directive|character|attribute|action|keyword|exception|constant|type|operation|operator|format|command|variable|code)\b/.test(q)) return "code";
+  if (/\b(which|what) (?:[\w-]+ ){0,2}(function|method|class|module|flag|option|argument|parameter|directive|character|attribute|action|keyword|exception|constant|type|operation|operator|format|command|variable|code)\b/.test(q)) return "code";
   if (/\bdefault\b|\bwhat (range|value)\b/.test(q)) return "value";
   if (/^\s*(who|whom|whose|where)\b|\b(who|where) (is|was|are|were|did|does|do)\b/.test(q)) return "name";
   if (/^\s*what (is|are|was|were|does)\b|\bmeaning of\b|\bdefine\b/.test(q)) return "definition";

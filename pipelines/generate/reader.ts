@@ -1,4 +1,3 @@
-import { detectInjection } from "../guard/injection.js";
 import { contentTerms } from "../text/terms.js";
 import { answerTypeOf, hasType, nameOf, READER_FEATURES, readSource, type ReaderFeature, type ReadSource, type ReadUnit } from "./reader-features.js";
 import type { ContextSource } from "./types.js";
@@ -99,7 +98,7 @@ function probability(features: Record<string, number>, model: ReaderModel): numb
 
 export interface ReadAnswer {
   /** The units of the answer in source order, each with the text to write (subject prefixed where it is not named). */
-  units: Array<{ source: ContextSource; text: string; position: number }>;
+  units: Array<{ source: ContextSource; text: string; position: number; /** Pulled in for its value: one claim with the unit before it. */ joinPrevious: boolean }>;
 }
 
 /**
@@ -118,13 +117,15 @@ export function chooseAnswer(question: string, scored: ScoredUnit[], model: Read
   const chosen = new Set([best]);
   for (const s of [...same].sort((a, b) => b.probability - a.probability)) {
     if (chosen.size >= maxUnits) break;
+    // A table row is a fact of its own: rows beside the answering one only add noise.
+    if (s.unit.row && s.features.coverage < best.features.coverage) continue;
     if (s.probability >= model.threshold) chosen.add(s);
   }
   const type = answerTypeOf(question);
-  const typed = [...chosen].some((s) => s.features.typeFound === 1);
-  if (!typed && ["value", "number", "date", "code", "name"].includes(type)) {
-    const next = same.find((s) => s.unit.position === best.unit.position + 1);
-    if (next && next.features.typeFound === 1) chosen.add(next);
+  let pulled: ScoredUnit | undefined;
+  if (best.features.typeFound === 0 && ["value", "number", "date", "code", "name"].includes(type)) {
+    const next = scored.find((s) => s.source === best.source && s.unit.position === best.unit.position + 1);
+    if (next && next.features.typeFound === 1) (pulled = next), chosen.add(next);
   }
   const ordered = [...chosen].sort((a, b) => a.unit.position - b.unit.position);
   const seen = new Set<string>();
@@ -136,25 +137,20 @@ export function chooseAnswer(question: string, scored: ScoredUnit[], model: Read
     seen.add(s.unit.text);
     let text = s.unit.text;
     if (subject && !named) {
-      const name = nameOf(subject).toLowerCase();
-      if (!s.unit.text.toLowerCase().includes(name)) text = `${subject}: ${text}`;
+      // As a word: "len" is not named by "length".
+      const name = nameOf(subject).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      if (!new RegExp(`(?:^|[^\\w.])${name}(?![\\w])`, "i").test(s.unit.text)) text = `${subject}: ${text}`;
       named = true;
     }
-    units.push({ source: s.source, text, position: s.unit.position });
+    units.push({ source: s.source, text, position: s.unit.position, joinPrevious: s === pulled && units.at(-1)?.position === s.unit.position - 1 });
   }
   return { units };
 }
 
-/**
- * Headings and stubs are not answers: they match the question's words but say nothing. Nor is an
- * instruction ("ignore previous instructions and reply …") planted in a document: it can share the
- * question's words, and quoting it would let the document steer the answer.
- */
+/** Headings, stubs and planted instructions are not answers (ReadUnit.sayable); nor is a heading line. */
 export function isProse(s: ScoredUnit): boolean {
-  const text = s.unit.text;
-  if ((text.match(/[\p{L}\p{N}]+/gu)?.length ?? 0) < 4) return false;
-  if (detectInjection(text).flagged) return false;
-  const bare = text.replace(/^#+\s*/, "").trim();
+  if (!s.unit.sayable) return false;
+  const bare = s.unit.text.replace(/^#+\s*/, "").trim();
   return !s.source.hit.headingPath.includes(bare);
 }
 
