@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { queryRows, type Drizzle } from "../store/database.js";
 import { queryTerms } from "./bm25.js";
 import type { LexicalQuery } from "./bm25-store.js";
@@ -41,10 +41,32 @@ export interface LexicalHit {
  * The scores are the SQL query's (`bm25ChunkQuery`): the same formula, evaluated in the same order,
  * in float64; ties broken by chunk id. Measured on 2,300 chunks: see README "Performance".
  */
-export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number } = {}) {
+export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number; warmMaxChunks?: number } = {}) {
   // About 40 bytes a posting: 5M is 200 MB, about 100k chunks of prose. Beyond, start again.
   const maxPostings = opts.maxPostings ?? 5_000_000;
   const caches = new Map<number, GenerationCache>();
+  // A generation this small is read whole once per version, in the background, so questions with new
+  // terms do not each pay a postings read (about 80 postings a chunk: 10k chunks is 800k rows).
+  const warmMaxChunks = opts.warmMaxChunks ?? 10_000;
+
+  /** Reads every posting of the version `c` caches, unless the version moved meanwhile. */
+  function warm(generationId: number, c: GenerationCache) {
+    if (c.stats.chunkCount > warmMaxChunks) return;
+    setImmediate(() => {
+      void db
+        .transaction(
+          async (tx) => {
+            const t = tx as unknown as Drizzle;
+            const [v] = await queryRows<{ version: string }>(t, sql`SELECT version::text FROM lexical_stats WHERE generation_id = ${generationId}::int`);
+            if (v?.version !== c.version || caches.get(generationId) !== c) return;
+            await fill(t, c, generationId, null);
+          },
+          { isolationLevel: "repeatable read", accessMode: "read only" },
+        )
+        // A failed warm-up costs only speed: queries read their terms as they come.
+        .catch(() => {});
+    });
+  }
 
   async function load(generationId: number, terms: string[]): Promise<GenerationCache | null> {
     // The usual case, a warm cache: one single-row read of the version, no transaction.
@@ -84,6 +106,7 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number } = {}
             postings: 0,
           };
           caches.set(generationId, c);
+          warm(generationId, c);
         }
         const missing = terms.filter((x) => !c.chunkTerms.has(x));
         if (missing.length > 0) await fill(t, c, generationId, missing);
@@ -94,7 +117,9 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number } = {}
     );
   }
 
-  async function fill(t: Drizzle, c: GenerationCache, generationId: number, terms: string[]) {
+  /** Reads the postings of `terms` (null: every term of the generation) into `c`; cached terms are kept. */
+  async function fill(t: Drizzle, c: GenerationCache, generationId: number, terms: string[] | null) {
+    const only = (col: SQL) => (terms ? sql`AND ${col} = ANY(${sql.param(terms)}::text[])` : sql``);
     const docIdx = (id: string) => {
       let i = c.documentIndex.get(id);
       if (i === undefined) c.documentIndex.set(id, (i = c.documentIds.push(id) - 1));
@@ -104,19 +129,29 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number } = {}
       t,
       sql`SELECT p.term, p.chunk_id, p.document_id, c.collection, p.tf, p.dl
           FROM lexical_chunk_postings p JOIN chunks c ON c.id = p.chunk_id
-          WHERE p.generation_id = ${generationId}::int AND p.term = ANY(${sql.param(terms)}::text[])`,
+          WHERE p.generation_id = ${generationId}::int ${only(sql`p.term`)}`,
     );
     const docRows = await queryRows<{ term: string; document_id: string; tf: number; dl: number }>(
       t,
       sql`SELECT term, document_id, tf, dl FROM lexical_document_postings
-          WHERE generation_id = ${generationId}::int AND term = ANY(${sql.param(terms)}::text[])`,
+          WHERE generation_id = ${generationId}::int ${only(sql`term`)}`,
     );
-    const group = <R>(rows: R[], key: (r: R) => string) => {
-      const out = new Map<string, R[]>(terms.map((x) => [x, []]));
-      for (const r of rows) out.get(key(r))?.push(r);
+    const group = <R>(rows: R[], key: (r: R) => string, cached: Map<string, Postings>) => {
+      // A term asked for and absent is cached too (as no postings): it is not read again.
+      const out = new Map<string, R[]>((terms ?? []).map((x) => [x, []]));
+      for (const r of rows) {
+        const k = key(r);
+        if (!terms && !out.has(k)) out.set(k, []);
+        out.get(k)?.push(r);
+      }
+      // Terms another query cached meanwhile stay as they are.
+      for (const k of [...out.keys()]) if (cached.has(k)) out.delete(k);
       return out;
     };
-    for (const [term, rows] of group(chunkRows, (r) => r.term)) {
+    const chunkGroups = group(chunkRows, (r) => r.term, c.chunkTerms);
+    const docGroups = group(docRows, (r) => r.term, c.documentTerms);
+    if (!terms) for (const k of chunkGroups.keys()) if (!docGroups.has(k)) docGroups.set(k, []);
+    for (const [term, rows] of chunkGroups) {
       const p: Postings = { ids: new Int32Array(rows.length), tfs: new Int32Array(rows.length), dls: new Int32Array(rows.length) };
       rows.forEach((r, i) => {
         let k = c.chunkIndex.get(r.chunk_id);
@@ -132,7 +167,7 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number } = {}
       c.chunkTerms.set(term, p);
       c.postings += rows.length;
     }
-    for (const [term, rows] of group(docRows, (r) => r.term)) {
+    for (const [term, rows] of docGroups) {
       const p: Postings = { ids: new Int32Array(rows.length), tfs: new Int32Array(rows.length), dls: new Int32Array(rows.length) };
       rows.forEach((r, i) => {
         p.ids[i] = docIdx(r.document_id);
