@@ -5,7 +5,7 @@
  * edited. Everything goes through the real POST /ask (createApp) on in-memory PGlite with USE-Lite,
  * the extractive generator and the lexical reranker; the cache is on with the given threshold.
  *
- *   npm run bench:cache -- [--questions 40] [--min-similarity 0.9] [--edits 10] [--distractors 40] [--data ../shared/eval-data/clapnq]
+ *   npm run bench:cache -- [--questions 40] [--min-similarity 1] [--edits 10] [--distractors 40] [--data ../shared/eval-data/clapnq]
  *
  * Prints: hit rate by kind of question, false hits (a hit whose cited chunks differ from a fresh
  * answer's to the same question, asked with cache: false right after), stale hits (a hit after an
@@ -32,7 +32,7 @@ import { DEFAULT_CLAPNQ_DIR, fileOf, readClapnq, type Passage } from "./clapnq-d
 const { values: args } = parseArgs({
   options: {
     questions: { type: "string", default: "40" },
-    "min-similarity": { type: "string", default: "0.9" },
+    "min-similarity": { type: "string", default: "1" },
     edits: { type: "string", default: "10" },
     distractors: { type: "string", default: "40" },
     data: { type: "string", default: DEFAULT_CLAPNQ_DIR },

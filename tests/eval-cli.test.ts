@@ -9,7 +9,7 @@ import { main, type Io } from "../services/cli/eval.js";
 import { createCoreDeps, type CoreDeps } from "../services/common/deps.js";
 import { makeCore, quietLog, sharedEmbedder } from "./support/core.js";
 import { ABSTAIN_MESSAGE } from "../pipelines/generate/answer-text.js";
-import { chatReply, startScriptedServer } from "./support/openai-server.js";
+import { chatReply, startScriptedServer, userPrompt } from "./support/openai-server.js";
 
 const FIXTURE = new URL("./fixtures/beir-tiny/", import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), "rag-eval-cli-"));
@@ -75,7 +75,11 @@ describe("npm run eval: a suite over a tiny corpus", () => {
     const server = await startScriptedServer([
       chatReply((body) => {
         const system = body.messages.find((m: { role: string }) => m.role === "system").content as string;
-        return system.includes("one to three sentences") ? ABSTAIN_MESSAGE : `See the sources [1].`;
+        if (system.includes("one to three sentences")) return ABSTAIN_MESSAGE;
+        // Under v1: the first source's first sentence, quoted and cited, so verification keeps it.
+        const text = /<source n="1"[^>]*>\n([\s\S]*?)\n<\/source>/.exec(userPrompt(body))?.[1] ?? "";
+        const sentence = text.split(/\n+|(?<=[.!?])\s+/).filter((t) => /\w.*[.!?]$/.test(t) && !t.startsWith("#")).sort((a, b) => b.length - a.length)[0] ?? "";
+        return `${sentence.replace(/[.!?]$/, "")} [1].`;
       }),
     ]);
     try {

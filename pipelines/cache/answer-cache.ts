@@ -20,7 +20,7 @@ export interface CacheInfo {
 
 export interface AnswerCacheOptions {
   store: AnswerCacheStore;
-  /** Cosine similarity a paraphrase must reach before the guard and the retrieval check run. */
+  /** Cosine similarity a paraphrase must reach before the guard and the retrieval check run; 1: exact questions only. */
   minSimilarity: number;
   ttlMs: number;
   maxEntries: number;
@@ -49,6 +49,8 @@ type Stored = { response: AskResponse; sources: RetrievedSource[] };
 
 // Re-ranking looks at more candidates than it keeps (as pipelines/answer/ask.ts does).
 const RERANK_POOL_FACTOR = 3;
+// Thrown inside the lookup to go straight to a fresh answer (the entry is still stored).
+const MISS = Symbol("miss");
 const NEAREST = 5;
 const PRUNE_EVERY = 50;
 
@@ -69,25 +71,30 @@ export function createAnswerCache(opts: AnswerCacheOptions) {
   const now = opts.now ?? (() => Date.now());
   let inserts = 0;
 
-  async function fresh(req: CachedAnswerRequest, info: CacheInfo, snapshot?: { keyHash: string; epochs: Record<string, number>; embedding: number[] }) {
+  async function fresh(req: CachedAnswerRequest, info: CacheInfo, snapshot?: { keyHash: string; epochs: Record<string, number>; embedding?: number[] | undefined }) {
     let sources: RetrievedSource[] = [];
     const events: AnswerEvents = {
       ...req.events,
       onSources: (s) => ((sources = s), req.events?.onSources?.(s)),
     };
-    // The question's embedding, computed for the lookup, is reused by retrieval.
-    const deps = snapshot ? { ...req.deps, embedder: seeded(req.deps.embedder, req.input.question, snapshot.embedding) } : req.deps;
-    const raw = await answerQuestion(deps, req.input, events);
+    // The question's embedding, computed for the lookup, is reused by retrieval; without a
+    // semantic lookup, retrieval's own embedding of the question is kept for the entry.
+    let embedding = snapshot?.embedding;
+    const embedder = snapshot?.embedding
+      ? seeded(req.deps.embedder, req.input.question, snapshot.embedding)
+      : recording(req.deps.embedder, req.input.question, (v) => (embedding = v));
+    const raw = await answerQuestion(snapshot ? { ...req.deps, embedder } : req.deps, req.input, events);
     const response = { ...(req.finish ? req.finish(raw) : raw), cache: info };
     if (snapshot && req.key && response.generator.fallbacks.length === 0 && (req.storable?.(response) ?? true)) {
       try {
+        embedding ??= (await req.deps.embedder.embed([req.input.question]))[0]!;
         const { cache: _omit, metrics: _metrics, ...toStore } = response;
         await opts.store.insert({
           keyHash: snapshot.keyHash,
           collections: req.key.collections,
           question: req.input.question,
           questionNorm: normalizeQuestion(req.input.question),
-          embedding: snapshot.embedding,
+          embedding,
           epochs: snapshot.epochs,
           sourceChunks: sources.map((s) => s.chunkId),
           response: { response: toStore, sources } as unknown as AskResponse,
@@ -147,7 +154,7 @@ export function createAnswerCache(opts: AnswerCacheOptions) {
         return fresh(req, { hit: false, similarity: null, ageMs: null, bypass: req.bypass ?? "request" });
       }
       const miss: CacheInfo = { hit: false, similarity: null, ageMs: null };
-      let snapshot: { keyHash: string; epochs: Record<string, number>; embedding: number[] } | undefined;
+      let snapshot: { keyHash: string; epochs: Record<string, number>; embedding?: number[] | undefined } | undefined;
       try {
         const keyHash = cacheKey({ ...req.key, generationId: req.deps.generationId, embedder: embedderName(req.deps) });
         // Read before anything is retrieved: a write after this point makes the answer below unservable.
@@ -159,8 +166,12 @@ export function createAnswerCache(opts: AnswerCacheOptions) {
           opts.onOutcome?.("stale");
           await opts.store.remove(e.id);
         }
+        snapshot = { keyHash, epochs };
+        // Similarity 1 (the default) is the exact path alone: bench/cache.ts still found a
+        // paraphrase whose fresh answer cited other passages, so matching by meaning is opt-in.
+        if (opts.minSimilarity >= 1) throw MISS;
         const [embedding] = await req.deps.embedder.embed([req.input.question]);
-        snapshot = { keyHash, epochs, embedding: embedding! };
+        snapshot.embedding = embedding!;
         const near = await opts.store.candidates({ keyHash, questionNorm, embedding, minSimilarity: opts.minSimilarity, limit: NEAREST });
         const asked = questionFeatures(req.input.question);
         for (const e of near) {
@@ -184,9 +195,11 @@ export function createAnswerCache(opts: AnswerCacheOptions) {
           return serve(req, e, started);
         }
       } catch (err) {
-        // A cache that cannot be read must not fail the question: answer it fresh, store nothing.
-        opts.onError?.(err);
-        snapshot = undefined;
+        if (err !== MISS) {
+          // A cache that cannot be read must not fail the question: answer it fresh, store nothing.
+          opts.onError?.(err);
+          snapshot = undefined;
+        }
       }
       opts.onOutcome?.("miss");
       return fresh(req, miss, snapshot);
@@ -197,6 +210,22 @@ export function createAnswerCache(opts: AnswerCacheOptions) {
 export type AnswerCache = ReturnType<typeof createAnswerCache>;
 
 const embedderName = (d: AnswerDeps) => embedderKey(d.embedder.identity);
+
+/** The embedder, telling `seen` the vector it made for `text` (retrieval embeds the question first). */
+function recording(embedder: AnswerDeps["embedder"], text: string, seen: (vector: number[]) => void): AnswerDeps["embedder"] {
+  return {
+    identity: embedder.identity,
+    maxInputTokens: embedder.maxInputTokens,
+    countTokens: (t) => embedder.countTokens(t),
+    close: () => embedder.close(),
+    embed: async (texts: string[]) => {
+      const vectors = await embedder.embed(texts);
+      const i = texts.indexOf(text);
+      if (i >= 0) seen(vectors[i]!);
+      return vectors;
+    },
+  };
+}
 
 /** The embedder, with one text's vector already known (the lookup embedded the question). */
 function seeded(embedder: AnswerDeps["embedder"], text: string, vector: number[]): AnswerDeps["embedder"] {
