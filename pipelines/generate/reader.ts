@@ -109,6 +109,9 @@ export interface ReadAnswer {
  * Only one source: ClapNQ's answers are all from one passage, and mixing sources costs precision.
  * The subject of a definition is written before the first unit that does not name it.
  */
+// A second source is quoted when its best sentence has this share of the best one's support.
+const SECOND_SOURCE_SHARE = 0.8;
+
 export function chooseAnswer(question: string, scored: ScoredUnit[], model: ReaderModel, maxUnits: number): ReadAnswer {
   const prose = scored.filter(isProse);
   const best = prose.reduce<ScoredUnit | undefined>((b, s) => (!b || s.support > b.support || (s.support === b.support && s.probability > b.probability) ? s : b), undefined);
@@ -121,13 +124,19 @@ export function chooseAnswer(question: string, scored: ScoredUnit[], model: Read
     if (s.unit.row && s.features.coverage < best.features.coverage) continue;
     if (s.probability >= model.threshold) chosen.add(s);
   }
+  // Another source whose best sentence is nearly as well supported is quoted too, as the sentence
+  // picker did: retrieval puts the passage that answers first only most of the time (ClapNQ: 91%).
+  const others = prose
+    .filter((s) => s.source !== best.source && s.support >= best.support * SECOND_SOURCE_SHARE)
+    .sort((a, b) => b.support - a.support || b.probability - a.probability);
+  if (others[0] && chosen.size < maxUnits) chosen.add(others[0]);
   const type = answerTypeOf(question);
   let pulled: ScoredUnit | undefined;
   if (best.features.typeFound === 0 && ["value", "number", "date", "code", "name"].includes(type)) {
     const next = scored.find((s) => s.source === best.source && s.unit.position === best.unit.position + 1);
     if (next && next.features.typeFound === 1) (pulled = next), chosen.add(next);
   }
-  const ordered = [...chosen].sort((a, b) => a.unit.position - b.unit.position);
+  const ordered = [...chosen].sort((a, b) => a.source.n - b.source.n || a.unit.position - b.unit.position);
   const seen = new Set<string>();
   const subject = best.read.subject;
   let named = false;
@@ -136,7 +145,7 @@ export function chooseAnswer(question: string, scored: ScoredUnit[], model: Read
     if (seen.has(s.unit.text)) continue;
     seen.add(s.unit.text);
     let text = s.unit.text;
-    if (subject && !named) {
+    if (subject && !named && s.source === best.source) {
       // As a word: "len" is not named by "length".
       const name = nameOf(subject).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
       if (!new RegExp(`(?:^|[^\\w.])${name}(?![\\w])`, "i").test(s.unit.text)) text = `${subject}: ${text}`;
