@@ -2,7 +2,10 @@ import type { Context } from "hono";
 import { answerQuestion, type AnswerDeps, type AnswerEvents, type AnswerInput } from "../../pipelines/answer/ask.js";
 import { createAnswerCache, type AnswerCache } from "../../pipelines/cache/answer-cache.js";
 import { createAnswerCacheStore } from "../../pipelines/cache/store.js";
-import { billedTokens, createPriceTable, type ModelPrice, type PriceTable } from "../../pipelines/cost/prices.js";
+import { billedTokens, createPriceTable, type PriceTable } from "../../pipelines/cost/prices.js";
+import type { GatewaySettings } from "../common/gateway-config.js";
+
+export type { GatewaySettings } from "../common/gateway-config.js";
 import { detectInjection } from "../../pipelines/guard/injection.js";
 import { scopeCollections } from "../../pipelines/store/scoped-store.js";
 import { budgetDay, createSpendStore, type SpendStore } from "../../pipelines/store/spend-queries.js";
@@ -14,22 +17,6 @@ import type { AppEnv } from "./context.js";
 import { ApiError } from "./errors.js";
 import { scopeOf } from "./tenant.js";
 
-/**
- * The gateway's settings as ApiConfig carries them (services/common/gateway-config.ts parses them
- * from the environment). An ApiConfig built in code without them (tests, benchmarks) gets no
- * cache, no budgets and no compression: each is asked for explicitly.
- */
-export interface GatewaySettings {
-  ANSWER_CACHE?: boolean | undefined;
-  ANSWER_CACHE_MIN_SIMILARITY?: number | undefined;
-  ANSWER_CACHE_TTL_SECONDS?: number | undefined;
-  ANSWER_CACHE_MAX_ENTRIES?: number | undefined;
-  PRICES_FILE?: Record<string, ModelPrice> | undefined;
-  PRICES_JSON?: Record<string, ModelPrice> | undefined;
-  BUDGET_DAILY_TOKENS?: number | undefined;
-  BUDGET_DAILY_USD?: number | undefined;
-  COMPRESS_RATIO?: number | undefined;
-}
 
 // Exact questions only, unless ANSWER_CACHE_MIN_SIMILARITY lowers it: at 0.9 bench/cache.ts found
 // 1 false hit in 34 (a paraphrase whose fresh answer cited another passage).
@@ -44,7 +31,7 @@ export interface Gateway {
   /** Answers through the cache (or around it), then prices the answer and names its prompt. */
   answer(args: {
     c: Context<AppEnv>;
-    req: Pick<AskRequest, "cache" | "reference">;
+    req: Pick<AskRequest, "cache" | "reference" | "metrics">;
     deps: AnswerDeps;
     input: AnswerInput;
     events?: AnswerEvents;
@@ -120,8 +107,7 @@ function createGateway(deps: GatewayDeps, core: CoreDeps): Gateway {
       const g = answerDeps.generator;
       const promptVersion = g.promptVersion ?? "none";
       const noCache = /\bno-(cache|store)\b/i.test(c.req.header("cache-control") ?? "");
-      // A reference answer changes the metrics the caller asked for; those are per question.
-      const bypass = !cache ? "disabled" : req.cache === false || noCache ? "request" : req.reference !== undefined ? "reference" : null;
+      const bypass = bypassReason(cache !== null, req, noCache);
       const scoped = scopeCollections(input.collections, scopeOf(c));
       const respond = await (cache ?? passThrough).answer({
         deps: answerDeps,
@@ -180,3 +166,15 @@ const passThrough: Pick<AnswerCache, "answer"> = {
     return { ...(req.finish ? req.finish(raw) : raw), cache: { hit: false, similarity: null, ageMs: null, bypass: req.bypass ?? "disabled" } };
   },
 };
+
+/**
+ * Why the cache is not consulted, or null. Metrics asked for (or a reference answer, which changes
+ * them) belong to one answer, and a hit carries none.
+ */
+function bypassReason(enabled: boolean, req: Pick<AskRequest, "cache" | "reference" | "metrics">, noCache: boolean): string | null {
+  if (!enabled) return "disabled";
+  if (req.cache === false || noCache) return "request";
+  if (req.reference !== undefined) return "reference";
+  if (req.metrics) return "metrics";
+  return null;
+}
