@@ -121,12 +121,18 @@ describe("a two-turn conversation through POST /ask (real ingestion, USE-Lite, e
     expect(firstRow!.rewritten_question).toBeNull();
   });
 
-  it("the same follow-up without its history is ambiguous (both lighthouses cited): the subject came from the conversation", async () => {
+  it("the same follow-up after a Bell Rock question is answered from bell-rock.md: the subject came from the conversation", async () => {
+    // The reader quotes one source, so an ambiguous question alone proves nothing; the other
+    // conversation's subject must turn the same words into the other lighthouse's answer.
     const alone = await folder.pipeline.ask("And who designed it?");
     expect(alone.status).toBe(200);
     expect(alone.body.conversation).toBeUndefined();
-    // Without the subject the question fits both lighthouses, and the answer cannot choose.
-    expect(alone.body.citations.map((c: { path: string }) => c.path)).toContain("bell-rock.md");
+    const history = [{ role: "user", content: "When was the Bell Rock lighthouse completed?" }];
+    const other = await folder.pipeline.ask("And who designed it?", { history });
+    expect(other.body.conversation).toMatchObject({ rewrittenQuestion: "Who designed the Bell Rock lighthouse?", rewritten: true });
+    expect(other.body.abstained).toBe(false);
+    expect(other.body.answer).toContain("Robert Stevenson");
+    expect(other.body.citations.map((c: { path: string }) => c.path)).toEqual(["bell-rock.md"]);
   });
 
   it("with GENERATOR=openai the chat model's rewrite is the question answered (scripted model API on loopback)", async () => {

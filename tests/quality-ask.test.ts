@@ -162,7 +162,8 @@ describe("/ask quality metrics", () => {
     try {
       judgeServer.script([chatReply((body) => {
         const sources = (body.messages[1].content.match(/<source n=/g) ?? []).length;
-        return JSON.stringify({ claims: [true], sources: Array.from({ length: sources }, (_, i) => i === 0), relevancy: 0.8 });
+        const claims = (body.messages[1].content.match(/<claim n=/g) ?? []).length;
+        return JSON.stringify({ claims: Array.from({ length: claims }, () => true), sources: Array.from({ length: sources }, (_, i) => i === 0), relevancy: 0.8 });
       })]);
       const judged = (await pipeline.ask(QUESTION, { metrics: true })).body;
       expect(judged.metrics).toMatchObject({ method: "llm-judge:judge", faithfulness: 1, answerRelevancy: 0.8, contextPrecision: 1 });
