@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import type { AppEnv } from "./context.js";
 import { ApiError } from "./errors.js";
 
 /**
@@ -44,12 +43,15 @@ export function createAdmission(limit: number): Admission {
 }
 
 /** Takes a slot for this request's answer, or throws 503 `overloaded` with Retry-After. */
-export function admitAnswer(c: Context<AppEnv>): { release(): void } {
-  const admission = c.var.deps.admission;
+export function admitAnswer(
+  c: Context,
+  admission: Admission | undefined,
+  onShed?: () => void,
+): { release(): void } {
   if (!admission) return { release() {} };
   const slot = admission.enter();
   if (slot) return slot;
-  c.var.deps.metrics?.askShed.inc();
+  onShed?.();
   c.header("Retry-After", "1");
   throw new ApiError("overloaded", `The service is answering ${admission.limit} questions already; retry in a second.`);
 }

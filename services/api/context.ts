@@ -4,14 +4,13 @@ import type { LlmJudge } from "../../pipelines/metrics/types.js";
 import type { Reranker } from "../../pipelines/rerank/types.js";
 import type { AdminActions } from "../common/admin.js";
 import type { HashedKey, Principal } from "../common/api-keys.js";
-import type { GatewaySettings } from "./gateway.js";
+import type { GatewaySettings } from "../common/gateway-config.js";
 import type { Logger } from "../common/log.js";
 import type { CoreDeps } from "../common/deps.js";
 import type { Metrics } from "../common/metrics.js";
 import type { JobQueue } from "../common/queue/types.js";
 import type { MetricsQueue } from "./metrics-queue.js";
 import type { Admission } from "./admission.js";
-import type { RateLimiter } from "./rate-limit.js";
 
 export interface ApiConfig extends GatewaySettings {
   MAX_BODY_BYTES: number;
@@ -86,4 +85,13 @@ export interface Authenticator {
    * one, or `unavailable` while the keys table cannot be read yet (start-up; fail closed).
    */
   resolve(presented: string | undefined): Promise<{ principal: Principal } | { error: "missing" | "invalid" | "unavailable" }>;
+}
+
+/** One take from a rate limiter's bucket (services/api/rate-limit.ts). */
+export type Taken = { ok: true } | { ok: false; retryAfterSeconds: number };
+
+/** A token-bucket limiter per key: in memory (rate-limit.ts) or shared through Redis (rate-limit-redis.ts). */
+export interface RateLimiter {
+  /** Takes one token from `key`'s bucket; when empty, how long until one is back. Shared limiters answer asynchronously. */
+  take(key: string): Taken | Promise<Taken>;
 }

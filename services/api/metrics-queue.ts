@@ -2,7 +2,17 @@ import type { QueryMetrics } from "../../pipelines/metrics/index.js";
 import { QUALITY_METRIC_NAMES } from "../../pipelines/store/quality-queries.js";
 import { createQueryMetricsStore } from "../../pipelines/store/query-metrics.js";
 import type { Logger } from "../common/log.js";
-import type { ApiDeps } from "./context.js";
+import type { CoreDeps } from "../common/deps.js";
+import type { Metrics } from "../common/metrics.js";
+
+/** The parts of the API's dependencies the queue uses (ApiDeps has them; no import back to context.ts). */
+interface QueueHost {
+  core: CoreDeps | null;
+  config: { METRICS_QUEUE_MAX?: number | undefined };
+  log: Logger;
+  metrics?: Metrics | undefined;
+  metricsQueue?: MetricsQueue | undefined;
+}
 
 /** Measurements waiting at most when METRICS_QUEUE_MAX is unset: about 10 s of them on 2 cores. */
 export const DEFAULT_METRICS_QUEUE_MAX = 64;
@@ -118,7 +128,7 @@ export function createMetricsQueue(sink: MetricsSink, opts: MetricsQueueOptions)
  * The API's queue: measurements stored in the query log of `deps.core` and observed in
  * Prometheus' `rag_answer_quality`; waits behind answers in flight (`busy`).
  */
-export function apiMetricsQueue(deps: ApiDeps, busy?: () => number): MetricsQueue {
+export function apiMetricsQueue(deps: QueueHost, busy?: () => number): MetricsQueue {
   return createMetricsQueue(
     {
       record: async (queryId, metrics) => {
@@ -137,7 +147,7 @@ export function apiMetricsQueue(deps: ApiDeps, busy?: () => number): MetricsQueu
 }
 
 /** Queues an answer's measurement, or marks it skipped when the queue is full (never waits for room). */
-export async function deferMetrics(deps: ApiDeps, queryId: string, compute: () => Promise<QueryMetrics>): Promise<void> {
+export async function deferMetrics(deps: QueueHost, queryId: string, compute: () => Promise<QueryMetrics>): Promise<void> {
   if (deps.metricsQueue?.offer(queryId, compute)) return;
   try {
     if (deps.core) await createQueryMetricsStore(deps.core.database.db).record(queryId, null);

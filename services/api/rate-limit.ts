@@ -1,17 +1,15 @@
 import type { MiddlewareHandler } from "hono";
 import { getConnInfo } from "@hono/node-server/conninfo";
-import type { AppEnv } from "./context.js";
+import type { AppEnv, RateLimiter, Taken } from "./context.js";
+
+// The limiter types live with the context (which holds a shared limiter factory); re-exported here.
+export type { RateLimiter, Taken } from "./context.js";
 import { errorResponse } from "./errors.js";
 
 /** Requests a key may make per minute when authentication is on and RATE_LIMIT_PER_MINUTE is unset. */
 export const DEFAULT_KEY_RATE_PER_MINUTE = 600;
 
-export type Taken = { ok: true } | { ok: false; retryAfterSeconds: number };
 
-export interface RateLimiter {
-  /** Takes one token from `key`'s bucket; when empty, how long until one is back. Shared limiters answer asynchronously. */
-  take(key: string): Taken | Promise<Taken>;
-}
 
 /** A limiter of this process alone: answers at once. */
 export interface LocalRateLimiter extends RateLimiter {

@@ -49,3 +49,20 @@ export const gatewayEnv = {
   /** Keep this share of the packed context's tokens, dropping the sentences with least evidence (1: off). */
   COMPRESS_RATIO: env(z.coerce.number().gt(0).max(1).default(1)),
 };
+
+/**
+ * The gateway's settings as ApiConfig carries them (services/common/gateway-config.ts parses them
+ * from the environment). An ApiConfig built in code without them (tests, benchmarks) gets no
+ * cache, no budgets and no compression: each is asked for explicitly.
+ */
+export interface GatewaySettings {
+  ANSWER_CACHE?: boolean | undefined;
+  ANSWER_CACHE_MIN_SIMILARITY?: number | undefined;
+  ANSWER_CACHE_TTL_SECONDS?: number | undefined;
+  ANSWER_CACHE_MAX_ENTRIES?: number | undefined;
+  PRICES_FILE?: Record<string, ModelPrice> | undefined;
+  PRICES_JSON?: Record<string, ModelPrice> | undefined;
+  BUDGET_DAILY_TOKENS?: number | undefined;
+  BUDGET_DAILY_USD?: number | undefined;
+  COMPRESS_RATIO?: number | undefined;
+}

@@ -1,7 +1,7 @@
 import { realpath, stat } from "node:fs/promises";
 import { relative, resolve, sep } from "node:path";
 import { formatForPath } from "../../pipelines/parse/index.js";
-import { walk } from "../watcher/watcher.js";
+import { walk } from "./walk.js";
 
 export interface UnseenResult {
   /** Supported files on disk under the root that the catalog has no document for. */

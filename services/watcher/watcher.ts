@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream, realpathSync } from "node:fs";
-import { readdir, realpath, stat } from "node:fs/promises";
+import { realpath, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import { formatForPath } from "../../pipelines/parse/index.js";
@@ -10,6 +10,10 @@ import type { Logger } from "../common/log.js";
 import { createProgress } from "../common/progress.js";
 import type { JobLane, JobQueue } from "../common/queue/types.js";
 import { createRescanScheduler, type WatchEventKind } from "./rescan-scheduler.js";
+import { isIgnoredName, walk } from "../common/walk.js";
+
+// The walk is shared with the status report's count of unseen files (services/common).
+export { walk } from "../common/walk.js";
 
 export interface WatcherOptions {
   catalog: Catalog;
@@ -48,8 +52,6 @@ export interface SourceWatcher {
   close(): Promise<void>;
 }
 
-const IGNORED_DIRS = new Set(["node_modules", ".git"]);
-const isIgnoredName = (name: string) => name.startsWith(".") || name.endsWith("~") || IGNORED_DIRS.has(name);
 
 /**
  * Watches folders and turns file changes into ingestion jobs. A reconciliation scan at start-up
@@ -325,41 +327,6 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
       await watcher?.close();
     },
   };
-}
-
-/**
- * Regular files under `dir`, following symbolic links as chokidar does, so that the scan and the
- * live events agree on what the folder holds (a linked file the scan skipped would be indexed
- * by its event and removed again at the next start-up). Each real folder is entered once.
- */
-export async function* walk(
-  dir: string,
-  onUnlisted: (dir: string, err: unknown) => void,
-  entered = new Set<string>(),
-  /** True for a symbolic link that leads outside the root: neither listed nor entered. */
-  escapes: (abs: string) => Promise<boolean> = async () => false,
-  /** Told each folder entered, `dir` itself first. */
-  onFolder?: (dir: string) => void,
-): AsyncGenerator<string> {
-  let entries;
-  try {
-    const real = await realpath(dir);
-    if (entered.has(real)) return;
-    entered.add(real);
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    onUnlisted(dir, err);
-    return;
-  }
-  onFolder?.(dir);
-  for (const entry of entries) {
-    if (isIgnoredName(entry.name)) continue;
-    const abs = join(dir, entry.name);
-    if (entry.isSymbolicLink() && (await escapes(abs))) continue;
-    const kind = entry.isSymbolicLink() ? await stat(abs).catch(() => null) : entry;
-    if (kind?.isDirectory()) yield* walk(abs, onUnlisted, entered, escapes, onFolder);
-    else if (kind?.isFile()) yield abs;
-  }
 }
 
 function escapesSync(realRoot: string, abs: string): boolean {

@@ -104,7 +104,7 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
     if (measure) await deferMetrics(c.var.deps, response.queryId, measure);
   };
   // Past validation, before any work: above MAX_ANSWERS_IN_FLIGHT, 503 overloaded at once.
-  const slot = admitAnswer(c);
+  const slot = admitAnswer(c, c.var.deps.admission, () => c.var.deps.metrics?.askShed.inc());
   if (!streaming) {
     try {
       const response = await run({ onSources: guard.onSources });
