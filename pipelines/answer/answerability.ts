@@ -1,3 +1,4 @@
+import { logisticProbability } from "./logistic.js";
 import type { ContextSource } from "../generate/types.js";
 import { numbersIn } from "../verify/evidence.js";
 import { cosine } from "../verify/judge.js";
@@ -158,11 +159,7 @@ export async function answerabilityFeatures(question: string, sources: ContextSo
 
 /** The model's probability for a feature vector. */
 export function answerabilityScore(features: Record<string, number>, model: AnswerabilityModel = ANSWERABILITY_MODEL): number {
-  let z = model.bias;
-  model.features.forEach((name, i) => {
-    z += model.weights[i]! * (((features[name] ?? 0) - model.mean[i]!) / (model.scale[i]! || 1));
-  });
-  return 1 / (1 + Math.exp(-z));
+  return logisticProbability(features, model);
 }
 
 export async function judgeAnswerability(question: string, sources: ContextSource[], embed?: Embed, model: AnswerabilityModel = ANSWERABILITY_MODEL): Promise<Answerability> {

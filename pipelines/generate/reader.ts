@@ -1,3 +1,4 @@
+import { logisticProbability, type LogisticModel } from "../answer/logistic.js";
 import { contentTerms } from "../text/terms.js";
 import { answerTypeOf, hasType, nameOf, READER_FEATURES, readSource, type ReaderFeature, type ReadSource, type ReadUnit } from "./reader-features.js";
 import type { ContextSource } from "./types.js";
@@ -5,18 +6,10 @@ import type { ContextSource } from "./types.js";
 /**
  * A logistic model over READER_FEATURES: the probability that a sentence (or table row) of the
  * packed sources belongs in the answer. Fitted on ClapNQ's gold `selected_sentences`
- * (`npm run bench:reader`), stored in pipelines/answer/reader-model.ts.
+ * (`npm run bench:reader`), stored in pipelines/answer/reader-model.ts. Units of the best unit's
+ * source at or above `threshold` join the answer.
  */
-export interface ReaderModel {
-  features: readonly string[];
-  mean: readonly number[];
-  scale: readonly number[];
-  weights: readonly number[];
-  bias: number;
-  /** Units of the best unit's source at or above this probability join the answer. */
-  threshold: number;
-  fittedOn: string;
-}
+export type ReaderModel = LogisticModel;
 
 export interface ScoredUnit {
   source: ContextSource;
@@ -83,18 +76,11 @@ export function scoreUnits(question: string, sources: ContextSource[], model: Re
   }
   for (const s of scored) {
     s.features.relCoverage = bestCoverage > 0 ? s.features.coverage / bestCoverage : 0;
-    s.probability = probability(s.features, model);
+    s.probability = logisticProbability(s.features, model);
   }
   return scored;
 }
 
-function probability(features: Record<string, number>, model: ReaderModel): number {
-  let z = model.bias;
-  model.features.forEach((name, i) => {
-    z += model.weights[i]! * (((features[name] ?? 0) - model.mean[i]!) / (model.scale[i]! || 1));
-  });
-  return 1 / (1 + Math.exp(-z));
-}
 
 export interface ReadAnswer {
   /** The units of the answer in source order, each with the text to write (subject prefixed where it is not named). */
