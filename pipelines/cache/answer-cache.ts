@@ -211,34 +211,33 @@ export type AnswerCache = ReturnType<typeof createAnswerCache>;
 
 const embedderName = (d: AnswerDeps) => embedderKey(d.embedder.identity);
 
-/** The embedder, telling `seen` the vector it made for `text` (retrieval embeds the question first). */
-function recording(embedder: AnswerDeps["embedder"], text: string, seen: (vector: number[]) => void): AnswerDeps["embedder"] {
+/** The same embedder with another `embed` (identity, token counting and closing unchanged). */
+function withEmbed(embedder: AnswerDeps["embedder"], embed: AnswerDeps["embedder"]["embed"]): AnswerDeps["embedder"] {
   return {
     identity: embedder.identity,
     maxInputTokens: embedder.maxInputTokens,
     countTokens: (t) => embedder.countTokens(t),
     close: () => embedder.close(),
-    embed: async (texts: string[]) => {
-      const vectors = await embedder.embed(texts);
-      const i = texts.indexOf(text);
-      if (i >= 0) seen(vectors[i]!);
-      return vectors;
-    },
+    embed,
   };
+}
+
+/** The embedder, telling `seen` the vector it made for `text` (retrieval embeds the question first). */
+function recording(embedder: AnswerDeps["embedder"], text: string, seen: (vector: number[]) => void): AnswerDeps["embedder"] {
+  return withEmbed(embedder, async (texts: string[]) => {
+    const vectors = await embedder.embed(texts);
+    const i = texts.indexOf(text);
+    if (i >= 0) seen(vectors[i]!);
+    return vectors;
+  });
 }
 
 /** The embedder, with one text's vector already known (the lookup embedded the question). */
 function seeded(embedder: AnswerDeps["embedder"], text: string, vector: number[]): AnswerDeps["embedder"] {
-  return {
-    identity: embedder.identity,
-    maxInputTokens: embedder.maxInputTokens,
-    countTokens: (t) => embedder.countTokens(t),
-    close: () => embedder.close(),
-    embed: async (texts: string[]) => {
-      const rest = texts.filter((t) => t !== text);
-      const vectors = rest.length ? await embedder.embed(rest) : [];
-      let i = 0;
-      return texts.map((t) => (t === text ? vector : vectors[i++]!));
-    },
-  };
+  return withEmbed(embedder, async (texts: string[]) => {
+    const rest = texts.filter((t) => t !== text);
+    const vectors = rest.length ? await embedder.embed(rest) : [];
+    let i = 0;
+    return texts.map((t) => (t === text ? vector : vectors[i++]!));
+  });
 }
