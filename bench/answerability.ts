@@ -69,10 +69,21 @@ async function collect(): Promise<Row[]> {
   const indexed = await indexClapnq([...answerable, ...unanswerable]);
   console.log(`indexed ${indexed.indexed}/${indexed.passages} passages in ${indexed.seconds.toFixed(1)} s`);
   const { core } = indexed;
-  const zero: AnswerabilityModel = { features: [], mean: [], scale: [], weights: [], bias: 0, threshold: 0, fittedOn: "" };
+  const zero: AnswerabilityModel = {
+    features: [],
+    mean: [],
+    scale: [],
+    weights: [],
+    bias: 0,
+    threshold: 0,
+    fittedOn: "",
+  };
   const extractive = createExtractiveGenerator();
   let given: ContextSource[] = [];
-  const generator: Generator = { ...extractive, generate: (input) => ((given = input.sources), extractive.generate(input)) };
+  const generator: Generator = {
+    ...extractive,
+    generate: (input) => ((given = input.sources), extractive.generate(input)),
+  };
   const packed: PackedRow[] = [];
   const deps = {
     store: core.store,
@@ -94,7 +105,11 @@ async function collect(): Promise<Row[]> {
   for (const [i, { item, kind }] of questions.entries()) {
     let features: Record<string, number> | null = null;
     given = [];
-    const r = await answerQuestion(deps, { question: item.input, topK: Number(args["top-k"]) }, { onAnswerability: (a) => (features = a.features) });
+    const r = await answerQuestion(
+      deps,
+      { question: item.input, topK: Number(args["top-k"]) },
+      { onAnswerability: (a) => (features = a.features) },
+    );
     const gold = fileOf(item.passages[0]!);
     rows.push({
       id: item.id,
@@ -104,8 +119,14 @@ async function collect(): Promise<Row[]> {
       goldCited: !r.abstained && r.citations.some((c) => basename(c.path) === gold),
       features,
     });
-    packed.push({ ...rows.at(-1)!, question: item.input, sources: given.map((s) => ({ ...s, hit: { ...s.hit, text: "" } })) });
-    if ((i + 1) % 100 === 0) console.log(`  asked ${i + 1}/${questions.length} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    packed.push({
+      ...rows.at(-1)!,
+      question: item.input,
+      sources: given.map((s) => ({ ...s, hit: { ...s.hit, text: "" } })),
+    });
+    if ((i + 1) % 100 === 0) {
+      console.log(`  asked ${i + 1}/${questions.length} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    }
   }
   await indexed.close();
   mkdirSync(dirname(OUT), { recursive: true });
@@ -126,7 +147,10 @@ async function recompute(file: string): Promise<Row[]> {
   const embedder = await createEmbedder("use-lite");
   const embed = (t: string[]) => embedder.embed(t);
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
-  const generator = createExtractiveGenerator({ rankPrior: num(args["rank-prior"]), minSupport: num(args["min-support"]) });
+  const generator = createExtractiveGenerator({
+    rankPrior: num(args["rank-prior"]),
+    minSupport: num(args["min-support"]),
+  });
   const rows: Row[] = [];
   for (const p of packed) {
     if (!p.sources.length) {
@@ -134,8 +158,13 @@ async function recompute(file: string): Promise<Row[]> {
       continue;
     }
     const features = await answerabilityFeatures(p.question, p.sources, embed);
-    const verified = await verifyAnswer(await generator.generate({ question: p.question, sources: p.sources }), p.sources, { mode: "remove", minSupportedShare: 0.5, embed });
-    const goldCited = !verified.abstained && verified.cited.some((n) => basename(p.sources[n - 1]!.hit.path) === gold.get(p.id));
+    const verified = await verifyAnswer(
+      await generator.generate({ question: p.question, sources: p.sources }),
+      p.sources,
+      { mode: "remove", minSupportedShare: 0.5, embed },
+    );
+    const goldCited =
+      !verified.abstained && verified.cited.some((n) => basename(p.sources[n - 1]!.hit.path) === gold.get(p.id));
     rows.push({ id: p.id, kind: p.kind, half: p.half, abstained: verified.abstained, goldCited, features });
   }
   await embedder.close();
@@ -158,7 +187,11 @@ function outcome(rows: Row[], score: (r: Row) => number, bar: number) {
 
 function auc(pos: number[], neg: number[]): number {
   let wins = 0;
-  for (const p of pos) for (const n of neg) wins += p > n ? 1 : p === n ? 0.5 : 0;
+  for (const p of pos) {
+    for (const n of neg) {
+      wins += p > n ? 1 : p === n ? 0.5 : 0;
+    }
+  }
   return wins / (pos.length * neg.length || 1);
 }
 
@@ -205,7 +238,9 @@ async function main() {
       `| ${label} | ${o.answeredGold}/${o.answerable} = ${pct(o.answeredGold, o.answerable)} | ${pct(o.answered, o.answerable)} | ${o.abstained}/${o.unanswerable} = ${pct(o.abstained, o.unanswerable)} |`,
     );
   console.log(`\nAnswerability judge: ${names.length} features, fitted on half A (${train.length} rows), bar ${bar}\n`);
-  console.log("| run | answerable: answered, gold cited (goal >= 80%) | answered at all | unanswerable: abstained (goal >= 90%) |");
+  console.log(
+    "| run | answerable: answered, gold cited (goal >= 80%) | answered at all | unanswerable: abstained (goal >= 90%) |",
+  );
   console.log("|---|---|---|---|");
   show("no judge, half A", none(A));
   show("no judge, half B", none(B));
@@ -214,15 +249,24 @@ async function main() {
   for (const target of [0.8, 0.85, 0.9, 0.95]) {
     // The trade-off on B alone, for the README: answered-with-gold at a given abstention on B.
     const sorted = [...new Set(B.map(score))].sort((a, b) => a - b);
-    const b = sorted.find((c) => { const o = outcome(B, score, c); return o.abstained / o.unanswerable >= target; }) ?? 1;
+    const b =
+      sorted.find((c) => {
+        const o = outcome(B, score, c);
+        return o.abstained / o.unanswerable >= target;
+      }) ?? 1;
     const o = outcome(B, score, b);
-    console.log(`  half B at >= ${target * 100}% abstained: ${pct(o.answeredGold, o.answerable)} answered with gold cited (bar ${b.toFixed(3)})`);
+    console.log(
+      `  half B at >= ${target * 100}% abstained: ${pct(o.answeredGold, o.answerable)} answered with gold cited (bar ${b.toFixed(3)})`,
+    );
   }
   const pos = B.filter((r) => r.kind === "answerable" && r.goldCited && !r.abstained).map(score);
   const neg = B.filter((r) => r.kind === "unanswerable" && !r.abstained).map(score);
   console.log(`  half B ROC AUC (gold-cited answerable vs answered unanswerable): ${auc(pos, neg).toFixed(3)}`);
   console.log("\nweights (standardised):");
-  names.map((n, j) => [n, fitted.weights[j]!] as const).sort((a, b) => Math.abs(b[1]) - Math.abs(a[1])).forEach(([n, w]) => console.log(`  ${n.padEnd(16)} ${w.toFixed(3)}`));
+  names
+    .map((n, j) => [n, fitted.weights[j]!] as const)
+    .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
+    .forEach(([n, w]) => console.log(`  ${n.padEnd(16)} ${w.toFixed(3)}`));
 
   if (args.write) {
     const r = (xs: number[]) => `[${xs.map((x) => Number(x.toPrecision(6))).join(", ")}]`;

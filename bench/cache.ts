@@ -41,7 +41,16 @@ const { values: args } = parseArgs({
 const log = createLogger("silent");
 const load0 = loadavg();
 
-type Kind = "first" | "repeat" | "retyped" | "paraphrase" | "number" | "negation" | "name" | "other-collection" | "after-edit";
+type Kind =
+  | "first"
+  | "repeat"
+  | "retyped"
+  | "paraphrase"
+  | "number"
+  | "negation"
+  | "name"
+  | "other-collection"
+  | "after-edit";
 interface Ask {
   kind: Kind;
   question: string;
@@ -58,12 +67,17 @@ const p50 = (xs: number[]) => {
 };
 const quantiles = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => (s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!.toFixed(3) : "-");
+  const q = (p: number) =>
+    s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!.toFixed(3) : "-";
   return `min ${q(0)} p10 ${q(0.1)} p50 ${q(0.5)} p90 ${q(0.9)} max ${q(1)} (n=${s.length})`;
 };
 const cosine = (a: number[], b: number[]) => {
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) (dot += a[i]! * b[i]!), (na += a[i]! ** 2), (nb += b[i]! ** 2);
+  let dot = 0,
+    na = 0,
+    nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    (dot += a[i]! * b[i]!), (na += a[i]! ** 2), (nb += b[i]! ** 2);
+  }
   return dot / Math.sqrt(na * nb);
 };
 
@@ -83,26 +97,59 @@ async function main() {
   const d = Number(args.distractors);
   const distractors = [...answerable.slice(n, n + Math.ceil(d / 2)), ...unanswerable.slice(0, Math.floor(d / 2))];
   const passages = new Map<string, Passage>();
-  for (const it of [...items, ...distractors]) for (const p of it.passages) passages.set(fileOf(p), p);
+  for (const it of [...items, ...distractors]) {
+    for (const p of it.passages) {
+      passages.set(fileOf(p), p);
+    }
+  }
 
-  const dirs = { one: mkdtempSync(join(tmpdir(), "bench-cache-one-")), two: mkdtempSync(join(tmpdir(), "bench-cache-two-")) };
-  for (const dir of Object.values(dirs)) for (const [file, p] of passages) writeFileSync(join(dir, file), `# ${p.title}\n\n${p.text}\n`);
+  const dirs = {
+    one: mkdtempSync(join(tmpdir(), "bench-cache-one-")),
+    two: mkdtempSync(join(tmpdir(), "bench-cache-two-")),
+  };
+  for (const dir of Object.values(dirs)) {
+    for (const [file, p] of passages) {
+      writeFileSync(join(dir, file), `# ${p.title}\n\n${p.text}\n`);
+    }
+  }
   const dataDir = mkdtempSync(join(tmpdir(), "bench-cache-db-"));
   const embedder = await createEmbedder("use-lite");
-  const core = await createCoreDeps({ DATA_DIR: dataDir, DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES: 1_000_000 }, log, { embedder, inMemory: true });
+  const core = await createCoreDeps(
+    { DATA_DIR: dataDir, DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES: 1_000_000 },
+    log,
+    { embedder, inMemory: true },
+  );
   const queue = createInProcessQueue();
   const metrics = createMetrics({ queue: () => queue });
   createWorker({ core, queue, log, maxFileBytes: 1_000_000, metrics }).start();
   const watchers = Object.entries(dirs).map(([collection, dir]) =>
-    createSourceWatcher({ catalog: core.catalog, queue, log, dirs: [dir], collection, maxFileBytes: 1_000_000, stabilityMs: 100 }),
+    createSourceWatcher({
+      catalog: core.catalog,
+      queue,
+      log,
+      dirs: [dir],
+      collection,
+      maxFileBytes: 1_000_000,
+      stabilityMs: 100,
+    }),
   );
   const t0 = performance.now();
-  for (const w of watchers) await w.start();
+  for (const w of watchers) {
+    await w.start();
+  }
   await queue.idle();
-  console.log(`indexed ${passages.size} passages twice (collections one and two) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `indexed ${passages.size} passages twice (collections one and two) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 
   const deps: ApiDeps = {
-    config: { MAX_BODY_BYTES: 64 * 1024, MAX_QUESTION_CHARS: 2000, DEFAULT_TOP_K: 8, ANSWER_CACHE: true, ANSWER_CACHE_MIN_SIMILARITY: minSimilarity },
+    config: {
+      MAX_BODY_BYTES: 64 * 1024,
+      MAX_QUESTION_CHARS: 2000,
+      DEFAULT_TOP_K: 8,
+      ANSWER_CACHE: true,
+      ANSWER_CACHE_MIN_SIMILARITY: minSimilarity,
+    },
     log,
     generator: createExtractiveGenerator(),
     core,
@@ -112,9 +159,15 @@ async function main() {
   const app = createApp(deps);
   const post = async (question: string, body: Record<string, unknown>) => {
     const t = performance.now();
-    const res = await app.request("/ask", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ question, ...body }) });
+    const res = await app.request("/ask", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ question, ...body }),
+    });
     const json = (await res.json()) as any;
-    if (res.status !== 200) throw new Error(`/ask ${res.status}: ${JSON.stringify(json)}`);
+    if (res.status !== 200) {
+      throw new Error(`/ask ${res.status}: ${JSON.stringify(json)}`);
+    }
     return { ms: performance.now() - t, body: json };
   };
   const chunks = (b: any) => JSON.stringify((b.citations as Array<{ chunkId: string }>).map((c) => c.chunkId).sort());
@@ -146,23 +199,35 @@ async function main() {
     await ask("repeat", q);
     await ask("retyped", `  ${q.toUpperCase().replace(/\?$/, "")}  `);
     const paraphrases = [`can you tell me ${lowerFirst(q)}`, `${q.replace(/\?$/, "")}, please?`];
-    for (const p of paraphrases) await ask("paraphrase", p);
+    for (const p of paraphrases) {
+      await ask("paraphrase", p);
+    }
     const nearMisses: Array<[Kind, string]> = [["negation", negate(q)]];
     const num = otherNumber(q);
-    if (num) nearMisses.push(["number", num]);
+    if (num) {
+      nearMisses.push(["number", num]);
+    }
     // Another question's title word in place of this one's (a name swap when it is a name).
     const other = items[(i + 1) % items.length]!.passages[0]!.title.split(/\s+/)[0]!;
     const mine = item.passages[0]!.title.split(/\s+/)[0]!;
     if (other.toLowerCase() !== mine.toLowerCase() && q.toLowerCase().includes(mine.toLowerCase())) {
       nearMisses.push(["name", q.replace(new RegExp(mine.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "i"), other)]);
     }
-    for (const [kind, text] of nearMisses) await ask(kind, text);
+    for (const [kind, text] of nearMisses) {
+      await ask(kind, text);
+    }
     await ask("other-collection", q, "two");
     const v = await vec(q);
-    for (const p of paraphrases) sims.paraphrase!.push(cosine(v, await vec(p)));
-    for (const [, text] of nearMisses) sims["near miss"]!.push(cosine(v, await vec(text)));
+    for (const p of paraphrases) {
+      sims.paraphrase!.push(cosine(v, await vec(p)));
+    }
+    for (const [, text] of nearMisses) {
+      sims["near miss"]!.push(cosine(v, await vec(text)));
+    }
     sims["other question"]!.push(cosine(v, await vec(items[(i + 1) % items.length]!.input)));
-    if ((i + 1) % 10 === 0) console.log(`  ${i + 1}/${items.length} questions replayed`);
+    if ((i + 1) % 10 === 0) {
+      console.log(`  ${i + 1}/${items.length} questions replayed`);
+    }
   }
 
   // Edit the file each of the first `edits` answers cited (in collection one), then ask again.
@@ -171,9 +236,14 @@ async function main() {
     const q = item.input.trim();
     const body = firstBodies.get(q);
     const path = body?.citations?.[0]?.path as string | undefined;
-    if (!path) continue;
+    if (!path) {
+      continue;
+    }
     const file = join(dirs.one, path);
-    writeFileSync(file, `${readFileSync(file, "utf8")}\nRevised: this passage was edited after the answer was cached.\n`);
+    writeFileSync(
+      file,
+      `${readFileSync(file, "utf8")}\nRevised: this passage was edited after the answer was cached.\n`,
+    );
     editedAt.set("one", Date.now());
     await watchers[0]!.scan();
     await queue.idle();
@@ -181,35 +251,65 @@ async function main() {
     editedQuestions++;
   }
 
-  const kinds: Kind[] = ["first", "repeat", "retyped", "paraphrase", "number", "negation", "name", "other-collection", "after-edit"];
+  const kinds: Kind[] = [
+    "first",
+    "repeat",
+    "retyped",
+    "paraphrase",
+    "number",
+    "negation",
+    "name",
+    "other-collection",
+    "after-edit",
+  ];
   const hits = asks.filter((a) => a.hit);
   const misses = asks.filter((a) => !a.hit);
   const load1 = loadavg();
-  console.log(`\nAnswer cache, ${items.length} ClapNQ dev questions, ANSWER_CACHE_MIN_SIMILARITY=${minSimilarity}, extractive generator, lexical reranker\n`);
+  console.log(
+    `\nAnswer cache, ${items.length} ClapNQ dev questions, ANSWER_CACHE_MIN_SIMILARITY=${minSimilarity}, extractive generator, lexical reranker\n`,
+  );
   console.log("| asked | n | hits | hit rate | false hits | stale hits |");
   console.log("|---|---|---|---|---|---|");
   for (const k of kinds) {
     const a = asks.filter((x) => x.kind === k);
-    if (!a.length) continue;
+    if (!a.length) {
+      continue;
+    }
     const h = a.filter((x) => x.hit);
-    console.log(`| ${k} | ${a.length} | ${h.length} | ${((100 * h.length) / a.length).toFixed(1)}% | ${h.filter((x) => x.falseHit).length} | ${h.filter((x) => x.stale).length} |`);
+    console.log(
+      `| ${k} | ${a.length} | ${h.length} | ${((100 * h.length) / a.length).toFixed(1)}% | ${h.filter((x) => x.falseHit).length} | ${h.filter((x) => x.stale).length} |`,
+    );
   }
   const falseHits = hits.filter((h) => h.falseHit).length;
   const staleHits = hits.filter((h) => h.stale).length;
-  console.log(`| all | ${asks.length} | ${hits.length} | ${((100 * hits.length) / asks.length).toFixed(1)}% | ${falseHits} (${((100 * falseHits) / Math.max(1, hits.length)).toFixed(1)}% of hits) | ${staleHits} |`);
-  console.log(`\nafter ${editedQuestions} edits of a cited file: ${asks.filter((a) => a.kind === "after-edit" && a.hit).length} hits (goal 0)`);
+  console.log(
+    `| all | ${asks.length} | ${hits.length} | ${((100 * hits.length) / asks.length).toFixed(1)}% | ${falseHits} (${((100 * falseHits) / Math.max(1, hits.length)).toFixed(1)}% of hits) | ${staleHits} |`,
+  );
+  console.log(
+    `\nafter ${editedQuestions} edits of a cited file: ${asks.filter((a) => a.kind === "after-edit" && a.hit).length} hits (goal 0)`,
+  );
   const exact = hits.filter((h) => h.similarity === 1).map((h) => h.ms);
   const semantic = hits.filter((h) => h.similarity !== 1).map((h) => h.ms);
-  console.log(`latency p50: hit ${p50(hits.map((h) => h.ms)).toFixed(1)} ms (exact ${p50(exact).toFixed(1)} ms n=${exact.length}, semantic ${p50(semantic).toFixed(1)} ms n=${semantic.length}) vs miss ${p50(misses.map((m) => m.ms)).toFixed(1)} ms (n=${misses.length}); goal: hit p50 < 10 ms`);
+  console.log(
+    `latency p50: hit ${p50(hits.map((h) => h.ms)).toFixed(1)} ms (exact ${p50(exact).toFixed(1)} ms n=${exact.length}, semantic ${p50(semantic).toFixed(1)} ms n=${semantic.length}) vs miss ${p50(misses.map((m) => m.ms)).toFixed(1)} ms (n=${misses.length}); goal: hit p50 < 10 ms`,
+  );
   console.log("\ncosine similarity to the original question (USE-Lite):");
-  for (const [k, xs] of Object.entries(sims)) console.log(`  ${k}: ${quantiles(xs)}`);
-  console.log(`\nload average (1/5/15 min): start ${load0.map((x) => x.toFixed(1)).join(" ")}, end ${load1.map((x) => x.toFixed(1)).join(" ")}`);
+  for (const [k, xs] of Object.entries(sims)) {
+    console.log(`  ${k}: ${quantiles(xs)}`);
+  }
+  console.log(
+    `\nload average (1/5/15 min): start ${load0.map((x) => x.toFixed(1)).join(" ")}, end ${load1.map((x) => x.toFixed(1)).join(" ")}`,
+  );
 
-  for (const w of watchers) await w.close();
+  for (const w of watchers) {
+    await w.close();
+  }
   await queue.close();
   await core.close();
   await embedder.close();
-  for (const d of [...Object.values(dirs), dataDir]) rmSync(d, { recursive: true, force: true });
+  for (const d of [...Object.values(dirs), dataDir]) {
+    rmSync(d, { recursive: true, force: true });
+  }
 }
 
 await main();

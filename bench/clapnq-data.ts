@@ -46,14 +46,18 @@ const key = (p: Passage) => createHash("sha256").update(`${p.title}\u0000${p.tex
 export const fileOf = (p: Passage) => `p-${key(p)}.md`;
 
 export function readClapnq(dir: string = DEFAULT_CLAPNQ_DIR): { answerable: Item[]; unanswerable: Item[] } {
-  return { answerable: read(dir, "clapnq_dev_answerable.jsonl"), unanswerable: read(dir, "clapnq_dev_unanswerable.jsonl") };
+  return {
+    answerable: read(dir, "clapnq_dev_answerable.jsonl"),
+    unanswerable: read(dir, "clapnq_dev_unanswerable.jsonl"),
+  };
 }
 
 /**
  * The fixed split used to fit and to report the answerability judge: half A fits, half B reports.
  * By a hash of the question id, so it does not depend on file order and is the same every run.
  */
-export const halfOf = (item: Item): "A" | "B" => (createHash("sha256").update(item.id).digest()[0]! % 2 === 0 ? "A" : "B");
+export const halfOf = (item: Item): "A" | "B" =>
+  createHash("sha256").update(item.id).digest()[0]! % 2 === 0 ? "A" : "B";
 
 export interface IndexedClapnq {
   core: CoreDeps;
@@ -73,8 +77,14 @@ export async function indexClapnq(items: Item[]): Promise<IndexedClapnq> {
   const dir = mkdtempSync(join(tmpdir(), "bench-clapnq-src-"));
   const dataDir = mkdtempSync(join(tmpdir(), "bench-clapnq-db-"));
   const passages = new Map<string, Passage>();
-  for (const item of items) for (const p of item.passages) passages.set(fileOf(p), p);
-  for (const [file, p] of passages) writeFileSync(join(dir, file), `# ${p.title}\n\n${p.text}\n`);
+  for (const item of items) {
+    for (const p of item.passages) {
+      passages.set(fileOf(p), p);
+    }
+  }
+  for (const [file, p] of passages) {
+    writeFileSync(join(dir, file), `# ${p.title}\n\n${p.text}\n`);
+  }
 
   const embedder = await createEmbedder("use-lite");
   const core = await createCoreDeps(
@@ -85,7 +95,14 @@ export async function indexClapnq(items: Item[]): Promise<IndexedClapnq> {
   const queue = createInProcessQueue();
   const metrics = createMetrics({ queue: () => queue });
   createWorker({ core, queue, log, maxFileBytes: MAX_FILE_BYTES, metrics }).start();
-  const watcher = createSourceWatcher({ catalog: core.catalog, queue, log, dirs: [dir], collection: "default", maxFileBytes: MAX_FILE_BYTES });
+  const watcher = createSourceWatcher({
+    catalog: core.catalog,
+    queue,
+    log,
+    dirs: [dir],
+    collection: "default",
+    maxFileBytes: MAX_FILE_BYTES,
+  });
   const t0 = performance.now();
   await watcher.start();
   await queue.idle();

@@ -51,7 +51,9 @@ async function main() {
 
   const indexed = await indexClapnq([...answerableAll, ...unanswerableAll]);
   const { core, queue, metrics } = indexed;
-  console.log(`ingested: ${indexed.indexed} of ${indexed.passages} unique passages indexed, ${indexed.failed} failed, in ${indexed.seconds.toFixed(1)} s`);
+  console.log(
+    `ingested: ${indexed.indexed} of ${indexed.passages} unique passages indexed, ${indexed.failed} failed, in ${indexed.seconds.toFixed(1)} s`,
+  );
 
   // The default extractive generator, wrapped only to re-count what it was given with its own
   // tokenizer, laid out as the prompt lays it out (renderSource, joined).
@@ -108,7 +110,9 @@ async function main() {
     });
     const ms = performance.now() - start;
     const body = (await res.json()) as any;
-    if (res.status !== 200) throw new Error(`/ask ${res.status}: ${JSON.stringify(body)}`);
+    if (res.status !== 200) {
+      throw new Error(`/ask ${res.status}: ${JSON.stringify(body)}`);
+    }
     const gold = fileOf(q.passages[0]!);
     const said = saidOf(kind, body.abstained, body.answer, q.output ?? []);
     results.push({
@@ -122,7 +126,9 @@ async function main() {
       contextBudget: body.usage.contextBudget,
       recount: lastRecount,
     });
-    if ((i + 1) % 100 === 0) console.log(`  asked ${i + 1}/${questions.length} (${((performance.now() - tAsk) / 1000).toFixed(0)} s)`);
+    if ((i + 1) % 100 === 0) {
+      console.log(`  asked ${i + 1}/${questions.length} (${((performance.now() - tAsk) / 1000).toFixed(0)} s)`);
+    }
   }
 
   const ans = results.filter((r) => r.kind === "answerable");
@@ -136,20 +142,40 @@ async function main() {
   const answeredGold = ans.filter((r) => r.goldCited).length;
   const answered = ans.filter((r) => !r.abstained).length;
   const abstained = una.filter((r) => r.abstained).length;
-  console.log(`\nClapNQ dev, ${ans.length} answerable + ${una.length} unanswerable questions, ${indexed.passages} passages indexed, topK ${args["top-k"]}, extractive generator, lexical reranker, VERIFY_MODE=remove, VERIFY_MIN_SUPPORTED=0.5\n`);
+  console.log(
+    `\nClapNQ dev, ${ans.length} answerable + ${una.length} unanswerable questions, ${indexed.passages} passages indexed, topK ${args["top-k"]}, extractive generator, lexical reranker, VERIFY_MODE=remove, VERIFY_MIN_SUPPORTED=0.5\n`,
+  );
   console.log("| metric | value | goal |");
   console.log("|---|---|---|");
-  console.log(`| answerable: answered with gold passage cited | ${answeredGold}/${ans.length} = ${pct(answeredGold, ans.length)} | >= 80% ${answeredGold / ans.length >= 0.8 ? "MET" : "NOT MET"} |`);
+  console.log(
+    `| answerable: answered with gold passage cited | ${answeredGold}/${ans.length} = ${pct(answeredGold, ans.length)} | >= 80% ${answeredGold / ans.length >= 0.8 ? "MET" : "NOT MET"} |`,
+  );
   console.log(`| answerable: answered at all | ${answered}/${ans.length} = ${pct(answered, ans.length)} | |`);
-  console.log(`| unanswerable: abstained | ${abstained}/${una.length} = ${pct(abstained, una.length)} | >= 90% ${abstained / una.length >= 0.9 ? "MET" : "NOT MET"} |`);
-  console.log(`| budget violations, first ${first100.length} (usage.contextTokens > contextBudget) | ${over(first100)} | 0 |`);
-  console.log(`| budget violations, first ${first100.length} (re-counted with ${inner.tokenizer.encoding}) | ${overRecount(first100)} (n=${first100.filter((r) => r.recount !== null).length} with sources) | 0 |`);
-  console.log(`| budget violations, all ${results.length} (usage / re-count) | ${over(results)} / ${overRecount(results)} | 0 |`);
-  console.log(`| re-count differs from usage.contextTokens | ${mismatch(results)} of ${results.filter((r) => r.recount !== null).length} | |`);
-  console.log(`| latency /ask p50 / p95 | ${quantile(ms, 0.5).toFixed(0)} ms / ${quantile(ms, 0.95).toFixed(0)} ms | |`);
+  console.log(
+    `| unanswerable: abstained | ${abstained}/${una.length} = ${pct(abstained, una.length)} | >= 90% ${abstained / una.length >= 0.9 ? "MET" : "NOT MET"} |`,
+  );
+  console.log(
+    `| budget violations, first ${first100.length} (usage.contextTokens > contextBudget) | ${over(first100)} | 0 |`,
+  );
+  console.log(
+    `| budget violations, first ${first100.length} (re-counted with ${inner.tokenizer.encoding}) | ${overRecount(first100)} (n=${first100.filter((r) => r.recount !== null).length} with sources) | 0 |`,
+  );
+  console.log(
+    `| budget violations, all ${results.length} (usage / re-count) | ${over(results)} / ${overRecount(results)} | 0 |`,
+  );
+  console.log(
+    `| re-count differs from usage.contextTokens | ${mismatch(results)} of ${results.filter((r) => r.recount !== null).length} | |`,
+  );
+  console.log(
+    `| latency /ask p50 / p95 | ${quantile(ms, 0.5).toFixed(0)} ms / ${quantile(ms, 0.95).toFixed(0)} ms | |`,
+  );
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  console.log(`| mean context tokens sent${args.compress ? ` (compress ${args.compress})` : ""} | ${mean(results.map((r) => r.contextTokens)).toFixed(1)} | |`);
-  console.log(`| max contextTokens / budget seen | ${Math.max(...results.map((r) => r.contextTokens))} / ${Math.min(...results.map((r) => r.contextBudget))} | |`);
+  console.log(
+    `| mean context tokens sent${args.compress ? ` (compress ${args.compress})` : ""} | ${mean(results.map((r) => r.contextTokens)).toFixed(1)} | |`,
+  );
+  console.log(
+    `| max contextTokens / budget seen | ${Math.max(...results.map((r) => r.contextTokens))} / ${Math.min(...results.map((r) => r.contextBudget))} | |`,
+  );
 
   // The answerability judge was fitted on half A (npm run bench:answerability); B is held out.
   for (const half of ["A", "B"] as const) {
@@ -157,34 +183,69 @@ async function main() {
     const u = una.filter((r) => r.half === half);
     const g = a.filter((r) => r.goldCited).length;
     const x = u.filter((r) => r.abstained).length;
-    console.log(`| half ${half}${half === "A" ? " (judge fitted here)" : " (held out)"}: answered with gold cited / unanswerable abstained | ${pct(g, a.length)} (${g}/${a.length}) / ${pct(x, u.length)} (${x}/${u.length}) | |`);
+    console.log(
+      `| half ${half}${half === "A" ? " (judge fitted here)" : " (held out)"}: answered with gold cited / unanswerable abstained | ${pct(g, a.length)} (${g}/${a.length}) / ${pct(x, u.length)} (${x}/${u.length}) | |`,
+    );
   }
 
   // What the answers say (answerable questions): sentence figures over those answered, and
   // reference-answer figures over all (an abstention says nothing: 0).
-  console.log("\n| answerable, what the answer says | answered: selected-sentence precision | answered: selected-sentence recall | all: reference token recall | all: reference ROUGE-L | answered |");
+  console.log(
+    "\n| answerable, what the answer says | answered: selected-sentence precision | answered: selected-sentence recall | all: reference token recall | all: reference ROUGE-L | answered |",
+  );
   console.log("|---|---|---|---|---|---|");
-  for (const [label, rs] of [["all", ans], ["half A", ans.filter((r) => r.half === "A")], ["half B (held out)", ans.filter((r) => r.half === "B")]] as const) {
+  for (const [label, rs] of [
+    ["all", ans],
+    ["half A", ans.filter((r) => r.half === "A")],
+    ["half B (held out)", ans.filter((r) => r.half === "B")],
+  ] as const) {
     const answeredRs = rs.filter((r) => !r.abstained);
     console.log(
       `| ${label} | ${f3(meanOf(answeredRs.map((r) => r.ssPrecision)))} | ${f3(meanOf(answeredRs.map((r) => r.ssRecall)))} | ${f3(meanOf(rs.map((r) => r.tokenRecall)))} | ${f3(meanOf(rs.map((r) => r.rougeL)))} | ${answeredRs.length}/${rs.length} |`,
     );
   }
-  console.log(`\nload average ${loadavg().map((l) => l.toFixed(1)).join(" ")} at the end of the run (1, 5, 15 min; 2 cores, shared)`);
+  console.log(
+    `\nload average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")} at the end of the run (1, 5, 15 min; 2 cores, shared)`,
+  );
 
   await indexed.close();
 }
 
 /** Selected-sentence and reference-answer figures of one /ask answer. */
-function saidOf(kind: "answerable" | "unanswerable", abstained: boolean, answer: string, output: NonNullable<Item["output"]>) {
-  if (kind === "unanswerable") return { ssPrecision: null, ssRecall: null, tokenRecall: null, rougeL: null };
+function saidOf(
+  kind: "answerable" | "unanswerable",
+  abstained: boolean,
+  answer: string,
+  output: NonNullable<Item["output"]>,
+) {
+  if (kind === "unanswerable") {
+    return { ssPrecision: null, ssRecall: null, tokenRecall: null, rougeL: null };
+  }
   const references = output.map((o) => o.answer).filter((a) => a.trim() !== "");
-  if (abstained) return { ssPrecision: null, ssRecall: null, tokenRecall: references.length ? 0 : null, rougeL: references.length ? 0 : null };
+  if (abstained) {
+    return {
+      ssPrecision: null,
+      ssRecall: null,
+      tokenRecall: references.length ? 0 : null,
+      rougeL: references.length ? 0 : null,
+    };
+  }
   const sentences = citedSentences(answer).map((s) => stripMarkers(s.text));
-  const overlap = bestSentenceOverlap(sentences, output.map((o) => o.selected_sentences));
+  const overlap = bestSentenceOverlap(
+    sentences,
+    output.map((o) => o.selected_sentences),
+  );
   const plain = stripMarkers(answer);
-  const best = (f: (a: string, r: string) => number) => (references.length ? Math.max(...references.map((r) => f(plain, r))) : null);
-  return { ssPrecision: overlap.precision, ssRecall: overlap.recall, tokenRecall: best(tokenRecall), rougeL: best(rougeL) };
+  const best = (f: (a: string, r: string) => number) =>
+    references.length ? Math.max(...references.map((r) => f(plain, r))) : null;
+  return {
+    ssPrecision: overlap.precision,
+    ssRecall: overlap.recall,
+    tokenRecall: best(tokenRecall),
+    rougeL: best(rougeL),
+  };
 }
 
 const f3 = (x: number | null) => (x === null ? "n/a" : x.toFixed(3));

@@ -53,7 +53,10 @@ const { values: args } = parseArgs({
     threads: { type: "string", default: String(defaultEmbeddingThreads()) },
     concurrency: { type: "string", default: "2" },
     docs: { type: "string", default: new URL("../../shared/eval-data/docs/", import.meta.url).pathname },
-    scifact: { type: "string", default: new URL("../../shared/eval-data/scifact/corpus.jsonl", import.meta.url).pathname },
+    scifact: {
+      type: "string",
+      default: new URL("../../shared/eval-data/scifact/corpus.jsonl", import.meta.url).pathname,
+    },
   },
 });
 const MAX_FILE_BYTES = 50 * 1024 * 1024;
@@ -75,11 +78,15 @@ function timed(inner: Embedder) {
     ...inner,
     countTokens: (s) => inner.countTokens(s),
     async embed(texts) {
-      if (inFlight++ === 0) busySince = performance.now();
+      if (inFlight++ === 0) {
+        busySince = performance.now();
+      }
       try {
         return await inner.embed(texts);
       } finally {
-        if (--inFlight === 0) t.ms += performance.now() - busySince;
+        if (--inFlight === 0) {
+          t.ms += performance.now() - busySince;
+        }
         t.texts += texts.length;
       }
     },
@@ -112,8 +119,17 @@ async function runCorpus(name: string, dir: string, editSource: string, model: E
   );
   const queue = createInProcessQueue({ concurrency: CONCURRENCY });
   createWorker({ core, queue, log, maxFileBytes: MAX_FILE_BYTES }).start();
-  const watch = (dirs: string[]) => createSourceWatcher({ catalog: core.catalog, queue, log, dirs, collection: "default", maxFileBytes: MAX_FILE_BYTES });
-  const count = async () => (await queryRows<{ n: number }>(core.database.db, sql`SELECT count(*)::int AS n FROM chunks`))[0]!.n;
+  const watch = (dirs: string[]) =>
+    createSourceWatcher({
+      catalog: core.catalog,
+      queue,
+      log,
+      dirs,
+      collection: "default",
+      maxFileBytes: MAX_FILE_BYTES,
+    });
+  const count = async () =>
+    (await queryRows<{ n: number }>(core.database.db, sql`SELECT count(*)::int AS n FROM chunks`))[0]!.n;
 
   const cpuSeconds = () => {
     const u = process.cpuUsage();
@@ -122,7 +138,11 @@ async function runCorpus(name: string, dir: string, editSource: string, model: E
   const started = performance.now();
   const cpuStarted = cpuSeconds();
   let files = 0;
-  for await (const abs of walk(dir, () => {})) if (formatForPath(abs) !== null) files++;
+  for await (const abs of walk(dir, () => {})) {
+    if (formatForPath(abs) !== null) {
+      files++;
+    }
+  }
   const progress = createProgress({ label: `  [${name}] documents`, total: files, stream: process.stdout });
   let seen = 0;
   const poll = setInterval(() => {
@@ -141,8 +161,13 @@ async function runCorpus(name: string, dir: string, editSource: string, model: E
   progress.done(`${files} documents`);
 
   const counts = await core.catalog.countDocuments();
-  const failed = await queryRows<{ path: string; error_code: string }>(core.database.db, sql`SELECT path, error_code FROM documents WHERE status = 'failed'`);
-  const texts = (await queryRows<{ text: string }>(core.database.db, sql`SELECT text FROM chunks ORDER BY document_id, ordinal`)).map((r) => r.text);
+  const failed = await queryRows<{ path: string; error_code: string }>(
+    core.database.db,
+    sql`SELECT path, error_code FROM documents WHERE status = 'failed'`,
+  );
+  const texts = (
+    await queryRows<{ text: string }>(core.database.db, sql`SELECT text FROM chunks ORDER BY document_id, ordinal`)
+  ).map((r) => r.text);
   const row: Row = {
     corpus: name,
     docs: counts.indexed ?? 0,
@@ -161,11 +186,14 @@ async function runCorpus(name: string, dir: string, editSource: string, model: E
   await queue.close();
 
   const wanted = Number(args["raw-sample"]);
-  const sample = wanted > 0 && wanted < texts.length ? texts.filter((_, i) => i % Math.ceil(texts.length / wanted) === 0) : texts;
+  const sample =
+    wanted > 0 && wanted < texts.length ? texts.filter((_, i) => i % Math.ceil(texts.length / wanted) === 0) : texts;
   console.log(`  [${name}] embedding ${sample.length} of the same chunk texts with the model alone…`);
   const rawStart = performance.now();
   const rawCpu = cpuSeconds();
-  for (let i = 0; i < sample.length; i += 256) await model.embed(sample.slice(i, i + 256));
+  for (let i = 0; i < sample.length; i += 256) {
+    await model.embed(sample.slice(i, i + 256));
+  }
   row.rawChunksPerS = sample.length / ((performance.now() - rawStart) / 1000);
   row.rawChunksPerCpuS = sample.length / (cpuSeconds() - rawCpu);
   row.rawSample = sample.length;
@@ -174,7 +202,12 @@ async function runCorpus(name: string, dir: string, editSource: string, model: E
 }
 
 /** Edits one paragraph of a watched file and polls the store until the new text is there. */
-async function editLag(core: CoreDeps, watch: (dirs: string[]) => ReturnType<typeof createSourceWatcher>, queue: ReturnType<typeof createInProcessQueue>, source: string) {
+async function editLag(
+  core: CoreDeps,
+  watch: (dirs: string[]) => ReturnType<typeof createSourceWatcher>,
+  queue: ReturnType<typeof createInProcessQueue>,
+  source: string,
+) {
   const dir = temp("bench-ingest-edit-");
   const file = join(dir, basename(source));
   cpSync(source, file);
@@ -189,9 +222,14 @@ async function editLag(core: CoreDeps, watch: (dirs: string[]) => ReturnType<typ
     writeFileSync(file, `${original.slice(0, cut)} The edit ${marker} is here.${original.slice(cut)}`);
     const start = performance.now();
     for (;;) {
-      const hit = await queryRows(core.database.db, sql`SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id
-        WHERE d.path = ${basename(source)} AND c.text LIKE ${`%${marker}%`} LIMIT 1`);
-      if (hit.length > 0) break;
+      const hit = await queryRows(
+        core.database.db,
+        sql`SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id
+        WHERE d.path = ${basename(source)} AND c.text LIKE ${`%${marker}%`} LIMIT 1`,
+      );
+      if (hit.length > 0) {
+        break;
+      }
       await new Promise((r) => setTimeout(r, 10));
     }
     lags.push(performance.now() - start);
@@ -202,14 +240,21 @@ async function editLag(core: CoreDeps, watch: (dirs: string[]) => ReturnType<typ
 
 function scifactFolder(limit: number | undefined): { dir: string; first: string } {
   const dir = temp("bench-ingest-scifact-");
-  const lines = readFileSync(args.scifact!, "utf8").split("\n").filter((l) => l.trim() !== "");
-  const docs = lines.slice(0, limit ?? lines.length).map((l) => JSON.parse(l) as { _id: string; title: string; text: string });
-  for (const d of docs) writeFileSync(join(dir, `${d._id}.md`), `# ${d.title}\n\n${d.text}\n`);
+  const lines = readFileSync(args.scifact!, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "");
+  const docs = lines
+    .slice(0, limit ?? lines.length)
+    .map((l) => JSON.parse(l) as { _id: string; title: string; text: string });
+  for (const d of docs) {
+    writeFileSync(join(dir, `${d._id}.md`), `# ${d.title}\n\n${d.text}\n`);
+  }
   return { dir, first: join(dir, `${docs[0]!._id}.md`) };
 }
 
 /** Nearest-rank quantile. */
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.max(0, Math.ceil(q * xs.length) - 1))] ?? NaN;
+const quantile = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.max(0, Math.ceil(q * xs.length) - 1))] ?? NaN;
 const lagSummary = (lags: number[]) =>
   `p50 ${quantile(lags, 0.5).toFixed(0)} ms, p95 ${quantile(lags, 0.95).toFixed(0)} ms, max ${Math.max(...lags).toFixed(0)} ms over ${lags.length} edits (goal p95 < 2000 ms: ${quantile(lags, 0.95) < 2000 ? "met" : "NOT met"})`;
 
@@ -222,7 +267,15 @@ async function lagOnly(source: string, model: Embedder) {
   );
   const queue = createInProcessQueue({ concurrency: CONCURRENCY });
   createWorker({ core, queue, log, maxFileBytes: MAX_FILE_BYTES }).start();
-  const watch = (dirs: string[]) => createSourceWatcher({ catalog: core.catalog, queue, log, dirs, collection: "default", maxFileBytes: MAX_FILE_BYTES });
+  const watch = (dirs: string[]) =>
+    createSourceWatcher({
+      catalog: core.catalog,
+      queue,
+      log,
+      dirs,
+      collection: "default",
+      maxFileBytes: MAX_FILE_BYTES,
+    });
   const lags = await editLag(core, watch, queue, source);
   await queue.close();
   await core.close();
@@ -232,13 +285,18 @@ async function lagOnly(source: string, model: Embedder) {
 
 /** The tree to drop: the docs corpus, or N small generated files in nested folders. */
 function bulkTree(): string {
-  if (args["bulk-files"] === "docs") return args.docs!.replace(/\/+$/, "");
+  if (args["bulk-files"] === "docs") {
+    return args.docs!.replace(/\/+$/, "");
+  }
   const dir = join(temp("bench-ingest-tree-"), "tree");
   const n = Number(args["bulk-files"]);
   for (let i = 0; i < n; i++) {
     const folder = join(dir, `part-${i % 10}`, `chapter-${Math.floor(i / 10) % 10}`);
     mkdirSync(folder, { recursive: true });
-    writeFileSync(join(folder, `page-${i}.md`), `# Page ${i}\n\nThe ledger entry ${i} records ${i % 7} crates of slate shipped from quay ${i % 13}.\n`);
+    writeFileSync(
+      join(folder, `page-${i}.md`),
+      `# Page ${i}\n\nThe ledger entry ${i} records ${i % 7} crates of slate shipped from quay ${i % 13}.\n`,
+    );
   }
   return dir;
 }
@@ -258,39 +316,74 @@ async function bulkRun(model: Embedder, tree: string, mode: "drop" | "startup") 
   createWorker({ core, queue, log, maxFileBytes: MAX_FILE_BYTES }).start();
   const root = temp("bench-ingest-drop-");
   let dropped = 0;
-  for await (const abs of walk(tree, () => {})) if (formatForPath(abs) !== null) dropped++;
+  for await (const abs of walk(tree, () => {})) {
+    if (formatForPath(abs) !== null) {
+      dropped++;
+    }
+  }
   let reconciliations = 0;
-  const counting = createLogger("info", {}, { write: (line: string) => void (JSON.parse(line).msg === "reconciliation queued work" && reconciliations++) });
+  const counting = createLogger(
+    "info",
+    {},
+    { write: (line: string) => void (JSON.parse(line).msg === "reconciliation queued work" && reconciliations++) },
+  );
   const started = performance.now();
-  if (mode === "startup") execFileSync("cp", ["-r", tree, join(root, "dropped")]);
+  if (mode === "startup") {
+    execFileSync("cp", ["-r", tree, join(root, "dropped")]);
+  }
   // The service's defaults: reconciled 1 s after a burst settles, and every 5 minutes.
-  const watcher = createSourceWatcher({ catalog: core.catalog, queue, log: counting, dirs: [root], collection: "default", maxFileBytes: MAX_FILE_BYTES, rescanIntervalMs: 5 * 60_000 });
+  const watcher = createSourceWatcher({
+    catalog: core.catalog,
+    queue,
+    log: counting,
+    dirs: [root],
+    collection: "default",
+    maxFileBytes: MAX_FILE_BYTES,
+    rescanIntervalMs: 5 * 60_000,
+  });
   await watcher.start();
-  if (mode === "drop") execFileSync("cp", ["-r", tree, join(root, "dropped")]);
+  if (mode === "drop") {
+    execFileSync("cp", ["-r", tree, join(root, "dropped")]);
+  }
   let falseFresh = 0;
   let report;
   for (;;) {
     report = await statusReport(core.database.db, { mismatch: null });
     const d = report.documents;
     const fresh = d.pending === 0 && d.stale === 0 && report.unseen === 0;
-    if (fresh && d.indexed + d.failed === dropped) break;
-    if (fresh) falseFresh++;
+    if (fresh && d.indexed + d.failed === dropped) {
+      break;
+    }
+    if (fresh) {
+      falseFresh++;
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   const seconds = (performance.now() - started) / 1000;
   await watcher.close();
   await queue.close();
   await core.close();
-  return { dropped, indexed: report.documents.indexed, failed: report.documents.failed, seconds, reconciliations, falseFresh };
+  return {
+    dropped,
+    indexed: report.documents.indexed,
+    failed: report.documents.failed,
+    seconds,
+    reconciliations,
+    falseFresh,
+  };
 }
 
 async function main() {
   const model = await createEmbedder({ model: "use-lite", threads: THREADS });
-  console.log(`USE-Lite on ${THREADS === 0 ? "the main thread" : `${THREADS} worker thread(s)`}, ${CONCURRENCY} job(s) at once`);
+  console.log(
+    `USE-Lite on ${THREADS === 0 ? "the main thread" : `${THREADS} worker thread(s)`}, ${CONCURRENCY} job(s) at once`,
+  );
   await model.embed(["warm the model up before anything is timed"]);
   const rows: Row[] = [];
   const limit = args.limit ? Number(args.limit) : undefined;
-  if (args.only === "ocr") return void (await benchOcr(args.docs!, model), await model.close());
+  if (args.only === "ocr") {
+    return void (await benchOcr(args.docs!, model), await model.close());
+  }
   if (args["lag-only"]) {
     await lagOnly(join(args.docs!, "rust-book/ch04-01-what-is-ownership.md"), model);
     await model.close();
@@ -299,7 +392,9 @@ async function main() {
   const bulk: Array<[string, Awaited<ReturnType<typeof bulkRun>>]> = [];
   if (args.only === "bulk" || args.only === undefined) {
     const tree = bulkTree();
-    console.log(`bulk drop: cp -r ${tree} into a watched folder while the service runs; baseline: the same tree found at start-up`);
+    console.log(
+      `bulk drop: cp -r ${tree} into a watched folder while the service runs; baseline: the same tree found at start-up`,
+    );
     bulk.push(["cp -r while running", await bulkRun(model, tree, "drop")]);
     bulk.push(["already there at start-up (baseline)", await bulkRun(model, tree, "startup")]);
   }
@@ -313,17 +408,29 @@ async function main() {
     rows.push(await runCorpus(limit ? `scifact (${limit})` : "scifact", dir, first, model));
   }
 
-  console.log(`\nload average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on this machine during the run\n`);
+  console.log(
+    `\nload average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")} on this machine during the run\n`,
+  );
   if (bulk.length) {
-    console.log(`| bulk drop (${args["bulk-files"]} files) | files dropped | indexed | failed | seconds to fresh | files/s | reconciliations that queued work | /status called it fresh too early |`);
+    console.log(
+      `| bulk drop (${args["bulk-files"]} files) | files dropped | indexed | failed | seconds to fresh | files/s | reconciliations that queued work | /status called it fresh too early |`,
+    );
     console.log("|---|---|---|---|---|---|---|---|");
     for (const [name, b] of bulk) {
-      console.log(`| ${name} | ${b.dropped} | ${b.indexed} | ${b.failed} | ${b.seconds.toFixed(1)} | ${(b.dropped / b.seconds).toFixed(1)} | ${b.reconciliations} | ${b.falseFresh} |`);
+      console.log(
+        `| ${name} | ${b.dropped} | ${b.indexed} | ${b.failed} | ${b.seconds.toFixed(1)} | ${(b.dropped / b.seconds).toFixed(1)} | ${b.reconciliations} | ${b.falseFresh} |`,
+      );
     }
     console.log("");
   }
-  if (rows.length === 0) return void (await model.close());
-  console.log("| corpus | docs | chunks | wall s | docs/s | chunks/s | raw embed chunks/s | pipeline/raw (wall) | pipeline/raw (CPU) | embed share of wall | edit→searchable p50 | p95 |");
+  if (rows.length === 0) {
+    return void (await model.close());
+  }
+  console.log(
+    "| corpus | docs | chunks | wall s | docs/s | chunks/s | raw embed chunks/s | pipeline/raw (wall) | pipeline/raw (CPU) | embed share of wall | edit→searchable p50 | p95 |",
+  );
   console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
     const chunksPerS = r.chunks / r.seconds;
@@ -334,20 +441,34 @@ async function main() {
         `${pct(r.embedShare)} | ${quantile(r.lagMs, 0.5).toFixed(0)} ms | ${quantile(r.lagMs, 0.95).toFixed(0)} ms |`,
     );
   }
-  for (const r of rows) console.log(`${r.corpus}: edit→searchable ${lagSummary(r.lagMs)}`);
-  for (const r of rows) console.log(`${r.corpus}: failed ${r.failed}; texts sent to the model ${r.embeddedTexts} of ${r.chunks} chunks (the rest came from the cache)`);
+  for (const r of rows) {
+    console.log(`${r.corpus}: edit→searchable ${lagSummary(r.lagMs)}`);
+  }
+  for (const r of rows) {
+    console.log(
+      `${r.corpus}: failed ${r.failed}; texts sent to the model ${r.embeddedTexts} of ${r.chunks} chunks (the rest came from the cache)`,
+    );
+  }
   const sci = rows.find((r) => r.corpus.startsWith("scifact ("));
   if (sci) {
-    const total = readFileSync(args.scifact!, "utf8").split("\n").filter((l) => l.trim() !== "").length;
+    const total = readFileSync(args.scifact!, "utf8")
+      .split("\n")
+      .filter((l) => l.trim() !== "").length;
     const minutes = total / (sci.docs / sci.seconds) / 60;
-    console.log(`scifact extrapolated to all ${total} abstracts at ${(sci.docs / sci.seconds).toFixed(2)} docs/s: about ${minutes.toFixed(0)} min`);
+    console.log(
+      `scifact extrapolated to all ${total} abstracts at ${(sci.docs / sci.seconds).toFixed(2)} docs/s: about ${minutes.toFixed(0)} min`,
+    );
   }
-  if (!args.only) await benchOcr(args.docs!, model);
+  if (!args.only) {
+    await benchOcr(args.docs!, model);
+  }
   await model.close();
 }
 
 try {
   await main();
 } finally {
-  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+  for (const dir of temps) {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

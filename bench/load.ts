@@ -42,7 +42,12 @@ const ROOT = resolve(new URL("..", import.meta.url).pathname);
 const DURATION_MS = Number(args.duration) * 1000;
 const LEVELS = args.clients.split(",").map(Number);
 const TIMEOUT_MS = 30_000;
-const extraEnv = Object.fromEntries(args.env.split(",").filter(Boolean).map((kv) => kv.split("=", 2) as [string, string]));
+const extraEnv = Object.fromEntries(
+  args.env
+    .split(",")
+    .filter(Boolean)
+    .map((kv) => kv.split("=", 2) as [string, string]),
+);
 
 // ---------------------------------------------------------------- corpus and index
 const corpusFiles = readdirSync(args.corpus)
@@ -57,22 +62,37 @@ function questions(): string[] {
   const out: string[] = [];
   for (const f of corpusFiles) {
     const text = readFileSync(join(args.corpus, f), "utf8");
-    const title = /<title>([^<]+)<\/title>/i.exec(text)?.[1] ?? /^#\s+(.+)$/m.exec(text)?.[1] ?? basename(f, extname(f));
+    const title =
+      /<title>([^<]+)<\/title>/i.exec(text)?.[1] ?? /^#\s+(.+)$/m.exec(text)?.[1] ?? basename(f, extname(f));
     // "asyncio — Synchronization Primitives — Python 3.11 documentation": the part that names the topic.
-    const parts = title.replace(/&#8212;|&mdash;/g, "—").replace(/&[a-z#0-9]+;/gi, " ").split(/\s+[—–]\s+/).filter((p) => !/documentation$/i.test(p));
+    const parts = title
+      .replace(/&#8212;|&mdash;/g, "—")
+      .replace(/&[a-z#0-9]+;/gi, " ")
+      .split(/\s+[—–]\s+/)
+      .filter((p) => !/documentation$/i.test(p));
     const clean = (parts[1] ?? parts[0] ?? "").replace(/\s+/g, " ").trim();
-    if (clean.length > 3) out.push(`How do I use ${clean.toLowerCase()}?`);
+    if (clean.length > 3) {
+      out.push(`How do I use ${clean.toLowerCase()}?`);
+    }
   }
   return out;
 }
 
 async function prepareIndex() {
-  if (existsSync(join(indexDir, "PG_VERSION")) || existsSync(join(indexDir, "pglite"))) return;
+  if (existsSync(join(indexDir, "PG_VERSION")) || existsSync(join(indexDir, "pglite"))) {
+    return;
+  }
   rmSync(args.index, { recursive: true, force: true });
-  cpSync(args.corpus, corpusDir, { recursive: true, filter: (src) => src === args.corpus || corpusFiles.includes(basename(src)) });
+  cpSync(args.corpus, corpusDir, {
+    recursive: true,
+    filter: (src) => src === args.corpus || corpusFiles.includes(basename(src)),
+  });
   console.log(`indexing ${corpusFiles.length} files into ${indexDir} (once; kept for later runs)…`);
   const t = performance.now();
-  await exec(process.execPath, ["--import", "tsx", "services/cli/ingest.ts", corpusDir], ROOT, { DATA_DIR: indexDir, LOG_LEVEL: "warn" });
+  await exec(process.execPath, ["--import", "tsx", "services/cli/ingest.ts", corpusDir], ROOT, {
+    DATA_DIR: indexDir,
+    LOG_LEVEL: "warn",
+  });
   console.log(`indexed in ${((performance.now() - t) / 1000).toFixed(0)} s`);
 }
 
@@ -95,14 +115,25 @@ function freePort(): Promise<number> {
 }
 
 /** Starts a child and resolves with the first stdout line matching `ready`. */
-function startChild(argv: string[], cwd: string, env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, ["--import", "tsx", ...argv], { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+function startChild(
+  argv: string[],
+  cwd: string,
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  const child = spawn(process.execPath, ["--import", "tsx", ...argv], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let tail = "";
   return new Promise((ok, fail) => {
     const onData = (d: Buffer) => {
       tail = (tail + d.toString()).slice(-4000);
       const m = tail.match(ready);
-      if (m) ok({ child, match: m });
+      if (m) {
+        ok({ child, match: m });
+      }
     };
     child.stdout!.on("data", onData);
     child.stderr!.on("data", (d: Buffer) => (tail = (tail + d.toString()).slice(-4000)));
@@ -116,7 +147,9 @@ async function waitFor(url: string, ok: (body: any, status: number) => boolean, 
     try {
       const res = await fetch(url);
       const body = await res.json().catch(() => null);
-      if (ok(body, res.status)) return;
+      if (ok(body, res.status)) {
+        return;
+      }
     } catch {
       // not listening yet
     }
@@ -133,23 +166,41 @@ interface Service {
 async function startService(root: string, db: string): Promise<Service> {
   const data = mkdtempSync(join(tmpdir(), "rag-load-"));
   cpSync(indexDir, join(data, "data"), { recursive: true });
-  const env: Record<string, string> = { DATA_DIR: join(data, "data"), WATCH_DIRS: corpusDir, LOG_LEVEL: "error", ...extraEnv };
+  const env: Record<string, string> = {
+    DATA_DIR: join(data, "data"),
+    WATCH_DIRS: corpusDir,
+    LOG_LEVEL: "error",
+    ...extraEnv,
+  };
   const children: ChildProcess[] = [];
   if (db === "pg-socket") {
     // The PGlite files moved behind a socket server in its own process: the service uses `pg`.
-    const { child, match } = await startChild(["bench/pglite-server.ts", join(data, "data", "pglite")], ROOT, {}, /listening (postgres:\/\/\S+)/);
+    const { child, match } = await startChild(
+      ["bench/pglite-server.ts", join(data, "data", "pglite")],
+      ROOT,
+      {},
+      /listening (postgres:\/\/\S+)/,
+    );
     children.push(child);
     env.DATABASE_URL = match[1]!;
   }
   const port = await freePort();
   env.PORT = String(port);
   env.HOST = "127.0.0.1";
-  const svc = spawn(process.execPath, ["--import", "tsx", "services/all-in-one/main.ts"], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+  const svc = spawn(process.execPath, ["--import", "tsx", "services/all-in-one/main.ts"], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   children.push(svc);
   const base = `http://127.0.0.1:${port}`;
   await waitFor(`${base}/readyz`, (_b, s) => s === 200, "readiness");
   // The start-up scan re-reads every file (all unchanged): measure once the queue is idle.
-  await waitFor(`${base}/status`, (b) => b?.queue?.waiting === 0 && b?.queue?.active === 0 && (b?.documents?.pending ?? 0) === 0, "an idle queue");
+  await waitFor(
+    `${base}/status`,
+    (b) => b?.queue?.waiting === 0 && b?.queue?.active === 0 && (b?.documents?.pending ?? 0) === 0,
+    "an idle queue",
+  );
   return {
     base,
     async stop() {
@@ -164,7 +215,9 @@ async function startService(root: string, db: string): Promise<Service> {
 
 // ---------------------------------------------------------------- measuring
 const pct = (xs: number[], p: number) => {
-  if (xs.length === 0) return NaN;
+  if (xs.length === 0) {
+    return NaN;
+  }
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
@@ -214,12 +267,16 @@ async function closedLoop(base: string, clients: number, qs: string[]): Promise<
         const body = (await res.json()) as { timings?: Record<string, number>; error?: { code: string } };
         if (res.status === 200) {
           latencies.push(performance.now() - t);
-          for (const [k, v] of Object.entries(body.timings ?? {})) (stages.get(k) ?? stages.set(k, []).get(k)!).push(v);
+          for (const [k, v] of Object.entries(body.timings ?? {})) {
+            (stages.get(k) ?? stages.set(k, []).get(k)!).push(v);
+          }
         } else if (res.status === 503 && body.error?.code === "overloaded") {
           shed++;
           // A shed client waits as Retry-After asks (capped, so a level still measures).
           await new Promise((r) => setTimeout(r, Math.min(1000, Number(res.headers.get("retry-after") ?? 1) * 1000)));
-        } else failed++;
+        } else {
+          failed++;
+        }
       } catch {
         failed++;
       }
@@ -270,12 +327,22 @@ async function malformed(base: string, n: number) {
     while (i < n) {
       const body = MALFORMED[i++ % MALFORMED.length]!;
       try {
-        const res = await fetch(`${base}/ask`, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(TIMEOUT_MS) });
+        const res = await fetch(`${base}/ask`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body,
+          signal: AbortSignal.timeout(TIMEOUT_MS),
+        });
         await res.arrayBuffer();
-        if (res.status >= 200 && res.status < 300) counts["2xx"]++;
-        else if (res.status >= 400 && res.status < 500) counts["4xx"]++;
-        else if (res.status >= 500) counts["5xx"]++;
-        else counts.other++;
+        if (res.status >= 200 && res.status < 300) {
+          counts["2xx"]++;
+        } else if (res.status >= 400 && res.status < 500) {
+          counts["4xx"]++;
+        } else if (res.status >= 500) {
+          counts["5xx"]++;
+        } else {
+          counts.other++;
+        }
       } catch {
         counts.other++;
       }
@@ -286,11 +353,16 @@ async function malformed(base: string, n: number) {
 }
 
 // ---------------------------------------------------------------- main
-const fmt = (ms: number) => (Number.isNaN(ms) ? "-" : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+const fmt = (ms: number) =>
+  Number.isNaN(ms) ? "-" : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
 
 await prepareIndex();
 const qs = questions();
-console.log(`${corpusFiles.length} files, ${qs.length} questions; ${args.duration} s per level; load before: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+console.log(
+  `${corpusFiles.length} files, ${qs.length} questions; ${args.duration} s per level; load before: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ")}`,
+);
 const roots: Array<[string, string]> = [
   ...(args["baseline-root"] ? [["baseline", resolve(args["baseline-root"])] as [string, string]] : []),
   ["this", ROOT],
@@ -301,17 +373,27 @@ for (const db of args.db.split(",")) {
     const svc = await startService(root, db);
     try {
       // Warm-up: JIT, caches, the embedder's threads.
-      for (const q of qs.slice(0, 5)) await fetch(`${svc.base}/ask`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ question: q }) }).then((r) => r.arrayBuffer());
+      for (const q of qs.slice(0, 5)) {
+        await fetch(`${svc.base}/ask`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ question: q }),
+        }).then((r) => r.arrayBuffer());
+      }
       for (const clients of LEVELS) {
         const r = await closedLoop(svc.base, clients, qs);
         rows.push({ root: name, db, ...r });
         console.log(
           `${name.padEnd(8)} ${db.padEnd(9)} ${String(clients).padStart(3)} clients: ${r.rate.toFixed(1)} answers/s, p50 ${fmt(r.p50)}, p95 ${fmt(r.p95)}, p99 ${fmt(r.p99)}, ` +
-            `shed ${r.shed}, failed ${r.failed}, load ${r.load.toFixed(2)}; stage p50 ${Object.entries(r.stages).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+            `shed ${r.shed}, failed ${r.failed}, load ${r.load.toFixed(2)}; stage p50 ${Object.entries(r.stages)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(", ")}`,
         );
       }
       const { result: bad, load } = await withLoad(() => malformed(svc.base, Number(args.malformed)));
-      console.log(`${name.padEnd(8)} ${db.padEnd(9)} ${args.malformed} malformed bodies: ${bad["4xx"]} 4xx, ${bad["5xx"]} 5xx, ${bad["2xx"]} 2xx (valid), ${bad.other} other (load ${load.toFixed(2)})`);
+      console.log(
+        `${name.padEnd(8)} ${db.padEnd(9)} ${args.malformed} malformed bodies: ${bad["4xx"]} 4xx, ${bad["5xx"]} 5xx, ${bad["2xx"]} 2xx (valid), ${bad.other} other (load ${load.toFixed(2)})`,
+      );
     } finally {
       await svc.stop();
     }
@@ -321,12 +403,18 @@ for (const db of args.db.split(",")) {
 console.log("\n| service | database | clients | answers/s | p50 | p95 | p99 | shed | failed | load |");
 console.log("|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
-  console.log(`| ${r.root} | ${r.db} | ${r.clients} | ${r.rate.toFixed(1)} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${r.shed} | ${r.failed} | ${r.load.toFixed(2)} |`);
+  console.log(
+    `| ${r.root} | ${r.db} | ${r.clients} | ${r.rate.toFixed(1)} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${r.shed} | ${r.failed} | ${r.load.toFixed(2)} |`,
+  );
 }
 if (roots.length === 2) {
   console.log("\nratios, this / baseline (same run, same machine):");
   for (const r of rows.filter((x) => x.root === "this")) {
     const b = rows.find((x) => x.root === "baseline" && x.db === r.db && x.clients === r.clients);
-    if (b) console.log(`  ${r.db} ${r.clients} clients: answers/s ×${(r.rate / b.rate).toFixed(2)}, p50 ×${(r.p50 / b.p50).toFixed(3)}, p95 ×${(r.p95 / b.p95).toFixed(3)}`);
+    if (b) {
+      console.log(
+        `  ${r.db} ${r.clients} clients: answers/s ×${(r.rate / b.rate).toFixed(2)}, p50 ×${(r.p50 / b.p50).toFixed(3)}, p95 ×${(r.p95 / b.p95).toFixed(3)}`,
+      );
+    }
   }
 }

@@ -26,9 +26,17 @@ import { createWorker } from "../services/worker/worker.js";
 
 // Questions whose answers are on one page of the order (read from the scan itself).
 const QUESTIONS: Array<{ question: string; page: number; expect: RegExp }> = [
-  { question: "When did the New York State Department of Health promulgate the COVID-19 vaccination regulation?", page: 1, expect: /August 26, 2021/ },
+  {
+    question: "When did the New York State Department of Health promulgate the COVID-19 vaccination regulation?",
+    page: 1,
+    expect: /August 26, 2021/,
+  },
   { question: "How many medical professionals are the named plaintiffs?", page: 2, expect: /seventeen/i },
-  { question: "Is the DOH barred from interfering with religious exemptions from COVID-19 vaccination?", page: 3, expect: /interfering/i },
+  {
+    question: "Is the DOH barred from interfering with religious exemptions from COVID-19 vaccination?",
+    page: 3,
+    expect: /interfering/i,
+  },
   { question: "When is the in-person oral argument on the TRO to be held?", page: 4, expect: /September 28, 2021/ },
 ];
 
@@ -36,7 +44,9 @@ const log = createLogger("silent");
 
 /** Pages per minute of each engine here over the whole scan (`tesseract` only where installed), same renderer. */
 async function enginePagesPerMinute(pdf: Uint8Array) {
-  const engines: Array<OcrSettings["engine"]> = (await tesseractCommandAvailable()) ? ["tesseract", "tesseract.js"] : ["tesseract.js"];
+  const engines: Array<OcrSettings["engine"]> = (await tesseractCommandAvailable())
+    ? ["tesseract", "tesseract.js"]
+    : ["tesseract.js"];
   const rows: string[] = [];
   for (const engine of engines) {
     const ocr = createPdfOcr({ engine });
@@ -49,7 +59,9 @@ async function enginePagesPerMinute(pdf: Uint8Array) {
     await ocr.close();
     const conf = doc.pages!.filter((p) => p.ocrConfidence !== null).map((p) => p.ocrConfidence!);
     const meanConf = conf.reduce((a, b) => a + b, 0) / Math.max(1, conf.length);
-    rows.push(`| ${engine} | ${renderer} | ${tally.pages} | ${wall.toFixed(1)} | ${((tally.pages * 60) / wall).toFixed(1)} | ${meanConf.toFixed(0)} | ${doc.text.length} |`);
+    rows.push(
+      `| ${engine} | ${renderer} | ${tally.pages} | ${wall.toFixed(1)} | ${((tally.pages * 60) / wall).toFixed(1)} | ${meanConf.toFixed(0)} | ${doc.text.length} |`,
+    );
     console.log(`  ${engine} + ${renderer}: ${describeOcr(tally)} (load ${loadavg()[0]!.toFixed(1)})`);
   }
   return rows;
@@ -57,13 +69,17 @@ async function enginePagesPerMinute(pdf: Uint8Array) {
 
 /** Seconds to render page 1 at 300 dpi with each renderer here: one page, as pdf.js takes many seconds on these scans. */
 async function renderSeconds(pdf: Uint8Array) {
-  const renderers = (await pdftoppmAvailable()) ? [createPdftoppmRenderer(), createPdfjsRenderer()] : [createPdfjsRenderer()];
+  const renderers = (await pdftoppmAvailable())
+    ? [createPdftoppmRenderer(), createPdfjsRenderer()]
+    : [createPdfjsRenderer()];
   const rows: string[] = [];
   for (const renderer of renderers) {
     const opened = await renderer.open(pdf);
     const started = Date.now();
     const png = await opened.render(1, 300, 600_000).finally(() => opened.close());
-    rows.push(`| ${renderer.name} | ${((Date.now() - started) / 1000).toFixed(1)} | ${(png.length / 1024).toFixed(0)} KiB |`);
+    rows.push(
+      `| ${renderer.name} | ${((Date.now() - started) / 1000).toFixed(1)} | ${(png.length / 1024).toFixed(0)} KiB |`,
+    );
   }
   return rows;
 }
@@ -73,10 +89,21 @@ async function answerable(pdfPath: string, model: Embedder) {
   const dir = mkdtempSync(join(tmpdir(), "rag-bench-ocr-"));
   const dataDir = mkdtempSync(join(tmpdir(), "rag-bench-ocr-db-"));
   copyFileSync(pdfPath, join(dir, "dr_a_order.pdf"));
-  const core = await createCoreDeps({ DATA_DIR: dataDir, DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES: 50 * 1024 * 1024 }, log, { embedder: model, inMemory: true });
+  const core = await createCoreDeps(
+    { DATA_DIR: dataDir, DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES: 50 * 1024 * 1024 },
+    log,
+    { embedder: model, inMemory: true },
+  );
   const queue = createInProcessQueue({});
   createWorker({ core, queue, log, maxFileBytes: 50 * 1024 * 1024 }).start();
-  const watcher = createSourceWatcher({ catalog: core.catalog, queue, log, dirs: [dir], collection: "default", maxFileBytes: 50 * 1024 * 1024 });
+  const watcher = createSourceWatcher({
+    catalog: core.catalog,
+    queue,
+    log,
+    dirs: [dir],
+    collection: "default",
+    maxFileBytes: 50 * 1024 * 1024,
+  });
   try {
     const started = Date.now();
     await watcher.start();
@@ -86,16 +113,34 @@ async function answerable(pdfPath: string, model: Embedder) {
       `  indexed in ${((Date.now() - started) / 1000).toFixed(1)} s: status ${doc.status}, text layer ${doc.textLayer}, ` +
         `mean OCR confidence ${doc.ocrConfidence?.toFixed(0)}, ${doc.chunkCount} chunks${doc.error ? `, ${doc.error}` : ""}`,
     );
-    const app = createApp({ config: { MAX_BODY_BYTES: 64 * 1024, MAX_QUESTION_CHARS: 2000, DEFAULT_TOP_K: 8 }, log, generator: createExtractiveGenerator(), core, queue });
+    const app = createApp({
+      config: { MAX_BODY_BYTES: 64 * 1024, MAX_QUESTION_CHARS: 2000, DEFAULT_TOP_K: 8 },
+      log,
+      generator: createExtractiveGenerator(),
+      core,
+      queue,
+    });
     const rows: string[] = [];
     let right = 0;
     for (const q of QUESTIONS) {
-      const res = await app.request("/ask", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ question: q.question }) });
-      const body = (await res.json()) as { answer: string; abstained: boolean; citations: Array<{ page: number | null; textLayer?: string }> };
+      const res = await app.request("/ask", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ question: q.question }),
+      });
+      const body = (await res.json()) as {
+        answer: string;
+        abstained: boolean;
+        citations: Array<{ page: number | null; textLayer?: string }>;
+      };
       const first = body.citations[0];
       const ok = !body.abstained && first?.page === q.page && first.textLayer === "ocr" && q.expect.test(body.answer);
-      if (ok) right++;
-      rows.push(`| ${q.question} | ${q.page} | ${first ? `${first.page} (${first.textLayer ?? "?"})` : "none"} | ${ok ? "yes" : "no"} | ${body.answer.replace(/\s+/g, " ").slice(0, 90)} |`);
+      if (ok) {
+        right++;
+      }
+      rows.push(
+        `| ${q.question} | ${q.page} | ${first ? `${first.page} (${first.textLayer ?? "?"})` : "none"} | ${ok ? "yes" : "no"} | ${body.answer.replace(/\s+/g, " ").slice(0, 90)} |`,
+      );
     }
     return { rows, right };
   } finally {
@@ -117,15 +162,25 @@ export async function benchOcr(docsDir: string, model: Embedder): Promise<void> 
   const renderRows = await renderSeconds(pdf);
   const { rows, right } = await answerable(pdfPath, model);
   const load1 = loadavg();
-  console.log(`\nload average ${load0.map((l) => l.toFixed(1)).join(" ")} at the start of the OCR figures, ${load1.map((l) => l.toFixed(1)).join(" ")} at the end\n`);
+  console.log(
+    `\nload average ${load0.map((l) => l.toFixed(1)).join(" ")} at the start of the OCR figures, ${load1.map((l) => l.toFixed(1)).join(" ")} at the end\n`,
+  );
   console.log("| OCR engine | renderer | pages | wall s | pages/min | mean confidence | characters |");
   console.log("|---|---|---|---|---|---|---|");
-  for (const r of engineRows) console.log(r);
+  for (const r of engineRows) {
+    console.log(r);
+  }
   console.log("\n| renderer | page 1 at 300 dpi, s | PNG |");
   console.log("|---|---|---|");
-  for (const r of renderRows) console.log(r);
-  console.log(`\ndr_a_order.pdf: ${right} of ${QUESTIONS.length} questions answered and cited to the right page as OCR'd text (default engine and renderer)\n`);
+  for (const r of renderRows) {
+    console.log(r);
+  }
+  console.log(
+    `\ndr_a_order.pdf: ${right} of ${QUESTIONS.length} questions answered and cited to the right page as OCR'd text (default engine and renderer)\n`,
+  );
   console.log("| question | page | first citation | right | answer |");
   console.log("|---|---|---|---|---|");
-  for (const r of rows) console.log(r);
+  for (const r of rows) {
+    console.log(r);
+  }
 }

@@ -6,7 +6,9 @@
 import { startSharedPglite } from "../tests/support/shared-pglite.js";
 
 const dataDir = process.argv[2];
-if (!dataDir) throw new Error("usage: tsx bench/pglite-server.ts <data dir>");
+if (!dataDir) {
+  throw new Error("usage: tsx bench/pglite-server.ts <data dir>");
+}
 const server = await startSharedPglite({ maxConnections: 100, dataDir });
 console.log(`listening ${server.url}`);
 const stop = () => void server.stop().then(() => process.exit(0));

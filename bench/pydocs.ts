@@ -34,7 +34,9 @@ const OUT = new URL("./out/", import.meta.url).pathname;
 function choosePages(docs: string, total: number): string[] {
   const named = [...new Set(readSuite(SUITE).flatMap((x) => x.relevant))];
   for (const page of named) {
-    if (!existsSync(join(docs, page))) throw new Error(`${join(docs, page)} is missing: the suite names it (is python3.11-doc the version installed?)`);
+    if (!existsSync(join(docs, page))) {
+      throw new Error(`${join(docs, page)} is missing: the suite names it (is python3.11-doc the version installed?)`);
+    }
   }
   const library = readdirSync(join(docs, "library"))
     .filter((f) => f.endsWith(".html"))
@@ -49,7 +51,9 @@ function choosePages(docs: string, total: number): string[] {
 async function main() {
   const docs = args.docs;
   if (!existsSync(join(docs, "library", "functions.html"))) {
-    throw new Error(`${docs} has no library/functions.html: install Debian's python3.11-doc (apt-get install python3.11-doc) or pass --docs`);
+    throw new Error(
+      `${docs} has no library/functions.html: install Debian's python3.11-doc (apt-get install python3.11-doc) or pass --docs`,
+    );
   }
   const pages = choosePages(docs, Number(args.pages));
   const root = mkdtempSync(join(tmpdir(), "bench-pydocs-src-"));
@@ -58,30 +62,46 @@ async function main() {
     mkdirSync(dirname(join(root, page)), { recursive: true });
     copyFileSync(join(docs, page), join(root, page));
   }
-  console.log(`${pages.length} pages of ${docs} (${(pages.reduce((s, p) => s + statSync(join(docs, p)).size, 0) / 1e6).toFixed(1)} MB of HTML)`);
+  console.log(
+    `${pages.length} pages of ${docs} (${(pages.reduce((s, p) => s + statSync(join(docs, p)).size, 0) / 1e6).toFixed(1)} MB of HTML)`,
+  );
   const loads: number[] = [];
   const sample = setInterval(() => loads.push(loadavg()[0]!), 5000);
   const t0 = performance.now();
   try {
-    const status = await evalMain(
-      [SUITE, "--ingest", root, "--k", args.k, "--out", OUT, "--name", "pydocs"],
-      { ...process.env, DATA_DIR: dataDir, DATABASE_URL: undefined, LOG_LEVEL: "error" },
-    );
-    if (status !== 0) process.exitCode = status;
+    const status = await evalMain([SUITE, "--ingest", root, "--k", args.k, "--out", OUT, "--name", "pydocs"], {
+      ...process.env,
+      DATA_DIR: dataDir,
+      DATABASE_URL: undefined,
+      LOG_LEVEL: "error",
+    });
+    if (status !== 0) {
+      process.exitCode = status;
+    }
   } finally {
     clearInterval(sample);
     rmSync(root, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
   }
   // Each question's answer, for reading what the figure counts.
-  const report = JSON.parse(readFileSync(join(OUT, "pydocs.json"), "utf8")) as { details: Array<{ id: string; answerable: boolean; abstained: boolean; answerContains: boolean | null; answer: string }> };
+  const report = JSON.parse(readFileSync(join(OUT, "pydocs.json"), "utf8")) as {
+    details: Array<{
+      id: string;
+      answerable: boolean;
+      abstained: boolean;
+      answerContains: boolean | null;
+      answer: string;
+    }>;
+  };
   console.log("\nanswers (+ contains the fact, - does not, . unanswerable):");
   for (const d of report.details) {
     const mark = d.answerContains === null ? "." : d.answerContains ? "+" : "-";
     console.log(`${mark} ${d.id}: ${d.abstained ? "(abstained)" : d.answer.replace(/\s+/g, " ").slice(0, 220)}`);
   }
   const mean = loads.length ? loads.reduce((a, b) => a + b, 0) / loads.length : loadavg()[0]!;
-  console.log(`\n${((performance.now() - t0) / 1000).toFixed(0)} s in all; load average (1 min) while it ran: mean ${mean.toFixed(1)}, max ${Math.max(...loads, 0).toFixed(1)} (2 cores, shared)`);
+  console.log(
+    `\n${((performance.now() - t0) / 1000).toFixed(0)} s in all; load average (1 min) while it ran: mean ${mean.toFixed(1)}, max ${Math.max(...loads, 0).toFixed(1)} (2 cores, shared)`,
+  );
 }
 
 await main();

@@ -21,7 +21,9 @@ import type { ContextSource } from "../pipelines/generate/types.js";
 import { fitLogistic } from "./fit-logistic.js";
 import { halfOf, readClapnq, type Item } from "./clapnq-data.js";
 
-const { values: args } = parseArgs({ options: { write: { type: "boolean", default: false }, curve: { type: "boolean", default: false } } });
+const { values: args } = parseArgs({
+  options: { write: { type: "boolean", default: false }, curve: { type: "boolean", default: false } },
+});
 const MODEL_FILE = new URL("../pipelines/answer/reader-model.ts", import.meta.url).pathname;
 const RANK_PRIOR = 1.0;
 const MAX_UNITS = 4;
@@ -35,7 +37,19 @@ function sourcesOf(items: Item[], i: number): ContextSource[] {
       n: k + 1,
       text,
       tokens: 0,
-      hit: { chunkId: `${item.id}`, documentId: item.id, sourceId: "clapnq", path: `${item.id}.md`, collection: "default", ordinal: 0, text, page: null, headingPath: [p.title], tokenCount: 0, score: 1 - k / 10 },
+      hit: {
+        chunkId: `${item.id}`,
+        documentId: item.id,
+        sourceId: "clapnq",
+        path: `${item.id}.md`,
+        collection: "default",
+        ordinal: 0,
+        text,
+        page: null,
+        headingPath: [p.title],
+        tokenCount: 0,
+        score: 1 - k / 10,
+      },
     };
   });
 }
@@ -44,7 +58,15 @@ const golds = (item: Item) => (item.output ?? []).map((o) => o.selected_sentence
 
 async function main() {
   const items = readClapnq().answerable.filter((i) => golds(i).length > 0);
-  const zero: ReaderModel = { features: [...READER_FEATURES], mean: READER_FEATURES.map(() => 0), scale: READER_FEATURES.map(() => 1), weights: READER_FEATURES.map(() => 0), bias: 0, threshold: 0.5, fittedOn: "" };
+  const zero: ReaderModel = {
+    features: [...READER_FEATURES],
+    mean: READER_FEATURES.map(() => 0),
+    scale: READER_FEATURES.map(() => 1),
+    weights: READER_FEATURES.map(() => 0),
+    bias: 0,
+    threshold: 0.5,
+    fittedOn: "",
+  };
   const rows: Array<{ half: "A" | "B"; x: number[]; y: number }> = [];
   for (const [i, item] of items.entries()) {
     const gold = golds(item).flat();
@@ -56,7 +78,10 @@ async function main() {
     }
   }
   const train = rows.filter((r) => r.half === "A");
-  const fitted = fitLogistic(train.map((r) => r.x), train.map((r) => r.y));
+  const fitted = fitLogistic(
+    train.map((r) => r.x),
+    train.map((r) => r.y),
+  );
   const model: ReaderModel = { features: [...READER_FEATURES], ...fitted, threshold: 0.5, fittedOn: "" };
 
   // The bar: the best F1 of selected-sentence precision and recall on half A. (No bar reaches the
@@ -66,11 +91,15 @@ async function main() {
     let r = 0;
     let n = 0;
     for (const [i, item] of items.entries()) {
-      if (halfOf(item) !== half) continue;
+      if (halfOf(item) !== half) {
+        continue;
+      }
       const answer = chooseAnswer(item.input, scoreUnits(item.input, sourcesOf(items, i), m, RANK_PRIOR), m, MAX_UNITS);
       const said = answer.units.map((u) => u.text);
       // Best annotator, as bench:clapnq scores it.
-      const best = golds(item).map((g) => sentenceOverlap(said, g)).sort((a, b) => f1(b) - f1(a))[0]!;
+      const best = golds(item)
+        .map((g) => sentenceOverlap(said, g))
+        .sort((a, b) => f1(b) - f1(a))[0]!;
       p += best.precision ?? 0;
       r += best.recall ?? 0;
       n++;
@@ -82,21 +111,29 @@ async function main() {
   for (let t = 0.05; t <= 0.95; t += 0.025) {
     const o = evaluate("A", { ...model, threshold: t });
     const f = f1(o);
-    if (f > bestF) [bestF, bar] = [f, Math.round(t * 1000) / 1000];
-    if (args.curve) console.log(`  bar ${t.toFixed(3)}: half A precision ${o.precision.toFixed(3)}, recall ${o.recall.toFixed(3)}`);
+    if (f > bestF) {
+      [bestF, bar] = [f, Math.round(t * 1000) / 1000];
+    }
+    if (args.curve) {
+      console.log(`  bar ${t.toFixed(3)}: half A precision ${o.precision.toFixed(3)}, recall ${o.recall.toFixed(3)}`);
+    }
   }
   model.threshold = bar;
   const commit = execSync("git rev-parse --short HEAD").toString().trim();
   model.fittedOn = `ClapNQ dev answerable half A (${train.length} sentences of ${items.filter((i) => halfOf(i) === "A").length} questions), ${new Date().toISOString().slice(0, 10)}, commit ${commit}`;
   const a = evaluate("A", model);
   const b = evaluate("B", model);
-  console.log(`reader: ${READER_FEATURES.length} features, ${train.length} half-A sentences (${train.filter((r) => r.y === 1).length} selected), bar ${bar}`);
+  console.log(
+    `reader: ${READER_FEATURES.length} features, ${train.length} half-A sentences (${train.filter((r) => r.y === 1).length} selected), bar ${bar}`,
+  );
   console.log("| half | questions | selected-sentence precision | recall |");
   console.log("|---|---|---|---|");
   console.log(`| A (fitted) | ${a.n} | ${a.precision.toFixed(3)} | ${a.recall.toFixed(3)} |`);
   console.log(`| **B (held out)** | ${b.n} | ${b.precision.toFixed(3)} | ${b.recall.toFixed(3)} |`);
   console.log("\nweights (standardised):");
-  READER_FEATURES.map((f, j) => [f, fitted.weights[j]!] as const).sort((x, y) => Math.abs(y[1]) - Math.abs(x[1])).forEach(([f, w]) => console.log(`  ${f.padEnd(16)} ${w.toFixed(3)}`));
+  READER_FEATURES.map((f, j) => [f, fitted.weights[j]!] as const)
+    .sort((x, y) => Math.abs(y[1]) - Math.abs(x[1]))
+    .forEach(([f, w]) => console.log(`  ${f.padEnd(16)} ${w.toFixed(3)}`));
 
   if (args.write) {
     const r = (xs: readonly number[]) => `[${xs.map((x) => Number(x.toPrecision(6))).join(", ")}]`;

@@ -86,7 +86,9 @@ function toDocuments(hits: Scored[], docOf: (chunkId: string) => string, agg = a
   const by = new Map<string, number[]>();
   for (const h of hits) {
     const d = docOf(h.id);
-    if (!by.has(d)) by.set(d, []);
+    if (!by.has(d)) {
+      by.set(d, []);
+    }
     by.get(d)!.push(h.score);
   }
   return new Map([...by].map(([d, s]) => [d, agg(s)]));
@@ -96,9 +98,13 @@ const fmt = (x: number) => x.toFixed(4);
 const row = (cells: Array<string | number>, widths: number[]) =>
   cells.map((c, i) => (typeof c === "number" ? fmt(c) : c).padEnd(widths[i] ?? 10)).join("  ");
 function table(title: string, header: string[], rows: Array<Array<string | number>>) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (typeof r[i] === "number" ? 6 : String(r[i]).length))));
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => (typeof r[i] === "number" ? 6 : String(r[i]).length))),
+  );
   console.log(`\n${title}\n${row(header, widths)}\n${widths.map((w) => "-".repeat(w)).join("  ")}`);
-  for (const r of rows) console.log(row(r, widths));
+  for (const r of rows) {
+    console.log(row(r, widths));
+  }
 }
 
 const percentile = (xs: number[], p: number) => nearestRank(xs, p) ?? NaN;
@@ -112,11 +118,15 @@ const documentRun = documentBm25();
 function documentBm25(): Run {
   const t0 = performance.now();
   const index = createBm25Index();
-  for (const d of docs) index.add(d.id, `${d.title} ${d.text}`);
+  for (const d of docs) {
+    index.add(d.id, `${d.title} ${d.text}`);
+  }
   const built = performance.now() - t0;
   const run: Run = new Map();
   const t1 = performance.now();
-  for (const q of allQueries) run.set(q, new Map(index.search(queryText.get(q)!, DEPTH).map((h) => [h.id, h.score])));
+  for (const q of allQueries) {
+    run.set(q, new Map(index.search(queryText.get(q)!, DEPTH).map((h) => [h.id, h.score])));
+  }
   const perQuery = (performance.now() - t1) / allQueries.length;
   const test = evaluate(run, "test");
   const train = evaluate(run, "train");
@@ -151,27 +161,48 @@ interface BenchChunk {
 }
 
 function chunkCorpus(): BenchChunk[] {
-  const key = sha(JSON.stringify([embedderKey(embedder.identity), chunker.settings, docs.length, sha(docs.map((d) => d.id + d.title + d.text).join("\n"))]));
+  const key = sha(
+    JSON.stringify([
+      embedderKey(embedder.identity),
+      chunker.settings,
+      docs.length,
+      sha(docs.map((d) => d.id + d.title + d.text).join("\n")),
+    ]),
+  );
   const file = `${OUT}/scifact-chunks.json`;
   if (existsSync(file)) {
     const cached = JSON.parse(readFileSync(file, "utf8")) as { key: string; chunks: BenchChunk[] };
-    if (cached.key === key) return cached.chunks;
+    if (cached.key === key) {
+      return cached.chunks;
+    }
   }
   const t0 = performance.now();
   const chunks: BenchChunk[] = [];
   for (const d of docs) {
     for (const c of chunker.chunk(parseMarkdown(`# ${d.title}\n\n${d.text}\n`))) {
-      chunks.push({ doc: d.id, ordinal: c.ordinal, text: c.text, start: c.start, end: c.end, headingPath: c.headingPath, tokenCount: c.tokenCount });
+      chunks.push({
+        doc: d.id,
+        ordinal: c.ordinal,
+        text: c.text,
+        start: c.start,
+        end: c.end,
+        headingPath: c.headingPath,
+        tokenCount: c.tokenCount,
+      });
     }
   }
-  console.log(`\nchunked ${docs.length} documents into ${chunks.length} chunks in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(
+    `\nchunked ${docs.length} documents into ${chunks.length} chunks in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+  );
   writeFileSync(file, JSON.stringify({ key, chunks }));
   return chunks;
 }
 
 const chunks = chunkCorpus();
 const docOfChunk = (i: string) => chunks[Number(i)]!.doc;
-const vectors = args["no-dense"] ? new Map<string, Float32Array>() : await embedCached(embedder, [...chunks.map((c) => c.text), ...allQueries.map((q) => queryText.get(q)!)], {
+const vectors = args["no-dense"]
+  ? new Map<string, Float32Array>()
+  : await embedCached(embedder, [...chunks.map((c) => c.text), ...allQueries.map((q) => queryText.get(q)!)], {
       dir: OUT,
       name: "scifact",
       onProgress: (done, total) => process.stdout.write(`\r  embedded ${done}/${total}   `),
@@ -190,22 +221,33 @@ const indexKey = sha(
   JSON.stringify([
     chunks.length,
     sha(chunks.map((c) => c.text).join("\u0000")),
-    ...["../pipelines/retrieve/analyzer.ts", "../pipelines/retrieve/porter.ts", "../pipelines/retrieve/bm25.ts", "../pipelines/retrieve/bm25-store.ts"].map((f) =>
-      sha(readFileSync(new URL(f, import.meta.url), "utf8")),
-    ),
-    ...readdirSync(MIGRATIONS_DIR).sort().map((f) => sha(readFileSync(`${MIGRATIONS_DIR}/${f}`, "utf8"))),
+    ...[
+      "../pipelines/retrieve/analyzer.ts",
+      "../pipelines/retrieve/porter.ts",
+      "../pipelines/retrieve/bm25.ts",
+      "../pipelines/retrieve/bm25-store.ts",
+    ].map((f) => sha(readFileSync(new URL(f, import.meta.url), "utf8"))),
+    ...readdirSync(MIGRATIONS_DIR)
+      .sort()
+      .map((f) => sha(readFileSync(`${MIGRATIONS_DIR}/${f}`, "utf8"))),
   ]),
 ).slice(0, 12);
 // Opened only when a list is not cached yet, or for the latency figures.
 const listsFile = `${OUT}/scifact-lexical-${indexKey}.json`;
-const cachedLists = existsSync(listsFile) ? (JSON.parse(readFileSync(listsFile, "utf8")) as Record<string, Record<string, [number[], number[]]>>) : {};
+const cachedLists = existsSync(listsFile)
+  ? (JSON.parse(readFileSync(listsFile, "utf8")) as Record<string, Record<string, [number[], number[]]>>)
+  : {};
 const needStore = DOC_WEIGHTS.some((w) => !(String(w) in cachedLists)) || !args["no-latency"];
-const { database, generationId, chunkIndex } = needStore ? await openStore() : { database: undefined, generationId: 0, chunkIndex: new Map<string, number>() };
+const { database, generationId, chunkIndex } = needStore
+  ? await openStore()
+  : { database: undefined, generationId: 0, chunkIndex: new Map<string, number>() };
 
 async function openStore() {
   const dataDir = `${OUT}/scifact-pglite-${indexKey}`;
   const reuse = existsSync(`${dataDir}/ready`);
-  if (!reuse) rmSync(dataDir, { recursive: true, force: true });
+  if (!reuse) {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
   const database = await openDatabase({ dataDir });
   await database.migrate();
   const catalog = createCatalog(database.db);
@@ -214,18 +256,25 @@ async function openStore() {
   const chunkAt = new Map(chunks.map((c, i) => [`${c.doc}.md/${c.ordinal}`, i]));
   let generationId: number;
   if (reuse) {
-    generationId = (await queryRows<{ id: number }>(database.db, sql`SELECT id FROM index_generations WHERE status = 'active'`))[0]!.id;
+    generationId = (
+      await queryRows<{ id: number }>(database.db, sql`SELECT id FROM index_generations WHERE status = 'active'`)
+    )[0]!.id;
     const rows = await queryRows<{ document_id: string; ordinal: number; path: string }>(
       database.db,
       sql`SELECT c.document_id, c.ordinal, d.path FROM chunks c JOIN documents d ON d.id = c.document_id`,
     );
-    for (const r of rows) chunkIndex.set(`${r.document_id}/${r.ordinal}`, chunkAt.get(`${r.path}/${r.ordinal}`)!);
+    for (const r of rows) {
+      chunkIndex.set(`${r.document_id}/${r.ordinal}`, chunkAt.get(`${r.path}/${r.ordinal}`)!);
+    }
     console.log(`\nstore: reusing the ingested database ${dataDir.slice(dataDir.lastIndexOf("/") + 1)}`);
   } else {
-    const [gen] = await queryRows<{ id: number }>(database.db, sql`
+    const [gen] = await queryRows<{ id: number }>(
+      database.db,
+      sql`
       INSERT INTO index_generations (embedder_key, embedder, chunker, status)
       VALUES (${embedderKey(embedder.identity)}, ${JSON.stringify(embedder.identity)}::jsonb, ${JSON.stringify(chunker.settings)}::jsonb, 'active')
-      RETURNING id`);
+      RETURNING id`,
+    );
     generationId = gen!.id;
     const source = await catalog.upsertSource("/scifact", "scifact");
     // Dense is scored in memory, so the store's vectors only have to satisfy the column.
@@ -243,15 +292,30 @@ async function openStore() {
         { documentId: row.id, collection: "scifact" },
         mine.map((i) => {
           const c = chunks[i]!;
-          return { ordinal: c.ordinal, text: c.text, textHash: sha(c.text), embedding: zero, start: c.start, end: c.end, page: null, headingPath: c.headingPath, tokenCount: c.tokenCount };
+          return {
+            ordinal: c.ordinal,
+            text: c.text,
+            textHash: sha(c.text),
+            embedding: zero,
+            start: c.start,
+            end: c.end,
+            page: null,
+            headingPath: c.headingPath,
+            tokenCount: c.tokenCount,
+          };
         }),
       );
-      if (n % 250 === 249) process.stdout.write(`\r  ingested ${n + 1}/${docs.length} documents   `);
+      if (n % 250 === 249) {
+        process.stdout.write(`\r  ingested ${n + 1}/${docs.length} documents   `);
+      }
     }
-    const [s] = await queryRows<Record<string, number>>(database.db, sql`
+    const [s] = await queryRows<Record<string, number>>(
+      database.db,
+      sql`
       SELECT (SELECT count(*) FROM lexical_chunk_postings)::int AS chunk_postings,
              (SELECT count(*) FROM lexical_document_postings)::int AS doc_postings,
-             chunk_count::int, doc_count::int FROM lexical_stats WHERE generation_id = ${generationId}`);
+             chunk_count::int, doc_count::int FROM lexical_stats WHERE generation_id = ${generationId}`,
+    );
     console.log(
       `\nstore: ${docs.length} documents, ${s!.chunk_count} chunks written through replaceDocumentChunks in ${((performance.now() - t0) / 1000).toFixed(0)} s ` +
         `(${s!.chunk_postings} chunk postings, ${s!.doc_postings} document postings; PGlite on disk, no HNSW index)`,
@@ -270,7 +334,10 @@ async function lexicalRuns(documentWeight: number, queries: string[], topK = CHU
     const t0 = performance.now();
     const hits = await store.searchLexical(queryText.get(q)!, { generationId, topK });
     ms.push(performance.now() - t0);
-    lists.set(q, hits.map((h) => ({ id: hitId(h), score: h.score })));
+    lists.set(
+      q,
+      hits.map((h) => ({ id: hitId(h), score: h.score })),
+    );
   }
   return { lists, ms };
 }
@@ -285,10 +352,17 @@ const lexicalByWeight = new Map<number, Map<string, Scored[]>>();
 for (const w of DOC_WEIGHTS) {
   const cached = cachedLists[String(w)];
   const lists = cached
-    ? new Map(Object.entries(cached).map(([q, [ids, scores]]) => [q, ids.map((id, i) => ({ id: String(id), score: scores[i]! }))]))
+    ? new Map(
+        Object.entries(cached).map(([q, [ids, scores]]) => [
+          q,
+          ids.map((id, i) => ({ id: String(id), score: scores[i]! })),
+        ]),
+      )
     : (await lexicalRuns(w, allQueries)).lists;
   if (!cached) {
-    cachedLists[String(w)] = Object.fromEntries([...lists].map(([q, hits]) => [q, [hits.map((h) => Number(h.id)), hits.map((h) => h.score)]]));
+    cachedLists[String(w)] = Object.fromEntries(
+      [...lists].map(([q, hits]) => [q, [hits.map((h) => Number(h.id)), hits.map((h) => h.score)]]),
+    );
     writeFileSync(listsFile, JSON.stringify(cachedLists));
     process.stdout.write(`\r  documentWeight ${w}: ${allQueries.length} queries searched   `);
   }
@@ -306,8 +380,12 @@ table(
   ["documentWeight", "chunks→doc", "train nDCG@10", "train R@100", "test nDCG@10", "test R@100"],
   blendRows,
 );
-const bestBlend = DOC_WEIGHTS.map((w) => ({ w, ndcg: evaluate(docRun(lexicalByWeight.get(w)!), "train").ndcg10 })).sort((a, b) => b.ndcg - a.ndcg || a.w - b.w)[0]!;
-console.log(`best documentWeight on train: ${bestBlend.w} (store default DEFAULT_LEXICAL.documentWeight = ${DEFAULT_LEXICAL.documentWeight})`);
+const bestBlend = DOC_WEIGHTS.map((w) => ({ w, ndcg: evaluate(docRun(lexicalByWeight.get(w)!), "train").ndcg10 })).sort(
+  (a, b) => b.ndcg - a.ndcg || a.w - b.w,
+)[0]!;
+console.log(
+  `best documentWeight on train: ${bestBlend.w} (store default DEFAULT_LEXICAL.documentWeight = ${DEFAULT_LEXICAL.documentWeight})`,
+);
 results.storeBm25 = { sweep: blendRows, bestDocumentWeight: bestBlend.w };
 
 // Latency on PGlite, the default weight, as /ask asks (50 candidates) and as the benchmark does.
@@ -317,11 +395,25 @@ if (!args["no-latency"]) {
   const lat: Array<Array<string | number>> = [];
   for (const topK of [PRODUCTION_CANDIDATES, CHUNK_DEPTH]) {
     const { ms } = await lexicalRuns(DEFAULT_LEXICAL.documentWeight, testQueries, topK);
-    lat.push([String(topK), `${percentile(ms, 0.5).toFixed(1)} ms`, `${percentile(ms, 0.95).toFixed(1)} ms`, `${percentile(ms, 1).toFixed(1)} ms`]);
+    lat.push([
+      String(topK),
+      `${percentile(ms, 0.5).toFixed(1)} ms`,
+      `${percentile(ms, 0.95).toFixed(1)} ms`,
+      `${percentile(ms, 1).toFixed(1)} ms`,
+    ]);
   }
   const { ms } = await lexicalRuns(0, testQueries, PRODUCTION_CANDIDATES);
-  lat.push([`${PRODUCTION_CANDIDATES} (chunk only)`, `${percentile(ms, 0.5).toFixed(1)} ms`, `${percentile(ms, 0.95).toFixed(1)} ms`, `${percentile(ms, 1).toFixed(1)} ms`]);
-  table(`store searchLexical latency on PGlite (in process), ${testQueries.length} test queries`, ["topK", "p50", "p95", "max"], lat);
+  lat.push([
+    `${PRODUCTION_CANDIDATES} (chunk only)`,
+    `${percentile(ms, 0.5).toFixed(1)} ms`,
+    `${percentile(ms, 0.95).toFixed(1)} ms`,
+    `${percentile(ms, 1).toFixed(1)} ms`,
+  ]);
+  table(
+    `store searchLexical latency on PGlite (in process), ${testQueries.length} test queries`,
+    ["topK", "p50", "p95", "max"],
+    lat,
+  );
   results.latency = lat;
 }
 await database?.close();
@@ -340,11 +432,16 @@ if (!args["no-dense"]) {
     for (let i = 0; i < chunks.length; i++) {
       let s = 0;
       const o = i * dims;
-      for (let j = 0; j < dims; j++) s += matrix[o + j]! * v[j]!;
+      for (let j = 0; j < dims; j++) {
+        s += matrix[o + j]! * v[j]!;
+      }
       scores[i] = s;
     }
     const order = [...scores.keys()].sort((a, b) => scores[b]! - scores[a]!).slice(0, CHUNK_DEPTH);
-    denseLists.set(q, order.map((i) => ({ id: String(i), score: scores[i]! })));
+    denseLists.set(
+      q,
+      order.map((i) => ({ id: String(i), score: scores[i]! })),
+    );
   }
   // The lexical side as fitted on train (the store's default is set from this table).
   const lexicalLists = lexicalByWeight.get(bestBlend.w)!;
@@ -354,10 +451,19 @@ if (!args["no-dense"]) {
     new Map(
       allQueries.map((q) => {
         const fused = fuse(denseLists.get(q)!.slice(0, candidates), lexicalLists.get(q)!.slice(0, candidates), w);
-        return [q, toDocuments([...fused].map(([id, score]) => ({ id, score })), docOfChunk)];
+        return [
+          q,
+          toDocuments(
+            [...fused].map(([id, score]) => ({ id, score })),
+            docOfChunk,
+          ),
+        ];
       }),
     );
-  const methods: Record<string, Fuse> = { "min-max": minMaxFusion, "weighted RRF (k 60)": (d, l, w) => rrfFusion(d, l, w) };
+  const methods: Record<string, Fuse> = {
+    "min-max": minMaxFusion,
+    "weighted RRF (k 60)": (d, l, w) => rrfFusion(d, l, w),
+  };
   const sweep: Array<Array<string | number>> = [];
   const fitted: Record<string, { w: number; ndcg: number }> = {};
   for (const [name, fuse] of Object.entries(methods)) {
@@ -366,15 +472,25 @@ if (!args["no-dense"]) {
       const prod = evaluate(fusedRun(fuse, w, PRODUCTION_CANDIDATES), "train");
       sweep.push([name, String(w), prod.ndcg10, full.ndcg10, full.recall100]);
       // Fitted where it is used: /ask fuses 50 candidates a side; ties go to the smaller weight.
-      if (!fitted[name] || prod.ndcg10 > fitted[name].ndcg + 1e-9) fitted[name] = { w, ndcg: prod.ndcg10 };
+      if (!fitted[name] || prod.ndcg10 > fitted[name].ndcg + 1e-9) {
+        fitted[name] = { w, ndcg: prod.ndcg10 };
+      }
     }
   }
   table(
     `fusion sweep on train (${trainQueries.length} queries): chunk lists fused, then best chunk per document`,
-    ["method", "dense weight", `nDCG@10 (${PRODUCTION_CANDIDATES}+${PRODUCTION_CANDIDATES})`, `nDCG@10 (${CHUNK_DEPTH}+${CHUNK_DEPTH})`, "R@100"],
+    [
+      "method",
+      "dense weight",
+      `nDCG@10 (${PRODUCTION_CANDIDATES}+${PRODUCTION_CANDIDATES})`,
+      `nDCG@10 (${CHUNK_DEPTH}+${CHUNK_DEPTH})`,
+      "R@100",
+    ],
     sweep,
   );
-  for (const [name, f] of Object.entries(fitted)) console.log(`fitted ${name}: dense weight ${f.w} (train nDCG@10 ${fmt(f.ndcg)})`);
+  for (const [name, f] of Object.entries(fitted)) {
+    console.log(`fitted ${name}: dense weight ${f.w} (train nDCG@10 ${fmt(f.ndcg)})`);
+  }
 
   const denseRun = docRun(denseLists);
   const lexicalRun = docRun(lexicalLists);
@@ -389,10 +505,17 @@ if (!args["no-dense"]) {
   add(`BM25, store over chunks, documentWeight ${bestBlend.w} (max)`, lexicalRun);
   add("USE-Lite dense, best chunk", denseRun);
   for (const [name, f] of Object.entries(fitted)) {
-    add(`hybrid ${name}, dense ${f.w}, ${PRODUCTION_CANDIDATES}+${PRODUCTION_CANDIDATES}`, fusedRun(methods[name]!, f.w, PRODUCTION_CANDIDATES));
+    add(
+      `hybrid ${name}, dense ${f.w}, ${PRODUCTION_CANDIDATES}+${PRODUCTION_CANDIDATES}`,
+      fusedRun(methods[name]!, f.w, PRODUCTION_CANDIDATES),
+    );
     add(`hybrid ${name}, dense ${f.w}, ${CHUNK_DEPTH}+${CHUNK_DEPTH}`, fusedRun(methods[name]!, f.w, CHUNK_DEPTH));
   }
-  table(`SciFact test (${testQueries.length} queries), weights fitted on train`, ["retriever", "test nDCG@10", "test R@100", "train nDCG@10", "train R@100"], rows);
+  table(
+    `SciFact test (${testQueries.length} queries), weights fitted on train`,
+    ["retriever", "test nDCG@10", "test R@100", "train nDCG@10", "train R@100"],
+    rows,
+  );
   results.fusion = { sweep, fitted, table: rows };
 }
 writeFileSync(`${OUT}/scifact-results.json`, JSON.stringify(results, null, 2));

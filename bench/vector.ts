@@ -18,12 +18,21 @@ import { createQdrantStore } from "../pipelines/store/qdrant-store.js";
 import type { StoredChunk, VectorStore } from "../pipelines/store/types.js";
 
 const { values: args } = parseArgs({
-  options: { sizes: { type: "string", default: "10000,100000" }, queries: { type: "string", default: "100" }, seed: { type: "string", default: "1" } },
+  options: {
+    sizes: { type: "string", default: "10000,100000" },
+    queries: { type: "string", default: "100" },
+    seed: { type: "string", default: "1" },
+  },
 });
-const SIZES = args.sizes.split(",").map(Number).sort((a, b) => a - b);
+const SIZES = args.sizes
+  .split(",")
+  .map(Number)
+  .sort((a, b) => a - b);
 const QUERIES = Number(args.queries);
 if (SIZES.some((n) => !(n >= 200 && n % 100 === 0)) || !(QUERIES > 0)) {
-  throw new Error("--sizes takes multiples of 100 from 200 up (whole documents of 50 chunks); --queries a positive number");
+  throw new Error(
+    "--sizes takes multiples of 100 from 200 up (whole documents of 50 chunks); --queries a positive number",
+  );
 }
 const DIMS = 512;
 const PER_DOC = 50;
@@ -44,9 +53,15 @@ const sample = () => {
 };
 const maxSize = SIZES[SIZES.length - 1]!;
 const data = new Float32Array(maxSize * DIMS);
-for (let i = 0; i < maxSize; i++) data.set(sample(), i * DIMS);
+for (let i = 0; i < maxSize; i++) {
+  data.set(sample(), i * DIMS);
+}
 const queries = Array.from({ length: QUERIES }, sample);
-const words = Array.from({ length: 3000 }, (_, i) => ["ka", "lo", "mi", "ren", "tas", "vu", "zor"].map((s, j) => (i >> j) & 1 ? s : "").join("") + i.toString(36));
+const words = Array.from(
+  { length: 3000 },
+  (_, i) =>
+    ["ka", "lo", "mi", "ren", "tas", "vu", "zor"].map((s, j) => ((i >> j) & 1 ? s : "")).join("") + i.toString(36),
+);
 const text = () => Array.from({ length: 60 }, () => words[Math.floor(words.length * rand() ** 3)]).join(" ");
 
 interface Backend {
@@ -68,18 +83,32 @@ interface Backend {
 // through replaceDocumentChunks against the live index: the rate a running service sees.
 const LIVE = 1000;
 
-console.log(`vectors: ${DIMS}-dim unit, ${CENTROIDS} gaussian clusters (noise ${NOISE}/dim), ${PER_DOC} chunks a document, ${QUERIES} queries, seed ${args.seed}`);
-console.log("exact top-10 = brute-force cosine in TypeScript over the same float32 vectors; all inserts through replaceDocumentChunks");
-console.log(`bulk/s: without the HNSW index; build s: index build (pgvector) or wait for green (Qdrant); live/s: last ${LIVE} chunks into the built index`);
-console.log(["backend", "chunks", "bulk/s", "build s", "live/s", "ef", "recall@10", "p50 ms", "p95 ms", "note"].join("\t"));
+console.log(
+  `vectors: ${DIMS}-dim unit, ${CENTROIDS} gaussian clusters (noise ${NOISE}/dim), ${PER_DOC} chunks a document, ${QUERIES} queries, seed ${args.seed}`,
+);
+console.log(
+  "exact top-10 = brute-force cosine in TypeScript over the same float32 vectors; all inserts through replaceDocumentChunks",
+);
+console.log(
+  `bulk/s: without the HNSW index; build s: index build (pgvector) or wait for green (Qdrant); live/s: last ${LIVE} chunks into the built index`,
+);
+console.log(
+  ["backend", "chunks", "bulk/s", "build s", "live/s", "ef", "recall@10", "p50 ms", "p95 ms", "note"].join("\t"),
+);
 
 await run(await pgliteBackend());
-if (process.env.QDRANT_URL) await run(await qdrantBackend(process.env.QDRANT_URL, process.env.QDRANT_API_KEY || undefined));
-else console.log("qdrant\tskipped: QDRANT_URL not set");
+if (process.env.QDRANT_URL) {
+  await run(await qdrantBackend(process.env.QDRANT_URL, process.env.QDRANT_API_KEY || undefined));
+} else {
+  console.log("qdrant\tskipped: QDRANT_URL not set");
+}
 
 async function run(b: Backend) {
-  const [gen] = await queryRows<{ id: number }>(b.database.db, sql`INSERT INTO index_generations (embedder_key, embedder, chunker, status)
-    VALUES ('bench', ${JSON.stringify({ dimensions: DIMS })}::jsonb, '{}'::jsonb, 'active') RETURNING id`);
+  const [gen] = await queryRows<{ id: number }>(
+    b.database.db,
+    sql`INSERT INTO index_generations (embedder_key, embedder, chunker, status)
+    VALUES ('bench', ${JSON.stringify({ dimensions: DIMS })}::jsonb, '{}'::jsonb, 'active') RETURNING id`,
+  );
   const g = gen!.id;
   const base = await b.storeFor(EFS[0]!);
   await base.prepareGeneration(g, DIMS);
@@ -97,7 +126,17 @@ async function run(b: Backend) {
       const chunks: StoredChunk[] = Array.from({ length: PER_DOC }, (_, o) => {
         const i = d * PER_DOC + o;
         const t = text();
-        return { ordinal: o, text: t, textHash: String(i), embedding: Array.from(data.subarray(i * DIMS, (i + 1) * DIMS)), start: 0, end: t.length, page: null, headingPath: [], tokenCount: 60 };
+        return {
+          ordinal: o,
+          text: t,
+          textHash: String(i),
+          embedding: Array.from(data.subarray(i * DIMS, (i + 1) * DIMS)),
+          start: 0,
+          end: t.length,
+          page: null,
+          headingPath: [],
+          tokenCount: 60,
+        };
       });
       await base.replaceDocumentChunks(g, { documentId: docIds[d]!, collection: "bench" }, chunks);
     }
@@ -116,7 +155,9 @@ async function run(b: Backend) {
     const exact = queries.map((q) => exactTop10(q, size));
     for (const ef of EFS) {
       const store = await b.storeFor(ef);
-      for (const q of queries.slice(0, 5)) await store.searchDense(Array.from(q), { generationId: g, topK: 10 }); // warm-up
+      for (const q of queries.slice(0, 5)) {
+        await store.searchDense(Array.from(q), { generationId: g, topK: 10 }); // warm-up
+      }
       const scans = await b.indexScans(g);
       const times: number[] = [];
       let found = 0;
@@ -131,13 +172,21 @@ async function run(b: Backend) {
       const row = [b.name, size, bulk, build, live, ef, (found / (10 * QUERIES)).toFixed(3), ...pct(times)];
       console.log([...row, [used, ef === EFS[0] ? note : ""].filter(Boolean).join(", ")].join("\t"));
     }
-    if (b.name.startsWith("pgvector")) await exactSql(b, g, exact, pointOf, size);
+    if (b.name.startsWith("pgvector")) {
+      await exactSql(b, g, exact, pointOf, size);
+    }
   }
   await b.close();
 }
 
 /** pgvector with its index disabled: checks the recall yardstick and prices a sequential scan. */
-async function exactSql(b: Backend, g: number, exact: Set<number>[], pointOf: (h: { documentId: string; ordinal: number }) => number, size: number) {
+async function exactSql(
+  b: Backend,
+  g: number,
+  exact: Set<number>[],
+  pointOf: (h: { documentId: string; ordinal: number }) => number,
+  size: number,
+) {
   const store = await b.storeFor(EFS[0]!);
   await b.database.db.execute(sql`SET enable_indexscan = off`);
   const times: number[] = [];
@@ -150,7 +199,9 @@ async function exactSql(b: Backend, g: number, exact: Set<number>[], pointOf: (h
   }
   await b.database.db.execute(sql`RESET enable_indexscan`);
   const recall = (found / (10 * EXACT_SQL_QUERIES)).toFixed(3);
-  console.log([b.name, size, "", "", "", "exact", recall, ...pct(times), `index off, ${EXACT_SQL_QUERIES} queries`].join("\t"));
+  console.log(
+    [b.name, size, "", "", "", "exact", recall, ...pct(times), `index off, ${EXACT_SQL_QUERIES} queries`].join("\t"),
+  );
 }
 
 async function pgliteBackend(): Promise<Backend> {
@@ -168,16 +219,23 @@ async function pgliteBackend(): Promise<Backend> {
       await database.db.execute(sql.raw(`SET hnsw.ef_search = ${ef}`));
       return store;
     },
-    unindex: async (g) => void (await database.db.execute(sql.raw(`DROP INDEX IF EXISTS chunks_embedding_g${Math.trunc(g)}`))),
+    unindex: async (g) =>
+      void (await database.db.execute(sql.raw(`DROP INDEX IF EXISTS chunks_embedding_g${Math.trunc(g)}`))),
     async settle(g) {
       await store.prepareGeneration(g, DIMS);
       await database.db.execute(sql`ANALYZE chunks`);
-      const [size] = await queryRows<{ s: string }>(database.db, sql`SELECT pg_size_pretty(pg_relation_size(${`chunks_embedding_g${g}`}::regclass)) AS s`);
+      const [size] = await queryRows<{ s: string }>(
+        database.db,
+        sql`SELECT pg_size_pretty(pg_relation_size(${`chunks_embedding_g${g}`}::regclass)) AS s`,
+      );
       return `index ${size?.s}`;
     },
     async indexScans(g) {
       await database.db.execute(sql`SELECT pg_stat_force_next_flush()`);
-      const [r] = await queryRows<{ n: number }>(database.db, sql`SELECT idx_scan::int AS n FROM pg_stat_user_indexes WHERE indexrelname = ${`chunks_embedding_g${g}`}`);
+      const [r] = await queryRows<{ n: number }>(
+        database.db,
+        sql`SELECT idx_scan::int AS n FROM pg_stat_user_indexes WHERE indexrelname = ${`chunks_embedding_g${g}`}`,
+      );
       return r?.n ?? 0;
     },
     close: async () => (await database.close(), rmSync(dir, { recursive: true, force: true })),
@@ -201,13 +259,17 @@ async function qdrantBackend(url: string, apiKey: string | undefined): Promise<B
       // Upserts return before the optimizer has built the HNSW graph; until then search is brute force.
       for (;;) {
         const info = await client.getCollection(collection);
-        if (info.status === "green") return `indexed ${info.indexed_vectors_count ?? "?"} vectors`;
+        if (info.status === "green") {
+          return `indexed ${info.indexed_vectors_count ?? "?"} vectors`;
+        }
         await new Promise((r) => setTimeout(r, 500));
       }
     },
     indexScans: async () => null,
     async close() {
-      if (collection) await client.deleteCollection(collection);
+      if (collection) {
+        await client.deleteCollection(collection);
+      }
       await database.close();
     },
   };
@@ -216,7 +278,12 @@ async function qdrantBackend(url: string, apiKey: string | undefined): Promise<B
 async function createDocuments(database: Database, sourceId: string, from: number, n: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i += 500) {
-    const rows = Array.from({ length: Math.min(500, n - i) }, (_, k) => ({ sourceId, path: `doc-${from + i + k}.md`, collection: "bench", status: "indexed" as const }));
+    const rows = Array.from({ length: Math.min(500, n - i) }, (_, k) => ({
+      sourceId,
+      path: `doc-${from + i + k}.md`,
+      collection: "bench",
+      status: "indexed" as const,
+    }));
     ids.push(...(await database.db.insert(documents).values(rows).returning({ id: documents.id })).map((r) => r.id));
   }
   return ids;
@@ -226,11 +293,15 @@ function exactTop10(q: Float32Array, size: number): Set<number> {
   const best: Array<[number, number]> = [];
   for (let i = 0; i < size; i++) {
     let dot = 0;
-    for (let k = 0, o = i * DIMS; k < DIMS; k++) dot += q[k]! * data[o + k]!;
+    for (let k = 0, o = i * DIMS; k < DIMS; k++) {
+      dot += q[k]! * data[o + k]!;
+    }
     if (best.length < 10 || dot > best[best.length - 1]![1]) {
       best.push([i, dot]);
       best.sort((a, b) => b[1] - a[1]);
-      if (best.length > 10) best.pop();
+      if (best.length > 10) {
+        best.pop();
+      }
     }
   }
   return new Set(best.map(([i]) => i));

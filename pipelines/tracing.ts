@@ -9,7 +9,11 @@ export type SpanAttrs = Record<string, string | number | boolean | string[] | un
 /** Clean attributes for a span (exported for the callers that set some after the fact). */
 export function spanAttributes(attrs: SpanAttrs): Attributes {
   const out: Attributes = {};
-  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) out[k] = v;
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v !== undefined && v !== null) {
+      out[k] = v;
+    }
+  }
   return out;
 }
 
@@ -48,12 +52,16 @@ export function withSpan<T>(name: string, attrs: SpanAttrs, fn: (span: Span) => 
 
 /** Sets attributes computed from a stage's result on its span and passes the result through. */
 export function annotate<T>(span: Span, value: T, attrs: (value: T) => SpanAttrs): T {
-  if (span.isRecording()) span.setAttributes(spanAttributes(attrs(value)));
+  if (span.isRecording()) {
+    span.setAttributes(spanAttributes(attrs(value)));
+  }
   return value;
 }
 
 function fail(span: Span, err: unknown) {
-  if (err instanceof Error) span.recordException(err);
+  if (err instanceof Error) {
+    span.recordException(err);
+  }
   span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
   span.end();
 }

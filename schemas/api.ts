@@ -13,7 +13,13 @@ export function askRequestSchema(maxQuestionChars: number) {
         .min(1, "question must not be empty")
         .max(maxQuestionChars, `question must be at most ${maxQuestionChars} characters`),
       collection: z.string().trim().min(1).max(128).optional().describe("Answer only from this collection."),
-      topK: z.number().int().min(1).max(ASK_LIMITS.maxTopK).optional().describe("Chunks to re-rank and pack (DEFAULT_TOP_K)."),
+      topK: z
+        .number()
+        .int()
+        .min(1)
+        .max(ASK_LIMITS.maxTopK)
+        .optional()
+        .describe("Chunks to re-rank and pack (DEFAULT_TOP_K)."),
       maxContextTokens: z
         .number()
         .int()
@@ -21,11 +27,16 @@ export function askRequestSchema(maxQuestionChars: number) {
         .max(ASK_LIMITS.maxContextTokens)
         .optional()
         .describe("Token budget for the sources; capped by the generator's window minus prompt and answer reserve."),
-      stream: z.boolean().optional().describe("Answer with server-sent events (also chosen by Accept: text/event-stream)."),
+      stream: z
+        .boolean()
+        .optional()
+        .describe("Answer with server-sent events (also chosen by Accept: text/event-stream)."),
       metrics: z
         .boolean()
         .optional()
-        .describe("Compute the quality metrics before answering and return them; otherwise they are computed after (GET /queries/{queryId}/metrics)."),
+        .describe(
+          "Compute the quality metrics before answering and return them; otherwise they are computed after (GET /queries/{queryId}/metrics).",
+        ),
       reference: z
         .string({ error: "reference must be a string" })
         .trim()
@@ -35,14 +46,21 @@ export function askRequestSchema(maxQuestionChars: number) {
         .describe("A reference (ground-truth) answer: the metrics then include contextRecall and answerCorrectness."),
       history: historySchema(maxQuestionChars)
         .optional()
-        .describe("Earlier turns, oldest first: a follow-up question is rewritten into a standalone one from them before retrieval."),
-      cache: z.boolean().optional().describe("false: answer fresh and do not consult the answer cache (as Cache-Control: no-cache)."),
+        .describe(
+          "Earlier turns, oldest first: a follow-up question is rewritten into a standalone one from them before retrieval.",
+        ),
+      cache: z
+        .boolean()
+        .optional()
+        .describe("false: answer fresh and do not consult the answer cache (as Cache-Control: no-cache)."),
       compress: z
         .number()
         .gt(0)
         .max(1)
         .optional()
-        .describe("Keep this share of the packed sources' tokens, dropping the sentences with least evidence (COMPRESS_RATIO; 1: off)."),
+        .describe(
+          "Keep this share of the packed sources' tokens, dropping the sentences with least evidence (COMPRESS_RATIO; 1: off).",
+        ),
     })
     .strict();
 }
@@ -60,19 +78,26 @@ export const CitationSchema = z.object({
   textLayer: z
     .enum(["native", "ocr"])
     .optional()
-    .describe("For a PDF page: `ocr` when its text was recognised from a scanned image (it may hold OCR errors), `native` when it came from the PDF's text layer."),
+    .describe(
+      "For a PDF page: `ocr` when its text was recognised from a scanned image (it may hold OCR errors), `native` when it came from the PDF's text layer.",
+    ),
 });
 export type Citation = z.infer<typeof CitationSchema>;
 
 export const SentenceCheckSchema = z.object({
   text: z.string().describe("The sentence without its citation markers."),
   status: z.enum(["kept", "moved", "removed", "flagged"]),
-  claim: z.boolean().describe("False for the abstention phrase and sentences with no content words; those are not checked."),
+  claim: z
+    .boolean()
+    .describe("False for the abstention phrase and sentences with no content words; those are not checked."),
   citedBefore: z.array(z.int()),
   cites: z.array(z.int()),
   unknownCites: z.array(z.int()).describe("Cited numbers that were not among the sources given."),
   lexical: z.number().describe("IDF-weighted share of the sentence's content words found in the source."),
-  semantic: z.number().nullable().describe("Best embedding similarity to a sentence of the source, when it was needed."),
+  semantic: z
+    .number()
+    .nullable()
+    .describe("Best embedding similarity to a sentence of the source, when it was needed."),
   missing: z.array(z.string()).describe("Numbers and names the sentence states that the source does not."),
   reason: z.string(),
 });
@@ -100,10 +125,22 @@ export const QueryMetricsSchema = z.object({
   method: z.string().describe("embedding+lexical (default) or llm-judge:<model>."),
   faithfulness: z.number().nullable().describe("Share of answer claims supported by the retrieved context."),
   answerRelevancy: z.number().nullable().describe("How well the answer addresses the question."),
-  contextPrecision: z.number().nullable().describe("Rank-weighted share of packed sources that are relevant to the question."),
-  contextUtilisation: z.number().nullable().describe("Context precision judged against the answer instead of a reference."),
-  contextRecall: z.number().nullable().describe("Share of the reference answer's claims found in the context; null without a reference."),
-  answerCorrectness: z.number().nullable().describe("Agreement of the answer with the reference answer; null without a reference."),
+  contextPrecision: z
+    .number()
+    .nullable()
+    .describe("Rank-weighted share of packed sources that are relevant to the question."),
+  contextUtilisation: z
+    .number()
+    .nullable()
+    .describe("Context precision judged against the answer instead of a reference."),
+  contextRecall: z
+    .number()
+    .nullable()
+    .describe("Share of the reference answer's claims found in the context; null without a reference."),
+  answerCorrectness: z
+    .number()
+    .nullable()
+    .describe("Agreement of the answer with the reference answer; null without a reference."),
 });
 export type QueryMetrics = z.infer<typeof QueryMetricsSchema>;
 
@@ -131,14 +168,21 @@ export const AskResponseSchema = z.object({
   generation: z.int().describe("The index generation that answered (changes once, at a re-index switch)."),
   answer: z.string(),
   abstained: z.boolean(),
-  abstainReason: z.string().optional().describe("Set when the answerability judge or verification made the answer abstain."),
+  abstainReason: z
+    .string()
+    .optional()
+    .describe("Set when the answerability judge or verification made the answer abstain."),
   answerability: z
     .object({ score: z.number(), threshold: z.number() })
     .optional()
-    .describe("The answerability judge's probability that the sources answer the question; below threshold it abstains."),
+    .describe(
+      "The answerability judge's probability that the sources answer the question; below threshold it abstains.",
+    ),
   citations: z.array(CitationSchema),
   guard: GuardReportSchema.optional().describe("Prompt-injection screening of the question and the retrieved chunks."),
-  conversation: ConversationSchema.optional().describe("Set when the request carried history: the standalone question that was answered."),
+  conversation: ConversationSchema.optional().describe(
+    "Set when the request carried history: the standalone question that was answered.",
+  ),
   verification: VerificationSchema,
   metrics: QueryMetricsSchema.optional().describe("RAGAS-style quality of this answer, also stored in the query log."),
   generator: z.object({
@@ -157,7 +201,10 @@ export const AskResponseSchema = z.object({
     encoding: z.string().describe("The tokenizer that counted: cl100k_base, o200k_base, or gguf:<file>."),
     promptTokens: z.int().optional().describe("As reported by the model API."),
     completionTokens: z.int().optional().describe("As reported by the model API."),
-    costUsd: z.number().optional().describe("Priced by the model's entry in the price table; 0 for the extractive generator and cache hits."),
+    costUsd: z
+      .number()
+      .optional()
+      .describe("Priced by the model's entry in the price table; 0 for the extractive generator and cache hits."),
     compression: z
       .object({ ratio: z.number(), tokensBefore: z.int(), tokensAfter: z.int(), sentencesDropped: z.int() })
       .optional()
@@ -171,9 +218,17 @@ export const AskResponseSchema = z.object({
     metricsMs: z.number().optional().describe("Computing the quality metrics (an LLM judge's call included)."),
     totalMs: z.number(),
   }),
-  promptVersion: z.string().optional().describe("The answer prompt used (prompts/answer/<version>.md), or none for the extractive generator."),
+  promptVersion: z
+    .string()
+    .optional()
+    .describe("The answer prompt used (prompts/answer/<version>.md), or none for the extractive generator."),
   cache: z
-    .object({ hit: z.boolean(), similarity: z.number().nullable(), ageMs: z.number().nullable(), bypass: z.string().optional() })
+    .object({
+      hit: z.boolean(),
+      similarity: z.number().nullable(),
+      ageMs: z.number().nullable(),
+      bypass: z.string().optional(),
+    })
     .optional()
     .describe("Whether the answer cache answered, how close the question was to the cached one, and the answer's age."),
 });

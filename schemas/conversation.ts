@@ -14,7 +14,9 @@ export function historySchema(maxQuestionChars: number) {
       z
         .object({
           role: z.enum(["user", "assistant"], { error: "history[].role must be user or assistant" }),
-          content: z.string({ error: "history[].content must be a string" }).max(maxTurnChars, `history[].content must be at most ${maxTurnChars} characters`),
+          content: z
+            .string({ error: "history[].content must be a string" })
+            .max(maxTurnChars, `history[].content must be at most ${maxTurnChars} characters`),
         })
         .strict(),
     )
@@ -25,6 +27,8 @@ export const ConversationSchema = z.object({
   question: z.string().describe("The question as the user asked it."),
   rewrittenQuestion: z.string().describe("The standalone question retrieval and generation used."),
   rewritten: z.boolean().describe("False when the question already stood alone."),
-  method: z.enum(["none", "terms", "llm"]).describe("terms: the earlier subject carried over without a model; llm: the chat model rewrote it."),
+  method: z
+    .enum(["none", "terms", "llm"])
+    .describe("terms: the earlier subject carried over without a model; llm: the chat model rewrote it."),
 });
 export type Conversation = z.infer<typeof ConversationSchema>;

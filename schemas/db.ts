@@ -28,7 +28,6 @@ export const vector = customType<{ data: number[]; driverData: string }>({
   fromDriver: (value) => JSON.parse(value) as number[],
 });
 
-
 export const sources = pgTable("sources", {
   id: text("id").primaryKey(),
   kind: text("kind").notNull().default("folder"),
@@ -78,7 +77,9 @@ export const documents = pgTable(
   "documents",
   {
     id: uuid("id").primaryKey().defaultRandom(),
-    sourceId: text("source_id").notNull().references(() => sources.id, { onDelete: "cascade" }),
+    sourceId: text("source_id")
+      .notNull()
+      .references(() => sources.id, { onDelete: "cascade" }),
     path: text("path").notNull(),
     collection: text("collection").notNull(),
     contentHash: text("content_hash"),
@@ -161,7 +162,10 @@ export const lexicalChunkPostings = pgTable(
     tf: integer("tf").notNull(),
     dl: integer("dl").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.generationId, t.term, t.chunkId] }), index("lexical_chunk_postings_chunk").on(t.chunkId)],
+  (t) => [
+    primaryKey({ columns: [t.generationId, t.term, t.chunkId] }),
+    index("lexical_chunk_postings_chunk").on(t.chunkId),
+  ],
 );
 
 /** BM25 postings for whole documents, blended into each chunk's lexical score. */

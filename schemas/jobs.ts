@@ -11,7 +11,10 @@ export const RelativePath = z
   .min(1)
   .max(4096)
   .refine((p) => !p.includes("\0"), "path must not contain NUL")
-  .refine((p) => !p.startsWith("/") && !/^[A-Za-z]:/.test(p) && !p.startsWith("\\"), "path must be relative to its source root")
+  .refine(
+    (p) => !p.startsWith("/") && !/^[A-Za-z]:/.test(p) && !p.startsWith("\\"),
+    "path must be relative to its source root",
+  )
   .refine((p) => !p.split(/[\\/]/).includes(".."), "path must not contain '..' segments");
 
 /**
@@ -21,7 +24,10 @@ export const RelativePath = z
 export const IndexFilePayload = z.object({
   sourceId: z.string().min(1),
   path: RelativePath,
-  contentHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  contentHash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 export const RemoveFilePayload = z.object({
   sourceId: z.string().min(1),

@@ -11,13 +11,11 @@ export const ChatCompletionRequestSchema = z.looseObject({
   messages: z
     .array(
       z.looseObject({
-        role: z.enum(["system", "developer", "user", "assistant", "tool", "function"], { error: "messages[].role is not a chat role" }),
+        role: z.enum(["system", "developer", "user", "assistant", "tool", "function"], {
+          error: "messages[].role is not a chat role",
+        }),
         content: z
-          .union([
-            z.string(),
-            z.array(z.looseObject({ type: z.string(), text: z.string().optional() })),
-            z.null(),
-          ])
+          .union([z.string(), z.array(z.looseObject({ type: z.string(), text: z.string().optional() })), z.null()])
           .optional(),
       }),
     )

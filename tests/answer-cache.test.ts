@@ -36,7 +36,10 @@ let app: ReturnType<typeof createApp>;
 
 const cacheConfig: Partial<ApiConfig> = { API_KEYS, ANSWER_CACHE: true, ANSWER_CACHE_MIN_SIMILARITY: 0.9 };
 
-async function ask(question: string, opts: { key?: string; body?: Record<string, unknown>; headers?: Record<string, string> } = {}) {
+async function ask(
+  question: string,
+  opts: { key?: string; body?: Record<string, unknown>; headers?: Record<string, string> } = {},
+) {
   const res = await app.request("/ask", {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${opts.key ?? KEYS.a}`, ...opts.headers },
@@ -46,7 +49,9 @@ async function ask(question: string, opts: { key?: string; body?: Record<string,
 }
 const cited = (body: any) => (body.citations as Array<{ chunkId: string }>).map((c) => c.chunkId).sort();
 const settle = async () => {
-  for (const w of watchers) await w.scan();
+  for (const w of watchers) {
+    await w.scan();
+  }
   await queue.idle();
 };
 
@@ -58,19 +63,38 @@ beforeAll(async () => {
   for (const collection of ["alpha", "beta"]) {
     dirs[collection] = mkdtempSync(join(tmpdir(), `rag-cache-${collection}-`));
     writeFileSync(join(dirs[collection]!, "handbook.md"), HANDBOOK("25"));
-    const w = createSourceWatcher({ catalog: core.catalog, queue, log: quietLog, dirs: [dirs[collection]!], collection, maxFileBytes: 1_000_000, stabilityMs: 100 });
+    const w = createSourceWatcher({
+      catalog: core.catalog,
+      queue,
+      log: quietLog,
+      dirs: [dirs[collection]!],
+      collection,
+      maxFileBytes: 1_000_000,
+      stabilityMs: 100,
+    });
     await w.start();
     watchers.push(w);
   }
   await queue.idle();
-  deps = { config: { ...apiConfig, ...cacheConfig }, log: quietLog, generator: createExtractiveGenerator(), core, queue, metrics };
+  deps = {
+    config: { ...apiConfig, ...cacheConfig },
+    log: quietLog,
+    generator: createExtractiveGenerator(),
+    core,
+    queue,
+    metrics,
+  };
   app = createApp(deps);
 });
 afterAll(async () => {
-  for (const w of watchers) await w.close();
+  for (const w of watchers) {
+    await w.close();
+  }
   await queue.close();
   await cleanup();
-  for (const d of Object.values(dirs)) rmSync(d, { recursive: true, force: true });
+  for (const d of Object.values(dirs)) {
+    rmSync(d, { recursive: true, force: true });
+  }
 });
 
 describe("the answer cache", () => {
@@ -171,7 +195,17 @@ describe("the answer cache", () => {
   it("drops answers when the index is rebuilt (a new generation)", async () => {
     await ask(Q, { body: { collection: "alpha" } });
     expect((await ask(Q, { body: { collection: "alpha" } })).body.cache.hit).toBe(true);
-    deps.admin = adminActions(core, { DATA_DIR: "", DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES: 1_000_000, RETIRE_GRACE_MS: 0 }, quietLog);
+    deps.admin = adminActions(
+      core,
+      {
+        DATA_DIR: "",
+        DATABASE_POOL_MAX: 1,
+        EMBEDDING_MODEL: "use-lite",
+        MAX_FILE_BYTES: 1_000_000,
+        RETIRE_GRACE_MS: 0,
+      },
+      quietLog,
+    );
     const res = await app.request("/admin/reindex", { method: "POST", headers: { authorization: `Bearer ${KEYS.a}` } });
     expect(res.status).toBe(202);
     const { generationId } = (await res.json()) as { generationId: number };
@@ -182,9 +216,19 @@ describe("the answer cache", () => {
   });
 
   it("at the default similarity (1) only the same question hits; a paraphrase is answered fresh", async () => {
-    const exactOnly = createApp({ ...deps, metrics: undefined, config: { ...apiConfig, API_KEYS, ANSWER_CACHE: true } });
+    const exactOnly = createApp({
+      ...deps,
+      metrics: undefined,
+      config: { ...apiConfig, API_KEYS, ANSWER_CACHE: true },
+    });
     const call = async (question: string) =>
-      (await (await exactOnly.request("/ask", { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${KEYS.a}` }, body: JSON.stringify({ question, collection: "alpha" }) })).json()) as any;
+      (await (
+        await exactOnly.request("/ask", {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${KEYS.a}` },
+          body: JSON.stringify({ question, collection: "alpha" }),
+        })
+      ).json()) as any;
     await call("Is remote work allowed on Fridays?");
     expect((await call("Is remote work allowed on Fridays?")).cache.hit).toBe(true);
     expect((await call("can you tell me is remote work allowed on Fridays?")).cache.hit).toBe(false);
@@ -193,7 +237,11 @@ describe("the answer cache", () => {
   it("is off when ANSWER_CACHE is unset", async () => {
     const off = createApp({ ...deps, metrics: undefined, config: { ...apiConfig, API_KEYS } });
     const call = () =>
-      off.request("/ask", { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${KEYS.a}` }, body: JSON.stringify({ question: Q }) });
+      off.request("/ask", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${KEYS.a}` },
+        body: JSON.stringify({ question: Q }),
+      });
     await call();
     const body = (await (await call()).json()) as any;
     expect(body.cache).toEqual({ hit: false, similarity: null, ageMs: null, bypass: "disabled" });

@@ -39,7 +39,13 @@ describe("answerDepsOf", () => {
     const onJudgeError = () => {};
     const deps = answerDepsOf(
       core,
-      { DENSE_WEIGHT: 0.7, VERIFY_MODE: "flag", VERIFY_MIN_SUPPORTED: 0.8, METRICS_JUDGE: "lexical", ANSWERABILITY_MIN: 0 },
+      {
+        DENSE_WEIGHT: 0.7,
+        VERIFY_MODE: "flag",
+        VERIFY_MIN_SUPPORTED: 0.8,
+        METRICS_JUDGE: "lexical",
+        ANSWERABILITY_MIN: 0,
+      },
       { generator, reranker, metricsJudge: judge, onJudgeError },
     );
     expect(deps.reranker).toBe(reranker);

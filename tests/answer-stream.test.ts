@@ -7,7 +7,7 @@ import type { CoreDeps } from "../services/common/deps.js";
 import { KEEPERS, LIGHTHOUSE, parseSse, sourceNumber } from "./support/answer-fixtures.js";
 import { quietLog } from "./support/core.js";
 import { chatStreamReply, startScriptedServer, userPrompt, type ScriptedServer } from "./support/openai-server.js";
-import { apiConfig, indexedFolder, startPipeline, type IndexedFolder } from "./support/pipeline.js";
+import { apiConfig, indexedFolder, type startPipeline, type IndexedFolder } from "./support/pipeline.js";
 
 let core: CoreDeps;
 let pipeline: Awaited<ReturnType<typeof startPipeline>>;
@@ -26,7 +26,11 @@ afterAll(async () => {
 
 const QUESTION = "When was the Skerryvore Fresnel lens installed?";
 async function post(body: Record<string, unknown>, headers: Record<string, string> = {}, app = pipeline.app) {
-  const res = await app.request("/ask", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  const res = await app.request("/ask", {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, type: res.headers.get("content-type") ?? "", text: await res.text() };
 }
 
@@ -58,12 +62,22 @@ describe("POST /ask with server-sent events", () => {
   });
 
   it("relays the model's streamed chunks as delta events; done carries the verified answer", async () => {
-    pipeline.deps.generator = await createGenerator({ GENERATOR: "openai", LLM_BASE_URL: server.url, LLM_MODEL: "m", LLM_MAX_ATTEMPTS: 1 });
+    pipeline.deps.generator = await createGenerator({
+      GENERATOR: "openai",
+      LLM_BASE_URL: server.url,
+      LLM_MODEL: "m",
+      LLM_MAX_ATTEMPTS: 1,
+    });
     let n = 0;
     server.script([
       (req, res) => {
         n = sourceNumber(userPrompt(req.body), "lighthouse.txt");
-        const deltas = ["The Fresnel lens ", "of the Skerryvore lighthouse ", `was installed in 1844 [${n}]. `, `It was painted gold in 1901 [${n}].`];
+        const deltas = [
+          "The Fresnel lens ",
+          "of the Skerryvore lighthouse ",
+          `was installed in 1844 [${n}]. `,
+          `It was painted gold in 1901 [${n}].`,
+        ];
         chatStreamReply(deltas, { chunkDelayMs: 5 })(req, res);
       },
     ]);
@@ -82,7 +96,10 @@ describe("POST /ask with server-sent events", () => {
   });
 
   it("a failure after the stream started is an error event in the documented shape, without internals", async () => {
-    const broken = { ...core, store: { ...core.store, searchDense: () => Promise.reject(new Error("secret detail at x.ts:1")) } };
+    const broken = {
+      ...core,
+      store: { ...core.store, searchDense: () => Promise.reject(new Error("secret detail at x.ts:1")) },
+    };
     const app = createApp({ config: apiConfig, log: quietLog, generator: createExtractiveGenerator(), core: broken });
     const r = await post({ question: QUESTION, stream: true }, {}, app);
     expect(r.status).toBe(200);
@@ -105,7 +122,9 @@ describe("GET /openapi.json", () => {
     expect(res.status).toBe(200);
     const doc = (await res.json()) as any;
     expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/ask", "/healthz", "/readyz", "/status", "/admin/reindex", "/openapi.json"]));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/ask", "/healthz", "/readyz", "/status", "/admin/reindex", "/openapi.json"]),
+    );
     const ask = doc.paths["/ask"].post;
     expect(Object.keys(ask.responses["200"].content)).toEqual(["application/json", "text/event-stream"]);
     expect(Object.keys(ask.responses)).toEqual(expect.arrayContaining(["400", "409", "413", "500", "503"]));
@@ -114,9 +133,13 @@ describe("GET /openapi.json", () => {
     expect(schemas.AskRequest.properties.topK.maximum).toBe(50);
     expect(schemas.AskRequest.additionalProperties).toBe(false);
     expect(schemas.Error.properties.error.required).toEqual(["code", "message", "requestId"]);
-    expect(schemas.AskResponse.required).toEqual(expect.arrayContaining(["answer", "abstained", "citations", "verification", "usage", "timings", "queryId"]));
+    expect(schemas.AskResponse.required).toEqual(
+      expect.arrayContaining(["answer", "abstained", "citations", "verification", "usage", "timings", "queryId"]),
+    );
     const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
     expect(refs.length).toBeGreaterThan(10);
-    for (const ref of refs) expect(schemas[ref.split("/").at(-1)!.replace(/"$/, "")]).toBeDefined();
+    for (const ref of refs) {
+      expect(schemas[ref.split("/").at(-1)!.replace(/"$/, "")]).toBeDefined();
+    }
   });
 });

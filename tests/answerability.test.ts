@@ -8,7 +8,7 @@ import {
 import { ANSWERABILITY_MODEL } from "../pipelines/answer/answerability-model.js";
 import type { CoreDeps } from "../services/common/deps.js";
 import { KEEPERS, LIGHTHOUSE, sources } from "./support/answer-fixtures.js";
-import { indexedFolder, startPipeline, type IndexedFolder } from "./support/pipeline.js";
+import { indexedFolder, type startPipeline, type IndexedFolder } from "./support/pipeline.js";
 
 describe("answerability judge", () => {
   it("reads the kind of answer a question asks for", () => {
@@ -21,7 +21,10 @@ describe("answerability judge", () => {
   });
 
   it("finds the asked-for year in a sentence that holds the question's terms", async () => {
-    const f = await answerabilityFeatures("When was the Fresnel lens of Skerryvore installed?", sources(["a.md", LIGHTHOUSE], ["b.md", KEEPERS]));
+    const f = await answerabilityFeatures(
+      "When was the Fresnel lens of Skerryvore installed?",
+      sources(["a.md", LIGHTHOUSE], ["b.md", KEEPERS]),
+    );
     expect(f.covBest).toBe(1);
     expect(f.expectsType).toBe(1);
     expect(f.typeFound).toBe(1);
@@ -60,7 +63,9 @@ describe("answerability judge", () => {
   it("ships a fitted model whose features the extractor computes", async () => {
     const f = await answerabilityFeatures("When was the Fresnel lens installed?", sources(["a.md", LIGHTHOUSE]));
     expect(ANSWERABILITY_MODEL.features.length).toBeGreaterThan(5);
-    for (const name of ANSWERABILITY_MODEL.features) expect(f).toHaveProperty(name);
+    for (const name of ANSWERABILITY_MODEL.features) {
+      expect(f).toHaveProperty(name);
+    }
     expect(ANSWERABILITY_MODEL.threshold).toBeGreaterThan(0);
     expect(ANSWERABILITY_MODEL.threshold).toBeLessThan(1);
   });
@@ -73,7 +78,10 @@ describe("/ask with the answerability judge", () => {
   const QUESTION = "When was the Fresnel lens of the Skerryvore lighthouse installed?";
 
   beforeAll(async () => {
-    folder = await indexedFolder({ "lighthouse.md": `# Skerryvore\n\n${LIGHTHOUSE}\n\n${KEEPERS}\n` }, "rag-answerability-");
+    folder = await indexedFolder(
+      { "lighthouse.md": `# Skerryvore\n\n${LIGHTHOUSE}\n\n${KEEPERS}\n` },
+      "rag-answerability-",
+    );
     ({ core, pipeline } = folder);
   });
   afterAll(async () => {

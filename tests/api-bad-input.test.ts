@@ -14,10 +14,18 @@ afterAll(() => cleanup());
 const appWith = (overrides: Partial<ApiDeps> = {}) =>
   createApp({ config: apiConfig, log: quietLog, generator: createExtractiveGenerator(), core, ...overrides });
 
-async function post(body: string, headers: Record<string, string> = { "content-type": "application/json" }, deps?: Partial<ApiDeps>) {
+async function post(
+  body: string,
+  headers: Record<string, string> = { "content-type": "application/json" },
+  deps?: Partial<ApiDeps>,
+) {
   const res = await appWith(deps).request("/ask", { method: "POST", headers, body });
   const text = await res.text();
-  return { status: res.status, text, json: JSON.parse(text) as { error: { code: string; message: string; requestId: string } } };
+  return {
+    status: res.status,
+    text,
+    json: JSON.parse(text) as { error: { code: string; message: string; requestId: string } },
+  };
 }
 
 /** Every error: the documented shape, a request id, and nothing from the inside of the process. */
@@ -26,7 +34,9 @@ function expectError(r: Awaited<ReturnType<typeof post>>, status: number, code: 
   expect(r.json.error.code).toBe(code);
   expect(r.json.error.requestId).toMatch(/\S/);
   expect(r.json.error.message.length).toBeGreaterThan(10);
-  if (message) expect(r.json.error.message).toMatch(message);
+  if (message) {
+    expect(r.json.error.message).toMatch(message);
+  }
   expect(r.text).not.toMatch(/\bat .*\.(ts|js):\d+|node_modules|Error:/);
 }
 
@@ -52,15 +62,20 @@ describe("POST /ask rejects bad input with 4xx in the documented shape", () => {
   });
 
   it.each([
-    ["malformed JSON", "{\"question\": \"what", /not valid JSON/],
+    ["malformed JSON", '{"question": "what', /not valid JSON/],
     ["an empty body", "", /not valid JSON/],
-    ["a JSON string", "\"just a string\"", /expected object/i],
+    ["a JSON string", '"just a string"', /expected object/i],
   ])("%s → 400 invalid_request", async (_name, body, message) => {
     expectError(await post(body), 400, "invalid_request", message);
   });
 
   it("a body that is not declared as JSON → 400", async () => {
-    expectError(await post("question=hi", { "content-type": "application/x-www-form-urlencoded" }), 400, "invalid_request", /application\/json/);
+    expectError(
+      await post("question=hi", { "content-type": "application/x-www-form-urlencoded" }),
+      400,
+      "invalid_request",
+      /application\/json/,
+    );
   });
 
   it("a body over the limit → 413 payload_too_large, declared or streamed", async () => {
@@ -106,7 +121,10 @@ describe("POST /ask rejects bad input with 4xx in the documented shape", () => {
   });
 
   it("an internal failure → 500 internal_error without internals", async () => {
-    const broken = { ...core, store: { ...core.store, searchDense: () => Promise.reject(new Error("secret detail at x.ts:1")) } };
+    const broken = {
+      ...core,
+      store: { ...core.store, searchDense: () => Promise.reject(new Error("secret detail at x.ts:1")) },
+    };
     const r = await post(JSON.stringify({ question: "what?" }), undefined, { core: broken });
     expectError(r, 500, "internal_error");
     expect(r.text).not.toContain("secret detail");

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SearchOptions } from "../pipelines/store/types.js";
 import type { CoreDeps } from "../services/common/deps.js";
-import { indexedFolder, startPipeline, type IndexedFolder } from "./support/pipeline.js";
+import { indexedFolder, type startPipeline, type IndexedFolder } from "./support/pipeline.js";
 
 // /ask reads the fusion a generation was fitted with (npm run eval -- --fit): weight and depth.
 let core: CoreDeps;
@@ -10,7 +10,10 @@ let folder: IndexedFolder;
 const seen: Array<{ kind: string; opts: SearchOptions & { documentWeight?: number } }> = [];
 
 beforeAll(async () => {
-  folder = await indexedFolder({ "tea.md": "# Tea\n\nGreen tea is steeped at about 80 degrees Celsius for two minutes.\n" }, "rag-fitted-fusion-");
+  folder = await indexedFolder(
+    { "tea.md": "# Tea\n\nGreen tea is steeped at about 80 degrees Celsius for two minutes.\n" },
+    "rag-fitted-fusion-",
+  );
   ({ core, pipeline } = folder);
   // Spy on what retrieval asks the store for.
   const store = core.store;

@@ -5,13 +5,20 @@ import { indexedFolder, type IndexedFolder } from "./support/pipeline.js";
 
 let folder: IndexedFolder;
 beforeAll(async () => {
-  folder = await indexedFolder({ "tea.md": "# Tea\n\nGreen tea is steeped at about 80 degrees Celsius for two minutes.\n" }, "rag-shed-");
+  folder = await indexedFolder(
+    { "tea.md": "# Tea\n\nGreen tea is steeped at about 80 degrees Celsius for two minutes.\n" },
+    "rag-shed-",
+  );
 });
 afterAll(() => folder.close());
 
 const QUESTION = "At what temperature is green tea steeped?";
 const post = (body: unknown) =>
-  folder.pipeline.app.request("/ask", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  folder.pipeline.app.request("/ask", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 
 describe("load shedding (MAX_ANSWERS_IN_FLIGHT)", () => {
   it("above the bound: 503 overloaded with Retry-After at once; the answer in flight completes; then answers again", async () => {
@@ -23,7 +30,9 @@ describe("load shedding (MAX_ANSWERS_IN_FLIGHT)", () => {
     const generating = new Promise<void>((r) => (entered = r));
     // The first answer holds its slot inside generation until the test lets it go.
     const held: Generator = Object.create(original, {
-      generate: { value: async (req: Parameters<Generator["generate"]>[0]) => (entered(), await gate, original.generate(req)) },
+      generate: {
+        value: async (req: Parameters<Generator["generate"]>[0]) => (entered(), await gate, original.generate(req)),
+      },
     });
     deps.generator = held;
     deps.admission = createAdmission(1);
@@ -59,7 +68,9 @@ describe("load shedding (MAX_ANSWERS_IN_FLIGHT)", () => {
   it("a failing answer gives its slot back", async () => {
     const { deps } = folder.pipeline;
     const original = deps.generator;
-    deps.generator = Object.create(original, { generate: { value: async () => Promise.reject(new Error("model exploded")) } });
+    deps.generator = Object.create(original, {
+      generate: { value: async () => Promise.reject(new Error("model exploded")) },
+    });
     deps.admission = createAdmission(1);
     try {
       expect((await post({ question: QUESTION })).status).toBe(500);

@@ -9,7 +9,9 @@ import { startSharedPglite } from "./support/shared-pglite.js";
 
 const opened: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  while (opened.length) await opened.pop()!();
+  while (opened.length) {
+    await opened.pop()!();
+  }
 });
 
 const TEXTS = [
@@ -27,18 +29,38 @@ function chunks(texts: string[]): StoredChunk[] {
     const start = offset;
     offset += text.length + 2;
     const hash = createHash("sha256").update(text).digest("hex");
-    return { ordinal: i, text, textHash: hash, embedding: [1, 0, 0, i], start, end: start + text.length, page: null, headingPath: ["Brewing"], tokenCount: 10 };
+    return {
+      ordinal: i,
+      text,
+      textHash: hash,
+      embedding: [1, 0, 0, i],
+      start,
+      end: start + text.length,
+      page: null,
+      headingPath: ["Brewing"],
+      tokenCount: 10,
+    };
   });
 }
 
 async function generation(db: Database) {
-  const [{ id }] = (await queryRows<{ id: number }>(db.db, sql`
+  const [{ id }] = (await queryRows<{ id: number }>(
+    db.db,
+    sql`
     INSERT INTO index_generations (embedder_key, embedder, chunker, status)
-    VALUES ('test', '{"dimensions":4}'::jsonb, '{}'::jsonb, 'retired') RETURNING id`)) as [{ id: number }];
+    VALUES ('test', '{"dimensions":4}'::jsonb, '{}'::jsonb, 'retired') RETURNING id`,
+  )) as [{ id: number }];
   return id;
 }
 
-async function addDocument(db: Database, store: ReturnType<typeof createPgvectorStore>, g: number, path: string, collection: string, texts: string[]) {
+async function addDocument(
+  db: Database,
+  store: ReturnType<typeof createPgvectorStore>,
+  g: number,
+  path: string,
+  collection: string,
+  texts: string[],
+) {
   const catalog = createCatalog(db.db);
   const source = await catalog.upsertSource("/bm25-cache", "alpha");
   const doc = await catalog.ensureDocument(source, path, collection);
@@ -51,12 +73,27 @@ async function addDocument(db: Database, store: ReturnType<typeof createPgvector
  * adds a chunk's terms in join order, which PostgreSQL does not fix (seen: 1 ulp apart).
  */
 function same(got: ChunkHit[], want: ChunkHit[], label = "") {
-  expect(got.map((h) => h.chunkId), label).toEqual(want.map((h) => h.chunkId));
-  expect(got.map(({ score: _, ...h }) => h), label).toEqual(want.map(({ score: _, ...h }) => h));
-  got.forEach((h, i) => expect(Math.abs(h.score - want[i]!.score), label).toBeLessThanOrEqual(1e-12 * Math.abs(want[i]!.score)));
+  expect(
+    got.map((h) => h.chunkId),
+    label,
+  ).toEqual(want.map((h) => h.chunkId));
+  expect(
+    got.map(({ score: _, ...h }) => h),
+    label,
+  ).toEqual(want.map(({ score: _, ...h }) => h));
+  got.forEach((h, i) =>
+    expect(Math.abs(h.score - want[i]!.score), label).toBeLessThanOrEqual(1e-12 * Math.abs(want[i]!.score)),
+  );
 }
 
-const QUERIES = ["yeast fermentation", "How does zymase affect fermentation?", "sugar sugar wine", "bread", "rank fusion retrievers", "quokka"];
+const QUERIES = [
+  "yeast fermentation",
+  "How does zymase affect fermentation?",
+  "sugar sugar wine",
+  "bread",
+  "rank fusion retrievers",
+  "quokka",
+];
 
 describe("in-memory BM25 (postings cached per term, versioned by the database)", () => {
   it("scores exactly as the SQL query does: same chunks, same order, same float64 scores, with and without a collection filter", async () => {

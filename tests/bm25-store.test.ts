@@ -11,7 +11,9 @@ import { startSocketServer } from "./support/core.js";
 
 const opened: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  while (opened.length) await opened.pop()!();
+  while (opened.length) {
+    await opened.pop()!();
+  }
 });
 
 async function open(mode: "pglite" | "pg-socket"): Promise<Database> {
@@ -42,7 +44,10 @@ const CORPUS: DocSpec[] = [
     collection: "alpha",
     chunks: [
       { text: "# Yeast\n\nZymase drives fermentation in brewer's yeast.", headingPath: ["Yeast"] },
-      { text: "Fermentation turns sugar into ethanol and carbon dioxide; the yeast cells multiply.", headingPath: ["Yeast"] },
+      {
+        text: "Fermentation turns sugar into ethanol and carbon dioxide; the yeast cells multiply.",
+        headingPath: ["Yeast"],
+      },
     ],
   },
   {
@@ -57,8 +62,16 @@ const CORPUS: DocSpec[] = [
       },
     ],
   },
-  { path: "wine.md", collection: "beta", chunks: [{ text: "Fermentation of grapes makes wine; yeast eats the grape sugar." }] },
-  { path: "rrf.md", collection: "alpha", chunks: [{ text: "Reciprocal rank fusion combines rankings from several retrievers." }] },
+  {
+    path: "wine.md",
+    collection: "beta",
+    chunks: [{ text: "Fermentation of grapes makes wine; yeast eats the grape sugar." }],
+  },
+  {
+    path: "rrf.md",
+    collection: "alpha",
+    chunks: [{ text: "Reciprocal rank fusion combines rankings from several retrievers." }],
+  },
 ];
 
 let seeded = 0;
@@ -66,9 +79,12 @@ let seeded = 0;
 async function seed(database: Database, corpus: DocSpec[], settings?: Partial<LexicalSettings>) {
   const catalog = createCatalog(database.db);
   const store = createPgvectorStore(database.db, { lexical: settings });
-  const [{ id: g }] = await queryRows<{ id: number }>(database.db, sql`
+  const [{ id: g }] = (await queryRows<{ id: number }>(
+    database.db,
+    sql`
     INSERT INTO index_generations (embedder_key, embedder, chunker, status)
-    VALUES ('test', '{"dimensions":4}'::jsonb, '{}'::jsonb, 'retired') RETURNING id`) as [{ id: number }];
+    VALUES ('test', '{"dimensions":4}'::jsonb, '{}'::jsonb, 'retired') RETURNING id`,
+  )) as [{ id: number }];
   const source = await catalog.upsertSource(`/bm25/${++seeded}`, "alpha");
   const ids = new Map<string, string>();
   for (const doc of corpus) {
@@ -108,27 +124,44 @@ function reference(corpus: DocSpec[], query: string, s: LexicalSettings, collect
     docIndex.add(doc.path, documentField(chunks));
   }
   const docScore = new Map(docIndex.search(query, 1000).map((h) => [h.id, h.score]));
-  const inCollection = (id: string) => !collections || collections.includes(corpus.find((d) => id.startsWith(`${d.path}#`))!.collection);
+  const inCollection = (id: string) =>
+    !collections || collections.includes(corpus.find((d) => id.startsWith(`${d.path}#`))!.collection);
   return chunkIndex
     .search(query, 1000)
     .filter((h) => inCollection(h.id))
-    .map((h) => ({ id: h.id, score: s.documentWeight * (docScore.get(h.id.split("#")[0]!) ?? 0) + (1 - s.documentWeight) * h.score }))
+    .map((h) => ({
+      id: h.id,
+      score: s.documentWeight * (docScore.get(h.id.split("#")[0]!) ?? 0) + (1 - s.documentWeight) * h.score,
+    }))
     .sort((a, b) => b.score - a.score);
 }
 
 async function stats(database: Database, g: number) {
-  const [row] = await queryRows<Record<string, unknown>>(database.db, sql`
-    SELECT chunk_count, chunk_length, doc_count, doc_length FROM lexical_stats WHERE generation_id = ${g}`);
-  const [truth] = await queryRows<Record<string, unknown>>(database.db, sql`
+  const [row] = await queryRows<Record<string, unknown>>(
+    database.db,
+    sql`
+    SELECT chunk_count, chunk_length, doc_count, doc_length FROM lexical_stats WHERE generation_id = ${g}`,
+  );
+  const [truth] = await queryRows<Record<string, unknown>>(
+    database.db,
+    sql`
     SELECT (SELECT count(DISTINCT chunk_id) FROM lexical_chunk_postings WHERE generation_id = ${g}) AS chunk_count,
            (SELECT coalesce(sum(tf), 0) FROM lexical_chunk_postings WHERE generation_id = ${g}) AS chunk_length,
            (SELECT count(DISTINCT document_id) FROM lexical_document_postings WHERE generation_id = ${g}) AS doc_count,
-           (SELECT coalesce(sum(tf), 0) FROM lexical_document_postings WHERE generation_id = ${g}) AS doc_length`);
-  const num = (r: Record<string, unknown> | undefined) => Object.fromEntries(Object.entries(r ?? {}).map(([k, v]) => [k, Number(v)]));
+           (SELECT coalesce(sum(tf), 0) FROM lexical_document_postings WHERE generation_id = ${g}) AS doc_length`,
+  );
+  const num = (r: Record<string, unknown> | undefined) =>
+    Object.fromEntries(Object.entries(r ?? {}).map(([k, v]) => [k, Number(v)]));
   return { kept: num(row), recomputed: num(truth) };
 }
 
-const QUERIES = ["How does zymase affect fermentation?", "yeast sugar", "wild yeast bread", "yeast yeast fermentation", "rank fusion"];
+const QUERIES = [
+  "How does zymase affect fermentation?",
+  "yeast sugar",
+  "wild yeast bread",
+  "yeast yeast fermentation",
+  "rank fusion",
+];
 
 // One database per driver; tests keep apart by generation and source, as the service's would.
 describe.each(["pglite", "pg-socket"] as const)("SQL BM25 in the store on %s", (mode) => {
@@ -139,13 +172,19 @@ describe.each(["pglite", "pg-socket"] as const)("SQL BM25 in the store on %s", (
   it("scores every chunk as the in-memory BM25 does, blended or chunk-only", async () => {
     const database = await shared;
     const { g, ids } = await seed(database, CORPUS);
-    for (const settings of [DEFAULT_LEXICAL, { ...DEFAULT_LEXICAL, documentWeight: 0 }, { k1: 1.2, b: 0.75, documentWeight: 0.3 }]) {
+    for (const settings of [
+      DEFAULT_LEXICAL,
+      { ...DEFAULT_LEXICAL, documentWeight: 0 },
+      { k1: 1.2, b: 0.75, documentWeight: 0.3 },
+    ]) {
       const store = createPgvectorStore(database.db, { lexical: settings });
       const pathOf = new Map([...ids].map(([p, id]) => [id, p]));
       for (const q of QUERIES) {
         const hits = await store.searchLexical(q, { generationId: g, topK: 50 });
         const expected = reference(CORPUS, q, settings);
-        expect(hits.map((h) => `${pathOf.get(h.documentId)}#${h.ordinal}`).sort()).toEqual(expected.map((e) => e.id).sort());
+        expect(hits.map((h) => `${pathOf.get(h.documentId)}#${h.ordinal}`).sort()).toEqual(
+          expected.map((e) => e.id).sort(),
+        );
         for (const h of hits) {
           const want = expected.find((e) => e.id === `${pathOf.get(h.documentId)}#${h.ordinal}`)!;
           expect(h.score, `${q}: ${want.id}`).toBeCloseTo(want.score, 10);
@@ -161,7 +200,9 @@ describe.each(["pglite", "pg-socket"] as const)("SQL BM25 in the store on %s", (
     const hits = await store.searchLexical("zymase", { generationId: g, topK: 5 });
     expect(hits[0]).toMatchObject({ documentId: ids.get("yeast.md"), ordinal: 0 });
     // A heading is indexed with the chunks under it, once: not again where the text shows it.
-    expect(chunkField({ text: "Sugar becomes ethanol.", headingPath: ["Yeast"] })).toBe("Yeast\nSugar becomes ethanol.");
+    expect(chunkField({ text: "Sugar becomes ethanol.", headingPath: ["Yeast"] })).toBe(
+      "Yeast\nSugar becomes ethanol.",
+    );
     expect(chunkField({ text: "# Yeast\n\nZymase.", headingPath: ["Yeast"] })).toBe("# Yeast\n\nZymase.");
     expect(await store.searchLexical("the of and", { generationId: g, topK: 5 })).toEqual([]);
     expect(await store.searchLexical("quokka", { generationId: g, topK: 5 })).toEqual([]);
@@ -199,7 +240,9 @@ describe.each(["pglite", "pg-socket"] as const)("SQL BM25 in the store on %s", (
     const left = await store.searchLexical("yeast fusion quokka", { generationId: g, topK: 10 });
     expect(left.map((h) => h.path).sort()).toEqual(["rrf.md", "yeast.md"]);
     const remaining = [edited, CORPUS[3]!];
-    expect(left.map((h) => h.score)).toEqual(reference(remaining, "yeast fusion quokka", DEFAULT_LEXICAL).map((e) => expect.closeTo(e.score, 10)));
+    expect(left.map((h) => h.score)).toEqual(
+      reference(remaining, "yeast fusion quokka", DEFAULT_LEXICAL).map((e) => expect.closeTo(e.score, 10)),
+    );
 
     // Emptying a document through replace removes it too.
     await store.replaceDocumentChunks(g, { documentId: ids.get("rrf.md")!, collection: "alpha" }, []);
@@ -212,7 +255,11 @@ describe.each(["pglite", "pg-socket"] as const)("SQL BM25 in the store on %s", (
     const database = await shared;
     const { store, g, ids } = await seed(database, CORPUS);
     const pathOf = new Map([...ids].map(([p, id]) => [id, p]));
-    const beta = await store.searchLexical("yeast fermentation sugar", { generationId: g, topK: 10, collections: ["beta"] });
+    const beta = await store.searchLexical("yeast fermentation sugar", {
+      generationId: g,
+      topK: 10,
+      collections: ["beta"],
+    });
     expect(beta.length).toBe(2);
     expect(beta.every((h) => h.collection === "beta")).toBe(true);
     const expected = reference(CORPUS, "yeast fermentation sugar", DEFAULT_LEXICAL, ["beta"]);
@@ -226,11 +273,20 @@ describe.each(["pglite", "pg-socket"] as const)("SQL BM25 in the store on %s", (
   it("generations keep separate postings and statistics", async () => {
     const database = await shared;
     const { store, g, ids } = await seed(database, CORPUS);
-    const [{ id: g2 }] = (await queryRows<{ id: number }>(database.db, sql`
+    const [{ id: g2 }] = (await queryRows<{ id: number }>(
+      database.db,
+      sql`
       INSERT INTO index_generations (embedder_key, embedder, chunker, status)
-      VALUES ('other', '{"dimensions":4}'::jsonb, '{}'::jsonb, 'retired') RETURNING id`)) as [{ id: number }];
-    await store.replaceDocumentChunks(g2, { documentId: ids.get("rrf.md")!, collection: "alpha" }, stored({ path: "rrf.md", collection: "alpha", chunks: [{ text: "Yeast only here." }] }));
-    expect((await store.searchLexical("yeast", { generationId: g2, topK: 10 })).map((h) => h.text)).toEqual(["Yeast only here."]);
+      VALUES ('other', '{"dimensions":4}'::jsonb, '{}'::jsonb, 'retired') RETURNING id`,
+    )) as [{ id: number }];
+    await store.replaceDocumentChunks(
+      g2,
+      { documentId: ids.get("rrf.md")!, collection: "alpha" },
+      stored({ path: "rrf.md", collection: "alpha", chunks: [{ text: "Yeast only here." }] }),
+    );
+    expect((await store.searchLexical("yeast", { generationId: g2, topK: 10 })).map((h) => h.text)).toEqual([
+      "Yeast only here.",
+    ]);
     expect((await stats(database, g2)).kept).toMatchObject({ chunk_count: 1, doc_count: 1 });
     expect((await stats(database, g)).kept).toMatchObject({ chunk_count: 6, doc_count: 4 });
     // Deleting the document removes it from every generation.

@@ -1,14 +1,50 @@
 import { describe, expect, it } from "vitest";
 import { analyze, ENGLISH_STOP_WORDS, termCounts, tokenize } from "../pipelines/retrieve/analyzer.js";
-import { bm25Idf, byte4ToInt, createBm25Index, intToByte4, luceneLength, queryTerms } from "../pipelines/retrieve/bm25.js";
+import {
+  bm25Idf,
+  byte4ToInt,
+  createBm25Index,
+  intToByte4,
+  luceneLength,
+  queryTerms,
+} from "../pipelines/retrieve/bm25.js";
 import { porterStem } from "../pipelines/retrieve/porter.js";
 
 describe("StandardTokenizer (UAX #29 word boundaries)", () => {
   it("keeps words, numbers and in-word punctuation together, and splits at hyphens and symbols", () => {
-    expect(tokenize("The U.S. trial: p<0.05, n=1,000; IL-6 and TNF-α don't matter."))
-      .toEqual(["The", "U.S", "trial", "p", "0.05", "n", "1,000", "IL", "6", "and", "TNF", "α", "don't", "matter"]);
-    expect(tokenize("foo_bar __init__ e.g. a:b 3.14.15 x2y")).toEqual(["foo_bar", "__init__", "e.g", "a:b", "3.14.15", "x2y"]);
-    expect(tokenize("ends with a dot. and 'quoted' words")).toEqual(["ends", "with", "a", "dot", "and", "quoted", "words"]);
+    expect(tokenize("The U.S. trial: p<0.05, n=1,000; IL-6 and TNF-α don't matter.")).toEqual([
+      "The",
+      "U.S",
+      "trial",
+      "p",
+      "0.05",
+      "n",
+      "1,000",
+      "IL",
+      "6",
+      "and",
+      "TNF",
+      "α",
+      "don't",
+      "matter",
+    ]);
+    expect(tokenize("foo_bar __init__ e.g. a:b 3.14.15 x2y")).toEqual([
+      "foo_bar",
+      "__init__",
+      "e.g",
+      "a:b",
+      "3.14.15",
+      "x2y",
+    ]);
+    expect(tokenize("ends with a dot. and 'quoted' words")).toEqual([
+      "ends",
+      "with",
+      "a",
+      "dot",
+      "and",
+      "quoted",
+      "words",
+    ]);
   });
 
   it("gives each ideograph and hiragana its own token, keeps katakana runs, and keeps combining marks", () => {
@@ -102,7 +138,9 @@ describe("Porter stemmer (Lucene's, Martin Porter's algorithm)", () => {
     possibly: "possibl",
   };
   it("stems the canonical examples", () => {
-    for (const [word, stem] of Object.entries(canonical)) expect(porterStem(word), word).toBe(stem);
+    for (const [word, stem] of Object.entries(canonical)) {
+      expect(porterStem(word), word).toBe(stem);
+    }
   });
 
   it("leaves words of one or two letters alone and treats other characters as consonants", () => {
@@ -116,20 +154,36 @@ describe("Porter stemmer (Lucene's, Martin Porter's algorithm)", () => {
 
 describe("analyzer (Anserini's DefaultEnglishAnalyzer)", () => {
   it("removes possessives, lower-cases, drops Lucene's stop words and stems", () => {
-    expect(analyze("The patients' relational databases of John's lab")).toEqual(["patient", "relat", "databas", "john", "lab"]);
+    expect(analyze("The patients' relational databases of John's lab")).toEqual([
+      "patient",
+      "relat",
+      "databas",
+      "john",
+      "lab",
+    ]);
     expect(analyze("It is not what they said, but there was no such thing")).toEqual(["what", "said", "thing"]);
     expect(analyze("İstanbul ΣΟΦΙΑ")).toEqual(["istanbul", "σοφια"]);
   });
 
   it("uses exactly Lucene's 33 English stop words", () => {
     expect(ENGLISH_STOP_WORDS.size).toBe(33);
-    for (const w of ["a", "the", "not", "no", "with", "will", "their"]) expect(ENGLISH_STOP_WORDS.has(w)).toBe(true);
-    for (const w of ["what", "between", "from", "he", "she"]) expect(ENGLISH_STOP_WORDS.has(w)).toBe(false);
+    for (const w of ["a", "the", "not", "no", "with", "will", "their"]) {
+      expect(ENGLISH_STOP_WORDS.has(w)).toBe(true);
+    }
+    for (const w of ["what", "between", "from", "he", "she"]) {
+      expect(ENGLISH_STOP_WORDS.has(w)).toBe(false);
+    }
   });
 
   it("counts terms; a repeated query term weighs its count", () => {
-    expect([...termCounts(analyze("cells cell CELL mice"))]).toEqual([["cell", 3], ["mice", 1]]);
-    expect([...queryTerms("yeast and yeasts ferment")]).toEqual([["yeast", 2], ["ferment", 1]]);
+    expect([...termCounts(analyze("cells cell CELL mice"))]).toEqual([
+      ["cell", 3],
+      ["mice", 1],
+    ]);
+    expect([...queryTerms("yeast and yeasts ferment")]).toEqual([
+      ["yeast", 2],
+      ["ferment", 1],
+    ]);
   });
 });
 

@@ -2,7 +2,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createLlamaIndexChunker, LLAMAINDEX_STRATEGY, llamaIndexChunkerSettings } from "../pipelines/chunk/llamaindex-chunker.js";
+import {
+  createLlamaIndexChunker,
+  LLAMAINDEX_STRATEGY,
+  llamaIndexChunkerSettings,
+} from "../pipelines/chunk/llamaindex-chunker.js";
 import { STRUCTURE_STRATEGY } from "../pipelines/chunk/structure-chunker.js";
 import type { ChunkDraft, TokenCounter } from "../pipelines/chunk/types.js";
 import { parseMarkdown } from "../pipelines/parse/markdown.js";
@@ -47,7 +51,9 @@ function expectValidChunks(doc: ParsedDocument, chunks: ChunkDraft[], maxTokens:
 function pdfLike(pages: string[]): ParsedDocument {
   let text = "";
   const sections: ParsedSection[] = pages.map((p, k) => {
-    if (text !== "") text += "\n\n";
+    if (text !== "") {
+      text += "\n\n";
+    }
     const start = text.length;
     text += p;
     return { text: p, start, end: text.length, headingPath: [], page: k + 1 };
@@ -63,7 +69,9 @@ describe("llamaindex-sentence-v1 chunker", () => {
     const chunks = chunker.chunk(doc);
     expectValidChunks(doc, chunks, 25, words);
     expect(chunks.length).toBeGreaterThan(3);
-    expect(new Set(chunks.map((c) => c.headingPath.join(" > ")))).toEqual(new Set(["Guide", "Guide > Setup", "Guide > Setup > Deep"]));
+    expect(new Set(chunks.map((c) => c.headingPath.join(" > ")))).toEqual(
+      new Set(["Guide", "Guide > Setup", "Guide > Setup > Deep"]),
+    );
     expect(chunks.every((c) => c.page === null)).toBe(true);
   });
 
@@ -84,7 +92,10 @@ describe("llamaindex-sentence-v1 chunker", () => {
     const giant = Array.from({ length: 500 }, (_, i) => `w${i}`).join(" ");
     const doc = parseText(`${giant}\n\n${"x".repeat(200)}`);
     const chars: TokenCounter = (t) => Math.ceil(t.length / 4);
-    for (const [count, max] of [[words, 30], [chars, 40]] as const) {
+    for (const [count, max] of [
+      [words, 30],
+      [chars, 40],
+    ] as const) {
       const chunks = (await createLlamaIndexChunker(llamaIndexChunkerSettings(max), count)).chunk(doc);
       expectValidChunks(doc, chunks, max, count);
       expect(chunks.length).toBeGreaterThan(500 / 30);
@@ -105,7 +116,9 @@ describe("llamaindex-sentence-v1 chunker", () => {
     const chunker = await createLlamaIndexChunker(llamaIndexChunkerSettings(100), words);
     expect(chunker.settings).toEqual({ maxTokens: 100, overlapTokens: 0, strategy: LLAMAINDEX_STRATEGY });
     expect(LLAMAINDEX_STRATEGY).not.toBe(STRUCTURE_STRATEGY);
-    await expect(createLlamaIndexChunker({ ...chunker.settings, strategy: STRUCTURE_STRATEGY }, words)).rejects.toThrow(RangeError);
+    await expect(createLlamaIndexChunker({ ...chunker.settings, strategy: STRUCTURE_STRATEGY }, words)).rejects.toThrow(
+      RangeError,
+    );
   });
 });
 
@@ -117,7 +130,9 @@ describe("CHUNKER", () => {
     expect(() => loadAllInOneConfig({ CHUNKER: "bogus" })).toThrow(/CHUNKER: must be structure or llamaindex/);
   });
 
-  it("an index keeps the chunker it was built with when CHUNKER changes, and says so", { timeout: 60_000 }, async () => {
+  it("an index keeps the chunker it was built with when CHUNKER changes, and says so", {
+    timeout: 60_000,
+  }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "rag-chunker-"));
     const lines: string[] = [];
     const log = createLogger("warn", {}, { write: (s: string) => void lines.push(s) });
@@ -127,7 +142,9 @@ describe("CHUNKER", () => {
       const first = await createCoreDeps({ ...config, CHUNKER: "llamaindex" }, log, { embedder });
       expect(first.chunker.settings.strategy).toBe(LLAMAINDEX_STRATEGY);
       expect((first.generation.chunker as { strategy: string }).strategy).toBe(LLAMAINDEX_STRATEGY);
-      const doc = parseMarkdown(`# Notes\n\n${Array.from({ length: 40 }, (_, k) => `Fact number ${k} is recorded here.`).join(" ")}`);
+      const doc = parseMarkdown(
+        `# Notes\n\n${Array.from({ length: 40 }, (_, k) => `Fact number ${k} is recorded here.`).join(" ")}`,
+      );
       const count: TokenCounter = (t) => embedder.countTokens(t);
       expectValidChunks(doc, first.chunker.chunk(doc), first.chunker.settings.maxTokens, count);
       await first.close();
@@ -140,7 +157,13 @@ describe("CHUNKER", () => {
         expect(warning).toMatchObject({ level: "warn", indexed: LLAMAINDEX_STRATEGY, configured: STRUCTURE_STRATEGY });
 
         // The documented way to change chunkers: a re-index builds with CHUNKER, and the switch follows it.
-        const { completion } = await startReindex(second, { embedder: embedderConfig(config), chunker: "structure", maxFileBytes: 1_000_000, retireGraceMs: 0, log });
+        const { completion } = await startReindex(second, {
+          embedder: embedderConfig(config),
+          chunker: "structure",
+          maxFileBytes: 1_000_000,
+          retireGraceMs: 0,
+          log,
+        });
         await completion;
         expect((second.generation.chunker as { strategy: string }).strategy).toBe(STRUCTURE_STRATEGY);
         expect(second.chunker.settings.strategy).toBe(STRUCTURE_STRATEGY);

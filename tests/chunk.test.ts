@@ -60,7 +60,12 @@ describe("structure-v1 chunker", () => {
     const chunks = createChunker(settings(10), chars).chunk(doc);
     expectValidChunks(doc, chunks, 10, chars);
     expect(chunks.length).toBeGreaterThan(3);
-    expect(chunks.map((c) => c.text).join("").replace(/ /g, "")).toBe(doc.text.replace(/ /g, ""));
+    expect(
+      chunks
+        .map((c) => c.text)
+        .join("")
+        .replace(/ /g, ""),
+    ).toBe(doc.text.replace(/ /g, ""));
   });
 
   it("keeps an opening code fence with its code and skips markup that renders as nothing", () => {
@@ -99,7 +104,10 @@ describe("structure-v1 chunker", () => {
     const superAdditive: TokenCounter = (t) => Math.ceil(t.length / 3);
     const md = readFileSync(join(bookDir, "ch04-01-what-is-ownership.md"), "utf8");
     const doc = parseMarkdown(md);
-    for (const [count, max] of [[pieces, 64], [superAdditive, 50]] as const) {
+    for (const [count, max] of [
+      [pieces, 64],
+      [superAdditive, 50],
+    ] as const) {
       const chunks = createChunker(settings(max, 8), count).chunk(doc);
       expectValidChunks(doc, chunks, max, count);
     }
@@ -114,7 +122,9 @@ describe("structure-v1 chunker", () => {
   });
 
   it("keeps offsets exact for HTML and text documents", () => {
-    const html = parseHtml(`<main><h1>T</h1><p>${sentence(12)} ${sentence(12)}</p><ul><li>${sentence(6)}</li><li>${sentence(6)}</li></ul><h2>S</h2><pre>a  b\n  c</pre></main>`);
+    const html = parseHtml(
+      `<main><h1>T</h1><p>${sentence(12)} ${sentence(12)}</p><ul><li>${sentence(6)}</li><li>${sentence(6)}</li></ul><h2>S</h2><pre>a  b\n  c</pre></main>`,
+    );
     expectValidChunks(html, createChunker(settings(15), words).chunk(html), 15, words);
     const text = parseText(`\n  ${sentence(30)}\n\n\n${sentence(4)}\n`);
     expectValidChunks(text, createChunker(settings(12), words).chunk(text), 12, words);
@@ -133,7 +143,11 @@ describe("sentenceSpans", () => {
   const split = (t: string) => sentenceSpans(t, 0, t.length).map(([s, e]) => t.slice(s, e));
 
   it("ends sentences at . ! ? before a capital, digit or quote, but not after abbreviations or in decimals", () => {
-    expect(split('Dr. Smith paid 3.50 dollars, e.g. for tea. Was it good? "Yes!" 42 is the answer. J. R. R. Tolkien wrote etc. And more.')).toEqual([
+    expect(
+      split(
+        'Dr. Smith paid 3.50 dollars, e.g. for tea. Was it good? "Yes!" 42 is the answer. J. R. R. Tolkien wrote etc. And more.',
+      ),
+    ).toEqual([
       "Dr. Smith paid 3.50 dollars, e.g. for tea.",
       "Was it good?",
       '"Yes!"',
@@ -144,7 +158,13 @@ describe("sentenceSpans", () => {
 
   it("treats list items and headings as boundaries", () => {
     expect(split("Steps:\n- install it\n- run it\n1. then this\n## Next\nplain line\n> - quoted item")).toEqual([
-      "Steps:", "- install it", "- run it", "1. then this", "## Next", "plain line", "> - quoted item",
+      "Steps:",
+      "- install it",
+      "- run it",
+      "1. then this",
+      "## Next",
+      "plain line",
+      "> - quoted item",
     ]);
   });
 });

@@ -86,23 +86,55 @@ describe("npm start refuses bad configuration", () => {
 
   it.each([
     ["PORT", { PORT: "not-a-port" }, /PORT: .*"not-a-port"/],
-    ["EMBEDDING_MODEL without a key", { EMBEDDING_MODEL: "openai:text-embedding-3-small" }, /EMBEDDING_API_KEY: required/],
-    ["EMBEDDING_MODEL unreachable", { EMBEDDING_MODEL: "openai:m", EMBEDDING_BASE_URL: "http://127.0.0.1:1/v1", EMBEDDING_TIMEOUT_MS: "500" }, /EMBEDDING_MODEL: cannot load openai:m: .*fetch failed/],
-    ["EMBEDDING_MODEL onnx without the package", { EMBEDDING_MODEL: "onnx:/nonexistent/model" }, /EMBEDDING_MODEL: cannot load onnx:\/nonexistent\/model: .*config.json is missing/],
+    [
+      "EMBEDDING_MODEL without a key",
+      { EMBEDDING_MODEL: "openai:text-embedding-3-small" },
+      /EMBEDDING_API_KEY: required/,
+    ],
+    [
+      "EMBEDDING_MODEL unreachable",
+      { EMBEDDING_MODEL: "openai:m", EMBEDDING_BASE_URL: "http://127.0.0.1:1/v1", EMBEDDING_TIMEOUT_MS: "500" },
+      /EMBEDDING_MODEL: cannot load openai:m: .*fetch failed/,
+    ],
+    [
+      "EMBEDDING_MODEL onnx without the package",
+      { EMBEDDING_MODEL: "onnx:/nonexistent/model" },
+      /EMBEDDING_MODEL: cannot load onnx:\/nonexistent\/model: .*config.json is missing/,
+    ],
     ["GENERATOR=openai without a key", { GENERATOR: "openai" }, /LLM_API_KEY: required/],
-    ["GENERATOR=llamacpp without the package", { GENERATOR: "llamacpp:/models/x.gguf" }, /needs node-llama-cpp.*npm install node-llama-cpp/],
-    ["WATCH_DIRS", { WATCH_DIRS: "/nonexistent/rag-folder" }, /WATCH_DIRS: \/nonexistent\/rag-folder is not a directory/],
-    ["DATABASE_URL without pgvector", { DATABASE_URL: "postgres://postgres@127.0.0.1:5432/postgres" }, /does not have the pgvector extension/],
-    ["DATABASE_URL unreachable", { DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" }, /Cannot reach the PostgreSQL server named by DATABASE_URL/],
-  ])("%s", async (_name, env, message) => {
-    const port = String(await freePort());
-    const svc = startService("services/all-in-one/main.ts", { PORT: port, DATA_DIR: dataDir, ...env });
-    const timer = setTimeout(() => svc.child.kill("SIGKILL"), 60_000);
-    const code = await svc.exited;
-    clearTimeout(timer);
-    expect(code).toBe(1);
-    expect(svc.output()).toMatch(/Start-up failed: /);
-    expect(svc.output()).toMatch(message);
-    expect(svc.output()).not.toMatch(/\n\s+at .*\.(ts|js):\d+/);
-  }, 70_000);
+    [
+      "GENERATOR=llamacpp without the package",
+      { GENERATOR: "llamacpp:/models/x.gguf" },
+      /needs node-llama-cpp.*npm install node-llama-cpp/,
+    ],
+    [
+      "WATCH_DIRS",
+      { WATCH_DIRS: "/nonexistent/rag-folder" },
+      /WATCH_DIRS: \/nonexistent\/rag-folder is not a directory/,
+    ],
+    [
+      "DATABASE_URL without pgvector",
+      { DATABASE_URL: "postgres://postgres@127.0.0.1:5432/postgres" },
+      /does not have the pgvector extension/,
+    ],
+    [
+      "DATABASE_URL unreachable",
+      { DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" },
+      /Cannot reach the PostgreSQL server named by DATABASE_URL/,
+    ],
+  ])(
+    "%s",
+    async (_name, env, message) => {
+      const port = String(await freePort());
+      const svc = startService("services/all-in-one/main.ts", { PORT: port, DATA_DIR: dataDir, ...env });
+      const timer = setTimeout(() => svc.child.kill("SIGKILL"), 60_000);
+      const code = await svc.exited;
+      clearTimeout(timer);
+      expect(code).toBe(1);
+      expect(svc.output()).toMatch(/Start-up failed: /);
+      expect(svc.output()).toMatch(message);
+      expect(svc.output()).not.toMatch(/\n\s+at .*\.(ts|js):\d+/);
+    },
+    70_000,
+  );
 });

@@ -41,10 +41,17 @@ const get = async (url: string) => {
 };
 
 beforeAll(async () => {
-  for (let i = 0; i < 2; i++) dirs.push(mkdtempSync(join(tmpdir(), `rag-docs-${i}-`)));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dirs[0]!, name), text);
+  for (let i = 0; i < 2; i++) {
+    dirs.push(mkdtempSync(join(tmpdir(), `rag-docs-${i}-`)));
+  }
+  for (const [name, text] of Object.entries(files)) {
+    writeFileSync(join(dirs[0]!, name), text);
+  }
   writeFileSync(join(dirs[1]!, "other.md"), "# Tongs\n\nTongs hold the hot iron on the anvil.\n");
-  writeFileSync(join(dirs[1]!, "broken.txt"), Uint8Array.from({ length: 3000 }, (_, i) => (i * 131) % 256));
+  writeFileSync(
+    join(dirs[1]!, "broken.txt"),
+    Uint8Array.from({ length: 3000 }, (_, i) => (i * 131) % 256),
+  );
   ({ core, cleanup } = await makeCore("pglite"));
   pipeline = await startPipeline(core, dirs);
   await pipeline.queue.idle();
@@ -52,7 +59,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await pipeline.stop();
   await cleanup();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  for (const d of dirs) {
+    rmSync(d, { recursive: true, force: true });
+  }
 });
 
 describe("GET /documents", () => {
@@ -88,7 +97,11 @@ describe("GET /documents", () => {
     expect(indexedInSource.documents.map((d) => d.path)).toEqual(["other.md"]);
 
     expect(((await get("/documents?collection=default")).body as Page).total).toBe(6);
-    expect(((await get("/documents?collection=nowhere")).body as Page)).toMatchObject({ total: 0, documents: [], nextOffset: null });
+    expect((await get("/documents?collection=nowhere")).body as Page).toMatchObject({
+      total: 0,
+      documents: [],
+      nextOffset: null,
+    });
   });
 
   it.each([
@@ -113,12 +126,22 @@ describe("GET /documents/:id", () => {
     const a = list.documents.find((d) => d.path === "a.md")!;
     const { status, body } = await get(`/documents/${a.id}`);
     expect(status).toBe(200);
-    expect(body).toMatchObject({ id: a.id, path: "a.md", root: dirs[0], status: "indexed", errorCode: null, error: null, pageCount: null });
+    expect(body).toMatchObject({
+      id: a.id,
+      path: "a.md",
+      root: dirs[0],
+      status: "indexed",
+      errorCode: null,
+      error: null,
+      pageCount: null,
+    });
     expect(body.contentHash).toBe(createHash("sha256").update(files["a.md"]!).digest("hex"));
     expect(body.chunkCount).toBeGreaterThan(0);
     expect(new Date(body.indexedAt).getTime()).toBeGreaterThan(Date.now() - 60_000);
     expect(new Date(body.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(body.indexedAt).getTime());
-    expect(body.versions).toEqual([{ generationId: core.generation.id, generationStatus: "active", chunks: body.chunkCount, pages: null }]);
+    expect(body.versions).toEqual([
+      { generationId: core.generation.id, generationStatus: "active", chunks: body.chunkCount, pages: null },
+    ]);
   });
 
   it("a failed document carries its failure code and reason", async () => {
@@ -129,13 +152,14 @@ describe("GET /documents/:id", () => {
     expect(body.error).toMatch(/binary/);
   });
 
-  it.each([["an unknown id", randomUUID()], ["a malformed id", "not-a-uuid"], ["an injection attempt", "1'%20OR%20'1'='1"]])(
-    "%s → 404 not_found",
-    async (_name, id) => {
-      const { status, body } = await get(`/documents/${id}`);
-      expect(status).toBe(404);
-      expect(body.error.code).toBe("not_found");
-      expect(body.error.requestId).toMatch(/\S/);
-    },
-  );
+  it.each([
+    ["an unknown id", randomUUID()],
+    ["a malformed id", "not-a-uuid"],
+    ["an injection attempt", "1'%20OR%20'1'='1"],
+  ])("%s → 404 not_found", async (_name, id) => {
+    const { status, body } = await get(`/documents/${id}`);
+    expect(status).toBe(404);
+    expect(body.error.code).toBe("not_found");
+    expect(body.error.requestId).toMatch(/\S/);
+  });
 });

@@ -4,11 +4,20 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createEmbedder } from "../pipelines/embed/index.js";
 import { embedderKey } from "../pipelines/embed/types.js";
-import { embeddingsReply, startScriptedServer, statusReply, vectorFor, type Reply, type ScriptedServer } from "./support/openai-server.js";
+import {
+  embeddingsReply,
+  startScriptedServer,
+  statusReply,
+  vectorFor,
+  type Reply,
+  type ScriptedServer,
+} from "./support/openai-server.js";
 
 const servers: ScriptedServer[] = [];
 afterEach(async () => {
-  while (servers.length) await servers.pop()!.close();
+  while (servers.length) {
+    await servers.pop()!.close();
+  }
 });
 
 async function scriptedServer(replies: Reply[]): Promise<ScriptedServer> {
@@ -23,7 +32,13 @@ describe("openai:<model> embedder against an OpenAI-compatible server", () => {
   it("probes dimensions and normalisation, sends the key, batches, and orders by index", async () => {
     const s = await scriptedServer([ok]);
     const e = await createEmbedder({ model: "openai:bge-small", baseUrl: s.url, apiKey: "sk-test", batchSize: 2 });
-    expect(e.identity).toEqual({ provider: "openai", model: "bge-small", version: "api", dimensions: 4, normalized: true });
+    expect(e.identity).toEqual({
+      provider: "openai",
+      model: "bge-small",
+      version: "api",
+      dimensions: 4,
+      normalized: true,
+    });
     expect(embedderKey(e.identity)).toBe("openai:bge-small@api/4/unit");
     const texts = ["a", "bb", "ccc", "dddd", "eeeee"];
     const vectors = await e.embed(texts);
@@ -35,7 +50,12 @@ describe("openai:<model> embedder against an OpenAI-compatible server", () => {
 
   it("passes requested dimensions and a pinned version into the identity", async () => {
     const s = await scriptedServer([ok]);
-    const e = await createEmbedder({ model: "openai:text-embedding-3-small", baseUrl: s.url, dimensions: 4, version: "2024-01" });
+    const e = await createEmbedder({
+      model: "openai:text-embedding-3-small",
+      baseUrl: s.url,
+      dimensions: 4,
+      version: "2024-01",
+    });
     expect(s.requests[0]!.body.dimensions).toBe(4);
     expect(e.identity.version).toBe("2024-01");
   });
@@ -56,7 +76,9 @@ describe("openai:<model> embedder against an OpenAI-compatible server", () => {
 
   it("names EMBEDDING_API_KEY when the credentials are refused", async () => {
     const s = await scriptedServer([status(401)]);
-    await expect(createEmbedder({ model: "openai:m", baseUrl: s.url, apiKey: "bad" })).rejects.toThrow(/EMBEDDING_API_KEY/);
+    await expect(createEmbedder({ model: "openai:m", baseUrl: s.url, apiKey: "bad" })).rejects.toThrow(
+      /EMBEDDING_API_KEY/,
+    );
     expect(s.requests).toHaveLength(1);
   });
 
@@ -64,7 +86,9 @@ describe("openai:<model> embedder against an OpenAI-compatible server", () => {
     const hang: Reply = () => {};
     const s = await scriptedServer([hang]);
     const started = Date.now();
-    await expect(createEmbedder({ model: "openai:m", baseUrl: s.url, timeoutMs: 100 })).rejects.toThrow(/did not answer within 100 ms/);
+    await expect(createEmbedder({ model: "openai:m", baseUrl: s.url, timeoutMs: 100 })).rejects.toThrow(
+      /did not answer within 100 ms/,
+    );
     expect(s.requests.length).toBe(5);
     expect(Date.now() - started).toBeLessThan(30_000);
   });
@@ -95,7 +119,9 @@ describe("onnx:<folder> embedder", () => {
   it("says what to install when @huggingface/transformers is absent", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rag-onnx-"));
     mkdirSync(join(dir, "onnx"));
-    for (const f of ["config.json", "tokenizer.json"]) writeFileSync(join(dir, f), "{}");
+    for (const f of ["config.json", "tokenizer.json"]) {
+      writeFileSync(join(dir, f), "{}");
+    }
     writeFileSync(join(dir, "onnx", "model.onnx"), "not really weights");
     await expect(createEmbedder(`onnx:${dir}`)).rejects.toThrow(
       /needs @huggingface\/transformers.*ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm install @huggingface\/transformers/,

@@ -18,7 +18,10 @@ const TEXTS = [
 let inThread: Embedder;
 let threaded: Embedder;
 beforeAll(async () => {
-  [inThread, threaded] = await Promise.all([createUseLiteEmbedder({ threads: 0 }), createUseLiteEmbedder({ threads: 2 })]);
+  [inThread, threaded] = await Promise.all([
+    createUseLiteEmbedder({ threads: 0 }),
+    createUseLiteEmbedder({ threads: 2 }),
+  ]);
 });
 afterAll(async () => {
   await inThread?.close();
@@ -38,7 +41,9 @@ describe("USE-Lite in worker threads", () => {
   it("has the same identity and token counts as the in-thread model", () => {
     expect(threaded.identity).toEqual(inThread.identity);
     expect(threaded.maxInputTokens).toBe(inThread.maxInputTokens);
-    for (const t of TEXTS) expect(threaded.countTokens(t)).toBe(inThread.countTokens(t));
+    for (const t of TEXTS) {
+      expect(threaded.countTokens(t)).toBe(inThread.countTokens(t));
+    }
   });
 
   it("computes the same vectors, in input order, with concurrent calls", async () => {
@@ -64,7 +69,11 @@ describe("USE-Lite in worker threads", () => {
 describe("embed thread pool", () => {
   let pool: EmbedThreadPool;
   beforeAll(async () => {
-    pool = await createEmbedThreadPool({ size: 1, script: new URL("./fixtures/crashing-use-lite-thread.mjs", import.meta.url), name: "use-lite" });
+    pool = await createEmbedThreadPool({
+      size: 1,
+      script: new URL("./fixtures/crashing-use-lite-thread.mjs", import.meta.url),
+      name: "use-lite",
+    });
   });
   afterAll(() => pool?.close());
 
@@ -75,7 +84,9 @@ describe("embed thread pool", () => {
     const alongside = pool.run(["sent with the crash"]);
     // Still waiting in the pool: it must wait for the replacement thread, not fail with it.
     const queued = pool.run(["after the crash", "still the same model"]);
-    await expect(crashed).rejects.toThrow(/use-lite thread 0 crashed while embedding 1 texts \(exited with code 3\); it is restarted/);
+    await expect(crashed).rejects.toThrow(
+      /use-lite thread 0 crashed while embedding 1 texts \(exited with code 3\); it is restarted/,
+    );
     await expect(alongside).rejects.toThrow(/use-lite thread 0 crashed/);
     expectSameVectors(await queued, expected);
   });

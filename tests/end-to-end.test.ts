@@ -11,7 +11,9 @@ const DOCS = new URL("../docs/", import.meta.url).pathname;
 describe.each<DbMode>(["pglite", "pg-socket"])("end to end on %s", (mode) => {
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {
-    while (cleanups.length) await cleanups.pop()!();
+    while (cleanups.length) {
+      await cleanups.pop()!();
+    }
   });
 
   async function setup() {
@@ -73,7 +75,10 @@ describe.each<DbMode>(["pglite", "pg-socket"])("end to end on %s", (mode) => {
         "late July and is best pressed into cider within a week of picking.</p></main>" +
         "<footer>Copyright Orchard Club</footer></body></html>",
     );
-    writeFileSync(join(dir, "notes.txt"), "Quinces must be cooked before eating because raw quince flesh is hard and astringent.\n");
+    writeFileSync(
+      join(dir, "notes.txt"),
+      "Quinces must be cooked before eating because raw quince flesh is hard and astringent.\n",
+    );
     const ask = (q: string) => pipeline.ask(q).then((r) => r.body);
     const html = await waitFor(async () => {
       const b = await ask("When does the Gravenstein apple ripen?");
@@ -96,7 +101,10 @@ describe.each<DbMode>(["pglite", "pg-socket"])("end to end on %s", (mode) => {
 
   it("abstains when nothing in the index answers the question, and logs the query", async () => {
     const { dir, core, pipeline } = await setup();
-    writeFileSync(join(dir, "a.md"), "# Bees\n\nHoney bees communicate the direction of flowers with a waggle dance.\n");
+    writeFileSync(
+      join(dir, "a.md"),
+      "# Bees\n\nHoney bees communicate the direction of flowers with a waggle dance.\n",
+    );
     await waitFor(async () => (await core.catalog.countDocuments()).indexed === 1);
     const { status, body } = await pipeline.ask("What is the boiling point of tungsten?");
     expect(status).toBe(200);

@@ -17,7 +17,9 @@ import { apiConfig } from "./support/pipeline.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
+  while (cleanups.length) {
+    await cleanups.pop()!();
+  }
 });
 
 const config = { DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES: 1_000_000, RETIRE_GRACE_MS: 200 };
@@ -35,7 +37,9 @@ async function runningApp(mode: "pglite" | "pg-socket") {
   let down = false;
   cleanups.push(async () => {
     await core.close().catch(() => {}); // after the outage, closing what is gone may fail
-    if (!down) await server?.stop();
+    if (!down) {
+      await server?.stop();
+    }
   });
   const app = createApp({
     config: apiConfig,
@@ -46,8 +50,11 @@ async function runningApp(mode: "pglite" | "pg-socket") {
   });
   /** The outage: the PostgreSQL server goes away, or the embedded database is closed under the app. */
   const breakDatabase = async () => {
-    if (server) await server.stop();
-    else await core.database.close();
+    if (server) {
+      await server.stop();
+    } else {
+      await core.database.close();
+    }
     down = true;
   };
   return { app, core, breakDatabase };
@@ -101,15 +108,33 @@ describe("the one mapping from layer errors to API errors", () => {
       [new ReindexError("embedder_unavailable", "Cannot load onnx:/nope"), "invalid_request", false],
       [new ReindexError("store_unavailable", "the database cannot be reached"), "service_unavailable", true],
       [new QueueUnavailableError("Redis is unavailable"), "service_unavailable", true],
-      [new PipelineError("embedding_failed", "the embeddings API answered 502", { retryable: true }), "service_unavailable", true],
+      [
+        new PipelineError("embedding_failed", "the embeddings API answered 502", { retryable: true }),
+        "service_unavailable",
+        true,
+      ],
       [new PipelineError("store_unavailable", "cannot reach", { retryable: true }), "service_unavailable", true],
       [new PipelineError("build_running", "a re-index is already running"), "reindex_in_progress", false],
-      [Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }), "service_unavailable", true],
-      [new Error("Failed query: select 1", { cause: Object.assign(new Error("terminating connection"), { code: "57P01" }) }), "service_unavailable", true],
+      [
+        Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }),
+        "service_unavailable",
+        true,
+      ],
+      [
+        new Error("Failed query: select 1", {
+          cause: Object.assign(new Error("terminating connection"), { code: "57P01" }),
+        }),
+        "service_unavailable",
+        true,
+      ],
     ];
     for (const [err, code, retryAfter] of cases) {
       const mapped = apiErrorOf(err);
-      expect({ err: err.message, code: mapped?.code, retryAfter: mapped?.retryAfterSeconds !== undefined }).toEqual({ err: err.message, code, retryAfter });
+      expect({ err: err.message, code: mapped?.code, retryAfter: mapped?.retryAfterSeconds !== undefined }).toEqual({
+        err: err.message,
+        code,
+        retryAfter,
+      });
       expect(mapped?.cause).toBe(err);
     }
     const own = new ApiError("not_found", "No document");

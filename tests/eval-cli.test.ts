@@ -25,7 +25,8 @@ async function run(argv: string[], env: Record<string, string> = {}) {
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
-const figure = (out: string, label: string) => Number(new RegExp(`^${label.replace(/[@.]/g, "\\$&")} ([\\d.]+)$`, "m").exec(out)?.[1]);
+const figure = (out: string, label: string) =>
+  Number(new RegExp(`^${label.replace(/[@.]/g, "\\$&")} ([\\d.]+)$`, "m").exec(out)?.[1]);
 
 describe("npm run eval: a suite over a tiny corpus", () => {
   const corpus = join(tmp, "corpus");
@@ -35,17 +36,39 @@ describe("npm run eval: a suite over a tiny corpus", () => {
 
   beforeAll(() => {
     mkdirSync(corpus);
-    writeFileSync(join(corpus, "zymase.md"), "# Zymase\n\nEduard Buchner showed in 1897 that zymase, a cell-free yeast extract, ferments sugar into ethanol.\n");
-    writeFileSync(join(corpus, "lighthouse.md"), "# Lighthouses\n\nThe Fresnel lens concentrates a lighthouse beacon into a beam that ships see far out at sea.\n");
-    writeFileSync(join(corpus, "bees.md"), "# Honeybees\n\nForager honeybees perform a waggle dance whose angle encodes the direction of a flower patch.\n");
-    writeFileSync(join(corpus, "glaciers.md"), "# Glaciers\n\nAlpine glaciers have lost a large share of their ice since 1850 and their meltwater runoff declines.\n");
+    writeFileSync(
+      join(corpus, "zymase.md"),
+      "# Zymase\n\nEduard Buchner showed in 1897 that zymase, a cell-free yeast extract, ferments sugar into ethanol.\n",
+    );
+    writeFileSync(
+      join(corpus, "lighthouse.md"),
+      "# Lighthouses\n\nThe Fresnel lens concentrates a lighthouse beacon into a beam that ships see far out at sea.\n",
+    );
+    writeFileSync(
+      join(corpus, "bees.md"),
+      "# Honeybees\n\nForager honeybees perform a waggle dance whose angle encodes the direction of a flower patch.\n",
+    );
+    writeFileSync(
+      join(corpus, "glaciers.md"),
+      "# Glaciers\n\nAlpine glaciers have lost a large share of their ice since 1850 and their meltwater runoff declines.\n",
+    );
     writeFileSync(
       suite,
       [
-        { id: "zymase", question: "Who showed that a cell-free yeast extract ferments sugar?", relevant: ["zymase.md"], reference: "Eduard Buchner showed it in 1897." },
+        {
+          id: "zymase",
+          question: "Who showed that a cell-free yeast extract ferments sugar?",
+          relevant: ["zymase.md"],
+          reference: "Eduard Buchner showed it in 1897.",
+        },
         { id: "fresnel", question: "What concentrates a lighthouse beacon into a beam?", relevant: ["lighthouse.md"] },
         { id: "bees", question: "What does the angle of the honeybee waggle dance encode?", relevant: ["bees.md"] },
-        { id: "none", question: "What is the boiling point of liquid nitrogen in kelvin?", relevant: [], answerable: false },
+        {
+          id: "none",
+          question: "What is the boiling point of liquid nitrogen in kelvin?",
+          relevant: [],
+          answerable: false,
+        },
       ]
         .map((x) => JSON.stringify(x))
         .join("\n"),
@@ -53,16 +76,31 @@ describe("npm run eval: a suite over a tiny corpus", () => {
   });
 
   it("ingests the folder, prints the figures and writes the JSON, Markdown and SVG report", async () => {
-    const r = await run([suite, "--ingest", corpus, "--k", "3", "--out", out, "--save-baseline", join(tmp, "baseline.json")], env);
+    const r = await run(
+      [suite, "--ingest", corpus, "--k", "3", "--out", out, "--save-baseline", join(tmp, "baseline.json")],
+      env,
+    );
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
-    for (const label of ["Recall@3", "MRR@10", "nDCG@10", "faithfulness", "abstentionAccuracy", "latencyP50Ms", "latencyP95Ms", "latencyP99Ms"]) {
+    for (const label of [
+      "Recall@3",
+      "MRR@10",
+      "nDCG@10",
+      "faithfulness",
+      "abstentionAccuracy",
+      "latencyP50Ms",
+      "latencyP95Ms",
+      "latencyP99Ms",
+    ]) {
       expect(r.out).toMatch(new RegExp(`^${label} `, "m"));
     }
     // Three distinct topics, one relevant file each: retrieval must put it in the top 3.
     expect(figure(r.out, "Recall@3")).toBe(1);
     expect(figure(r.out, "MRR@10")).toBeGreaterThan(0.5);
-    const report = JSON.parse(readFileSync(join(out, "tiny.json"), "utf8")) as { figures: Record<string, number | null>; settings: Record<string, unknown> };
+    const report = JSON.parse(readFileSync(join(out, "tiny.json"), "utf8")) as {
+      figures: Record<string, number | null>;
+      settings: Record<string, unknown>;
+    };
     expect(report.figures["recall@3"]).toBe(1);
     expect(report.settings.questions).toBe(4);
     expect(readFileSync(join(out, "tiny.md"), "utf8")).toContain("![quality figures](tiny.svg)");
@@ -75,10 +113,16 @@ describe("npm run eval: a suite over a tiny corpus", () => {
     const server = await startScriptedServer([
       chatReply((body) => {
         const system = body.messages.find((m: { role: string }) => m.role === "system").content as string;
-        if (system.includes("one to three sentences")) return ABSTAIN_MESSAGE;
+        if (system.includes("one to three sentences")) {
+          return ABSTAIN_MESSAGE;
+        }
         // Under v1: the first source's first sentence, quoted and cited, so verification keeps it.
         const text = /<source n="1"[^>]*>\n([\s\S]*?)\n<\/source>/.exec(userPrompt(body))?.[1] ?? "";
-        const sentence = text.split(/\n+|(?<=[.!?])\s+/).filter((t) => /\w.*[.!?]$/.test(t) && !t.startsWith("#")).sort((a, b) => b.length - a.length)[0] ?? "";
+        const sentence =
+          text
+            .split(/\n+|(?<=[.!?])\s+/)
+            .filter((t) => /\w.*[.!?]$/.test(t) && !t.startsWith("#"))
+            .sort((a, b) => b.length - a.length)[0] ?? "";
         return `${sentence.replace(/[.!?]$/, "")} [1].`;
       }),
     ]);
@@ -91,7 +135,9 @@ describe("npm run eval: a suite over a tiny corpus", () => {
       expect(Number(row?.[2])).toBe(0);
       expect(Number(row?.[1])).toBeGreaterThan(0);
       for (const v of ["v1", "v2"]) {
-        const report = JSON.parse(readFileSync(join(out, `tiny-${v}.json`), "utf8")) as { settings: Record<string, unknown> };
+        const report = JSON.parse(readFileSync(join(out, `tiny-${v}.json`), "utf8")) as {
+          settings: Record<string, unknown>;
+        };
         expect(report.settings.prompt).toBe(`answer/${v}`);
       }
       const systems = server.requests.map((q) => q.body.messages[0].content as string);
@@ -106,23 +152,34 @@ describe("npm run eval: a suite over a tiny corpus", () => {
   });
 
   it("the regression gate fails, naming the metric, when the baseline is better by more than the tolerance", async () => {
-    const saved = JSON.parse(readFileSync(join(tmp, "baseline.json"), "utf8")) as { figures: Record<string, number | null> };
+    const saved = JSON.parse(readFileSync(join(tmp, "baseline.json"), "utf8")) as {
+      figures: Record<string, number | null>;
+    };
     const better = { ...saved, figures: { ...saved.figures, "mrr@10": saved.figures["mrr@10"]! + 0.1 } };
     writeFileSync(join(tmp, "better.json"), JSON.stringify(better));
-    const failed = await run([suite, "--k", "3", "--out", out, "--baseline", join(tmp, "better.json"), "--tolerance", "0.05"], env);
+    const failed = await run(
+      [suite, "--k", "3", "--out", out, "--baseline", join(tmp, "better.json"), "--tolerance", "0.05"],
+      env,
+    );
     expect(failed.code).toBe(1);
     expect(failed.err).toMatch(/REGRESSION mrr@10: .* fell 0\.1000 \(tolerance 0\.05\)/);
     expect(failed.err).not.toMatch(/recall@3/);
     expect(readFileSync(join(out, "tiny.md"), "utf8")).toMatch(/\*\*failed\*\*: mrr@10 fell 0\.1000/);
 
     // Within the tolerance (the same run as the baseline, and a baseline better by less than it): passes.
-    const passed = await run([suite, "--k", "3", "--out", out, "--baseline", join(tmp, "better.json"), "--tolerance", "0.15"], env);
+    const passed = await run(
+      [suite, "--k", "3", "--out", out, "--baseline", join(tmp, "better.json"), "--tolerance", "0.15"],
+      env,
+    );
     expect(passed.code).toBe(0);
     expect(passed.out).toMatch(/no figure fell more than 0\.15/);
   });
 
   it("bad input is a clear error with exit status 2", async () => {
-    writeFileSync(join(tmp, "bad.jsonl"), '{"question": "fine?", "relevant": ["a.md"]}\n{"question": "no relevant list"}\n');
+    writeFileSync(
+      join(tmp, "bad.jsonl"),
+      '{"question": "fine?", "relevant": ["a.md"]}\n{"question": "no relevant list"}\n',
+    );
     const bad = await run([join(tmp, "bad.jsonl")], env);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/bad\.jsonl:2: relevant: /);
@@ -141,20 +198,47 @@ describe("npm run eval -- --beir: import, --fit, reuse", () => {
   const out = join(tmp, "beir-reports");
 
   it("indexes the corpus, fits the fusion weights on train and stores them on the generation", async () => {
-    const r = await run(["--beir", FIXTURE, "--split", "train", "--fit", "--data-dir", dataDir, "--out", out, "--candidates", "20"]);
+    const r = await run([
+      "--beir",
+      FIXTURE,
+      "--split",
+      "train",
+      "--fit",
+      "--data-dir",
+      dataDir,
+      "--out",
+      out,
+      "--candidates",
+      "20",
+    ]);
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^built .*7 documents/m);
     expect(r.out).toMatch(/^fitted on beir-tiny\/train \(4 queries\): dense weight [\d.]+, document blend [\d.]+/m);
-    expect(r.out).toMatch(/fusion weights in use: dense [\d.]+, document blend [\d.]+ \(fitted on beir-tiny\/train \(4 queries\)\)/);
+    expect(r.out).toMatch(
+      /fusion weights in use: dense [\d.]+, document blend [\d.]+ \(fitted on beir-tiny\/train \(4 queries\)\)/,
+    );
     expect(figure(r.out, "nDCG@10")).toBeGreaterThan(0.5);
     expect(r.out).toMatch(/^Recall@100 [\d.]+$/m);
-    const report = JSON.parse(readFileSync(join(out, "beir-tiny-train.json"), "utf8")) as { details: { fit: { grid: unknown[] } } };
+    const report = JSON.parse(readFileSync(join(out, "beir-tiny-train.json"), "utf8")) as {
+      details: { fit: { grid: unknown[] } };
+    };
     expect(report.details.fit.grid.length).toBeGreaterThan(10);
   });
 
   it("a second run reuses the index and the stored weights; retrieval uses them", async () => {
-    const r = await run(["--beir", FIXTURE, "--split", "test", "--data-dir", dataDir, "--out", out, "--candidates", "20"]);
+    const r = await run([
+      "--beir",
+      FIXTURE,
+      "--split",
+      "test",
+      "--data-dir",
+      dataDir,
+      "--out",
+      out,
+      "--candidates",
+      "20",
+    ]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^reusing /m);
     expect(r.out).toMatch(/\(fitted on beir-tiny\/train/);
@@ -168,17 +252,31 @@ describe("npm run eval -- --beir: import, --fit, reuse", () => {
     // lexical search follows the fitted document blend.
     let core: CoreDeps | undefined;
     try {
-      core = await createCoreDeps({ DATA_DIR: dataDir, DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES: 1_000_000 }, quietLog, { embedder: await sharedEmbedder() });
-      const [row] = await core.database.db.select().from(indexGenerations).where(eq(indexGenerations.id, core.generation.id));
+      core = await createCoreDeps(
+        { DATA_DIR: dataDir, DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES: 1_000_000 },
+        quietLog,
+        { embedder: await sharedEmbedder() },
+      );
+      const [row] = await core.database.db
+        .select()
+        .from(indexGenerations)
+        .where(eq(indexGenerations.id, core.generation.id));
       expect(row!.fusion).toEqual(core.generation.fusion);
-      expect(core.generation.fusion).toEqual(expect.objectContaining({ fittedOn: "beir-tiny/train (4 queries)", candidates: 20 }));
+      expect(core.generation.fusion).toEqual(
+        expect.objectContaining({ fittedOn: "beir-tiny/train (4 queries)", candidates: 20 }),
+      );
       const search = { generationId: core.generation.id, topK: 6 };
       // d7 is long enough for several chunks, so its chunk and document scores differ.
       const chunkOnly = await core.store.searchLexical("volcanic ash aircraft", { ...search, documentWeight: 0 });
       const documentOnly = await core.store.searchLexical("volcanic ash aircraft", { ...search, documentWeight: 1 });
       expect(chunkOnly.length).toBeGreaterThan(1);
       expect(chunkOnly.map((h) => h.score)).not.toEqual(documentOnly.map((h) => h.score));
-      const hits = await retrieve(core, "wild yeast leavens bread", { generationId: core.generation.id, topK: 3, denseWeight: core.generation.fusion!.denseWeight, documentWeight: core.generation.fusion!.documentWeight });
+      const hits = await retrieve(core, "wild yeast leavens bread", {
+        generationId: core.generation.id,
+        topK: 3,
+        denseWeight: core.generation.fusion!.denseWeight,
+        documentWeight: core.generation.fusion!.documentWeight,
+      });
       expect(hits[0]!.path).toBe("d6");
     } finally {
       await core?.close();
@@ -200,7 +298,15 @@ describe("a running service follows weights fitted on its generation", () => {
     const { core, cleanup } = await makeCore("pglite");
     try {
       expect(core.generation.fusion).toBeNull();
-      const fusion = { denseWeight: 0.35, documentWeight: 0.85, fittedOn: "x/train (3 queries)", ndcg10: 0.9, bestSingle: { retriever: "lexical" as const, ndcg10: 0.8 }, candidates: 100, fittedAt: new Date().toISOString() };
+      const fusion = {
+        denseWeight: 0.35,
+        documentWeight: 0.85,
+        fittedOn: "x/train (3 queries)",
+        ndcg10: 0.9,
+        bestSingle: { retriever: "lexical" as const, ndcg10: 0.8 },
+        candidates: 100,
+        fittedAt: new Date().toISOString(),
+      };
       await core.catalog.setGenerationFusion(core.generation.id, fusion);
       await core.refresh();
       expect(core.generation.fusion).toEqual(fusion);

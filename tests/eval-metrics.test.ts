@@ -57,13 +57,28 @@ describe("retrieval metrics on hand-made rankings", () => {
   });
 
   it("ranks ties as trec_eval does (document id descending) and averages a run over judged queries", () => {
-    expect(rankByScore(new Map([["d1", 1], ["d3", 1], ["d2", 2]]))).toEqual(["d2", "d3", "d1"]);
+    expect(
+      rankByScore(
+        new Map([
+          ["d1", 1],
+          ["d3", 1],
+          ["d2", 2],
+        ]),
+      ),
+    ).toEqual(["d2", "d3", "d1"]);
     const qrels = new Map([
       ["q1", new Map([["a", 1]])],
       ["q2", new Map([["b", 1]])],
       ["q3", new Map([["c", 0]])],
     ]);
-    const f = evaluateRun(new Map([["q1", ["a"]], ["q2", ["x", "b"]]]), qrels, 1);
+    const f = evaluateRun(
+      new Map([
+        ["q1", ["a"]],
+        ["q2", ["x", "b"]],
+      ]),
+      qrels,
+      1,
+    );
     expect(f.queries).toBe(2);
     expect(f.mrr10).toBeCloseTo(0.75, 12);
     expect(f.recallK).toBeCloseTo(0.5, 12);
@@ -91,7 +106,12 @@ describe("readers", () => {
     const test = readQrels(FIXTURE, "test");
     expect([...test.keys()]).toEqual(["5", "6", "7"]);
     expect(test.get("7")).toEqual(new Map([["d3", 2]]));
-    expect(readQrels(FIXTURE, "train").get("4")).toEqual(new Map([["d5", 1], ["d6", 0]]));
+    expect(readQrels(FIXTURE, "train").get("4")).toEqual(
+      new Map([
+        ["d5", 1],
+        ["d6", 0],
+      ]),
+    );
     expect(corpusHash(ds.corpus)).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -109,7 +129,11 @@ describe("readers", () => {
     const good = join(tmp, "good.jsonl");
     writeFileSync(
       good,
-      ['{"question": "What is BM25?", "relevant": ["a.md"], "reference": "A ranking function."}', "", '{"id": "u1", "question": "Unknown?", "relevant": [], "answerable": false}'].join("\n"),
+      [
+        '{"question": "What is BM25?", "relevant": ["a.md"], "reference": "A ranking function."}',
+        "",
+        '{"id": "u1", "question": "Unknown?", "relevant": [], "answerable": false}',
+      ].join("\n"),
     );
     const items = readSuite(good);
     expect(items).toEqual([
@@ -117,12 +141,21 @@ describe("readers", () => {
       { id: "u1", question: "Unknown?", relevant: [], answerable: false },
     ]);
     const cases: Array<[string, RegExp]> = [
-      ['{"question": "ok", "relevant": ["a"]}\n{"question": "", "relevant": ["a"]}', /bad\.jsonl:2: question: must be a non-empty question/],
+      [
+        '{"question": "ok", "relevant": ["a"]}\n{"question": "", "relevant": ["a"]}',
+        /bad\.jsonl:2: question: must be a non-empty question/,
+      ],
       ['{"question": "ok", "relevant": ["a"]}\n{not json', /bad\.jsonl:2: not valid JSON/],
       ['{"question": "ok", "relevant": "a.md"}', /bad\.jsonl:1: relevant: /],
-      ['{"question": "ok", "relevant": []}', /bad\.jsonl:1: relevant: an answerable question needs at least one relevant document/],
+      [
+        '{"question": "ok", "relevant": []}',
+        /bad\.jsonl:1: relevant: an answerable question needs at least one relevant document/,
+      ],
       ['{"question": "ok", "relevant": ["a"], "answer": "x"}', /bad\.jsonl:1: .*answer/],
-      ['{"id": "x", "question": "a", "relevant": ["a"]}\n{"id": "x", "question": "b", "relevant": ["b"]}', /id "x" appears twice/],
+      [
+        '{"id": "x", "question": "a", "relevant": ["a"]}\n{"id": "x", "question": "b", "relevant": ["b"]}',
+        /id "x" appears twice/,
+      ],
       ["\n\n", /the suite has no questions/],
     ];
     for (const [text, message] of cases) {
@@ -137,7 +170,9 @@ describe("regression gate and chart", () => {
     const baseline = { "ndcg@10": 0.7, "mrr@10": 0.6, faithfulness: null, latencyP95Ms: 10 };
     const current = { "ndcg@10": 0.67, "mrr@10": 0.59, faithfulness: 0.9, latencyP95Ms: 900 };
     const gate = compareToBaseline(current, baseline, 0.02);
-    expect(gate.regressions).toEqual([{ metric: "ndcg@10", baseline: 0.7, current: 0.67, drop: expect.closeTo(0.03, 12) }]);
+    expect(gate.regressions).toEqual([
+      { metric: "ndcg@10", baseline: 0.7, current: 0.67, drop: expect.closeTo(0.03, 12) },
+    ]);
     expect(compareToBaseline(current, baseline, 0.05).regressions).toEqual([]);
     // Exactly at the tolerance passes.
     expect(compareToBaseline({ x: 0.5 }, { x: 0.52 }, 0.02).regressions).toEqual([]);
@@ -162,8 +197,16 @@ describe("fitting fusion weights", () => {
       {
         question: "q1",
         ms: 1,
-        lexical: [{ chunkId: "c1", doc: "x", score: 10 }, { chunkId: "c2", doc: "rel1", score: 9 }, { chunkId: "c3", doc: "y", score: 1 }],
-        dense: [{ chunkId: "c2", doc: "rel1", score: 0.9 }, { chunkId: "c1", doc: "x", score: 0.5 }, { chunkId: "c3", doc: "y", score: 0.4 }],
+        lexical: [
+          { chunkId: "c1", doc: "x", score: 10 },
+          { chunkId: "c2", doc: "rel1", score: 9 },
+          { chunkId: "c3", doc: "y", score: 1 },
+        ],
+        dense: [
+          { chunkId: "c2", doc: "rel1", score: 0.9 },
+          { chunkId: "c1", doc: "x", score: 0.5 },
+          { chunkId: "c3", doc: "y", score: 0.4 },
+        ],
       },
     ],
     [
@@ -171,8 +214,14 @@ describe("fitting fusion weights", () => {
       {
         question: "q2",
         ms: 1,
-        lexical: [{ chunkId: "c4", doc: "rel2", score: 5 }, { chunkId: "c5", doc: "z", score: 1 }],
-        dense: [{ chunkId: "c5", doc: "z", score: 0.8 }, { chunkId: "c4", doc: "rel2", score: 0.7 }],
+        lexical: [
+          { chunkId: "c4", doc: "rel2", score: 5 },
+          { chunkId: "c5", doc: "z", score: 1 },
+        ],
+        dense: [
+          { chunkId: "c5", doc: "z", score: 0.8 },
+          { chunkId: "c4", doc: "rel2", score: 0.7 },
+        ],
       },
     ],
   ]);
@@ -182,18 +231,40 @@ describe("fitting fusion weights", () => {
   ]);
 
   it("picks the weight that beats both single retrievers on the split, the smaller one on ties", async () => {
-    const fit = await fitFusion(new Map([[0.7, candidates]]), qrels, { fittedOn: "tiny/train (2 queries)", candidates: 3, denseWeights: [0, 0.1, 0.3, 0.5, 1] });
+    const fit = await fitFusion(new Map([[0.7, candidates]]), qrels, {
+      fittedOn: "tiny/train (2 queries)",
+      candidates: 3,
+      denseWeights: [0, 0.1, 0.3, 0.5, 1],
+    });
     // Lexical alone and dense alone each get one query right at rank 1 (nDCG 0.815); 0.3 gets both.
     expect(fit.grid.find((c) => c.denseWeight === 0)!.ndcg10).toBeCloseTo((1 + 1 / Math.log2(3)) / 2, 12);
-    expect(fit.fusion).toEqual(expect.objectContaining({ denseWeight: 0.3, documentWeight: 0.7, ndcg10: 1, fittedOn: "tiny/train (2 queries)" }));
+    expect(fit.fusion).toEqual(
+      expect.objectContaining({ denseWeight: 0.3, documentWeight: 0.7, ndcg10: 1, fittedOn: "tiny/train (2 queries)" }),
+    );
     expect(fit.fusion.bestSingle.ndcg10).toBeLessThan(fit.fusion.ndcg10);
   });
 
   it("queries use DENSE_WEIGHT, else the generation's fitted weights and depth, else the embedder's default", () => {
-    const fusion = { denseWeight: 0.3, documentWeight: 0.85, fittedOn: "t", ndcg10: 1, bestSingle: { retriever: "lexical" as const, ndcg10: 0.8 }, candidates: 10, fittedAt: "" };
+    const fusion = {
+      denseWeight: 0.3,
+      documentWeight: 0.85,
+      fittedOn: "t",
+      ndcg10: 1,
+      bestSingle: { retriever: "lexical" as const, ndcg10: 0.8 },
+      candidates: 10,
+      fittedAt: "",
+    };
     expect(fusionFor({ fusion: null }, "use-lite")).toEqual({ denseWeight: 0.2, source: "default" });
-    expect(fusionFor({ fusion }, "use-lite")).toEqual({ denseWeight: 0.3, documentWeight: 0.85, candidates: 10, source: "fitted" });
-    expect(fusionFor({ fusion }, "use-lite", 0.6)).toEqual({ denseWeight: 0.6, documentWeight: 0.85, source: "DENSE_WEIGHT" });
+    expect(fusionFor({ fusion }, "use-lite")).toEqual({
+      denseWeight: 0.3,
+      documentWeight: 0.85,
+      candidates: 10,
+      source: "fitted",
+    });
+    expect(fusionFor({ fusion }, "use-lite", 0.6)).toEqual({
+      denseWeight: 0.6,
+      documentWeight: 0.85,
+      source: "DENSE_WEIGHT",
+    });
   });
 });
-

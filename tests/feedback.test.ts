@@ -82,7 +82,7 @@ describe("POST /feedback", () => {
   });
 
   it("a body that is not JSON → 400", async () => {
-    expect((await post("{\"queryId\":", "application/json")).body.error.message).toMatch(/not valid JSON/);
+    expect((await post('{"queryId":', "application/json")).body.error.message).toMatch(/not valid JSON/);
     expect((await post("rating=1", "application/x-www-form-urlencoded")).status).toBe(400);
   });
 });

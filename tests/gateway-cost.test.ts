@@ -34,8 +34,18 @@ afterAll(async () => {
 });
 
 async function appWith(config: Partial<ApiConfig>, model = "gpt-4o-mini") {
-  const generator = await createGenerator({ GENERATOR: "openai", LLM_BASE_URL: server.url, LLM_MODEL: model, LLM_MAX_ATTEMPTS: 1 });
-  return createApp({ ...folder.pipeline.deps, metrics: undefined, generator, config: { ...apiConfig, API_KEYS, ...config } });
+  const generator = await createGenerator({
+    GENERATOR: "openai",
+    LLM_BASE_URL: server.url,
+    LLM_MODEL: model,
+    LLM_MAX_ATTEMPTS: 1,
+  });
+  return createApp({
+    ...folder.pipeline.deps,
+    metrics: undefined,
+    generator,
+    config: { ...apiConfig, API_KEYS, ...config },
+  });
 }
 async function ask(app: ReturnType<typeof createApp>, key = KEY) {
   server.script([chatReply(ANSWER)]);
@@ -57,15 +67,22 @@ describe("the price table", () => {
     expect(prices.priceOf("gpt-4o-mini-2024-07-18")?.model).toBe("gpt-4o-mini");
     expect(prices.cost("extractive", 5000, 500).usd).toBe(0);
     expect(prices.cost("some-local-model", 5000, 500)).toEqual({ usd: 0, priced: false });
-    const custom = createPriceTable({ "some-local-model": { input: 1, output: 2 } }, { "gpt-4o-mini": { input: 10, output: 10 } });
+    const custom = createPriceTable(
+      { "some-local-model": { input: 1, output: 2 } },
+      { "gpt-4o-mini": { input: 10, output: 10 } },
+    );
     expect(custom.cost("some-local-model", 1_000_000, 500_000).usd).toBe(2);
     expect(custom.cost("gpt-4o-mini", 100_000, 0).usd).toBe(1);
     expect(DEFAULT_PRICES["gpt-4o-mini"]).toEqual({ input: 0.15, output: 0.6 });
-    expect(billedTokens({ usage: { contextTokens: 50, answerTokens: 5, promptTokens: 70 }, cache: { hit: true } })).toEqual({ input: 0, output: 0 });
+    expect(
+      billedTokens({ usage: { contextTokens: 50, answerTokens: 5, promptTokens: 70 }, cache: { hit: true } }),
+    ).toEqual({ input: 0, output: 0 });
   });
 
   it("PRICES_JSON and PRICES_FILE are checked when the configuration is read", () => {
-    expect(() => parseConfig(ApiConfigSchema, { PRICES_JSON: '{"m": {"input": -1, "output": 1}}' })).toThrow(/PRICES_JSON/);
+    expect(() => parseConfig(ApiConfigSchema, { PRICES_JSON: '{"m": {"input": -1, "output": 1}}' })).toThrow(
+      /PRICES_JSON/,
+    );
     expect(() => parseConfig(ApiConfigSchema, { PRICES_JSON: "not json" })).toThrow(/PRICES_JSON/);
     expect(() => parseConfig(ApiConfigSchema, { PRICES_FILE: "/nonexistent/prices.json" })).toThrow(/PRICES_FILE/);
     const ok = parseConfig(ApiConfigSchema, { PRICES_JSON: '{"m": {"input": 1, "output": 2}}' });
@@ -89,18 +106,32 @@ describe("cost per query", () => {
     const quality = (await (await get(app, "/quality")).json()) as any;
     const mine = quality.cost.rows.filter((r: { keyId: string | null }) => r.keyId === API_KEYS[0]!.id);
     expect(mine).toHaveLength(1);
-    expect(mine[0]).toMatchObject({ day: budgetDay(new Date()).day, queries: 3, inputTokens: 300, outputTokens: 3 * COMPLETION });
-    expect(mine[0].costUsd).toBeCloseTo(costs.reduce((a, b) => a + b, 0), 10);
+    expect(mine[0]).toMatchObject({
+      day: budgetDay(new Date()).day,
+      queries: 3,
+      inputTokens: 300,
+      outputTokens: 3 * COMPLETION,
+    });
+    expect(mine[0].costUsd).toBeCloseTo(
+      costs.reduce((a, b) => a + b, 0),
+      10,
+    );
     const metrics = await (await get(app, "/metrics")).text();
     const counted = Number(/rag_ask_cost_usd_total\{model="priced-model"\} (\S+)/.exec(metrics)?.[1]);
-    expect(counted).toBeCloseTo(costs.reduce((a, b) => a + b, 0), 10);
+    expect(counted).toBeCloseTo(
+      costs.reduce((a, b) => a + b, 0),
+      10,
+    );
     expect(metrics).toMatch(/rag_ask_billed_tokens_total\{model="priced-model",kind="input"\} 300/);
     const logged = await queryRows<{ prompt_version: string; usd: number }>(
       folder.core.database.db,
       sql`SELECT prompt_version, (usage->>'costUsd')::float8 AS usd FROM query_log WHERE api_key_id = ${API_KEYS[0]!.id} ORDER BY created_at DESC LIMIT 3`,
     );
     expect(logged.map((r) => r.prompt_version)).toEqual(["answer/v1", "answer/v1", "answer/v1"]);
-    expect(logged.reduce((a, r) => a + Number(r.usd), 0)).toBeCloseTo(costs.reduce((a, b) => a + b, 0), 10);
+    expect(logged.reduce((a, r) => a + Number(r.usd), 0)).toBeCloseTo(
+      costs.reduce((a, b) => a + b, 0),
+      10,
+    );
   });
 });
 
@@ -132,8 +163,12 @@ describe("daily budgets", () => {
     await runKeysCommand(["add", "--name", "tenant", "--scopes", "ask"], folder.core.database.db, (l) => lines.push(l));
     const id = lines.find((l) => l.startsWith("id:"))!.split(/\s+/)[1]!;
     const key = lines.find((l) => l.startsWith("key:"))!.split(/\s+/)[1]!;
-    await expect(runKeysCommand(["budget", id, "--usd", "-1"], folder.core.database.db, () => {})).rejects.toThrow(/--usd/);
-    await expect(runKeysCommand(["budget", "key_nope", "--usd", "1"], folder.core.database.db, () => {})).rejects.toThrow(/no key/);
+    await expect(runKeysCommand(["budget", id, "--usd", "-1"], folder.core.database.db, () => {})).rejects.toThrow(
+      /--usd/,
+    );
+    await expect(
+      runKeysCommand(["budget", "key_nope", "--usd", "1"], folder.core.database.db, () => {}),
+    ).rejects.toThrow(/no key/);
     await runKeysCommand(["budget", id, "--usd", "0.00001"], folder.core.database.db, () => {});
     const app = await appWith({ BUDGET_DAILY_USD: 100 });
     expect((await ask(app, key)).status).toBe(200); // gpt-4o-mini: 100·0.15 + 7·0.6 per million = $0.0000192

@@ -17,26 +17,46 @@ const mismatch = (a: string, b: string) => guardMismatch(questionFeatures(a), qu
 
 describe("the cache's lexical guard", () => {
   it("lets a light paraphrase through", () => {
-    expect(mismatch("When was the Skerryvore lens installed?", "can you tell me when was the Skerryvore lens installed")).toBeNull();
+    expect(
+      mismatch("When was the Skerryvore lens installed?", "can you tell me when was the Skerryvore lens installed"),
+    ).toBeNull();
     expect(mismatch("How is green tea steeped?", "How is green tea steeped, please?")).toBeNull();
   });
 
   it("never matches a question to its negation, another number, another name or another question word", () => {
-    expect(mismatch("Is remote work allowed on Fridays?", "Is remote work not allowed on Fridays?")).toBe("negation differs");
-    expect(mismatch("Is remote work allowed on Fridays?", "Isn't remote work allowed on Fridays?")).toBe("negation differs");
-    expect(mismatch("Which library supports HTTP/2?", "Which library doesn't support HTTP/2?")).toBe("negation differs");
+    expect(mismatch("Is remote work allowed on Fridays?", "Is remote work not allowed on Fridays?")).toBe(
+      "negation differs",
+    );
+    expect(mismatch("Is remote work allowed on Fridays?", "Isn't remote work allowed on Fridays?")).toBe(
+      "negation differs",
+    );
+    expect(mismatch("Which library supports HTTP/2?", "Which library doesn't support HTTP/2?")).toBe(
+      "negation differs",
+    );
     expect(mismatch("What was the limit in 2023?", "What was the limit in 2024?")).toBe("numbers differ");
     expect(mismatch("Do we get two weeks of leave?", "Do we get three weeks of leave?")).toBe("numbers differ");
     expect(mismatch("Who founded Acme in Berlin?", "Who founded Acme in Paris?")).toBe("names differ");
-    expect(mismatch("What is the maximum upload size?", "What is the minimum upload size?")).toBe("polar or question words differ");
+    expect(mismatch("What is the maximum upload size?", "What is the minimum upload size?")).toBe(
+      "polar or question words differ",
+    );
     expect(mismatch("When did the bridge open?", "Where did the bridge open?")).toBe("polar or question words differ");
     // Lower-cased names still differ as content words.
-    expect(mismatch("what is the capital of france", "what is the capital of spain and italy")).toBe("content words differ");
+    expect(mismatch("what is the capital of france", "what is the capital of spain and italy")).toBe(
+      "content words differ",
+    );
   });
 });
 
 describe("the cache key", () => {
-  const base = { keyId: "key_a", collections: ["hr"], generationId: 3, embedder: "use-lite", generator: "extractive", promptVersion: "none", options: { topK: 8 } };
+  const base = {
+    keyId: "key_a",
+    collections: ["hr"],
+    generationId: 3,
+    embedder: "use-lite",
+    generator: "extractive",
+    promptVersion: "none",
+    options: { topK: 8 },
+  };
   it("changes with the tenant, the collections, the generation, the prompt and every option; not with order", () => {
     const k = cacheKey(base);
     expect(cacheKey({ ...base, options: { topK: 8, maxContextTokens: undefined } })).toBe(k);
@@ -73,22 +93,38 @@ describe("the cache key", () => {
 describe("context compression", () => {
   const tokenizer = createGeneratorTokenizer();
   const filler = (topic: string) =>
-    Array.from({ length: 8 }, (_, i) => `The ${topic} committee met on day ${i + 1} and discussed the agenda at length without a decision.`).join(" ");
+    Array.from(
+      { length: 8 },
+      (_, i) => `The ${topic} committee met on day ${i + 1} and discussed the agenda at length without a decision.`,
+    ).join(" ");
   const hits = [
-    hit("tea.md", `${filler("tea")} Green tea is steeped at about 80 degrees Celsius for two minutes. ${filler("kettle")}`),
+    hit(
+      "tea.md",
+      `${filler("tea")} Green tea is steeped at about 80 degrees Celsius for two minutes. ${filler("kettle")}`,
+    ),
     hit("owls.md", `${filler("owl")} A barn owl hunts by sound in complete darkness.`),
   ];
   const packed = packContext(hits, 2000, tokenizer, renderSource);
 
   it("keeps the sentences that answer, drops the rest down to the target ratio, and reports tokens before and after", () => {
-    const { packed: out, report } = compressContext("At what temperature is green tea steeped?", packed, 0.3, tokenizer, renderSource);
+    const { packed: out, report } = compressContext(
+      "At what temperature is green tea steeped?",
+      packed,
+      0.3,
+      tokenizer,
+      renderSource,
+    );
     expect(report.tokensBefore).toBe(packed.usedTokens);
     expect(report.tokensAfter).toBe(out.usedTokens);
     expect(report.tokensAfter).toBeLessThanOrEqual(Math.floor(packed.usedTokens * 0.3));
     expect(report.sentencesDropped).toBeGreaterThan(0);
     expect(out.sources[0]!.text).toContain("Green tea is steeped at about 80 degrees Celsius for two minutes.");
     // Verbatim sentences, in document order, and counted as sent.
-    for (const s of out.sources) for (const sentence of s.text.split(/(?<=\.) /)) expect(hits.some((h) => h.text.includes(sentence))).toBe(true);
+    for (const s of out.sources) {
+      for (const sentence of s.text.split(/(?<=\.) /)) {
+        expect(hits.some((h) => h.text.includes(sentence))).toBe(true);
+      }
+    }
     expect(tokenizer.count(out.sources.map(renderSource).join(""))).toBe(out.usedTokens);
     expect(out.sources.map((s) => s.n)).toEqual(out.sources.map((_, i) => i + 1));
   });
@@ -96,7 +132,12 @@ describe("context compression", () => {
   it("ratio 1 leaves the context as it was", () => {
     const { packed: out, report } = compressContext("green tea", packed, 1, tokenizer, renderSource);
     expect(out).toBe(packed);
-    expect(report).toEqual({ ratio: 1, tokensBefore: packed.usedTokens, tokensAfter: packed.usedTokens, sentencesDropped: 0 });
+    expect(report).toEqual({
+      ratio: 1,
+      tokensBefore: packed.usedTokens,
+      tokensAfter: packed.usedTokens,
+      sentencesDropped: 0,
+    });
   });
 });
 
@@ -123,7 +164,10 @@ describe("versioned prompts", () => {
 
 describe("budget days", () => {
   it("a day is a UTC day and resets at midnight UTC", () => {
-    expect(budgetDay(new Date("2026-03-01T23:59:59Z"))).toEqual({ day: "2026-03-01", resetsAt: new Date("2026-03-02T00:00:00Z") });
+    expect(budgetDay(new Date("2026-03-01T23:59:59Z"))).toEqual({
+      day: "2026-03-01",
+      resetsAt: new Date("2026-03-02T00:00:00Z"),
+    });
     expect(budgetDay(new Date("2026-03-02T00:00:00Z")).day).toBe("2026-03-02");
   });
 });

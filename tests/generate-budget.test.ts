@@ -8,10 +8,11 @@ const tokenizer = createGeneratorTokenizer();
 
 // A seeded generator, so a failure can be replayed.
 function random(seed: number) {
-  return () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  return () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
 }
 
-const WORDS = "lens lamp keeper weather beam Skerryvore 1844 nautical miles watch glass spirits tide reef granite tower".split(" ");
+const WORDS =
+  "lens lamp keeper weather beam Skerryvore 1844 nautical miles watch glass spirits tide reef granite tower".split(" ");
 function sentence(rand: () => number, words: number): string {
   const w = Array.from({ length: words }, () => WORDS[Math.floor(rand() * WORDS.length)]!);
   return `${w[0]![0]!.toUpperCase()}${w.join(" ").slice(1)}.`;
@@ -30,7 +31,9 @@ function expectWithin(packed: ReturnType<typeof packContext>, budget: number, hi
     expect(s.n).toBe(i + 1);
     // Whole, or cut after a full sentence of its chunk, never inside one.
     expect(s.hit.text.startsWith(s.text)).toBe(true);
-    if (s.text !== s.hit.text) expect(s.text).toMatch(/\.$/);
+    if (s.text !== s.hit.text) {
+      expect(s.text).toMatch(/\.$/);
+    }
   });
 }
 
@@ -40,7 +43,11 @@ describe("packContext never exceeds the budget", () => {
     for (let round = 0; round < 200; round++) {
       const count = 1 + Math.floor(rand() * 30);
       const hits = Array.from({ length: count }, (_, i) =>
-        hit(`doc-${i}.md`, chunk(rand, 1 + Math.floor(rand() * 12), () => 3 + Math.floor(rand() * 25)), 1 - i / count),
+        hit(
+          `doc-${i}.md`,
+          chunk(rand, 1 + Math.floor(rand() * 12), () => 3 + Math.floor(rand() * 25)),
+          1 - i / count,
+        ),
       );
       const budget = Math.floor(rand() * 3000);
       expectWithin(packContext(hits, budget, tokenizer, renderSource), budget, hits);
@@ -49,14 +56,25 @@ describe("packContext never exceeds the budget", () => {
 
   it("with a tiny budget: nothing, or only what fits", () => {
     const rand = random(7);
-    const hits = [hit("a.md", chunk(rand, 5, () => 12)), hit("b.md", "Short one.")];
-    for (const budget of [0, 1, 10, 23, 24, 40, 64]) expectWithin(packContext(hits, budget, tokenizer, renderSource), budget, hits);
+    const hits = [
+      hit(
+        "a.md",
+        chunk(rand, 5, () => 12),
+      ),
+      hit("b.md", "Short one."),
+    ];
+    for (const budget of [0, 1, 10, 23, 24, 40, 64]) {
+      expectWithin(packContext(hits, budget, tokenizer, renderSource), budget, hits);
+    }
     expect(packContext(hits, 0, tokenizer, renderSource).sources).toEqual([]);
   });
 
   it("with a huge chunk: cut at a sentence boundary to fit", () => {
     const rand = random(9);
-    const huge = hit("huge.md", chunk(rand, 400, () => 20));
+    const huge = hit(
+      "huge.md",
+      chunk(rand, 400, () => 20),
+    );
     const packed = packContext([huge], 500, tokenizer, renderSource);
     expectWithin(packed, 500, [huge]);
     expect(packed.sources).toHaveLength(1);
@@ -66,21 +84,34 @@ describe("packContext never exceeds the budget", () => {
   it("with a single sentence longer than the budget: dropped, not cut mid-sentence", () => {
     const rand = random(11);
     const long = hit("long.md", sentence(rand, 400));
-    const packed = packContext([long, hit("b.md", "The beam was visible for eighteen nautical miles.")], 200, tokenizer, renderSource);
+    const packed = packContext(
+      [long, hit("b.md", "The beam was visible for eighteen nautical miles.")],
+      200,
+      tokenizer,
+      renderSource,
+    );
     expect(packed.sources.map((s) => s.hit.path)).toEqual(["b.md"]);
     expect(packed.dropped).toBe(1);
   });
 
   it("with many chunks: fills in rank order and stops at the budget", () => {
     const rand = random(13);
-    const hits = Array.from({ length: 50 }, (_, i) => hit(`d${i}.md`, chunk(rand, 3, () => 15)));
+    const hits = Array.from({ length: 50 }, (_, i) =>
+      hit(
+        `d${i}.md`,
+        chunk(rand, 3, () => 15),
+      ),
+    );
     const packed = packContext(hits, 1000, tokenizer, renderSource);
     expectWithin(packed, 1000, hits);
     expect(packed.sources.map((s) => s.hit.path)).toEqual(hits.slice(0, packed.sources.length).map((h) => h.path));
   });
 
   it("counts delimiters: a source costs more in the prompt than its text alone", () => {
-    const h = hit("docs/with a long/path.md", "The beam was visible for eighteen nautical miles.", 1, ["Lamps", "Optics"]);
+    const h = hit("docs/with a long/path.md", "The beam was visible for eighteen nautical miles.", 1, [
+      "Lamps",
+      "Optics",
+    ]);
     const [framed] = packContext([h], 1000, tokenizer, renderSource).sources;
     expect(framed!.tokens).toBeGreaterThan(tokenizer.count(h.text) + 10);
   });

@@ -33,7 +33,10 @@ async function expectCaughtUp() {
 }
 
 const git = (cwd: string, ...args: string[]) =>
-  execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false", ...args], { cwd, stdio: "pipe" });
+  execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false", ...args], {
+    cwd,
+    stdio: "pipe",
+  });
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "rag-bulk-"));
@@ -44,14 +47,22 @@ beforeAll(async () => {
 afterAll(async () => {
   await pipeline?.stop();
   await opened?.close();
-  for (const d of [root, ...outside]) rmSync(d, { recursive: true, force: true });
+  for (const d of [root, ...outside]) {
+    rmSync(d, { recursive: true, force: true });
+  }
 });
 
 describe("bulk changes to a watched folder, with the service running", () => {
   it("cp -r of a tree of 500 files in nested folders: every file indexed", async () => {
     const src = scratch("rag-bulk-src-");
     const files: Record<string, string> = {};
-    for (let p = 0; p < 5; p++) for (let c = 0; c < 10; c++) for (let f = 0; f < 10; f++) files[`manual/part-${p}/ch-${c}/page-${f}.md`] = docText(`manual p${p} c${c} f${f}`);
+    for (let p = 0; p < 5; p++) {
+      for (let c = 0; c < 10; c++) {
+        for (let f = 0; f < 10; f++) {
+          files[`manual/part-${p}/ch-${c}/page-${f}.md`] = docText(`manual p${p} c${c} f${f}`);
+        }
+      }
+    }
     writeTree(src, files);
     execFileSync("cp", ["-r", join(src, "manual"), join(root, "manual")]);
     const r = await expectCaughtUp();
@@ -63,7 +74,9 @@ describe("bulk changes to a watched folder, with the service running", () => {
   it("mv of a folder into the root: its files indexed", async () => {
     const src = scratch("rag-bulk-mv-");
     const files: Record<string, string> = {};
-    for (let i = 0; i < 40; i++) files[`atlas/${i % 2 ? "east" : "west"}/map-${i}.md`] = docText(`atlas map ${i}`);
+    for (let i = 0; i < 40; i++) {
+      files[`atlas/${i % 2 ? "east" : "west"}/map-${i}.md`] = docText(`atlas map ${i}`);
+    }
     writeTree(src, files);
     renameSync(join(src, "atlas"), join(root, "atlas"));
     await expectCaughtUp();
@@ -72,7 +85,8 @@ describe("bulk changes to a watched folder, with the service running", () => {
   it("rsync-like writes (a hidden temp file, then renamed over the target): new and replaced files indexed", async () => {
     for (let i = 0; i < 20; i++) {
       // Ten replace pages of the manual, ten are new.
-      const target = i < 10 ? join(root, "manual/part-0/ch-0", `page-${i}.md`) : join(root, "manual/part-0/ch-0", `synced-${i}.md`);
+      const target =
+        i < 10 ? join(root, "manual/part-0/ch-0", `page-${i}.md`) : join(root, "manual/part-0/ch-0", `synced-${i}.md`);
       const temp = join(root, "manual/part-0/ch-0", `.synced-${i}.md.XyZ12`);
       writeFileSync(temp, docText(`synced version ${i}`));
       renameSync(temp, target);
@@ -83,7 +97,9 @@ describe("bulk changes to a watched folder, with the service running", () => {
   it("unpacking a tar archive: every member indexed", async () => {
     const src = scratch("rag-bulk-tar-");
     const files: Record<string, string> = {};
-    for (let i = 0; i < 60; i++) files[`bundle/${["a", "b/c", "b/d"][i % 3]}/note-${i}.txt`] = docText(`bundle note ${i}`);
+    for (let i = 0; i < 60; i++) {
+      files[`bundle/${["a", "b/c", "b/d"][i % 3]}/note-${i}.txt`] = docText(`bundle note ${i}`);
+    }
     writeTree(src, files);
     const archive = join(scratch("rag-bulk-archive-"), "bundle.tar");
     execFileSync("tar", ["-cf", archive, "-C", src, "bundle"]);
@@ -94,7 +110,9 @@ describe("bulk changes to a watched folder, with the service running", () => {
   it("git clone, then git checkout to a commit that differs in 200 files: the index follows both", async () => {
     const repo = scratch("rag-bulk-repo-");
     const v1: Record<string, string> = {};
-    for (let i = 0; i < 160; i++) v1[`src/${["core", "docs", "docs/api", "guides"][i % 4]}/file-${i}.md`] = docText(`repo first ${i}`);
+    for (let i = 0; i < 160; i++) {
+      v1[`src/${["core", "docs", "docs/api", "guides"][i % 4]}/file-${i}.md`] = docText(`repo first ${i}`);
+    }
     writeTree(repo, v1);
     git(repo, "init", "-q", "-b", "one");
     git(repo, "add", "-A");
@@ -103,10 +121,16 @@ describe("bulk changes to a watched folder, with the service running", () => {
     // 120 edited, 40 deleted (all of src/guides), 40 added in a new folder.
     for (let i = 0; i < 160; i++) {
       const path = join(repo, `src/${["core", "docs", "docs/api", "guides"][i % 4]}/file-${i}.md`);
-      if (i % 4 === 3) rmSync(path);
-      else writeFileSync(path, docText(`repo second ${i}`));
+      if (i % 4 === 3) {
+        rmSync(path);
+      } else {
+        writeFileSync(path, docText(`repo second ${i}`));
+      }
     }
-    writeTree(repo, Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`src/howto/new-${i}.md`, docText(`repo added ${i}`)])));
+    writeTree(
+      repo,
+      Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`src/howto/new-${i}.md`, docText(`repo added ${i}`)])),
+    );
     git(repo, "add", "-A");
     git(repo, "commit", "-q", "-m", "two");
     const diff = git(repo, "diff", "--name-only", "one", "two").toString().trim().split("\n");
@@ -127,7 +151,9 @@ describe("bulk changes to a watched folder, with the service running", () => {
     const docs = await opened.core.catalog.listDocuments((await status()).sources[0]!.id);
     expect(docs.filter((d) => d.path.startsWith("manual/part-1/"))).toEqual([]);
     const { body } = await pipeline.ask("Which ledger entry records manual p1 c3 f4?");
-    expect(body.citations.map((c: { path: string }) => c.path).filter((p: string) => p.startsWith("manual/part-1/"))).toEqual([]);
+    expect(
+      body.citations.map((c: { path: string }) => c.path).filter((p: string) => p.startsWith("manual/part-1/")),
+    ).toEqual([]);
   }, 400_000);
 
   it("renaming a whole sub-folder moves every document under it", async () => {

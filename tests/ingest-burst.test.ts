@@ -15,19 +15,29 @@ const CROPS = ["barley", "rye", "oats", "flax", "hemp", "beans", "turnips", "clo
 describe("a burst of files dropped at once", () => {
   const cleanups: Array<() => Promise<void> | void> = [];
   afterAll(async () => {
-    while (cleanups.length) await cleanups.pop()!();
+    while (cleanups.length) {
+      await cleanups.pop()!();
+    }
   });
 
   it(`indexes all ${FILES}, once each, with no duplicate documents or chunks`, async () => {
     const dir = mkdtempSync(join(tmpdir(), "rag-burst-"));
     const { core, embedder, close } = await openCore();
     const pipeline = await startPipeline(core, [dir]);
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }), close, () => pipeline.stop());
-    for (const f of FOLDERS) mkdirSync(join(dir, f), { recursive: true });
+    cleanups.push(
+      () => rmSync(dir, { recursive: true, force: true }),
+      close,
+      () => pipeline.stop(),
+    );
+    for (const f of FOLDERS) {
+      mkdirSync(join(dir, f), { recursive: true });
+    }
 
     const paths: string[] = [];
     for (let i = 0; i < FILES; i++) {
-      const path = join(FOLDERS[i % FOLDERS.length]!, `field-${i}.${i % 3 === 0 ? "txt" : "md"}`).split("\\").join("/");
+      const path = join(FOLDERS[i % FOLDERS.length]!, `field-${i}.${i % 3 === 0 ? "txt" : "md"}`)
+        .split("\\")
+        .join("/");
       paths.push(path);
       writeFileSync(join(dir, path), `Field ${i} grows ${CROPS[i % CROPS.length]} in rotation year ${i}.\n`);
     }

@@ -17,7 +17,11 @@ const cli = (script: string, args: string[], env: Record<string, string> = {}) =
     timeout: 120_000,
   }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
+    (err: { code: number; stdout: string; stderr: string }) => ({
+      code: err.code,
+      stdout: err.stdout,
+      stderr: err.stderr,
+    }),
   );
 
 let dataDir: string;
@@ -29,7 +33,10 @@ beforeAll(() => {
   mkdirSync(join(dir, "deep"));
   writeFileSync(join(dir, "deep", "heron.txt"), "A grey heron waits motionless at the water's edge for fish.\n");
   // Binary bytes behind a text extension: the document fails with a reason, the others index.
-  writeFileSync(join(dir, "bad.txt"), Uint8Array.from({ length: 3000 }, (_, i) => (i * 131) % 256));
+  writeFileSync(
+    join(dir, "bad.txt"),
+    Uint8Array.from({ length: 3000 }, (_, i) => (i * 131) % 256),
+  );
   writeFileSync(join(dir, "ignored.bin"), "not a format the service reads");
 });
 afterAll(() => {

@@ -14,7 +14,13 @@ const text = (s: string) => new TextEncoder().encode(s);
 
 // Each file starts good (one distinct fact) and is then broken in one way.
 const CASES: Array<{ path: string; good: Uint8Array; bad: () => Uint8Array; code: string; says: RegExp }> = [
-  { path: "empty.md", good: text("# Kilns\n\nA kiln for stoneware is fired to about 1280 degrees Celsius.\n"), bad: () => new Uint8Array(), code: "empty_document", says: /empty/ },
+  {
+    path: "empty.md",
+    good: text("# Kilns\n\nA kiln for stoneware is fired to about 1280 degrees Celsius.\n"),
+    bad: () => new Uint8Array(),
+    code: "empty_document",
+    says: /empty/,
+  },
   {
     path: "binary.txt",
     good: text("Quince paste is cooked for hours until it turns deep amber and sets firm.\n"),
@@ -63,24 +69,38 @@ const CASES: Array<{ path: string; good: Uint8Array; bad: () => Uint8Array; code
 describe("bad input", () => {
   const cleanups: Array<() => Promise<void> | void> = [];
   afterAll(async () => {
-    while (cleanups.length) await cleanups.pop()!();
+    while (cleanups.length) {
+      await cleanups.pop()!();
+    }
   });
 
   it("marks each broken file failed with its reason, keeps its last good version searchable, and carries on", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rag-bad-"));
     const { core, embedder, close } = await openCore();
     const pipeline = await startPipeline(core, [dir]);
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }), close, () => pipeline.stop());
+    cleanups.push(
+      () => rmSync(dir, { recursive: true, force: true }),
+      close,
+      () => pipeline.stop(),
+    );
     const sourceId = sourceIdFor(dir);
-    for (const c of CASES) writeFileSync(join(dir, c.path), c.good);
+    for (const c of CASES) {
+      writeFileSync(join(dir, c.path), c.good);
+    }
     await waitFor(async () => (await core.catalog.countDocuments()).indexed === CASES.length, 60_000);
     const good = new Map(await Promise.all(CASES.map(async (c) => [c.path, await chunksOf(core, c.path)] as const)));
 
-    for (const c of CASES) writeFileSync(join(dir, c.path), c.bad());
+    for (const c of CASES) {
+      writeFileSync(join(dir, c.path), c.bad());
+    }
     await waitFor(async () => (await core.catalog.countDocuments()).failed === CASES.length, 60_000);
     for (const c of CASES) {
       const doc = await core.catalog.getDocument(sourceId, c.path);
-      expect({ path: c.path, status: doc?.status, code: doc?.errorCode }).toEqual({ path: c.path, status: "failed", code: c.code });
+      expect({ path: c.path, status: doc?.status, code: doc?.errorCode }).toEqual({
+        path: c.path,
+        status: "failed",
+        code: c.code,
+      });
       expect(doc?.error).toMatch(c.says);
       expect(doc?.error).toContain(c.path);
       expect(await chunksOf(core, c.path)).toEqual(good.get(c.path));
@@ -97,7 +117,11 @@ describe("bad input", () => {
     writeFileSync(join(dir, "locked.pdf"), CASES.find((c) => c.path === "locked.pdf")!.good);
     await waitFor(async () => (await core.catalog.countDocuments()).indexed === 2, 30_000);
     expect(embedder.texts.length).toBe(embeddedBefore + 1);
-    expect(await core.catalog.getDocument(sourceId, "locked.pdf")).toMatchObject({ status: "indexed", errorCode: null, error: null });
+    expect(await core.catalog.getDocument(sourceId, "locked.pdf")).toMatchObject({
+      status: "indexed",
+      errorCode: null,
+      error: null,
+    });
   }, 120_000);
 
   it("marks an unreadable file permission_denied and keeps its chunks (run as a user that permissions bind)", async (ctx) => {
@@ -131,7 +155,9 @@ describe("bad input", () => {
       child.once("error", resolve);
     });
     // A container without CAP_SETUID cannot start a process as another user; nothing else can show EACCES to root.
-    if (code instanceof Error) return ctx.skip(`cannot run a process as another user here: ${code.message}`);
+    if (code instanceof Error) {
+      return ctx.skip(`cannot run a process as another user here: ${code.message}`);
+    }
     expect(code, err).toBe(0);
     const result = JSON.parse(out.trim().split("\n").pop()!);
     expect(result.uid).not.toBe(0);

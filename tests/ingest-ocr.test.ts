@@ -23,28 +23,53 @@ const LINES = [
 ];
 const ORIGINAL = LINES.join("\n");
 // A page full of text, which is never OCR'd (a sparse one would be, to check for text in images).
-const fullPage = (topic: string) => Array.from({ length: 14 }, (_, i) => `Line ${i + 1} of the ${topic}: lamps trimmed, lenses polished, fog horn tested.`).join("\n");
+const fullPage = (topic: string) =>
+  Array.from(
+    { length: 14 },
+    (_, i) => `Line ${i + 1} of the ${topic}: lamps trimmed, lenses polished, fog horn tested.`,
+  ).join("\n");
 const DPI = 200;
 
 // tesseract.js and pdf.js ship in npm, so these tests need nothing installed on the machine.
 const ocrSettings = { engine: "tesseract.js", renderer: "pdfjs", dpi: DPI } as const;
 
 describe("which pages are OCR'd", () => {
-  const page = (p: number, text: string, hasText = text !== "") => ({ page: p, text, hasText, widthPt: 612, heightPt: 792 });
+  const page = (p: number, text: string, hasText = text !== "") => ({
+    page: p,
+    text,
+    hasText,
+    widthPt: 612,
+    heightPt: 792,
+  });
 
   it("picks pages without text and pages with too few characters for their area, not pages with text", () => {
     const full = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(40);
-    const pages = [page(1, full), page(2, ""), page(3, "Case 1:21-cv-01009 Document 7 Filed 09/14/21 Page 3 of 5", false), page(4, "Figure 2: the harbour")];
+    const pages = [
+      page(1, full),
+      page(2, ""),
+      page(3, "Case 1:21-cv-01009 Document 7 Filed 09/14/21 Page 3 of 5", false),
+      page(4, "Figure 2: the harbour"),
+    ];
     expect(pagesNeedingOcr(pages).map((p) => p.page)).toEqual([2, 3, 4]);
     // Without a known size only an empty text layer counts.
     expect(pagesNeedingOcr([{ ...page(4, "Figure 2: the harbour"), widthPt: null, heightPt: null }])).toEqual([]);
   });
 
   it("summarises a document's pages as native, ocr, mixed or none with the mean OCR confidence", () => {
-    const p = (textLayer: "native" | "ocr" | "none", ocrConfidence: number | null = null) => ({ page: 1, textLayer, ocrConfidence, chars: 1, errorCode: null, error: null });
+    const p = (textLayer: "native" | "ocr" | "none", ocrConfidence: number | null = null) => ({
+      page: 1,
+      textLayer,
+      ocrConfidence,
+      chars: 1,
+      errorCode: null,
+      error: null,
+    });
     expect(summarizeTextLayer([p("native"), p("native")])).toEqual({ textLayer: "native", ocrConfidence: null });
     expect(summarizeTextLayer([p("ocr", 80), p("ocr", 90)])).toEqual({ textLayer: "ocr", ocrConfidence: 85 });
-    expect(summarizeTextLayer([p("native"), p("ocr", 70), p("none")])).toEqual({ textLayer: "mixed", ocrConfidence: 70 });
+    expect(summarizeTextLayer([p("native"), p("ocr", 70), p("none")])).toEqual({
+      textLayer: "mixed",
+      ocrConfidence: 70,
+    });
     expect(summarizeTextLayer([p("none")])).toEqual({ textLayer: "none", ocrConfidence: null });
     expect(summarizeTextLayer(undefined)).toEqual({ textLayer: "native", ocrConfidence: null });
   });
@@ -86,7 +111,16 @@ describe("OCR of scanned PDFs (tesseract.js, pdf.js)", () => {
       expect(doc.sections.map((s) => s.page)).toEqual([1]);
       const cer = characterErrorRate(ORIGINAL, doc.text);
       expect(cer).toBeLessThanOrEqual(0.03);
-      expect(doc.pages).toEqual([{ page: 1, textLayer: "ocr", ocrConfidence: expect.any(Number), chars: expect.any(Number), errorCode: null, error: null }]);
+      expect(doc.pages).toEqual([
+        {
+          page: 1,
+          textLayer: "ocr",
+          ocrConfidence: expect.any(Number),
+          chars: expect.any(Number),
+          errorCode: null,
+          error: null,
+        },
+      ]);
       expect(doc.pages![0]!.ocrConfidence).toBeGreaterThan(60);
       // Nothing fetched or cached at run time: the model is read from @tesseract.js-data/eng.
       expect(existsSync(join(process.cwd(), "eng.traineddata"))).toBe(false);
@@ -144,7 +178,9 @@ describe("OCR of scanned PDFs (tesseract.js, pdf.js)", () => {
 describe("scanned PDF through the pipeline", () => {
   const cleanups: Array<() => Promise<void>> = [];
   afterAll(async () => {
-    while (cleanups.length) await cleanups.pop()!();
+    while (cleanups.length) {
+      await cleanups.pop()!();
+    }
   });
 
   it(
@@ -152,24 +188,34 @@ describe("scanned PDF through the pipeline", () => {
     async () => {
       const dir = mkdtempSync(join(tmpdir(), "rag-ocr-"));
       // The core's default OCR (auto): the tesseract command where installed, tesseract.js elsewhere.
-      writeFileSync(join(dir, "harbour-scan.pdf"), await concatPdfs([makePdf([fullPage("winter harbour log")]), await rasterizePdf(makePdf([ORIGINAL]), DPI)]));
+      writeFileSync(
+        join(dir, "harbour-scan.pdf"),
+        await concatPdfs([makePdf([fullPage("winter harbour log")]), await rasterizePdf(makePdf([ORIGINAL]), DPI)]),
+      );
       const { core, cleanup } = await makeCore("pglite");
       const pipeline = await startPipeline(core, [dir]);
-      cleanups.push(async () => (await pipeline.stop(), await cleanup(), rmSync(dir, { recursive: true, force: true })));
+      cleanups.push(
+        async () => (await pipeline.stop(), await cleanup(), rmSync(dir, { recursive: true, force: true })),
+      );
       await pipeline.queue.idle();
 
       const doc = await core.catalog.getDocument(sourceIdFor(dir), "harbour-scan.pdf");
       expect(doc).toMatchObject({ status: "indexed", format: "pdf", pageCount: 2, textLayer: "mixed" });
       expect(doc!.ocrConfidence).toBeGreaterThan(60);
 
-      const detail = (await (await pipeline.app.request(`/documents/${doc!.id}`)).json()) as { textLayer: string; pages: Array<{ page: number; textLayer: string }> };
+      const detail = (await (await pipeline.app.request(`/documents/${doc!.id}`)).json()) as {
+        textLayer: string;
+        pages: Array<{ page: number; textLayer: string }>;
+      };
       expect(detail.textLayer).toBe("mixed");
       expect(detail.pages.map((p) => [p.page, p.textLayer])).toEqual([
         [1, "native"],
         [2, "ocr"],
       ]);
 
-      const status = (await (await pipeline.app.request("/status")).json()) as { textLayers: { documents: Record<string, number>; pages: Record<string, number> } };
+      const status = (await (await pipeline.app.request("/status")).json()) as {
+        textLayers: { documents: Record<string, number>; pages: Record<string, number> };
+      };
       expect(status.textLayers.documents).toEqual({ mixed: 1 });
       expect(status.textLayers.pages).toEqual({ native: 1, ocr: 1, none: 0 });
 

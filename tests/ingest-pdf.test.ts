@@ -37,9 +37,17 @@ function courtPrint(pageCount: number, authorPage: number): string[] {
   return Array.from({ length: pageCount }, (_, i) => {
     const page = i + 1;
     const lines = [`Cite as: 598 U. S. 69 (2023)`, String(page), "BARTENWERFER v. BUCKLEY", "Opinion of the Court"];
-    if (page === 1) lines.push("SUPREME COURT OF THE UNITED STATES", "CERTIORARI TO THE UNITED STATES COURT OF APPEALS");
-    if (page === authorPage) lines.push("JUSTICE BARRETT delivered the opinion of the Court.");
-    lines.push(`Part ${page}. ${BODY[i % BODY.length]}`, `The obligation in this part of the record is not discharge-`, `able, as the ${page}th paragraph of the opinion explains in full.`);
+    if (page === 1) {
+      lines.push("SUPREME COURT OF THE UNITED STATES", "CERTIORARI TO THE UNITED STATES COURT OF APPEALS");
+    }
+    if (page === authorPage) {
+      lines.push("JUSTICE BARRETT delivered the opinion of the Court.");
+    }
+    lines.push(
+      `Part ${page}. ${BODY[i % BODY.length]}`,
+      `The obligation in this part of the record is not discharge-`,
+      `able, as the ${page}th paragraph of the opinion explains in full.`,
+    );
     return lines.join("\n");
   });
 }
@@ -47,21 +55,31 @@ const COURT_PRINTS = [24, 32, 18] as const;
 const halfOf = (bytes: Uint8Array) => bytes.subarray(0, bytes.length >> 1);
 
 async function rejection(bytes: Uint8Array, path: string) {
-  const err = await parseDocument(bytes, path).then(() => undefined, (e: unknown) => e);
-  if (!isPipelineError(err)) throw new Error(`expected a PipelineError, got ${String(err)}`);
+  const err = await parseDocument(bytes, path).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!isPipelineError(err)) {
+    throw new Error(`expected a PipelineError, got ${String(err)}`);
+  }
   return err;
 }
 
 describe("PDF parsing", () => {
   it("gives one section per page with text, numbered from 1, and skips pages without text", async () => {
-    const doc = await parseDocument(makePdf(["First page about lighthouses.", "", "Third page about fog (and horns)."]), "a.pdf");
+    const doc = await parseDocument(
+      makePdf(["First page about lighthouses.", "", "Third page about fog (and horns)."]),
+      "a.pdf",
+    );
     expect(doc.format).toBe("pdf");
     expect(doc.pageCount).toBe(3);
     expect(doc.sections.map((s) => [s.page, s.text])).toEqual([
       [1, "First page about lighthouses."],
       [3, "Third page about fog (and horns)."],
     ]);
-    for (const s of doc.sections) expect(doc.text.slice(s.start, s.end)).toBe(s.text);
+    for (const s of doc.sections) {
+      expect(doc.text.slice(s.start, s.end)).toBe(s.text);
+    }
   });
 
   it.each(COURT_PRINTS)("reads a %i-page court print page by page", async (pages) => {
@@ -106,7 +124,9 @@ describe("PDF parsing", () => {
 describe("PDF through the pipeline", () => {
   const cleanups: Array<() => Promise<void>> = [];
   afterAll(async () => {
-    while (cleanups.length) await cleanups.pop()!();
+    while (cleanups.length) {
+      await cleanups.pop()!();
+    }
   });
 
   it("indexes a court print with page numbers and /ask cites the page", async () => {
@@ -127,7 +147,9 @@ describe("PDF through the pipeline", () => {
     expect(body.abstained).toBe(false);
     const cited = body.citations.filter((c: { path: string }) => c.path === "bartenwerfer.pdf");
     expect(cited.length).toBeGreaterThan(0);
-    for (const c of cited) expect(c.page).toBeGreaterThanOrEqual(1);
+    for (const c of cited) {
+      expect(c.page).toBeGreaterThanOrEqual(1);
+    }
     const barrett = cited.find((c: { snippet: string }) => /barrett/i.test(c.snippet));
     expect(barrett?.page).toBe(5);
   });

@@ -6,18 +6,24 @@ import { sourceIdFor } from "../pipelines/store/catalog.js";
 import { allChunks, openCore } from "./support/ingest.js";
 import { startPipeline } from "./support/pipeline.js";
 
-const note = (topic: string, fact: string) => `# ${topic}\n\n${fact}\n\n## Notes\n\nThe ${topic.toLowerCase()} notes are reviewed each winter.\n`;
+const note = (topic: string, fact: string) =>
+  `# ${topic}\n\n${fact}\n\n## Notes\n\nThe ${topic.toLowerCase()} notes are reviewed each winter.\n`;
 
 describe("changes made while the service was down", () => {
   const cleanups: Array<() => Promise<void> | void> = [];
   afterAll(async () => {
-    while (cleanups.length) await cleanups.pop()!();
+    while (cleanups.length) {
+      await cleanups.pop()!();
+    }
   });
 
   it("are found by the start-up reconciliation scan on the same database", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rag-restart-"));
     const dataDir = mkdtempSync(join(tmpdir(), "rag-restart-db-"));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => rmSync(dataDir, { recursive: true, force: true }));
+    cleanups.push(
+      () => rmSync(dir, { recursive: true, force: true }),
+      () => rmSync(dataDir, { recursive: true, force: true }),
+    );
     writeFileSync(join(dir, "kept.md"), note("Orchard", "The orchard has forty Bramley apple trees."));
     writeFileSync(join(dir, "edited.md"), note("Dairy", "The dairy herd is milked at five in the morning."));
     writeFileSync(join(dir, "deleted.md"), note("Forge", "The forge burns charcoal from the coppice."));
@@ -33,13 +39,19 @@ describe("changes made while the service was down", () => {
 
     // The service is down: nothing watches these.
     writeFileSync(join(dir, "added.md"), note("Bakery", "The bakery oven takes sixty loaves at a time."));
-    writeFileSync(join(dir, "edited.md"), note("Dairy", "The dairy herd is milked at four in the morning since the new parlour opened."));
+    writeFileSync(
+      join(dir, "edited.md"),
+      note("Dairy", "The dairy herd is milked at four in the morning since the new parlour opened."),
+    );
     unlinkSync(join(dir, "deleted.md"));
     renameSync(join(dir, "renamed.md"), join(dir, "moved.md"));
 
     const after = await openCore({ dataDir });
     const second = await startPipeline(after.core, [dir]);
-    cleanups.push(() => after.close(), () => second.stop());
+    cleanups.push(
+      () => after.close(),
+      () => second.stop(),
+    );
     await second.queue.idle();
 
     const docs = await after.core.catalog.listDocuments(sourceIdFor(dir));
@@ -59,7 +71,9 @@ describe("changes made while the service was down", () => {
     expect(after.embedder.texts).toEqual(
       expect.arrayContaining(["sixty loaves", "bakery notes", "milked at four"].map((t) => expect.stringContaining(t))),
     );
-    expect((await after.core.catalog.getDocument(sourceIdFor(dir), "kept.md"))?.indexedAt).toEqual(keptBefore?.indexedAt);
+    expect((await after.core.catalog.getDocument(sourceIdFor(dir), "kept.md"))?.indexedAt).toEqual(
+      keptBefore?.indexedAt,
+    );
     expect(await second.watcher.scan()).toEqual({ enqueued: 0, removed: 0 });
   }, 120_000);
 });

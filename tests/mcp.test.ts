@@ -43,12 +43,20 @@ async function exerciseTools(sea: Client, hrDocumentId: string) {
   expect(asked.structuredContent.citations.map((c: any) => c.path)).toEqual(["skerryvore.md"]);
   expect((asked.content[0] as { text: string }).text).toMatch(/Sources:\n\[1\] skerryvore\.md/);
 
-  const followUp = await call(sea, "ask", { question: "And when was it completed?", history: [{ role: "user", content: DESIGNED }] });
+  const followUp = await call(sea, "ask", {
+    question: "And when was it completed?",
+    history: [{ role: "user", content: DESIGNED }],
+  });
   expect(followUp.structuredContent.rewrittenQuestion).toBe("When was the Skerryvore lighthouse completed?");
   expect(followUp.structuredContent.answer).toContain("1844");
 
   const doc = await call(sea, "get_document", { id: passages[0].documentId });
-  expect(doc.structuredContent.document).toMatchObject({ path: "skerryvore.md", collection: "sea", status: "indexed", truncated: false });
+  expect(doc.structuredContent.document).toMatchObject({
+    path: "skerryvore.md",
+    collection: "sea",
+    status: "indexed",
+    truncated: false,
+  });
   expect(doc.structuredContent.document.text).toContain("Alan Stevenson designed the Skerryvore lighthouse");
 
   const collections = await call(sea, "list_collections");
@@ -59,7 +67,9 @@ async function exerciseTools(sea: Client, hrDocumentId: string) {
   // Tenancy through every tool: the hr collection, its text and its document are out of reach.
   const refused = await call(sea, "search", { query: "parental leave", collection: "hr" });
   expect(refused.isError).toBe(true);
-  expect((refused.content[0] as { text: string }).text).toMatch(/^not_found: No collection "hr"; this key may use: sea\.$/);
+  expect((refused.content[0] as { text: string }).text).toMatch(
+    /^not_found: No collection "hr"; this key may use: sea\.$/,
+  );
   const refusedAsk = await call(sea, "ask", { question: "How long is parental leave?", collection: "hr" });
   expect(refusedAsk.isError).toBe(true);
   const typo = await call(sea, "search", { query: "lighthouse", collection: "seas" });
@@ -86,7 +96,11 @@ describe("MCP over Streamable HTTP at /mcp (the SDK's Client, the app on a loopb
   const clients: Client[] = [];
   const connect = async (key: string) => {
     const client = new Client({ name: "rag-test", version: "1.0.0" });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${key}` } },
+      }),
+    );
     clients.push(client);
     return client;
   };
@@ -95,21 +109,31 @@ describe("MCP over Streamable HTTP at /mcp (the SDK's Client, the app on a loopb
     ({ url } = await tenants.serve());
   }, 180_000);
   afterAll(async () => {
-    for (const c of clients) await c.close();
+    for (const c of clients) {
+      await c.close();
+    }
     await tenants.close();
   });
 
   it("lists the tools; search, ask, get_document, list_collections and index_status answer; a sea key reaches nothing of hr", async () => {
     const all = await connect(TENANT_KEYS.all);
-    const hrDoc = (await call(all, "search", { query: "parental leave", collection: "hr", topK: 1 })).structuredContent.passages[0];
+    const hrDoc = (await call(all, "search", { query: "parental leave", collection: "hr", topK: 1 })).structuredContent
+      .passages[0];
     expect(hrDoc.path).toBe("leave.md");
-    expect((await call(all, "list_collections")).structuredContent.collections.map((c: any) => c.name)).toEqual(["hr", "sea"]);
+    expect((await call(all, "list_collections")).structuredContent.collections.map((c: any) => c.name)).toEqual([
+      "hr",
+      "sea",
+    ]);
     await exerciseTools(await connect(TENANT_KEYS.sea), hrDoc.documentId);
   }, 180_000);
 
   it("refuses a missing or unknown key with 401 before any tool runs; GET is 405 (stateless)", async () => {
     await expect(connect("no-such-key-0123456789abcdef")).rejects.toThrow(/401|not valid/);
-    const raw = await fetch(`${url}/mcp`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const raw = await fetch(`${url}/mcp`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
     expect(raw.status).toBe(401);
     const get = await fetch(`${url}/mcp`, { headers: { authorization: `Bearer ${TENANT_KEYS.sea}` } });
     expect(get.status).toBe(405);
@@ -128,8 +152,12 @@ describe("MCP over stdio (npm run mcp's entry, spawned with a temp DATA_DIR and 
   const dataDir = mkdtempSync(join(tmpdir(), "rag-mcp-data-"));
   const seaDir = mkdtempSync(join(tmpdir(), "rag-mcp-sea-"));
   const hrDir = mkdtempSync(join(tmpdir(), "rag-mcp-hr-"));
-  for (const [name, text] of Object.entries(LIGHTHOUSES)) writeFileSync(join(seaDir, name), text);
-  for (const [name, text] of Object.entries(HR_FILES)) writeFileSync(join(hrDir, name), text);
+  for (const [name, text] of Object.entries(LIGHTHOUSES)) {
+    writeFileSync(join(seaDir, name), text);
+  }
+  for (const [name, text] of Object.entries(HR_FILES)) {
+    writeFileSync(join(hrDir, name), text);
+  }
   let stderr = "";
   let client: Client | undefined;
 
@@ -157,14 +185,21 @@ describe("MCP over stdio (npm run mcp's entry, spawned with a temp DATA_DIR and 
   }
   afterAll(async () => {
     await client?.close();
-    for (const d of [dataDir, seaDir, hrDir]) rmSync(d, { recursive: true, force: true });
+    for (const d of [dataDir, seaDir, hrDir]) {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 
   it("indexes the watched folders, then serves the same tools with the same tenancy as the HTTP endpoint", async () => {
     // First as the operator's key: the child indexes both folders on start-up; note hr's document id.
     const all = await spawnMcp(TENANT_KEYS.all);
-    await waitFor(async () => (await call(all, "index_status")).structuredContent?.status?.documents?.indexed === 3, 120_000, 250);
-    const hrDoc = (await call(all, "search", { query: "parental leave", collection: "hr", topK: 1 })).structuredContent.passages[0];
+    await waitFor(
+      async () => (await call(all, "index_status")).structuredContent?.status?.documents?.indexed === 3,
+      120_000,
+      250,
+    );
+    const hrDoc = (await call(all, "search", { query: "parental leave", collection: "hr", topK: 1 })).structuredContent
+      .passages[0];
     expect(hrDoc.path).toBe("leave.md");
     // The client closing the session ends the process, which releases the PGlite lock on DATA_DIR.
     await all.close();
@@ -172,7 +207,9 @@ describe("MCP over stdio (npm run mcp's entry, spawned with a temp DATA_DIR and 
     const sea = await spawnMcp(TENANT_KEYS.sea);
     // Serving starts before the database is open: until then every tool says index_not_ready.
     const early = await call(sea, "list_collections");
-    if (early.isError) expect((early.content[0] as { text: string }).text).toMatch(/^index_not_ready:/);
+    if (early.isError) {
+      expect((early.content[0] as { text: string }).text).toMatch(/^index_not_ready:/);
+    }
     await waitFor(async () => !(await call(sea, "index_status")).isError, 120_000, 250);
     await exerciseTools(sea, hrDoc.documentId);
     expect(stderr).not.toMatch(/"level":"error"/);

@@ -17,9 +17,16 @@ let dir: string;
 function value(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of text.split("\n")) {
     const m = /^([a-z_:]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
+    if (!m || m[1] !== name) {
+      continue;
+    }
     const got = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => got[k] === v) && Object.keys(got).length === Object.keys(labels).length) return Number(m[3]);
+    if (
+      Object.entries(labels).every(([k, v]) => got[k] === v) &&
+      Object.keys(got).length === Object.keys(labels).length
+    ) {
+      return Number(m[3]);
+    }
   }
   return undefined;
 }
@@ -33,9 +40,15 @@ async function scrape(app = pipeline.app) {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "rag-metrics-"));
-  writeFileSync(join(dir, "bread.md"), "# Bread\n\nSourdough bread is leavened by wild yeast and lactic acid bacteria.\n");
+  writeFileSync(
+    join(dir, "bread.md"),
+    "# Bread\n\nSourdough bread is leavened by wild yeast and lactic acid bacteria.\n",
+  );
   writeFileSync(join(dir, "cheese.md"), "# Cheese\n\nCheddar cheese is aged for months in a cool cellar.\n");
-  writeFileSync(join(dir, "broken.txt"), Uint8Array.from({ length: 3000 }, (_, i) => (i * 131) % 256));
+  writeFileSync(
+    join(dir, "broken.txt"),
+    Uint8Array.from({ length: 3000 }, (_, i) => (i * 131) % 256),
+  );
   ({ core, cleanup } = await makeCore("pglite"));
   pipeline = await startPipeline(core, [dir]);
   await pipeline.queue.idle();
@@ -52,7 +65,9 @@ describe("GET /metrics", () => {
     expect(value(text, "rag_ingest_jobs_total", { job: "index-file", outcome: "indexed" })).toBe(2);
     expect(value(text, "rag_ingest_jobs_total", { job: "index-file", outcome: "failed" })).toBe(1);
     expect(value(text, "rag_ingest_duration_seconds_count", { job: "index-file", outcome: "indexed" })).toBe(2);
-    expect(value(text, "rag_ingest_duration_seconds_sum", { job: "index-file", outcome: "indexed" })).toBeGreaterThan(0);
+    expect(value(text, "rag_ingest_duration_seconds_sum", { job: "index-file", outcome: "indexed" })).toBeGreaterThan(
+      0,
+    );
     expect(value(text, "rag_ingest_chunks_total", { kind: "embedded" })).toBeGreaterThanOrEqual(2);
     expect(value(text, "rag_queue_jobs", { state: "waiting" })).toBe(0);
     expect(value(text, "rag_queue_jobs", { state: "active" })).toBe(0);
@@ -64,7 +79,9 @@ describe("GET /metrics", () => {
       await pipeline.ask("How long is cheddar aged?"),
       await pipeline.ask("What is the boiling point of liquid nitrogen on Neptune?"),
     ];
-    for (const a of answers) expect(a.status).toBe(200);
+    for (const a of answers) {
+      expect(a.status).toBe(200);
+    }
     // A streamed answer is observed too, when it completes.
     const streamed = await pipeline.app.request("/ask", {
       method: "POST",
@@ -79,11 +96,15 @@ describe("GET /metrics", () => {
     expect(value(text, "rag_ask_duration_seconds_sum", { mode: "json" })).toBeGreaterThan(0);
     // The streamed answer repeats the first question, so its figures are the first answer's.
     const first = answers[0]!.body;
-    expect(value(text, "rag_ask_tokens_total", { kind: "context" })).toBe(sum((b) => b.usage.contextTokens) + first.usage.contextTokens);
-    expect(value(text, "rag_ask_tokens_total", { kind: "answer" })).toBe(sum((b) => b.usage.answerTokens) + first.usage.answerTokens);
+    expect(value(text, "rag_ask_tokens_total", { kind: "context" })).toBe(
+      sum((b) => b.usage.contextTokens) + first.usage.contextTokens,
+    );
+    expect(value(text, "rag_ask_tokens_total", { kind: "answer" })).toBe(
+      sum((b) => b.usage.answerTokens) + first.usage.answerTokens,
+    );
     const abstained = answers.filter((a) => a.body.abstained).length + (first.abstained ? 1 : 0);
-    expect((value(text, "rag_ask_answers_total", { abstained: "true" }) ?? 0)).toBe(abstained);
-    expect((value(text, "rag_ask_answers_total", { abstained: "false" }) ?? 0)).toBe(4 - abstained);
+    expect(value(text, "rag_ask_answers_total", { abstained: "true" }) ?? 0).toBe(abstained);
+    expect(value(text, "rag_ask_answers_total", { abstained: "false" }) ?? 0).toBe(4 - abstained);
     expect(value(text, "rag_verifier_removals_total", { kind: "sentence" })).toBe(
       sum((b) => b.verification.removed) + first.verification.removed,
     );

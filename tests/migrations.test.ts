@@ -11,7 +11,9 @@ import { startSocketServer } from "./support/core.js";
 
 const opened: Array<() => Promise<void>> = [];
 afterEach(async () => {
-  while (opened.length) await opened.pop()!();
+  while (opened.length) {
+    await opened.pop()!();
+  }
 });
 
 async function open(mode: "pglite" | "pg-socket"): Promise<Database> {
@@ -41,7 +43,9 @@ describe.each(["pglite", "pg-socket"] as const)("migrations on %s", (mode) => {
     const actual = new Set(rows.map((r) => `${r.table_name}.${r.column_name}`));
     for (const table of Object.values(schema)) {
       const cfg = getTableConfig(table);
-      for (const col of cfg.columns) expect(actual, `${cfg.name}.${col.name}`).toContain(`${cfg.name}.${col.name}`);
+      for (const col of cfg.columns) {
+        expect(actual, `${cfg.name}.${col.name}`).toContain(`${cfg.name}.${col.name}`);
+      }
     }
     const ext = await db.withSession((s) => s.query<{ extname: string }>("SELECT extname FROM pg_extension"));
     expect(ext.map((e) => e.extname)).toContain("vector");
@@ -53,7 +57,9 @@ describe.each(["pglite", "pg-socket"] as const)("migrations on %s", (mode) => {
     const plan = await db.withSession(async (s) => {
       await s.exec(`INSERT INTO index_generations (embedder_key, embedder, chunker, status)
                     VALUES ('k', '{"dimensions":3}', '{}', 'active')`);
-      await s.exec(`CREATE INDEX chunks_embedding_g1 ON chunks USING hnsw ((embedding::vector(3)) vector_cosine_ops) WHERE generation_id = 1`);
+      await s.exec(
+        `CREATE INDEX chunks_embedding_g1 ON chunks USING hnsw ((embedding::vector(3)) vector_cosine_ops) WHERE generation_id = 1`,
+      );
       // On an empty table every plan costs nearly nothing; rule out the scan-then-sort plans so the
       // check is whether the HNSW index can serve this exact query shape.
       await s.exec("SET enable_seqscan = off; SET enable_sort = off");
@@ -74,14 +80,19 @@ describe("migration failures stop start-up with a message saying what to do", ()
     opened.push(async () => (await db.close(), await server.stop()));
     const err = await db.migrate().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatabaseSetupError);
-    expect((err as Error).message).toMatch(/does not have the pgvector extension.*Install pgvector.*unset DATABASE_URL/s);
+    expect((err as Error).message).toMatch(
+      /does not have the pgvector extension.*Install pgvector.*unset DATABASE_URL/s,
+    );
   });
 
   // This machine's own PostgreSQL 15 has no pgvector: the real production failure.
   const plainPostgres = process.env.PLAIN_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
   it("the machine's PostgreSQL without pgvector", async () => {
     const probe = new pg.Client({ connectionString: plainPostgres, connectionTimeoutMillis: 2000 });
-    const reachable = await probe.connect().then(() => probe.end().then(() => true), () => false);
+    const reachable = await probe.connect().then(
+      () => probe.end().then(() => true),
+      () => false,
+    );
     expect(reachable, `PostgreSQL at ${plainPostgres} should be running on this machine kind`).toBe(true);
     const db = await openDatabase({ databaseUrl: plainPostgres, poolMax: 1 });
     opened.push(() => db.close());
@@ -104,7 +115,9 @@ describe("migration failures stop start-up with a message saying what to do", ()
     appendFileSync(join(dir, "0002_broken.sql"), "CREATE TABLE ok_table (id int);\nSELECT * FROM no_such_table;\n");
     const db = await open("pglite");
     await expect(runMigrations(db, dir)).rejects.toThrow(/Migration 0002_broken.sql failed: .*no_such_table/);
-    const left = await db.withSession((s) => s.query("SELECT 1 FROM information_schema.tables WHERE table_name = 'ok_table'"));
+    const left = await db.withSession((s) =>
+      s.query("SELECT 1 FROM information_schema.tables WHERE table_name = 'ok_table'"),
+    );
     expect(left).toEqual([]);
     rmSync(dir, { recursive: true, force: true });
   });

@@ -28,7 +28,9 @@ function recordingLog(lines: Array<[string, Record<string, unknown> | undefined]
 describe("OCR progress", () => {
   const cleanups: Array<() => void | Promise<void>> = [];
   afterAll(async () => {
-    while (cleanups.length) await cleanups.pop()!();
+    while (cleanups.length) {
+      await cleanups.pop()!();
+    }
   });
 
   it("describes pages and pages per minute, and nothing when no page was OCR'd", () => {
@@ -45,7 +47,9 @@ describe("OCR progress", () => {
     cleanups.push(() => ocr.close());
     const stop = showOcrProgress(ocr, { log: recordingLog(logged), stream });
     // Two blank pages: read, found empty, and reported as such.
-    await expect(parseDocument(makePdf(["", ""]), "blank.pdf", { ocr })).rejects.toMatchObject({ code: "no_text_layer" });
+    await expect(parseDocument(makePdf(["", ""]), "blank.pdf", { ocr })).rejects.toMatchObject({
+      code: "no_text_layer",
+    });
     stop();
     expect(writes.join("")).toMatch(/^OCR blank\.pdf {2}2 pages OCR'd, [\d.]+ pages\/min in \d+s$/m);
     expect(logged).toEqual([["OCR done", { path: "blank.pdf", pages: 2, failed: 0, ms: expect.any(Number) }]]);
@@ -54,8 +58,14 @@ describe("OCR progress", () => {
   it("npm run ingest reports the pages it OCR'd", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rag-ocr-cli-"));
     const dataDir = mkdtempSync(join(tmpdir(), "rag-ocr-cli-db-"));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => rmSync(dataDir, { recursive: true, force: true }));
-    writeFileSync(join(dir, "scan.pdf"), await rasterizePdf(makePdf(["The ferry to the island leaves at seven each morning."]), 150));
+    cleanups.push(
+      () => rmSync(dir, { recursive: true, force: true }),
+      () => rmSync(dataDir, { recursive: true, force: true }),
+    );
+    writeFileSync(
+      join(dir, "scan.pdf"),
+      await rasterizePdf(makePdf(["The ferry to the island leaves at seven each morning."]), 150),
+    );
     const r = await run(process.execPath, ["--import", "tsx", "services/cli/ingest.ts", dir], {
       cwd: ROOT,
       env: { ...process.env, DATABASE_URL: "", REDIS_URL: "", LOG_LEVEL: "silent", DATA_DIR: dataDir, OCR_DPI: "150" },

@@ -20,7 +20,9 @@ afterAll(async () => tenants.close());
 describe("GET /v1/models through the OpenAI SDK", () => {
   it("lists the collections the key may read, each as a model id", async () => {
     const sea = [];
-    for await (const m of client(TENANT_KEYS.sea).models.list()) sea.push(m);
+    for await (const m of client(TENANT_KEYS.sea).models.list()) {
+      sea.push(m);
+    }
     expect(sea.map((m) => m.id)).toEqual(["sea"]);
     expect(sea[0]).toMatchObject({ object: "model", owned_by: "rag-service" });
     const all = (await client(TENANT_KEYS.all).models.list()).data.map((m) => m.id);
@@ -42,12 +44,17 @@ describe("POST /v1/chat/completions through the OpenAI SDK", () => {
     });
     expect(res.object).toBe("chat.completion");
     expect(res.model).toBe("sea");
-    const message = res.choices[0]!.message as typeof res.choices[0]["message"] & { citations: unknown[]; abstained: boolean };
+    const message = res.choices[0]!.message as (typeof res.choices)[0]["message"] & {
+      citations: unknown[];
+      abstained: boolean;
+    };
     expect(res.choices[0]!.finish_reason).toBe("stop");
     expect(message.content).toMatch(/1844.*\[1\]/);
     expect(message.abstained).toBe(false);
     expect(message.citations.length).toBeGreaterThan(0);
-    for (const c of message.citations) CitationSchema.parse(c);
+    for (const c of message.citations) {
+      CitationSchema.parse(c);
+    }
     expect(message.citations.map((c: any) => c.path)).toContain("skerryvore.md");
 
     // The id is the query log's: the same row /ask writes, rated by POST /feedback.
@@ -70,7 +77,10 @@ describe("POST /v1/chat/completions through the OpenAI SDK", () => {
   });
 
   it("streams OpenAI chunks whose text is exactly the verified answer, citations on the final chunk, usage when asked, then [DONE]", async () => {
-    const whole = await client(TENANT_KEYS.sea).chat.completions.create({ model: "sea", messages: [{ role: "user", content: Q1 }] });
+    const whole = await client(TENANT_KEYS.sea).chat.completions.create({
+      model: "sea",
+      messages: [{ role: "user", content: Q1 }],
+    });
     const stream = await client(TENANT_KEYS.sea).chat.completions.create({
       model: "sea",
       messages: [{ role: "user", content: Q1 }],
@@ -78,14 +88,18 @@ describe("POST /v1/chat/completions through the OpenAI SDK", () => {
       stream_options: { include_usage: true },
     });
     const chunks = [];
-    for await (const chunk of stream) chunks.push(chunk);
+    for await (const chunk of stream) {
+      chunks.push(chunk);
+    }
     expect(chunks.every((c) => c.object === "chat.completion.chunk")).toBe(true);
     expect(chunks[0]!.choices[0]!.delta.role).toBe("assistant");
     const text = chunks.map((c) => c.choices[0]?.delta.content ?? "").join("");
     expect(text).toBe(whole.choices[0]!.message.content);
     const final = chunks.find((c) => c.choices[0]?.finish_reason === "stop")!;
     const citations = (final.choices[0]!.delta as any).citations;
-    expect(citations.map((c: any) => c.path)).toEqual((whole.choices[0]!.message as any).citations.map((c: any) => c.path));
+    expect(citations.map((c: any) => c.path)).toEqual(
+      (whole.choices[0]!.message as any).citations.map((c: any) => c.path),
+    );
     expect((final as any).citations).toEqual(citations);
     const last = chunks.at(-1)!;
     expect(last.choices).toEqual([]);
@@ -110,7 +124,10 @@ describe("POST /v1/chat/completions through the OpenAI SDK", () => {
   });
 
   it("a follow-up in the messages is answered from the first turn's subject, and says how it was rewritten", async () => {
-    const first = await client(TENANT_KEYS.sea).chat.completions.create({ model: "sea", messages: [{ role: "user", content: Q1 }] });
+    const first = await client(TENANT_KEYS.sea).chat.completions.create({
+      model: "sea",
+      messages: [{ role: "user", content: Q1 }],
+    });
     const res = await client(TENANT_KEYS.sea).chat.completions.create({
       model: "sea",
       messages: [
@@ -133,7 +150,9 @@ describe("POST /v1/chat/completions through the OpenAI SDK", () => {
 
 describe("errors on /v1 arrive in OpenAI's shape, as the SDK's own error classes", () => {
   it("a missing or unknown key is AuthenticationError (401, authentication_error)", async () => {
-    const err = await client("not-a-valid-key-0123456789").chat.completions.create({ model: "sea", messages: [{ role: "user", content: Q1 }] }).catch((e) => e);
+    const err = await client("not-a-valid-key-0123456789")
+      .chat.completions.create({ model: "sea", messages: [{ role: "user", content: Q1 }] })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(AuthenticationError);
     expect(err.status).toBe(401);
     expect(err.type).toBe("authentication_error");
@@ -150,7 +169,9 @@ describe("errors on /v1 arrive in OpenAI's shape, as the SDK's own error classes
     const limited = await tenants.serve({ RATE_LIMIT_PER_MINUTE: 1 });
     const sea = client(TENANT_KEYS.sea, limited.url);
     await sea.chat.completions.create({ model: "sea", messages: [{ role: "user", content: Q1 }] });
-    const err = await sea.chat.completions.create({ model: "sea", messages: [{ role: "user", content: Q1 }] }).catch((e) => e);
+    const err = await sea.chat.completions
+      .create({ model: "sea", messages: [{ role: "user", content: Q1 }] })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(RateLimitError);
     expect(err.status).toBe(429);
     expect(err.type).toBe("rate_limit_error");
@@ -159,32 +180,56 @@ describe("errors on /v1 arrive in OpenAI's shape, as the SDK's own error classes
   });
 
   it("another tenant's collection is model_not_found (404) naming only the key's own, and no passage leaks", async () => {
-    const err = await client(TENANT_KEYS.sea).chat.completions.create({ model: "hr", messages: [{ role: "user", content: "How long is parental leave?" }] }).catch((e) => e);
+    const err = await client(TENANT_KEYS.sea)
+      .chat.completions.create({ model: "hr", messages: [{ role: "user", content: "How long is parental leave?" }] })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(NotFoundError);
     expect(err.code).toBe("model_not_found");
     expect(err.param).toBe("model");
     expect(err.message).toMatch(/this key may use: sea\./);
-    for (const marker of HR_MARKERS) expect(JSON.stringify(err.error)).not.toContain(marker);
+    for (const marker of HR_MARKERS) {
+      expect(JSON.stringify(err.error)).not.toContain(marker);
+    }
     // Asked of its own collection, the hr question finds nothing of hr's.
-    const own = await client(TENANT_KEYS.sea).chat.completions.create({ model: "sea", messages: [{ role: "user", content: "How long is parental leave?" }] });
-    for (const marker of HR_MARKERS) expect(JSON.stringify(own)).not.toContain(marker);
+    const own = await client(TENANT_KEYS.sea).chat.completions.create({
+      model: "sea",
+      messages: [{ role: "user", content: "How long is parental leave?" }],
+    });
+    for (const marker of HR_MARKERS) {
+      expect(JSON.stringify(own)).not.toContain(marker);
+    }
   });
 
   it("bad requests are BadRequestError (400, invalid_request_error) saying what is wrong", async () => {
     const sea = client(TENANT_KEYS.sea);
-    const notUser = await sea.chat.completions.create({ model: "sea", messages: [{ role: "user", content: Q1 }, { role: "assistant", content: "x" }] }).catch((e) => e);
+    const notUser = await sea.chat.completions
+      .create({
+        model: "sea",
+        messages: [
+          { role: "user", content: Q1 },
+          { role: "assistant", content: "x" },
+        ],
+      })
+      .catch((e) => e);
     expect(notUser).toBeInstanceOf(BadRequestError);
     expect(notUser.type).toBe("invalid_request_error");
     expect(notUser.message).toMatch(/last message must be the user's question/);
     const image = await sea.chat.completions
-      .create({ model: "sea", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "http://x/y.png" } }] }] })
+      .create({
+        model: "sea",
+        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "http://x/y.png" } }] }],
+      })
       .catch((e) => e);
     expect(image).toBeInstanceOf(BadRequestError);
     expect(image.message).toMatch(/only text parts/);
-    const two = await sea.chat.completions.create({ model: "sea", n: 2, messages: [{ role: "user", content: Q1 }] }).catch((e) => e);
+    const two = await sea.chat.completions
+      .create({ model: "sea", n: 2, messages: [{ role: "user", content: Q1 }] })
+      .catch((e) => e);
     expect(two).toBeInstanceOf(BadRequestError);
     expect(two.message).toMatch(/n must be 1/);
-    const empty = await sea.chat.completions.create({ model: "sea", messages: [{ role: "user", content: "  " }] }).catch((e) => e);
+    const empty = await sea.chat.completions
+      .create({ model: "sea", messages: [{ role: "user", content: "  " }] })
+      .catch((e) => e);
     expect(empty).toBeInstanceOf(BadRequestError);
     expect(empty.message).toMatch(/question must not be empty/);
   });

@@ -10,14 +10,26 @@ const words = (t: string) => t.split(/\s+/).filter(Boolean).length;
 const fixture = readFileSync(new URL("./fixtures/structure/reference.html", import.meta.url), "utf8");
 
 function expectExactSections(doc: ParsedDocument): void {
-  for (const s of doc.sections) expect(doc.text.slice(s.start, s.end)).toBe(s.text);
+  for (const s of doc.sections) {
+    expect(doc.text.slice(s.start, s.end)).toBe(s.text);
+  }
 }
 
 describe("table rows keep their column headers", () => {
   it("labels each cell with its header, skips empty cells and keeps header-less rows as they stand", () => {
-    expect(labelledRow(["Function", "Description"], ["len()", "Return the length."])).toBe("Function: len() · Description: Return the length.");
+    expect(labelledRow(["Function", "Description"], ["len()", "Return the length."])).toBe(
+      "Function: len() · Description: Return the length.",
+    );
     expect(labelledRow(["A", "B", "C"], ["1", "", "3"])).toBe("A: 1 · C: 3");
-    expect(tableParagraphs([["a", "b"], ["c", "d"]], false)).toEqual(["a · b", "c · d"]);
+    expect(
+      tableParagraphs(
+        [
+          ["a", "b"],
+          ["c", "d"],
+        ],
+        false,
+      ),
+    ).toEqual(["a · b", "c · d"]);
     expect(tableParagraphs([["Only", "Header"]], true)).toEqual(["Only · Header"]);
   });
 });
@@ -26,7 +38,9 @@ describe("parseHtml keeps structure", () => {
   const doc = parseHtml(fixture);
 
   it("writes each table row as a paragraph with its column headers, and drops permalinks", () => {
-    expect(doc.text).toContain("\n\nFormat: h · C Type: short · Standard size: 2\n\nFormat: q · C Type: long long · Standard size: 8\n\nFormat: x · C Type: pad byte\n\n");
+    expect(doc.text).toContain(
+      "\n\nFormat: h · C Type: short · Standard size: 2\n\nFormat: q · C Type: long long · Standard size: 8\n\nFormat: x · C Type: pad byte\n\n",
+    );
     expect(doc.text).toContain("plain · cells\n\nno · header");
     expect(doc.text).not.toContain("¶");
     expect(doc.text).not.toContain("Standard sizes\n\nFormat: h | short");
@@ -35,7 +49,12 @@ describe("parseHtml keeps structure", () => {
   it("heads each description with its definition term, nested terms under their parent, and ends the terms with the list", () => {
     const path = (needle: string) => doc.sections.find((s) => s.text.includes(needle))?.headingPath;
     expect(path("Return the length (the number of items)")).toEqual(["Built-in helpers", "Functions", "len(s)"]);
-    expect(path("Return an estimated length")).toEqual(["Built-in helpers", "Functions", "len(s)", "len.hint(s, default=0)"]);
+    expect(path("Return an estimated length")).toEqual([
+      "Built-in helpers",
+      "Functions",
+      "len(s)",
+      "len.hint(s, default=0)",
+    ]);
     // Back in len's description after the nested list, and back under the h2 after the outer one.
     expect(path("It raises OverflowError")).toEqual(["Built-in helpers", "Functions", "len(s)"]);
     expect(path("Return the code point")).toEqual(["Built-in helpers", "Functions", "ord(c)"]);
@@ -52,7 +71,9 @@ describe("parseHtml keeps structure", () => {
     const chunks = createChunker(defaultChunkerSettings(12), words).chunk(doc);
     const lenChunks = chunks.filter((c) => /number of items|sequence or a collection/.test(c.text));
     expect(lenChunks.length).toBeGreaterThanOrEqual(2);
-    for (const c of lenChunks) expect(c.headingPath.at(-1)).toBe("len(s)");
+    for (const c of lenChunks) {
+      expect(c.headingPath.at(-1)).toBe("len(s)");
+    }
     const row = chunks.find((c) => c.text.includes("long long"))!;
     expect(row.text).toContain("Format: q · C Type: long long · Standard size: 8");
   });
@@ -78,7 +99,9 @@ describe("parseMarkdown keeps structure", () => {
   const doc = parseMarkdown(source);
 
   it("writes each table row as a paragraph labelled with the header row, escaped pipes kept as text", () => {
-    expect(doc.text).toContain("\n\nFunction: `len()` · Description: Return the length (the number of items) of an object.\n\nFunction: `a|b` · Description: Either.\n\nAfter the table.");
+    expect(doc.text).toContain(
+      "\n\nFunction: `len()` · Description: Return the length (the number of items) of an object.\n\nFunction: `a|b` · Description: Either.\n\nAfter the table.",
+    );
     expect(doc.sections.map((s) => s.headingPath)).toEqual([["Tools"]]);
     expectExactSections(doc);
   });

@@ -20,15 +20,22 @@ function pipelineCode(fn: () => unknown): { code: PipelineErrorCode; message: st
   try {
     fn();
   } catch (err) {
-    if (isPipelineError(err)) return { code: err.code, message: err.message };
+    if (isPipelineError(err)) {
+      return { code: err.code, message: err.message };
+    }
     throw err;
   }
   throw new Error("expected a PipelineError");
 }
 
 async function rejectedCode(p: Promise<unknown>): Promise<{ code: PipelineErrorCode; message: string }> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  if (isPipelineError(err)) return { code: err.code, message: err.message };
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (isPipelineError(err)) {
+    return { code: err.code, message: err.message };
+  }
   throw err ?? new Error("expected a PipelineError");
 }
 
@@ -131,7 +138,20 @@ describe("parseHtml", () => {
   const doc = parseHtml(page);
 
   it("keeps only the main content, decoded and with collapsed spaces", () => {
-    for (const gone of ["Home", "Menu", "Outside main", "Breadcrumbs", "Enable JS", "Hidden template", "Chart label", "Send", "Related links", "Copyright", "track", "color"]) {
+    for (const gone of [
+      "Home",
+      "Menu",
+      "Outside main",
+      "Breadcrumbs",
+      "Enable JS",
+      "Hidden template",
+      "Chart label",
+      "Send",
+      "Related links",
+      "Copyright",
+      "track",
+      "color",
+    ]) {
       expect(doc.text).not.toContain(gone);
     }
     expect(doc.title).toBe("Docs & Guides");
@@ -238,7 +258,9 @@ describe("parseDocument", () => {
   });
 
   it("rejects a page with no readable text once scripts are dropped", async () => {
-    const err = await rejectedCode(parseDocument(bytes("<html><script>var a = 1;</script><style>p{}</style></html>"), "app.html"));
+    const err = await rejectedCode(
+      parseDocument(bytes("<html><script>var a = 1;</script><style>p{}</style></html>"), "app.html"),
+    );
     expect(err.code).toBe("empty_document");
     expect(err.message).toContain("app.html");
     expect((await rejectedCode(parseDocument(bytes("---\ntitle: x\n---\n"), "fm.md"))).code).toBe("empty_document");

@@ -68,7 +68,9 @@ describe("createProgress", () => {
 describe("showDrain", () => {
   it("ticks as a real queue's backlog drains and ends when it is empty", async () => {
     const queue = createInProcessQueue();
-    for (let i = 0; i < 30; i++) await queue.enqueue("index-file", { sourceId: "src_drain", path: `f${i}.md` });
+    for (let i = 0; i < 30; i++) {
+      await queue.enqueue("index-file", { sourceId: "src_drain", path: `f${i}.md` });
+    }
     const { stream, writes } = fakeStream(false);
     queue.process({
       "index-file": () => new Promise((r) => setTimeout(r, 2)),

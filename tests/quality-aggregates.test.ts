@@ -27,7 +27,14 @@ type Row = {
   feedback?: Array<[rating: 1 | -1, comment: string | null]>;
 };
 
-const m = (f: number | null, r: number | null, p: number | null, u: number | null, rec: number | null, c: number | null) => ({
+const m = (
+  f: number | null,
+  r: number | null,
+  p: number | null,
+  u: number | null,
+  rec: number | null,
+  c: number | null,
+) => ({
   method: "embedding+lexical",
   faithfulness: f,
   answerRelevancy: r,
@@ -39,12 +46,46 @@ const m = (f: number | null, r: number | null, p: number | null, u: number | nul
 
 // Four queries on 1 January 2026 and one the day after, with known metrics, latencies, tokens and feedback.
 const ROWS: Row[] = [
-  { at: "2026-01-01T01:00:00Z", abstained: false, collection: "a", metrics: m(1, 0.8, 1, 1, null, null), totalMs: 100, tokens: [300, 30], feedback: [[1, "great"], [1, null]] },
-  { at: "2026-01-01T02:00:00Z", abstained: false, collection: "a", metrics: m(0.5, 0.6, 0.5, 0.5, 1, 0.75), totalMs: 200, tokens: [500, 50] },
-  { at: "2026-01-01T03:00:00Z", abstained: true, collection: "b", metrics: m(null, null, 0, null, 0, 0), totalMs: 300, tokens: [100, 10], feedback: [[-1, "wrong"]] },
+  {
+    at: "2026-01-01T01:00:00Z",
+    abstained: false,
+    collection: "a",
+    metrics: m(1, 0.8, 1, 1, null, null),
+    totalMs: 100,
+    tokens: [300, 30],
+    feedback: [
+      [1, "great"],
+      [1, null],
+    ],
+  },
+  {
+    at: "2026-01-01T02:00:00Z",
+    abstained: false,
+    collection: "a",
+    metrics: m(0.5, 0.6, 0.5, 0.5, 1, 0.75),
+    totalMs: 200,
+    tokens: [500, 50],
+  },
+  {
+    at: "2026-01-01T03:00:00Z",
+    abstained: true,
+    collection: "b",
+    metrics: m(null, null, 0, null, 0, 0),
+    totalMs: 300,
+    tokens: [100, 10],
+    feedback: [[-1, "wrong"]],
+  },
   // Logged before metrics existed: counts as a query, adds no metric.
   { at: "2026-01-01T04:00:00Z", abstained: false, collection: null, metrics: null, totalMs: 400, tokens: [100, 10] },
-  { at: "2026-01-02T05:00:00Z", abstained: false, collection: "a", metrics: m(0, 0, 0, 0, 0, 0), totalMs: 10_000, tokens: [900, 90], feedback: [[-1, null]] },
+  {
+    at: "2026-01-02T05:00:00Z",
+    abstained: false,
+    collection: "a",
+    metrics: m(0, 0, 0, 0, 0, 0),
+    totalMs: 10_000,
+    tokens: [900, 90],
+    feedback: [[-1, null]],
+  },
 ];
 
 async function insert(db: Drizzle, rows: Row[]) {
@@ -109,9 +150,33 @@ describe.each<DbMode>(["pglite", "pg-socket"])("quality aggregates (%s)", (mode)
         outputTokens: 100,
         cacheHits: 0,
         rows: [
-          { day: "2026-01-01", collection: "*", keyId: null, queries: 1, inputTokens: 100, outputTokens: 10, costUsd: 0 },
-          { day: "2026-01-01", collection: "a", keyId: null, queries: 2, inputTokens: 800, outputTokens: 80, costUsd: 0 },
-          { day: "2026-01-01", collection: "b", keyId: null, queries: 1, inputTokens: 100, outputTokens: 10, costUsd: 0 },
+          {
+            day: "2026-01-01",
+            collection: "*",
+            keyId: null,
+            queries: 1,
+            inputTokens: 100,
+            outputTokens: 10,
+            costUsd: 0,
+          },
+          {
+            day: "2026-01-01",
+            collection: "a",
+            keyId: null,
+            queries: 2,
+            inputTokens: 800,
+            outputTokens: 80,
+            costUsd: 0,
+          },
+          {
+            day: "2026-01-01",
+            collection: "b",
+            keyId: null,
+            queries: 1,
+            inputTokens: 100,
+            outputTokens: 10,
+            costUsd: 0,
+          },
         ],
       },
     });
@@ -120,12 +185,29 @@ describe.each<DbMode>(["pglite", "pg-socket"])("quality aggregates (%s)", (mode)
   it("filters by collection, or by a set of collections", async () => {
     const q = createQualityQueries(core.database.db);
     const a = await q.summary({ ...DAY, collection: "a" });
-    expect(a).toMatchObject({ collection: "a", queries: 2, answered: 2, abstentionRate: 0, latencyMs: { p50: 150 }, feedback: { up: 2, down: 0, withComment: 1 } });
+    expect(a).toMatchObject({
+      collection: "a",
+      queries: 2,
+      answered: 2,
+      abstentionRate: 0,
+      latencyMs: { p50: 150 },
+      feedback: { up: 2, down: 0, withComment: 1 },
+    });
     expect(a.metrics.faithfulness).toEqual({ mean: 0.75, count: 2 });
     const b = await q.summary({ ...DAY, collections: ["b", "c"] });
-    expect(b).toMatchObject({ queries: 1, abstained: 1, abstentionRate: 1, feedback: { up: 0, down: 1, withComment: 1 } });
+    expect(b).toMatchObject({
+      queries: 1,
+      abstained: 1,
+      abstentionRate: 1,
+      feedback: { up: 0, down: 1, withComment: 1 },
+    });
     const none = await q.summary({ ...DAY, collections: [] });
-    expect(none).toMatchObject({ queries: 0, abstentionRate: null, latencyMs: { p50: null, p95: null, p99: null }, tokensPerQuery: { context: null, answer: null } });
+    expect(none).toMatchObject({
+      queries: 0,
+      abstentionRate: null,
+      latencyMs: { p50: null, p95: null, p99: null },
+      tokensPerQuery: { context: null, answer: null },
+    });
     expect(none.metrics.contextRecall).toEqual({ mean: null, count: 0 });
   });
 
@@ -137,7 +219,16 @@ describe.each<DbMode>(["pglite", "pg-socket"])("quality aggregates (%s)", (mode)
     expect(both.body).toMatchObject({ queries: 3, collection: "a", feedback: { up: 2, down: 1 } });
     // The default window is the last 24 hours: none of these rows, then one logged now.
     expect((await get("")).body.queries).toBe(0);
-    await insert(core.database.db, [{ at: new Date(Date.now() - 30 * 60_000).toISOString(), abstained: false, collection: "x", metrics: m(1, 1, 1, 1, null, null), totalMs: 50, tokens: [10, 1] }]);
+    await insert(core.database.db, [
+      {
+        at: new Date(Date.now() - 30 * 60_000).toISOString(),
+        abstained: false,
+        collection: "x",
+        metrics: m(1, 1, 1, 1, null, null),
+        totalMs: 50,
+        tokens: [10, 1],
+      },
+    ]);
     const hour = await get("?since=1h&collection=x");
     expect(hour.body).toMatchObject({ queries: 1, metrics: { faithfulness: { mean: 1, count: 1 } } });
     expect((await get("?since=10m&collection=x")).body.queries).toBe(0);
@@ -185,15 +276,27 @@ describe("npm run quality", () => {
   it("reads a stopped service's database: --json and the table", async () => {
     const window = ["--since", "2026-01-01T00:00:00Z", "--until", "2026-01-02T00:00:00Z"];
     const report = JSON.parse((await cli([...window, "--json"], { DATA_DIR: dataDir })).stdout) as QualityReport;
-    expect(report).toMatchObject({ queries: 4, abstentionRate: 0.25, latencyMs: { p50: 250 }, feedback: { up: 2, down: 1, withComment: 2 } });
+    expect(report).toMatchObject({
+      queries: 4,
+      abstentionRate: 0.25,
+      latencyMs: { p50: 250 },
+      feedback: { up: 2, down: 1, withComment: 2 },
+    });
     const table = (await cli([...window, "--collection", "a"], { DATA_DIR: dataDir })).stdout;
-    expect(table).toBe(renderQuality({ ...report, ...JSON.parse((await cli([...window, "--collection", "a", "--json"], { DATA_DIR: dataDir })).stdout) }));
+    expect(table).toBe(
+      renderQuality({
+        ...report,
+        ...JSON.parse((await cli([...window, "--collection", "a", "--json"], { DATA_DIR: dataDir })).stdout),
+      }),
+    );
     expect(table).toMatch(/queries: 2, answered 2, abstained 0 \(0\.0%\)/);
     expect(table).toMatch(/faithfulness\s+0\.750\s+2/);
   });
 
   it("a bad --since is a clear error", async () => {
-    const err = await cli(["--since", "last week"], { DATA_DIR: dataDir }).catch((e: { stderr: string; code: number }) => e);
+    const err = await cli(["--since", "last week"], { DATA_DIR: dataDir }).catch(
+      (e: { stderr: string; code: number }) => e,
+    );
     expect((err as { code: number }).code).not.toBe(0);
     expect((err as { stderr: string }).stderr).toMatch(/since must be an ISO 8601 time/);
   });

@@ -6,7 +6,7 @@ import { AskResponseSchema } from "../schemas/api.js";
 import type { CoreDeps } from "../services/common/deps.js";
 import { parseSse } from "./support/answer-fixtures.js";
 import { chatReply, startScriptedServer, type ScriptedServer } from "./support/openai-server.js";
-import { indexedFolder, startPipeline, type IndexedFolder } from "./support/pipeline.js";
+import { indexedFolder, type startPipeline, type IndexedFolder } from "./support/pipeline.js";
 import { quietLog } from "./support/core.js";
 import { createMetricsQueue } from "../services/api/metrics-queue.js";
 
@@ -21,7 +21,8 @@ const QUESTION = "At what temperature is green tea steeped?";
 beforeAll(async () => {
   folder = await indexedFolder(
     {
-      "tea.md": "# Tea\n\nGreen tea is steeped at about 80 degrees Celsius for two minutes.\n\nBlack tea needs boiling water.\n",
+      "tea.md":
+        "# Tea\n\nGreen tea is steeped at about 80 degrees Celsius for two minutes.\n\nBlack tea needs boiling water.\n",
       "owls.md": "# Owls\n\nA barn owl hunts by sound in complete darkness.\n",
     },
     "rag-quality-ask-",
@@ -35,7 +36,8 @@ afterAll(async () => {
 });
 
 const stored = async (queryId: string) =>
-  (await queryRows<{ metrics: unknown }>(core.database.db, sql`SELECT metrics FROM query_log WHERE id = ${queryId}`))[0]?.metrics;
+  (await queryRows<{ metrics: unknown }>(core.database.db, sql`SELECT metrics FROM query_log WHERE id = ${queryId}`))[0]
+    ?.metrics;
 const drained = () => pipeline.deps.metricsQueue!.drain();
 
 describe("/ask quality metrics", () => {
@@ -52,7 +54,12 @@ describe("/ask quality metrics", () => {
     const read = (await res.json()) as any;
     expect(read).toMatchObject({ queryId: body.queryId, status: "done" });
     const metrics = read.metrics;
-    expect(metrics).toMatchObject({ method: "embedding+lexical", faithfulness: 1, contextRecall: null, answerCorrectness: null });
+    expect(metrics).toMatchObject({
+      method: "embedding+lexical",
+      faithfulness: 1,
+      contextRecall: null,
+      answerCorrectness: null,
+    });
     for (const name of ["answerRelevancy", "contextPrecision", "contextUtilisation"]) {
       expect(metrics[name]).toBeGreaterThan(0);
       expect(metrics[name]).toBeLessThanOrEqual(1);
@@ -81,7 +88,12 @@ describe("/ask quality metrics", () => {
     const { body } = await pipeline.ask("Who won the 1998 football world cup?", { reference: "France won it." });
     expect(body.abstained).toBe(true);
     await drained();
-    expect(await stored(body.queryId)).toMatchObject({ faithfulness: null, answerRelevancy: null, contextUtilisation: null, answerCorrectness: 0 });
+    expect(await stored(body.queryId)).toMatchObject({
+      faithfulness: null,
+      answerRelevancy: null,
+      contextUtilisation: null,
+      answerCorrectness: 0,
+    });
   });
 
   it("the stream's done event carries them when asked for, and the log has them either way", async () => {
@@ -105,14 +117,23 @@ describe("/ask quality metrics", () => {
   it("the metrics of every answered query land in the query log; Prometheus and GET /quality agree", async () => {
     const ids: string[] = [];
     // Concurrent, as clients are: the queue takes them all (it is far from full).
-    const answers = await Promise.all([QUESTION, "How does a barn owl hunt?", QUESTION, "What water does black tea need?"].map((q) => pipeline.ask(q)));
-    for (const a of answers) ids.push(a.body.queryId);
+    const answers = await Promise.all(
+      [QUESTION, "How does a barn owl hunt?", QUESTION, "What water does black tea need?"].map((q) => pipeline.ask(q)),
+    );
+    for (const a of answers) {
+      ids.push(a.body.queryId);
+    }
     await drained();
     const rows = await queryRows<{ id: string; metrics: any; metrics_status: string; abstained: boolean }>(
       core.database.db,
       sql`SELECT id, metrics, metrics_status, abstained FROM query_log`,
     );
-    for (const id of ids) expect(rows.find((r) => r.id === id)).toMatchObject({ metrics_status: "done", metrics: { method: "embedding+lexical" } });
+    for (const id of ids) {
+      expect(rows.find((r) => r.id === id)).toMatchObject({
+        metrics_status: "done",
+        metrics: { method: "embedding+lexical" },
+      });
+    }
     // No query of this file was skipped or left pending: every row has its metrics.
     expect(rows.filter((r) => r.metrics === null)).toEqual([]);
     const text = await (await pipeline.app.request("/metrics")).text();
@@ -140,11 +161,17 @@ describe("/ask quality metrics", () => {
 
   it("a measurement that fails is stored as skipped and does not stop the queue", async () => {
     const records: Array<[string, unknown]> = [];
-    const q = createMetricsQueue({ record: async (id, m) => void records.push([id, m]) }, { maxQueued: 4, log: quietLog });
+    const q = createMetricsQueue(
+      { record: async (id, m) => void records.push([id, m]) },
+      { maxQueued: 4, log: quietLog },
+    );
     expect(q.offer("a", () => Promise.reject(new Error("embedder down")))).toBe(true);
     expect(q.offer("b", async () => ({ method: "lexical" }) as any)).toBe(true);
     await q.drain();
-    expect(records).toEqual([["a", null], ["b", { method: "lexical" }]]);
+    expect(records).toEqual([
+      ["a", null],
+      ["b", { method: "lexical" }],
+    ]);
     expect(q.stats()).toMatchObject({ done: 1, failed: 1, queued: 0, running: 0 });
   });
 
@@ -158,15 +185,30 @@ describe("/ask quality metrics", () => {
   });
 
   it("METRICS_JUDGE=llm: the judge's verdicts, and the default method when it fails", async () => {
-    pipeline.deps.metricsJudge = createLlmJudge({ baseUrl: judgeServer.url, model: "judge", retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1, timeoutMs: 5_000 } });
+    pipeline.deps.metricsJudge = createLlmJudge({
+      baseUrl: judgeServer.url,
+      model: "judge",
+      retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1, timeoutMs: 5_000 },
+    });
     try {
-      judgeServer.script([chatReply((body) => {
-        const sources = (body.messages[1].content.match(/<source n=/g) ?? []).length;
-        const claims = (body.messages[1].content.match(/<claim n=/g) ?? []).length;
-        return JSON.stringify({ claims: Array.from({ length: claims }, () => true), sources: Array.from({ length: sources }, (_, i) => i === 0), relevancy: 0.8 });
-      })]);
+      judgeServer.script([
+        chatReply((body) => {
+          const sources = (body.messages[1].content.match(/<source n=/g) ?? []).length;
+          const claims = (body.messages[1].content.match(/<claim n=/g) ?? []).length;
+          return JSON.stringify({
+            claims: Array.from({ length: claims }, () => true),
+            sources: Array.from({ length: sources }, (_, i) => i === 0),
+            relevancy: 0.8,
+          });
+        }),
+      ]);
       const judged = (await pipeline.ask(QUESTION, { metrics: true })).body;
-      expect(judged.metrics).toMatchObject({ method: "llm-judge:judge", faithfulness: 1, answerRelevancy: 0.8, contextPrecision: 1 });
+      expect(judged.metrics).toMatchObject({
+        method: "llm-judge:judge",
+        faithfulness: 1,
+        answerRelevancy: 0.8,
+        contextPrecision: 1,
+      });
       judgeServer.script([chatReply("no JSON here")]);
       expect((await pipeline.ask(QUESTION, { metrics: true })).body.metrics.method).toBe("embedding+lexical");
     } finally {
@@ -199,12 +241,24 @@ describe("/ask quality metrics", () => {
 
   it("/openapi.json documents /quality and the metrics", async () => {
     const doc = (await (await pipeline.app.request("/openapi.json")).json()) as any;
-    expect(doc.paths["/quality"].get.parameters.map((p: { name: string }) => p.name)).toEqual(["since", "until", "collection"]);
-    expect(doc.components.schemas.QualityReport.required).toEqual(expect.arrayContaining(["queries", "abstentionRate", "metrics", "latencyMs", "feedback"]));
+    expect(doc.paths["/quality"].get.parameters.map((p: { name: string }) => p.name)).toEqual([
+      "since",
+      "until",
+      "collection",
+    ]);
+    expect(doc.components.schemas.QualityReport.required).toEqual(
+      expect.arrayContaining(["queries", "abstentionRate", "metrics", "latencyMs", "feedback"]),
+    );
     expect(doc.components.schemas.AskRequest.properties.reference.type).toBe("string");
     expect(doc.components.schemas.AskRequest.properties.metrics.type).toBe("boolean");
     expect(Object.keys(doc.components.schemas.QueryMetrics.properties)).toEqual([
-      "method", "faithfulness", "answerRelevancy", "contextPrecision", "contextUtilisation", "contextRecall", "answerCorrectness",
+      "method",
+      "faithfulness",
+      "answerRelevancy",
+      "contextPrecision",
+      "contextUtilisation",
+      "contextRecall",
+      "answerCorrectness",
     ]);
   });
 });

@@ -8,11 +8,18 @@ import type { MetricsOptions } from "../pipelines/metrics/types.js";
 import { verifyAnswer } from "../pipelines/verify/verify.js";
 import { loadApiConfig } from "../services/api/config.js";
 import { KEEPERS, LIGHTHOUSE, sources } from "./support/answer-fixtures.js";
-import { chatReply, startScriptedServer, statusReply, userPrompt, type ScriptedServer } from "./support/openai-server.js";
+import {
+  chatReply,
+  startScriptedServer,
+  statusReply,
+  userPrompt,
+  type ScriptedServer,
+} from "./support/openai-server.js";
 
 const LENS = "The Fresnel lens at Skerryvore lighthouse was installed by Alan Stevenson.";
 const QUESTION = "When was the Fresnel lens of the Skerryvore lighthouse installed?";
-const REFERENCE = "The Fresnel lens of the Skerryvore lighthouse was installed in 1844. Its keeper was paid 95 pounds a year.";
+const REFERENCE =
+  "The Fresnel lens of the Skerryvore lighthouse was installed in 1844. Its keeper was paid 95 pounds a year.";
 
 /**
  * A deterministic fake embedder, because these cases assert exact values: each text named in
@@ -31,7 +38,10 @@ async function measure(
   given: ContextSource[],
   opts: { question?: string; mode?: "remove" | "flag"; reference?: string; metrics?: MetricsOptions } = {},
 ) {
-  const verified = await verifyAnswer(toAnswer(text, "m"), given, { mode: opts.mode ?? "remove", minSupportedShare: 0.5 });
+  const verified = await verifyAnswer(toAnswer(text, "m"), given, {
+    mode: opts.mode ?? "remove",
+    minSupportedShare: 0.5,
+  });
   const metrics = await computeQueryMetrics(
     {
       question: opts.question ?? QUESTION,
@@ -81,7 +91,13 @@ describe("metrics from words alone (no embedder)", () => {
       "The Fresnel lens of the Skerryvore lighthouse was installed in 1844 [1]. Keepers worked in watches of four hours [2].",
       given,
     );
-    expect(metrics).toMatchObject({ method: "lexical", faithfulness: 1, contextUtilisation: 1, contextRecall: null, answerCorrectness: null });
+    expect(metrics).toMatchObject({
+      method: "lexical",
+      faithfulness: 1,
+      contextUtilisation: 1,
+      contextRecall: null,
+      answerCorrectness: null,
+    });
     // The question's terms are all in the first source and barely in the second: [1, 0].
     expect(metrics.contextPrecision).toBe(1);
     expect(metrics.answerRelevancy).toBe(1);
@@ -101,13 +117,19 @@ describe("metrics from words alone (no embedder)", () => {
   });
 
   it("the same answer with the unsupported claim removed is faithful", async () => {
-    const { metrics } = await measure("The Fresnel lens was installed in 1844 [1]. The keepers were paid 95 pounds a year [2].", given);
+    const { metrics } = await measure(
+      "The Fresnel lens was installed in 1844 [1]. The keepers were paid 95 pounds a year [2].",
+      given,
+    );
     expect(metrics.faithfulness).toBe(1);
   });
 
   it("context precision for relevance [1, 0, 1] is (1 + 2/3) / 2", async () => {
     const three = sources(["lighthouse.md", LIGHTHOUSE], ["keepers.md", KEEPERS], ["lens.md", LENS]);
-    const { metrics } = await measure("The Fresnel lens of the Skerryvore lighthouse was installed in 1844 [1].", three);
+    const { metrics } = await measure(
+      "The Fresnel lens of the Skerryvore lighthouse was installed in 1844 [1].",
+      three,
+    );
     expect(metrics.contextPrecision).toBe(0.8333);
     // Utilisation: the third source does not state 1844, so only the first supports the answer: [1, 0, 0].
     expect(metrics.contextUtilisation).toBe(1);
@@ -115,14 +137,22 @@ describe("metrics from words alone (no embedder)", () => {
 
   it("answer relevancy without an embedder is the IDF-weighted coverage of the question's terms", async () => {
     // "fresnel" and "watch" weigh the same (each in one source sentence); the answer has only the first.
-    const { metrics } = await measure("The Fresnel lens of the Skerryvore lighthouse was installed in 1844 [1].", given, {
-      question: "What about Fresnel watches?",
-    });
+    const { metrics } = await measure(
+      "The Fresnel lens of the Skerryvore lighthouse was installed in 1844 [1].",
+      given,
+      {
+        question: "What about Fresnel watches?",
+      },
+    );
     expect(metrics.answerRelevancy).toBe(0.5);
   });
 
   it("a reference half covered by the context: contextRecall 0.5; answer correctness from claim F1", async () => {
-    const { metrics } = await measure("The Fresnel lens of the Skerryvore lighthouse was installed in 1844 [1].", given, { reference: REFERENCE });
+    const { metrics } = await measure(
+      "The Fresnel lens of the Skerryvore lighthouse was installed in 1844 [1].",
+      given,
+      { reference: REFERENCE },
+    );
     // The keeper's pay (95 pounds) is in no source.
     expect(metrics.contextRecall).toBe(0.5);
     // TP 1 (the answer's claim is in the reference), FP 0, FN 1 (the pay): F1 = 1 / (1 + 1/2).
@@ -133,19 +163,33 @@ describe("metrics from words alone (no embedder)", () => {
 
   it("a reference fully covered: contextRecall 1, correctness 1", async () => {
     const reference = "The Fresnel lens of the Skerryvore lighthouse was installed in 1844.";
-    const { metrics } = await measure("The Fresnel lens of the Skerryvore lighthouse was installed in 1844 [1].", given, { reference });
+    const { metrics } = await measure(
+      "The Fresnel lens of the Skerryvore lighthouse was installed in 1844 [1].",
+      given,
+      { reference },
+    );
     expect(metrics).toMatchObject({ contextRecall: 1, answerCorrectness: 1 });
   });
 
   it("an abstention: nothing to be faithful or relevant about, correctness 0 against a reference", async () => {
-    const { verified, metrics } = await measure("I could not find an answer to that in the indexed documents.", given, { reference: REFERENCE });
+    const { verified, metrics } = await measure("I could not find an answer to that in the indexed documents.", given, {
+      reference: REFERENCE,
+    });
     expect(verified.abstained).toBe(true);
-    expect(metrics).toMatchObject({ faithfulness: null, answerRelevancy: null, contextUtilisation: null, contextRecall: 0.5, answerCorrectness: 0 });
+    expect(metrics).toMatchObject({
+      faithfulness: null,
+      answerRelevancy: null,
+      contextUtilisation: null,
+      contextRecall: 0.5,
+      answerCorrectness: 0,
+    });
     expect(metrics.contextPrecision).toBe(1);
   });
 
   it("no sources: precision null, recall 0 against a reference", async () => {
-    const { metrics } = await measure("I could not find an answer to that in the indexed documents.", [], { reference: REFERENCE });
+    const { metrics } = await measure("I could not find an answer to that in the indexed documents.", [], {
+      reference: REFERENCE,
+    });
     expect(metrics).toEqual({
       method: "lexical",
       faithfulness: null,
@@ -174,7 +218,10 @@ describe("metrics with an embedder (a deterministic fake)", () => {
   it("answer correctness adds a quarter of the answer-reference cosine", async () => {
     // Every text gets the same vector: cosine(answer, reference) = 1; F1 = 2/3 as above.
     const fake = fakeEmbed();
-    const { metrics } = await measure(`${ANSWER.slice(0, -1)} [1].`, given, { reference: REFERENCE, metrics: { embed: fake.embed } });
+    const { metrics } = await measure(`${ANSWER.slice(0, -1)} [1].`, given, {
+      reference: REFERENCE,
+      metrics: { embed: fake.embed },
+    });
     expect(metrics.answerCorrectness).toBe(0.75);
     expect(fake.calls).toHaveLength(1);
   });
@@ -205,14 +252,27 @@ describe("LLM judge (a scripted OpenAI-compatible server on loopback)", () => {
   let server: ScriptedServer;
   const given = sources(["lighthouse.md", LIGHTHOUSE], ["keepers.md", KEEPERS]);
   const answer = "The Fresnel lens was installed in 1844 [1]. The keepers were paid 95 pounds a year [2].";
-  const judge = () => createLlmJudge({ baseUrl: server.url, model: "judge-model", retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2, timeoutMs: 5_000 } });
+  const judge = () =>
+    createLlmJudge({
+      baseUrl: server.url,
+      model: "judge-model",
+      retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2, timeoutMs: 5_000 },
+    });
   beforeAll(async () => (server = await startScriptedServer([])));
   afterAll(() => server.close());
 
   it("asks for claim and source verdicts and a relevancy grade; the metrics are its", async () => {
     server.script([chatReply('Here you go: {"claims": [true, false], "sources": [false, true], "relevancy": 0.9}')]);
-    const { metrics } = await measure(answer, given, { mode: "flag", metrics: { judge: judge(), embed: fakeEmbed().embed } });
-    expect(metrics).toMatchObject({ method: "llm-judge:judge-model", faithfulness: 0.5, answerRelevancy: 0.9, contextPrecision: 0.5 });
+    const { metrics } = await measure(answer, given, {
+      mode: "flag",
+      metrics: { judge: judge(), embed: fakeEmbed().embed },
+    });
+    expect(metrics).toMatchObject({
+      method: "llm-judge:judge-model",
+      faithfulness: 0.5,
+      answerRelevancy: 0.9,
+      contextPrecision: 0.5,
+    });
     const body = server.requests.at(-1)!.body;
     expect(body.model).toBe("judge-model");
     expect(body.temperature).toBe(0);
@@ -223,10 +283,17 @@ describe("LLM judge (a scripted OpenAI-compatible server on loopback)", () => {
   });
 
   it("falls back to the default method when the judge fails or answers nonsense, and reports it", async () => {
-    for (const reply of [statusReply(500), chatReply("I think they are all fine."), chatReply('{"claims": [true], "sources": [true, true]}')]) {
+    for (const reply of [
+      statusReply(500),
+      chatReply("I think they are all fine."),
+      chatReply('{"claims": [true], "sources": [true, true]}'),
+    ]) {
       server.script([reply]);
       const errors: unknown[] = [];
-      const { metrics } = await measure(answer, given, { mode: "flag", metrics: { judge: judge(), onJudgeError: (e) => errors.push(e) } });
+      const { metrics } = await measure(answer, given, {
+        mode: "flag",
+        metrics: { judge: judge(), onJudgeError: (e) => errors.push(e) },
+      });
       expect(metrics.method).toBe("lexical");
       expect(metrics.faithfulness).toBe(0.5);
       expect(errors).toHaveLength(1);
@@ -234,7 +301,11 @@ describe("LLM judge (a scripted OpenAI-compatible server on loopback)", () => {
   });
 
   it("parses a fenced reply; refuses a relevancy outside [0, 1]", () => {
-    expect(parseJudgeReply('```json\n{"claims": [], "sources": [true], "relevancy": null}\n```')).toEqual({ claims: [], sources: [true], answerRelevancy: null });
+    expect(parseJudgeReply('```json\n{"claims": [], "sources": [true], "relevancy": null}\n```')).toEqual({
+      claims: [],
+      sources: [true],
+      answerRelevancy: null,
+    });
     expect(() => parseJudgeReply('{"claims": [], "sources": [], "relevancy": 7}')).toThrow();
   });
 
@@ -245,6 +316,13 @@ describe("LLM judge (a scripted OpenAI-compatible server on loopback)", () => {
     expect(() => loadApiConfig({ METRICS_JUDGE: "gpt" })).toThrow(/METRICS_JUDGE/);
     expect(loadApiConfig({ METRICS_JUDGE: "" }).METRICS_JUDGE).toBe("embedding");
     expect(() => createMetricsJudge({ METRICS_JUDGE: "llm" })).toThrow(/LLM_BASE_URL/);
-    expect(createMetricsJudge({ METRICS_JUDGE: "llm", LLM_BASE_URL: "http://127.0.0.1:1/v1", LLM_MODEL: "m", METRICS_JUDGE_MODEL: "j" })!.name).toBe("llm-judge:j");
+    expect(
+      createMetricsJudge({
+        METRICS_JUDGE: "llm",
+        LLM_BASE_URL: "http://127.0.0.1:1/v1",
+        LLM_MODEL: "m",
+        METRICS_JUDGE_MODEL: "j",
+      })!.name,
+    ).toBe("llm-judge:j");
   });
 });

@@ -10,7 +10,11 @@ import { waitFor } from "./support/pipeline.js";
 import { freePort } from "./support/process.js";
 
 type IndexPayload = JobPayload<"index-file">;
-const version = (c: string, path = "notes/a.md"): IndexPayload => ({ sourceId: "src_test", path, contentHash: c.repeat(64) });
+const version = (c: string, path = "notes/a.md"): IndexPayload => ({
+  sourceId: "src_test",
+  path,
+  contentHash: c.repeat(64),
+});
 const A = version("a");
 const B = version("b");
 
@@ -25,30 +29,42 @@ interface Made {
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
+  while (cleanups.length) {
+    await cleanups.pop()!();
+  }
 });
 
 const implementations: Array<[string, (opts?: { shutdownGraceMs?: number }) => Made]> = [
-  ["in-process", () => {
-    const errors: Made["errors"] = [];
-    const queue = createInProcessQueue({ backoffScale: 0.001, onError: (job, _, willRetry) => errors.push({ attempt: job.attempt, willRetry }) });
-    cleanups.push(() => queue.close());
-    return { queue, errors };
-  }],
-  ["bullmq", (opts = {}) => {
-    const prefix = randomPrefix();
-    const raw = rawQueue(prefix);
-    const errors: Made["errors"] = [];
-    const make = (o: { shutdownGraceMs?: number } = {}) => {
-      const onError = (job: { attempt: number }, _: unknown, willRetry: boolean) => errors.push({ attempt: job.attempt, willRetry });
-      const q = createBullmqQueue({ url: REDIS_URL, prefix, backoffScale: 0.001, onError, ...o });
-      cleanups.push(() => q.close());
-      return q;
-    };
-    const queue = make(opts);
-    cleanups.unshift(() => raw.obliterate()); // runs last, after the queues closed
-    return { queue, errors, another: make, raw };
-  }],
+  [
+    "in-process",
+    () => {
+      const errors: Made["errors"] = [];
+      const queue = createInProcessQueue({
+        backoffScale: 0.001,
+        onError: (job, _, willRetry) => errors.push({ attempt: job.attempt, willRetry }),
+      });
+      cleanups.push(() => queue.close());
+      return { queue, errors };
+    },
+  ],
+  [
+    "bullmq",
+    (opts = {}) => {
+      const prefix = randomPrefix();
+      const raw = rawQueue(prefix);
+      const errors: Made["errors"] = [];
+      const make = (o: { shutdownGraceMs?: number } = {}) => {
+        const onError = (job: { attempt: number }, _: unknown, willRetry: boolean) =>
+          errors.push({ attempt: job.attempt, willRetry });
+        const q = createBullmqQueue({ url: REDIS_URL, prefix, backoffScale: 0.001, onError, ...o });
+        cleanups.push(() => q.close());
+        return q;
+      };
+      const queue = make(opts);
+      cleanups.unshift(() => raw.obliterate()); // runs last, after the queues closed
+      return { queue, errors, another: make, raw };
+    },
+  ],
 ];
 
 /** Handlers that record what they were given; `index` may be replaced per test. */
@@ -125,7 +141,9 @@ describe.each(implementations)("queue contract: %s", (_name, make) => {
   it("a transient error is retried with backoff, then succeeds", async () => {
     const { queue } = make();
     const { calls, handlers } = recorder(async (_, n) => {
-      if (n === 1) throw new Error("connection refused: database is restarting");
+      if (n === 1) {
+        throw new Error("connection refused: database is restarting");
+      }
       return "ok";
     });
     queue.process(handlers);
@@ -138,7 +156,9 @@ describe.each(implementations)("queue contract: %s", (_name, make) => {
   it("a non-retryable PipelineError fails at once and stays visible; the same change enqueued again runs again", async () => {
     const { queue, errors } = make();
     const { calls, handlers } = recorder(async (_, n) => {
-      if (n === 1) throw new PipelineError("file_missing", "Source src_test is not registered.");
+      if (n === 1) {
+        throw new PipelineError("file_missing", "Source src_test is not registered.");
+      }
       return "ok";
     });
     queue.process(handlers);
@@ -221,8 +241,19 @@ describe("BullMQ specifics", () => {
   it("survives a Redis restart: enqueue fails clearly while it is down, and work resumes when it is back", async () => {
     const port = await freePort();
     const startRedis = async () => {
-      const server = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
-      await new Promise<void>((resolve) => server.stdout.on("data", (d) => String(d).includes("Ready to accept") && resolve()));
+      const server = spawn("redis-server", [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+      ]);
+      await new Promise<void>((resolve) =>
+        server.stdout.on("data", (d) => String(d).includes("Ready to accept") && resolve()),
+      );
       return server;
     };
     let server = await startRedis();
@@ -238,7 +269,15 @@ describe("BullMQ specifics", () => {
     await new Promise((r) => server.once("exit", r));
     await expect(queue.enqueue("index-file", B)).rejects.toBeInstanceOf(QueueUnavailableError);
     server = await startRedis(); // empty: this Redis keeps nothing on disk
-    await waitFor(async () => queue.enqueue("index-file", B).then(() => true, () => false), 15_000, 200);
+    await waitFor(
+      async () =>
+        queue.enqueue("index-file", B).then(
+          () => true,
+          () => false,
+        ),
+      15_000,
+      200,
+    );
     await waitFor(async () => calls.length === 2, 30_000);
     expect(calls[1]).toEqual(B);
   });
@@ -248,7 +287,9 @@ describe("BullMQ specifics", () => {
     const t0 = Date.now();
     const err = await queue.enqueue("index-file", A).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QueueUnavailableError);
-    expect((err as Error).message).toMatch(/Cannot enqueue index-file for notes\/a\.md: Redis at redis:\/\/127\.0\.0\.1:1\/? is unavailable \(.*ECONNREFUSED/);
+    expect((err as Error).message).toMatch(
+      /Cannot enqueue index-file for notes\/a\.md: Redis at redis:\/\/127\.0\.0\.1:1\/? is unavailable \(.*ECONNREFUSED/,
+    );
     expect(Date.now() - t0).toBeLessThan(5_000);
     await expect(queue.depth()).rejects.toBeInstanceOf(QueueUnavailableError);
     const t1 = Date.now();

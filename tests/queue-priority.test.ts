@@ -11,23 +11,31 @@ const job = (path: string, c = "a"): IndexPayload => ({ sourceId: "src_prio", pa
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
+  while (cleanups.length) {
+    await cleanups.pop()!();
+  }
 });
 
 const implementations: Array<[string, () => JobQueue]> = [
-  ["in-process", () => {
-    const queue = createInProcessQueue();
-    cleanups.push(() => queue.close());
-    return queue;
-  }],
-  ["bullmq", () => {
-    const prefix = randomPrefix();
-    const raw = rawQueue(prefix);
-    const queue = createBullmqQueue({ url: REDIS_URL, prefix });
-    cleanups.push(() => raw.obliterate());
-    cleanups.push(() => queue.close());
-    return queue;
-  }],
+  [
+    "in-process",
+    () => {
+      const queue = createInProcessQueue();
+      cleanups.push(() => queue.close());
+      return queue;
+    },
+  ],
+  [
+    "bullmq",
+    () => {
+      const prefix = randomPrefix();
+      const raw = rawQueue(prefix);
+      const queue = createBullmqQueue({ url: REDIS_URL, prefix });
+      cleanups.push(() => raw.obliterate());
+      cleanups.push(() => queue.close());
+      return queue;
+    },
+  ],
 ];
 
 /**
@@ -57,7 +65,9 @@ describe.each(implementations)("%s queue lanes", (_, make) => {
     const { order, handlers } = recorder(queued.promise);
     // Consuming already, as at start-up: the scan's jobs start running while it enqueues more.
     queue.process(handlers);
-    for (let i = 0; i < 50; i++) await queue.enqueue("index-file", job(`scan/${i}.md`), { lane: "scan" });
+    for (let i = 0; i < 50; i++) {
+      await queue.enqueue("index-file", job(`scan/${i}.md`), { lane: "scan" });
+    }
     await queue.enqueue("remove-file", { sourceId: "src_prio", path: "scan/old.md" }, { lane: "scan" });
     await queue.enqueue("index-file", job("live/edited.md"));
     queued.resolve();
@@ -75,7 +85,9 @@ describe.each(implementations)("%s queue lanes", (_, make) => {
   it("moves a waiting scan job to the live lane when a live event reports the same change", async () => {
     const queue = make();
     const { order, handlers } = recorder();
-    for (let i = 0; i < 20; i++) await queue.enqueue("index-file", job(`scan/${i}.md`), { lane: "scan" });
+    for (let i = 0; i < 20; i++) {
+      await queue.enqueue("index-file", job(`scan/${i}.md`), { lane: "scan" });
+    }
     await queue.enqueue("index-file", job("scan/7.md"));
     // A later scan of the same change does not demote it again.
     await queue.enqueue("index-file", job("scan/7.md"), { lane: "scan" });
@@ -100,16 +112,22 @@ describe("in-process queue concurrency", () => {
       "index-file": async (p) => {
         running++;
         most = Math.max(most, running);
-        if (running === 3) threeRunning.resolve();
+        if (running === 3) {
+          threeRunning.resolve();
+        }
         perDoc.set(p.path, (perDoc.get(p.path) ?? 0) + 1);
-        if (perDoc.get(p.path)! > 1) overlapOnOneDoc = true;
+        if (perDoc.get(p.path)! > 1) {
+          overlapOnOneDoc = true;
+        }
         await gate.promise;
         perDoc.set(p.path, perDoc.get(p.path)! - 1);
         running--;
       },
       "remove-file": async () => {},
     });
-    for (let i = 0; i < 6; i++) await queue.enqueue("index-file", job(`doc${i}.md`));
+    for (let i = 0; i < 6; i++) {
+      await queue.enqueue("index-file", job(`doc${i}.md`));
+    }
     await within(threeRunning.promise, 10_000, "three jobs to start");
     // The queue starts jobs in one synchronous pass, and this line runs after that pass: a fourth
     // start, were the limit broken, would already have happened. No sleep is needed to see it.

@@ -27,7 +27,12 @@ function apiProcess(redis: Redis, prefix: string, perMinute: number) {
     c.set("principal", { keyId: c.req.header("x-key") ?? null, scopes: new Set(["ask"]), collections: null } as never);
     await next();
   });
-  app.use(rateLimit({ perMinute, create: (n, name) => createRedisRateLimiter(redis, n, { prefix: `${prefix}:${name}`, log: quietLog }) }));
+  app.use(
+    rateLimit({
+      perMinute,
+      create: (n, name) => createRedisRateLimiter(redis, n, { prefix: `${prefix}:${name}`, log: quietLog }),
+    }),
+  );
   app.get("/status", (c) => c.text("ok"));
   return app;
 }
@@ -36,9 +41,15 @@ describe("rate limits shared through Redis", () => {
   it("three API processes enforce one limit per key, not three", async () => {
     const prefix = randomPrefix();
     // Three processes, each with its own Redis connection, as separate API processes have.
-    const apps = [apiProcess(await connect(), prefix, 5), apiProcess(await connect(), prefix, 5), apiProcess(await connect(), prefix, 5)];
+    const apps = [
+      apiProcess(await connect(), prefix, 5),
+      apiProcess(await connect(), prefix, 5),
+      apiProcess(await connect(), prefix, 5),
+    ];
     const statuses: number[] = [];
-    for (let i = 0; i < 12; i++) statuses.push((await apps[i % 3]!.request("/status", { headers: { "x-key": "k1" } })).status);
+    for (let i = 0; i < 12; i++) {
+      statuses.push((await apps[i % 3]!.request("/status", { headers: { "x-key": "k1" } })).status);
+    }
     expect(statuses.filter((s) => s === 200)).toHaveLength(5);
     expect(statuses.slice(5).every((s) => s === 429)).toBe(true);
     const refused = await apps[0]!.request("/status", { headers: { "x-key": "k1" } });
@@ -63,7 +74,12 @@ describe("rate limits shared through Redis", () => {
   });
 
   it("while Redis cannot be reached, the process limits on its own instead of failing requests", async () => {
-    const down = new Redis("redis://127.0.0.1:1", { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });
+    const down = new Redis("redis://127.0.0.1:1", {
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      lazyConnect: true,
+      retryStrategy: () => null,
+    });
     down.on("error", () => {});
     clients.push(down);
     const limiter = createRedisRateLimiter(down, 2, { prefix: randomPrefix(), log: quietLog });

@@ -2,7 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { answerContainsAny, bestSentenceOverlap, rougeL, sentenceOverlap, tokenRecall } from "../pipelines/eval/answer-metrics.js";
+import {
+  answerContainsAny,
+  bestSentenceOverlap,
+  rougeL,
+  sentenceOverlap,
+  tokenRecall,
+} from "../pipelines/eval/answer-metrics.js";
 import { EvalInputError } from "../pipelines/eval/beir.js";
 import { readSuite } from "../pipelines/eval/suite.js";
 import { createExtractiveGenerator } from "../pipelines/generate/extractive.js";
@@ -11,7 +17,12 @@ import type { ContextSource } from "../pipelines/generate/types.js";
 import { verifyAnswer } from "../pipelines/verify/verify.js";
 import { hit } from "./support/answer-fixtures.js";
 
-const source = (n: number, text: string, headingPath: string[] = []): ContextSource => ({ n, hit: hit(`p${n}.html`, text, 1, headingPath), text, tokens: 0 });
+const source = (n: number, text: string, headingPath: string[] = []): ContextSource => ({
+  n,
+  hit: hit(`p${n}.html`, text, 1, headingPath),
+  text,
+  tokens: 0,
+});
 const generator = createExtractiveGenerator();
 const ask = async (question: string, sources: ContextSource[]) => {
   const answer = await generator.generate({ question, sources });
@@ -22,8 +33,15 @@ const ask = async (question: string, sources: ContextSource[]) => {
 describe("the extractive reader", () => {
   it("names the described term before a description that does not, and the verifier keeps it", async () => {
     const { answer, verified } = await ask("Which function returns the number of items in an object?", [
-      source(1, "Return the length (the number of items) of an object. The argument may be a sequence or a collection.", ["Built-in Functions", "len(s)"]),
-      source(2, "Return the absolute value of a number. The argument may be an integer or a float.", ["Built-in Functions", "abs(x)"]),
+      source(
+        1,
+        "Return the length (the number of items) of an object. The argument may be a sequence or a collection.",
+        ["Built-in Functions", "len(s)"],
+      ),
+      source(2, "Return the absolute value of a number. The argument may be an integer or a float.", [
+        "Built-in Functions",
+        "abs(x)",
+      ]),
     ]);
     expect(answer.text.startsWith("len(s): Return the length (the number of items) of an object.")).toBe(true);
     expect(answer.cited).toEqual([1]);
@@ -32,8 +50,13 @@ describe("the extractive reader", () => {
   });
 
   it("answers from a table row with its headers, not from the rows beside it", async () => {
-    const rows = "Level: CRITICAL · Numeric value: 50\n\nLevel: ERROR · Numeric value: 40\n\nLevel: WARNING · Numeric value: 30\n\nLevel: INFO · Numeric value: 20";
-    const { answer, verified } = await ask("What is the numeric value of the WARNING level?", [source(1, `The numeric values of logging levels are given in the following table.\n\n${rows}`, ["Logging Levels"])]);
+    const rows =
+      "Level: CRITICAL · Numeric value: 50\n\nLevel: ERROR · Numeric value: 40\n\nLevel: WARNING · Numeric value: 30\n\nLevel: INFO · Numeric value: 20";
+    const { answer, verified } = await ask("What is the numeric value of the WARNING level?", [
+      source(1, `The numeric values of logging levels are given in the following table.\n\n${rows}`, [
+        "Logging Levels",
+      ]),
+    ]);
     expect(answer.text).toContain("Level: WARNING · Numeric value: 30 [1]");
     expect(answer.text).not.toContain("ERROR");
     expect(verified.abstained).toBe(false);
@@ -42,15 +65,24 @@ describe("the extractive reader", () => {
   it("pulls in the next sentence when it holds the asked-for default", async () => {
     const text =
       "The compresslevel argument controls how hard gzip compresses the stream written to the file. The default is 9. Other arguments are passed to the file object unchanged.";
-    const { answer, verified } = await ask("What is the default compresslevel of gzip files?", [source(1, text, ["gzip"])]);
+    const { answer, verified } = await ask("What is the default compresslevel of gzip files?", [
+      source(1, text, ["gzip"]),
+    ]);
     expect(answer.text).toContain("The default is 9.");
     expect(verified.text).toContain("The default is 9.");
   });
 
   it("does not prefix a topic heading, and abstains when no sentence covers the question", async () => {
-    const { answer } = await ask("Who founded the lighthouse board?", [source(1, "The lighthouse board was founded by Robert Stevenson in 1786. It built many towers.", ["Lighthouses (history)"])]);
+    const { answer } = await ask("Who founded the lighthouse board?", [
+      source(1, "The lighthouse board was founded by Robert Stevenson in 1786. It built many towers.", [
+        "Lighthouses (history)",
+      ]),
+    ]);
     expect(answer.text.startsWith("The lighthouse board was founded by Robert Stevenson")).toBe(true);
-    const none = await generator.generate({ question: "What colour are penguin eggs?", sources: [source(1, "Gzip compresses files with the deflate algorithm used by zlib.")] });
+    const none = await generator.generate({
+      question: "What colour are penguin eggs?",
+      sources: [source(1, "Gzip compresses files with the deflate algorithm used by zlib.")],
+    });
     expect(none.abstained).toBe(true);
   });
 
@@ -78,11 +110,19 @@ describe("answer metrics", () => {
   });
 
   it("selected-sentence precision and recall tolerate ClapNQ's tokenisation, and take the best annotator", () => {
-    const gold = ["In law , it refers to the power of the state .", "Parens patriae is Latin for `` parent of the nation '' ."];
-    const o = sentenceOverlap(["In law, it refers to the power of the state.", "An unrelated sentence about ships."], gold);
+    const gold = [
+      "In law , it refers to the power of the state .",
+      "Parens patriae is Latin for `` parent of the nation '' .",
+    ];
+    const o = sentenceOverlap(
+      ["In law, it refers to the power of the state.", "An unrelated sentence about ships."],
+      gold,
+    );
     expect(o).toEqual({ precision: 0.5, recall: 0.5 });
     expect(sentenceOverlap([], gold)).toEqual({ precision: null, recall: 0 });
-    expect(bestSentenceOverlap(["An unrelated sentence about ships."], [gold, ["An unrelated sentence about ships ."]])).toEqual({ precision: 1, recall: 1 });
+    expect(
+      bestSentenceOverlap(["An unrelated sentence about ships."], [gold, ["An unrelated sentence about ships ."]]),
+    ).toEqual({ precision: 1, recall: 1 });
   });
 
   it("answer_any matches case- and quote-insensitively", () => {
@@ -101,10 +141,16 @@ describe("suites with answer_any", () => {
   };
 
   it("reads answer_any and rejects it where it cannot apply", () => {
-    expect(readSuite(write([{ question: "q?", relevant: ["a.html"], answer_any: ["len("] }]))[0]!.answer_any).toEqual(["len("]);
-    expect(() => readSuite(write([{ question: "q?", relevant: [], answerable: false, answer_any: ["x"] }]))).toThrow(/unanswerable question cannot list answer strings/);
+    expect(readSuite(write([{ question: "q?", relevant: ["a.html"], answer_any: ["len("] }]))[0]!.answer_any).toEqual([
+      "len(",
+    ]);
+    expect(() => readSuite(write([{ question: "q?", relevant: [], answerable: false, answer_any: ["x"] }]))).toThrow(
+      /unanswerable question cannot list answer strings/,
+    );
     expect(() => readSuite(write([{ question: "q?", relevant: ["a.html"], answer_any: [] }]))).toThrow(EvalInputError);
-    expect(() => readSuite(write([{ question: "q?", relevant: ["a.html"], answer_any: [" "] }]))).toThrow(/must not be empty/);
+    expect(() => readSuite(write([{ question: "q?", relevant: ["a.html"], answer_any: [" "] }]))).toThrow(
+      /must not be empty/,
+    );
     rmSync(dir, { recursive: true, force: true });
   });
 });

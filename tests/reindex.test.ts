@@ -12,7 +12,9 @@ import { startPipeline, waitFor } from "./support/pipeline.js";
 const DOCS = new URL("../docs/", import.meta.url).pathname;
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
+  while (cleanups.length) {
+    await cleanups.pop()!();
+  }
 });
 
 const baseConfig = (dataDir: string) => ({
@@ -27,8 +29,13 @@ const baseConfig = (dataDir: string) => ({
 async function indexedService(files = ["tokens-and-context-windows.txt"]) {
   const dataDir = mkdtempSync(join(tmpdir(), "rag-reindex-"));
   const docs = mkdtempSync(join(tmpdir(), "rag-reindex-docs-"));
-  for (const f of files) cpSync(join(DOCS, f), join(docs, f));
-  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }), () => rmSync(docs, { recursive: true, force: true }));
+  for (const f of files) {
+    cpSync(join(DOCS, f), join(docs, f));
+  }
+  cleanups.push(
+    () => rmSync(dataDir, { recursive: true, force: true }),
+    () => rmSync(docs, { recursive: true, force: true }),
+  );
   const core = await createCoreDeps(baseConfig(dataDir), quietLog, { embedder: await sharedEmbedder() });
   const pipeline = await startPipeline(core, [docs]);
   await pipeline.queue.idle();
@@ -92,8 +99,11 @@ describe("re-index builds a new generation while the old one answers", () => {
     const client = (async () => {
       while (!stop) {
         const r = await pipeline.ask("What constant does reciprocal rank fusion use?");
-        if (r.status !== 200 || r.body.abstained) failures++;
-        else seen.push(r.body.generation);
+        if (r.status !== 200 || r.body.abstained) {
+          failures++;
+        } else {
+          seen.push(r.body.generation);
+        }
       }
     })();
     const res = await pipeline.app.request("/admin/reindex", { method: "POST" });

@@ -6,7 +6,10 @@ import { hit } from "./support/answer-fixtures.js";
 /** nDCG@k of a ranking against graded labels (path → gain). */
 function ndcg(ranked: ChunkHit[], labels: Record<string, number>, k = 5): number {
   const dcg = ranked.slice(0, k).reduce((s, h, i) => s + (labels[h.path] ?? 0) / Math.log2(i + 2), 0);
-  const ideal = Object.values(labels).sort((a, b) => b - a).slice(0, k).reduce((s, g, i) => s + g / Math.log2(i + 2), 0);
+  const ideal = Object.values(labels)
+    .sort((a, b) => b - a)
+    .slice(0, k)
+    .reduce((s, g, i) => s + g / Math.log2(i + 2), 0);
   return dcg / ideal;
 }
 
@@ -14,11 +17,31 @@ function ndcg(ranked: ChunkHit[], labels: Record<string, number>, k = 5): number
 // share the question's words but not its phrase.
 const question = "What constant does reciprocal rank fusion use?";
 const candidates = [
-  hit("ranking-metrics.md", "A rank metric rewards relevant documents near the top. Fusion of metrics is rare; each uses its own constant.", 0.91),
-  hit("sensor-fusion.md", "Sensor fusion combines readings. The filter uses a constant gain, and the rank of the matrix must be full.", 0.88),
-  hit("rrf.md", "Reciprocal rank fusion adds 1/(k + rank) over the rankings it fuses. The constant k is 60 in the original paper.", 0.86),
-  hit("bm25.md", "BM25 scores a document by term frequency and inverse document frequency, with k1 and b as its constants.", 0.7),
-  hit("hybrid.md", "Hybrid search fuses dense and lexical rankings; reciprocal rank fusion is one way, weighted scores another.", 0.65),
+  hit(
+    "ranking-metrics.md",
+    "A rank metric rewards relevant documents near the top. Fusion of metrics is rare; each uses its own constant.",
+    0.91,
+  ),
+  hit(
+    "sensor-fusion.md",
+    "Sensor fusion combines readings. The filter uses a constant gain, and the rank of the matrix must be full.",
+    0.88,
+  ),
+  hit(
+    "rrf.md",
+    "Reciprocal rank fusion adds 1/(k + rank) over the rankings it fuses. The constant k is 60 in the original paper.",
+    0.86,
+  ),
+  hit(
+    "bm25.md",
+    "BM25 scores a document by term frequency and inverse document frequency, with k1 and b as its constants.",
+    0.7,
+  ),
+  hit(
+    "hybrid.md",
+    "Hybrid search fuses dense and lexical rankings; reciprocal rank fusion is one way, weighted scores another.",
+    0.65,
+  ),
 ];
 const labels = { "rrf.md": 3, "hybrid.md": 1 };
 
@@ -33,7 +56,9 @@ describe("lexical reranker", () => {
 
   it("keeps a good retrieval order: the prior holds without clear lexical evidence", async () => {
     const reranker = await createReranker("lexical");
-    const ordered = [...candidates].sort((a, b) => (labels[b.path as keyof typeof labels] ?? 0) - (labels[a.path as keyof typeof labels] ?? 0));
+    const ordered = [...candidates].sort(
+      (a, b) => (labels[b.path as keyof typeof labels] ?? 0) - (labels[a.path as keyof typeof labels] ?? 0),
+    );
     const good = ordered.map((h, i) => ({ ...h, score: 1 - i * 0.1 }));
     const ranked = await reranker.rerank(question, good);
     expect(ndcg(ranked, labels)).toBeGreaterThanOrEqual(ndcg(good, labels));

@@ -56,14 +56,20 @@ describe("retrieve() over the store's BM25 and pgvector", () => {
     embedder = await sharedEmbedder();
     store = createPgvectorStore(database.db);
     const catalog = createCatalog(database.db);
-    const [g] = await queryRows<{ id: number }>(database.db, sql`
+    const [g] = await queryRows<{ id: number }>(
+      database.db,
+      sql`
       INSERT INTO index_generations (embedder_key, embedder, chunker, status)
-      VALUES ('use-lite-test', '{"dimensions":512}'::jsonb, '{}'::jsonb, 'active') RETURNING id`);
+      VALUES ('use-lite-test', '{"dimensions":512}'::jsonb, '{}'::jsonb, 'active') RETURNING id`,
+    );
     generationId = g!.id;
     await store.prepareGeneration(generationId, 512);
     const source = await catalog.upsertSource("/retrieval", "default");
     const texts: Record<string, string[]> = {
-      "yeast.md": ["Zymase is the enzyme complex in yeast that ferments sugar into ethanol.", "Brewers pitch yeast into cooled wort."],
+      "yeast.md": [
+        "Zymase is the enzyme complex in yeast that ferments sugar into ethanol.",
+        "Brewers pitch yeast into cooled wort.",
+      ],
       "lamps.md": ["The Fresnel lens focuses a lighthouse lamp into a beam.", "Keepers trimmed the wicks every night."],
       "copy.md": ["Zymase is the enzyme complex in yeast that ferments sugar into ethanol."],
     };

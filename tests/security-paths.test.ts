@@ -42,7 +42,15 @@ beforeAll(async () => {
   symlinkSync(join(outside, "more"), join(root, "escaped-dir")); // a folder outside: never entered
   ({ core, cleanup } = await makeCore("pglite"));
   createWorker({ core, queue, log, maxFileBytes: 1_000_000 }).start();
-  watcher = createSourceWatcher({ catalog: core.catalog, queue, log, dirs: [root], collection: "default", maxFileBytes: 1_000_000, stabilityMs: 100 });
+  watcher = createSourceWatcher({
+    catalog: core.catalog,
+    queue,
+    log,
+    dirs: [root],
+    collection: "default",
+    maxFileBytes: 1_000_000,
+    stabilityMs: 100,
+  });
   await watcher.start();
   await queue.idle();
 });
@@ -55,7 +63,14 @@ afterAll(async () => {
 });
 
 const secretChunks = async () =>
-  Number((await queryRows<{ n: number }>(core.database.db, sql`SELECT count(*)::int AS n FROM chunks WHERE text LIKE '%tangerine-orbit%'`))[0]!.n);
+  Number(
+    (
+      await queryRows<{ n: number }>(
+        core.database.db,
+        sql`SELECT count(*)::int AS n FROM chunks WHERE text LIKE '%tangerine-orbit%'`,
+      )
+    )[0]!.n,
+  );
 
 describe("symbolic links in a watched folder", () => {
   it("indexes a link that stays inside the root, skips those that lead out, with a log line", async () => {
@@ -65,7 +80,9 @@ describe("symbolic links in a watched folder", () => {
       ["sub/guide-link.md", "indexed"],
     ]);
     expect(await secretChunks()).toBe(0);
-    const warnings = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "symbolic link leads outside the watched folder; skipped");
+    const warnings = lines
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.msg === "symbolic link leads outside the watched folder; skipped");
     expect(warnings.map((w) => w.path).sort()).toEqual(["escape.md", "escaped-dir"]);
   });
 
@@ -73,7 +90,9 @@ describe("symbolic links in a watched folder", () => {
     symlinkSync(join(outside, "secret.md"), join(root, "late-escape.md"));
     // A file created after the link: once it is indexed, the link's event (if any) was handled too.
     writeFileSync(join(root, "late-ok.md"), "# Late\n\nThe backup job runs every Sunday evening.\n");
-    await waitFor(async () => (await core.catalog.allDocuments()).find((d) => d.path === "late-ok.md" && d.status === "indexed"));
+    await waitFor(async () =>
+      (await core.catalog.allDocuments()).find((d) => d.path === "late-ok.md" && d.status === "indexed"),
+    );
     await watcher.scan();
     await queue.idle();
     expect((await core.catalog.allDocuments()).map((d) => d.path)).not.toContain("late-escape.md");
@@ -89,7 +108,12 @@ describe("symbolic links in a watched folder", () => {
     const res = await app.request("/documents?status=failed");
     const body = (await res.json()) as any;
     expect(body.documents).toEqual([
-      expect.objectContaining({ path: "escape.md", status: "failed", errorCode: "path_outside_root", error: expect.stringMatching(/outside the watched folder/) }),
+      expect.objectContaining({
+        path: "escape.md",
+        status: "failed",
+        errorCode: "path_outside_root",
+        error: expect.stringMatching(/outside the watched folder/),
+      }),
     ]);
     expect(await secretChunks()).toBe(0);
   });
@@ -98,7 +122,9 @@ describe("symbolic links in a watched folder", () => {
 describe("job payloads carrying '..' are refused before any file is touched", () => {
   it("the in-process queue will not enqueue one", async () => {
     const sourceId = (await core.catalog.allDocuments())[0]!.sourceId;
-    await expect(queue.enqueue("index-file", { sourceId, path: "../" + outside.split("/").pop() + "/secret.md" })).rejects.toThrow(/'\.\.' segments/);
+    await expect(
+      queue.enqueue("index-file", { sourceId, path: "../" + outside.split("/").pop() + "/secret.md" }),
+    ).rejects.toThrow(/'\.\.' segments/);
     await expect(queue.enqueue("remove-file", { sourceId, path: "/etc/passwd" })).rejects.toThrow(/relative/);
   });
 

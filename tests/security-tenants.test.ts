@@ -44,10 +44,21 @@ let hrDir: string;
 let engDir: string;
 
 type Call = { status: number; text: string; json: any; headers: Headers };
-async function call(a: ReturnType<typeof createApp>, method: string, path: string, key?: string, body?: unknown, headers: Record<string, string> = {}): Promise<Call> {
+async function call(
+  a: ReturnType<typeof createApp>,
+  method: string,
+  path: string,
+  key?: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Call> {
   const res = await a.request(path, {
     method,
-    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+    headers: {
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      ...headers,
+    },
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await res.text();
@@ -70,7 +81,10 @@ beforeAll(async () => {
     "# Parental leave\n\nParental leave is twenty six weeks, approved by Ms Quillfeather in the people team.\n\n" +
       "# Payroll\n\nPayroll questions go to payroll.lead@example.com or +44 20 7946 0958 during office hours.\n",
   );
-  writeFileSync(join(engDir, "deploys.md"), "# Deploys\n\nProduction deploys run on the Obsidianlantern cluster every Tuesday morning.\n");
+  writeFileSync(
+    join(engDir, "deploys.md"),
+    "# Deploys\n\nProduction deploys run on the Obsidianlantern cluster every Tuesday morning.\n",
+  );
   ({ core, cleanup } = await makeCore("pglite"));
   queue = createInProcessQueue({ backoffScale: 0.01 });
   createWorker({ core, queue, log: quietLog, maxFileBytes: 1_000_000 }).start();
@@ -94,7 +108,17 @@ beforeAll(async () => {
     generator: createExtractiveGenerator(),
     core,
     queue,
-    admin: adminActions(core, { DATA_DIR: "unused", DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES: 1_000_000, RETIRE_GRACE_MS: 0 }, quietLog),
+    admin: adminActions(
+      core,
+      {
+        DATA_DIR: "unused",
+        DATABASE_POOL_MAX: 1,
+        EMBEDDING_MODEL: "use-lite",
+        MAX_FILE_BYTES: 1_000_000,
+        RETIRE_GRACE_MS: 0,
+      },
+      quietLog,
+    ),
   };
   app = appWith({});
 });
@@ -108,13 +132,19 @@ afterAll(async () => {
 
 describe("authentication", () => {
   it("is off with no keys anywhere (the embedded default), and on once the keys table holds one", async () => {
-    const open = createApp({ ...base, metrics: undefined, auth: createAuthenticator({ core: () => core, cacheMs: 0 }) });
+    const open = createApp({
+      ...base,
+      metrics: undefined,
+      auth: createAuthenticator({ core: () => core, cacheMs: 0 }),
+    });
     const before = await call(open, "GET", "/documents");
     expect(before.status).toBe(200);
     expect(before.json.total).toBe(2);
 
     const lines: string[] = [];
-    await runKeysCommand(["add", "--name", "hr bot", "--scopes", "ask", "--collections", "hr"], core.database.db, (l) => lines.push(l));
+    await runKeysCommand(["add", "--name", "hr bot", "--scopes", "ask", "--collections", "hr"], core.database.db, (l) =>
+      lines.push(l),
+    );
     const key = lines.find((l) => l.startsWith("key:"))!.split(/\s+/)[1]!;
     const id = lines.find((l) => l.startsWith("id:"))!.split(/\s+/)[1]!;
     expect(key).toMatch(/^rk_[A-Za-z0-9_-]{43}$/);
@@ -136,7 +166,9 @@ describe("authentication", () => {
     const listed: string[] = [];
     await runKeysCommand(["list"], core.database.db, (l) => listed.push(l));
     expect(listed.join("\n")).toMatch(new RegExp(`${id}.*revoked`));
-    await expect(runKeysCommand(["add", "--name", "x", "--scopes", "write"], core.database.db, () => {})).rejects.toThrow(/unknown scope/);
+    await expect(
+      runKeysCommand(["add", "--name", "x", "--scopes", "write"], core.database.db, () => {}),
+    ).rejects.toThrow(/unknown scope/);
   });
 
   it("answers 401 with WWW-Authenticate for a missing or unknown key, 403 for a key without the route's scope", async () => {
@@ -148,7 +180,9 @@ describe("authentication", () => {
     const unknown = await call(app, "GET", "/status", "not-a-real-key-0123456789");
     expect(unknown.status).toBe(401);
     expect(unknown.json.error.message).toMatch(/not valid/);
-    expect((await call(app, "GET", "/status", undefined, undefined, { authorization: "Basic Zm9vOmJhcg==" })).status).toBe(401);
+    expect(
+      (await call(app, "GET", "/status", undefined, undefined, { authorization: "Basic Zm9vOmJhcg==" })).status,
+    ).toBe(401);
 
     const ingestOnAsk = await call(app, "POST", "/ask", KEYS.engIngest, { question: "When do deploys run?" });
     expect(ingestOnAsk.status).toBe(403);
@@ -165,7 +199,9 @@ describe("authentication", () => {
   });
 
   it("leaves health, readiness and the OpenAPI document open", async () => {
-    for (const path of ["/healthz", "/readyz", "/openapi.json"]) expect((await call(app, "GET", path)).status).toBe(200);
+    for (const path of ["/healthz", "/readyz", "/openapi.json"]) {
+      expect((await call(app, "GET", path)).status).toBe(200);
+    }
   });
 });
 
@@ -192,7 +228,10 @@ describe("cross-tenant probes: the eng key never sees hr text through any route"
     const named = await eng("POST", "/ask", { question: "Who approves parental leave?", collection: "hr" });
     expect(named.status).toBe(404);
     expect(named.json.error.code).toBe("not_found");
-    const streamed = await eng("POST", "/ask", { question: "Who approves parental leave? Quill feather", stream: true });
+    const streamed = await eng("POST", "/ask", {
+      question: "Who approves parental leave? Quill feather",
+      stream: true,
+    });
     expect(streamed.status).toBe(200);
     expect(streamed.text).toContain("event: done");
     const sse = await eng("POST", "/ask", { question: "payroll questions email" }, { accept: "text/event-stream" });
@@ -251,12 +290,18 @@ describe("cross-tenant probes: the eng key never sees hr text through any route"
 
   it("no body the eng keys received contains an hr marker", () => {
     expect(engBodies.length).toBeGreaterThan(10);
-    for (const body of engBodies) for (const m of HR_MARKERS) expect(body).not.toContain(m);
+    for (const body of engBodies) {
+      for (const m of HR_MARKERS) {
+        expect(body).not.toContain(m);
+      }
+    }
   });
 
   it("the hr key cannot see eng text either", async () => {
     const r = await call(app, "POST", "/ask", KEYS.hr, { question: "When do production deploys run on the cluster?" });
-    for (const m of ENG_MARKERS) expect(r.text).not.toContain(m);
+    for (const m of ENG_MARKERS) {
+      expect(r.text).not.toContain(m);
+    }
   });
 
   it("the stores treat an empty collection list as nothing, never as everything", async () => {
@@ -334,7 +379,9 @@ describe("rate limiting", () => {
   it("guessing keys is throttled per client: after 30 unknown keys a minute, 429 instead of 401", async () => {
     const fresh = appWith({});
     const statuses: number[] = [];
-    for (let i = 0; i < 31; i++) statuses.push((await call(fresh, "GET", "/documents", "guessed-key-0123456789abcdef")).status);
+    for (let i = 0; i < 31; i++) {
+      statuses.push((await call(fresh, "GET", "/documents", "guessed-key-0123456789abcdef")).status);
+    }
     expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
     expect(statuses[30]).toBe(429);
     // A valid key from the same client still works: only failures are counted.
@@ -348,7 +395,9 @@ describe("rate limiting", () => {
     expect((await call(limited, "GET", "/documents")).status).toBe(200);
     expect((await call(limited, "GET", "/documents")).status).toBe(429);
     const unlimited = appWith({ API_KEYS: undefined }, { auth: noKeys });
-    for (let i = 0; i < 5; i++) expect((await call(unlimited, "GET", "/documents")).status).toBe(200);
+    for (let i = 0; i < 5; i++) {
+      expect((await call(unlimited, "GET", "/documents")).status).toBe(200);
+    }
   });
 });
 
@@ -385,8 +434,13 @@ describe("PII", () => {
   it("PII_MASK_INGEST masks before chunking and embedding; without it, ingested text is kept as written", async () => {
     core.maskPiiOnIngest = true;
     try {
-      writeFileSync(join(hrDir, "cards.md"), "# Corporate cards\n\nThe travel card 4111 1111 1111 1111 belongs to ops.lead@example.com.\n");
-      const doc = await waitFor(async () => (await core.catalog.allDocuments()).find((d) => d.path === "cards.md" && d.status === "indexed"));
+      writeFileSync(
+        join(hrDir, "cards.md"),
+        "# Corporate cards\n\nThe travel card 4111 1111 1111 1111 belongs to ops.lead@example.com.\n",
+      );
+      const doc = await waitFor(async () =>
+        (await core.catalog.allDocuments()).find((d) => d.path === "cards.md" && d.status === "indexed"),
+      );
       const chunks = await queryRows<{ text: string; start_offset: number; end_offset: number }>(
         core.database.db,
         sql`SELECT * FROM chunks WHERE document_id = ${doc.id}::uuid`,
@@ -398,7 +452,10 @@ describe("PII", () => {
       core.maskPiiOnIngest = false;
     }
     const hrDoc = (await core.catalog.allDocuments()).find((d) => d.path === "salaries.md")!;
-    const kept = await queryRows<{ text: string }>(core.database.db, sql`SELECT text FROM chunks WHERE document_id = ${hrDoc.id}::uuid`);
+    const kept = await queryRows<{ text: string }>(
+      core.database.db,
+      sql`SELECT text FROM chunks WHERE document_id = ${hrDoc.id}::uuid`,
+    );
     expect(kept.map((c) => c.text).join("\n")).toContain("payroll.lead@example.com");
   });
 });

@@ -22,12 +22,18 @@ describe("npm start (all-in-one process)", () => {
     copyFileSync(join(ROOT, "docs/evaluating-rag.md"), join(docs, "evaluating-rag.md"));
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    svc = startService("services/all-in-one/main.ts", { PORT: String(port), DATA_DIR: join(work, "data"), WATCH_DIRS: docs });
+    svc = startService("services/all-in-one/main.ts", {
+      PORT: String(port),
+      DATA_DIR: join(work, "data"),
+      WATCH_DIRS: docs,
+    });
 
     const until = async (fn: () => Promise<boolean>, ms: number) => {
       const deadline = Date.now() + ms;
       while (Date.now() < deadline) {
-        if (await fn().catch(() => false)) return true;
+        if (await fn().catch(() => false)) {
+          return true;
+        }
         await new Promise((r) => setTimeout(r, 50));
       }
       return false;
@@ -35,7 +41,8 @@ describe("npm start (all-in-one process)", () => {
     expect(await until(async () => (await fetch(`${base}/healthz`)).ok, 30_000), svc.output()).toBe(true);
     expect(await until(async () => (await fetch(`${base}/readyz`)).status === 200, 60_000), svc.output()).toBe(true);
 
-    const markdown = "# Glacier survey\n\nThe Vatnajökull survey of 2023 measured an average ice thickness of " +
+    const markdown =
+      "# Glacier survey\n\nThe Vatnajökull survey of 2023 measured an average ice thickness of " +
       "nine hundred metres across the plateau, using ground-penetrating radar towed by snowmobiles.\n";
     const started = Date.now();
     writeFileSync(join(work, "glacier.md"), markdown);

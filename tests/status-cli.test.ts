@@ -26,7 +26,10 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "rag-status-cli-db-"));
   dir = mkdtempSync(join(tmpdir(), "rag-status-cli-"));
   writeFileSync(join(dir, "owl.md"), "# Owls\n\nA barn owl hunts by sound in complete darkness.\n");
-  writeFileSync(join(dir, "bad.txt"), Uint8Array.from({ length: 3000 }, (_, i) => (i * 131) % 256));
+  writeFileSync(
+    join(dir, "bad.txt"),
+    Uint8Array.from({ length: 3000 }, (_, i) => (i * 131) % 256),
+  );
   const opened = await openCore({ dataDir });
   const p = await startPipeline(opened.core, [dir]);
   await p.queue.idle();
@@ -95,7 +98,12 @@ describe("npm run status", () => {
         documents: { indexed: 5, pending: 1, failed: 0, stale: 2 },
         unseen: 3,
         freshnessLagMs: 95_000,
-        textLayers: { documents: { native: 4, mixed: 1 }, pages: { native: 30, ocr: 3, none: 1 }, pagesWithoutText: { ocr_empty: 1 }, meanOcrConfidence: 88.4 },
+        textLayers: {
+          documents: { native: 4, mixed: 1 },
+          pages: { native: 30, ocr: 3, none: 1 },
+          pagesWithoutText: { ocr_empty: 1 },
+          meanOcrConfidence: 88.4,
+        },
         sources: [
           {
             id: "src_1",

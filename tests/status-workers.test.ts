@@ -9,7 +9,9 @@ import { waitFor } from "./support/pipeline.js";
 const noop: JobHandlers = { "index-file": async () => null, "remove-file": async () => null };
 const opened: Array<() => Promise<void>> = [];
 afterEach(async () => {
-  while (opened.length) await opened.pop()!();
+  while (opened.length) {
+    await opened.pop()!();
+  }
 });
 
 describe("worker heartbeats (BullMQ)", () => {
@@ -17,13 +19,19 @@ describe("worker heartbeats (BullMQ)", () => {
     const prefix = randomPrefix();
     const raw = rawQueue(prefix);
     opened.push(() => raw.obliterate());
-    const queues: JobQueue[] = ["host-a-1", "host-b-2"].map((workerName) => createBullmqQueue({ url: REDIS_URL, prefix, workerName }));
-    for (const q of queues) opened.push(() => q.close());
+    const queues: JobQueue[] = ["host-a-1", "host-b-2"].map((workerName) =>
+      createBullmqQueue({ url: REDIS_URL, prefix, workerName }),
+    );
+    for (const q of queues) {
+      opened.push(() => q.close());
+    }
     queues.forEach((q) => q.process(noop));
     const names = async () => (await queues[0]!.workers!()).map((w) => w.name).sort();
     await waitFor(async () => (await names()).length === 2, 10_000);
     expect(await names()).toEqual(["host-a-1", "host-b-2"]);
-    for (const w of await queues[0]!.workers!()) expect(w.idleSeconds).toBeLessThan(30);
+    for (const w of await queues[0]!.workers!()) {
+      expect(w.idleSeconds).toBeLessThan(30);
+    }
 
     await queues[1]!.close();
     await waitFor(async () => (await names()).join() === "host-a-1", 10_000);

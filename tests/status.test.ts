@@ -46,7 +46,11 @@ describe("GET /status follows the folder", () => {
     expect(s.workers).toBeNull(); // the in-process queue has no separate workers
     expect(s.sources).toHaveLength(1);
     const src = s.sources[0]!;
-    expect(src).toMatchObject({ root: dir, collection: "default", documents: { indexed: 2, pending: 0, failed: 0, stale: 0 } });
+    expect(src).toMatchObject({
+      root: dir,
+      collection: "default",
+      documents: { indexed: 2, pending: 0, failed: 0, stale: 0 },
+    });
     expect(src.id).toMatch(/^src_/);
     expect(Date.now() - new Date(src.lastScanAt!).getTime()).toBeLessThan(30_000);
     expect(src.freshnessLagMs).toBe(0);

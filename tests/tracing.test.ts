@@ -19,7 +19,10 @@ let dir: string;
 beforeAll(async () => {
   tracing = registerTracing({ serviceName: "rag-test", spanProcessors: [new SimpleSpanProcessor(exporter)] });
   dir = mkdtempSync(join(tmpdir(), "rag-tracing-"));
-  writeFileSync(join(dir, "owls.md"), "# Owls\n\nA barn owl hunts by sound in complete darkness.\n\n## Diet\n\nBarn owls eat voles and mice.\n");
+  writeFileSync(
+    join(dir, "owls.md"),
+    "# Owls\n\nA barn owl hunts by sound in complete darkness.\n\n## Diet\n\nBarn owls eat voles and mice.\n",
+  );
   const made = await makeCore("pglite");
   cleanup = made.cleanup;
   pipeline = await startPipeline(made.core, [dir]);
@@ -41,10 +44,20 @@ describe("OpenTelemetry spans", () => {
     const spans = exporter.getFinishedSpans();
     const [root] = named(spans, "ingest.index_file");
     expect(root).toBeDefined();
-    expect(root!.attributes).toMatchObject({ "rag.document.path": "owls.md", "rag.outcome": "indexed", "rag.chunks.reused": 0 });
+    expect(root!.attributes).toMatchObject({
+      "rag.document.path": "owls.md",
+      "rag.outcome": "indexed",
+      "rag.chunks.reused": 0,
+    });
     expect(root!.attributes["rag.document.id"]).toEqual(expect.any(String));
     expect(root!.attributes["rag.chunks"]).toBeGreaterThan(0);
-    expect(childrenOf(spans, root!)).toEqual(["ingest.read", "ingest.parse", "ingest.chunk", "ingest.embed", "ingest.store"]);
+    expect(childrenOf(spans, root!)).toEqual([
+      "ingest.read",
+      "ingest.parse",
+      "ingest.chunk",
+      "ingest.embed",
+      "ingest.store",
+    ]);
     const [embed] = named(spans, "ingest.embed");
     expect(embed!.attributes["rag.chunks.embedded"]).toBe(root!.attributes["rag.chunks"]);
     const [store] = named(spans, "ingest.store");
@@ -69,10 +82,15 @@ describe("OpenTelemetry spans", () => {
     expect(http!.attributes).toMatchObject({ "rag.request.id": "trace-test-1", "http.response.status_code": 200 });
     const [ask] = named(spans, "ask");
     expect(ask!.parentSpanContext?.spanId).toBe(http!.spanContext().spanId);
-    expect(ask!.attributes).toMatchObject({ "rag.query.id": body.queryId, "rag.tokens.context": body.usage.contextTokens });
+    expect(ask!.attributes).toMatchObject({
+      "rag.query.id": body.queryId,
+      "rag.tokens.context": body.usage.contextTokens,
+    });
     expect(ask!.attributes["rag.generation.id"]).toEqual(expect.any(Number));
     const stages = childrenOf(spans, ask!);
-    for (const stage of ["ask.retrieve", "ask.rerank", "ask.pack", "ask.generate", "ask.verify", "ask.metrics"]) expect(stages).toContain(stage);
+    for (const stage of ["ask.retrieve", "ask.rerank", "ask.pack", "ask.generate", "ask.verify", "ask.metrics"]) {
+      expect(stages).toContain(stage);
+    }
     expect(named(spans, "ask.retrieve")[0]!.attributes["rag.candidates"]).toBeGreaterThan(0);
     expect(named(spans, "ask.pack")[0]!.attributes["rag.tokens.context"]).toBe(body.usage.contextTokens);
     expect(named(spans, "ask.generate")[0]!.attributes["rag.generator"]).toBe("extractive");
@@ -80,7 +98,9 @@ describe("OpenTelemetry spans", () => {
 
   it("records a failing stage as an error span and rethrows", async () => {
     exporter.reset();
-    await expect(withSpan("test.fails", {}, async () => Promise.reject(new Error("disk on fire")))).rejects.toThrow("disk on fire");
+    await expect(withSpan("test.fails", {}, async () => Promise.reject(new Error("disk on fire")))).rejects.toThrow(
+      "disk on fire",
+    );
     const [span] = named(exporter.getFinishedSpans(), "test.fails");
     expect(span!.status).toMatchObject({ code: 2, message: "disk on fire" });
     expect(span!.events.map((e) => e.name)).toContain("exception");
@@ -94,7 +114,12 @@ describe("OTLP export", () => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
-        requests.push({ method: req.method!, url: req.url!, type: req.headers["content-type"] ?? "", body: Buffer.concat(chunks).toString("utf8") });
+        requests.push({
+          method: req.method!,
+          url: req.url!,
+          type: req.headers["content-type"] ?? "",
+          body: Buffer.concat(chunks).toString("utf8"),
+        });
         res.writeHead(200, { "content-type": "application/json" }).end("{}");
       });
     });
@@ -104,11 +129,17 @@ describe("OTLP export", () => {
     await tracing?.shutdown();
     tracing = undefined;
     const otlp = startTracing(
-      { OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}/`, OTEL_SERVICE_NAME: "rag-otlp-test" },
+      {
+        OTEL_TRACES_EXPORTER: "otlp",
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}/`,
+        OTEL_SERVICE_NAME: "rag-otlp-test",
+      },
       "test",
     );
     try {
-      await withSpan("ingest.index_file", { "rag.document.path": "a.md" }, () => withSpan("ingest.embed", { "rag.chunks": 3 }, async () => {}));
+      await withSpan("ingest.index_file", { "rag.document.path": "a.md" }, () =>
+        withSpan("ingest.embed", { "rag.chunks": 3 }, async () => {}),
+      );
       await otlp.shutdown(); // flushes the batch
       expect(requests.length).toBeGreaterThan(0);
       expect(requests[0]).toMatchObject({ method: "POST", url: "/v1/traces" });
@@ -123,7 +154,10 @@ describe("OTLP export", () => {
   });
 
   it("registers nothing with the default exporter (none)", async () => {
-    const none = startTracing({ OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: "http://localhost:4318" }, "test");
+    const none = startTracing(
+      { OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: "http://localhost:4318" },
+      "test",
+    );
     const recording = withSpan("test.off", {}, (span) => span.isRecording());
     expect(recording).toBe(false);
     await none.shutdown();

@@ -37,25 +37,43 @@ describe("citation markers", () => {
 
 describe("verifyAnswer", () => {
   it("keeps a well-cited answer as it is", async () => {
-    const text = "The Fresnel lens of the Skerryvore lighthouse was installed in 1844 [1]. Keepers worked in watches of four hours [2].";
+    const text =
+      "The Fresnel lens of the Skerryvore lighthouse was installed in 1844 [1]. Keepers worked in watches of four hours [2].";
     const r = await verify(text);
     expect(r.abstained).toBe(false);
     expect(r.text).toBe(text);
     expect(r.cited).toEqual([1, 2]);
-    expect(r.verification).toMatchObject({ sentences: 2, supported: 2, kept: 2, moved: 0, removed: 0, citationsRemoved: 0, supportedShare: 1 });
+    expect(r.verification).toMatchObject({
+      sentences: 2,
+      supported: 2,
+      kept: 2,
+      moved: 0,
+      removed: 0,
+      citationsRemoved: 0,
+      supportedShare: 1,
+    });
     // Both sentences are lexically certain: no embedding needed.
     expect(r.calls).toHaveLength(0);
   });
 
   it("drops a citation to a source that was not given, counts it, and re-cites the sentence", async () => {
-    const r = await verify("The Skerryvore lens was installed in 1844 [9]. Keepers logged the weather every night [2].");
+    const r = await verify(
+      "The Skerryvore lens was installed in 1844 [9]. Keepers logged the weather every night [2].",
+    );
     expect(r.text).toBe("The Skerryvore lens was installed in 1844 [1]. Keepers logged the weather every night [2].");
     expect(r.verification.citationsNotGiven).toBe(1);
-    expect(r.verification.details[0]).toMatchObject({ status: "moved", citedBefore: [9], cites: [1], unknownCites: [9] });
+    expect(r.verification.details[0]).toMatchObject({
+      status: "moved",
+      citedBefore: [9],
+      cites: [1],
+      unknownCites: [9],
+    });
   });
 
   it("removes a sentence stating a number no source states, and says which", async () => {
-    const r = await verify("The Skerryvore lens was installed in 1844 [1]. Its beam was visible for 40 nautical miles [1].");
+    const r = await verify(
+      "The Skerryvore lens was installed in 1844 [1]. Its beam was visible for 40 nautical miles [1].",
+    );
     expect(r.text).toBe("The Skerryvore lens was installed in 1844 [1].");
     expect(r.verification).toMatchObject({ kept: 1, removed: 1, citationsRemoved: 1 });
     expect(r.verification.details[1]).toMatchObject({ status: "removed", missing: ["40"] });
@@ -84,13 +102,18 @@ describe("verifyAnswer", () => {
   });
 
   it("keeps a sentence that two cited sources support only together", async () => {
-    const r = await verify("The Skerryvore lens was installed in 1844 and keepers logged the weather every night [1][2].");
+    const r = await verify(
+      "The Skerryvore lens was installed in 1844 and keepers logged the weather every night [1][2].",
+    );
     expect(r.verification.details[0]).toMatchObject({ status: "kept", cites: [1, 2] });
     expect(r.verification.details[0]!.reason).toMatch(/together/);
   });
 
   it("flags instead of removing with VERIFY_MODE=flag", async () => {
-    const r = await verify("The Skerryvore lens was installed in 1844 [1]. Its beam was visible for 40 nautical miles [1].", { mode: "flag" });
+    const r = await verify(
+      "The Skerryvore lens was installed in 1844 [1]. Its beam was visible for 40 nautical miles [1].",
+      { mode: "flag" },
+    );
     expect(r.text).toContain("40 nautical miles [1]");
     expect(r.verification).toMatchObject({ kept: 1, flagged: 1, removed: 0 });
   });
@@ -115,16 +138,22 @@ describe("verifyAnswer", () => {
   });
 
   it("an embedder that fails leaves uncertain sentences unsupported, not the answer failed", async () => {
-    const r = await verify("Skerryvore's keepers logged the weather each night [2]. The lens was installed in 1844 [1].", {
-      embed: () => Promise.reject(new Error("embeddings API down")),
-    });
+    const r = await verify(
+      "Skerryvore's keepers logged the weather each night [2]. The lens was installed in 1844 [1].",
+      {
+        embed: () => Promise.reject(new Error("embeddings API down")),
+      },
+    );
     expect(r.verification.method).toBe("lexical (the embedder failed)");
     expect(r.verification.details.map((d) => d.status)).toEqual(["removed", "kept"]);
   });
 
   it("passes every sentence of the extractive generator, which quotes its sources", async () => {
     const { opts, calls } = await options();
-    const answer = await createExtractiveGenerator().generate({ question: "When was the Skerryvore Fresnel lens installed?", sources: given });
+    const answer = await createExtractiveGenerator().generate({
+      question: "When was the Skerryvore Fresnel lens installed?",
+      sources: given,
+    });
     const r = await verifyAnswer(answer, given, opts);
     expect(r.abstained).toBe(false);
     expect(r.text).toBe(answer.text);
@@ -133,7 +162,9 @@ describe("verifyAnswer", () => {
   });
 
   it("keeps the layout of a multi-paragraph answer when removing a sentence", async () => {
-    const r = await verify("The lens was installed in 1844 [1].\n\n- Keepers logged the weather every night [2].\n- Keepers were paid 30 shillings [2].");
+    const r = await verify(
+      "The lens was installed in 1844 [1].\n\n- Keepers logged the weather every night [2].\n- Keepers were paid 30 shillings [2].",
+    );
     expect(r.text).toBe("The lens was installed in 1844 [1].\n\n- Keepers logged the weather every night [2].");
   });
 });

@@ -43,7 +43,9 @@ describe("files the watcher never reports", () => {
     // watching the removed folder, so files written into the new one later raise no event at all.
     rmdirSync(join(root, "inbox"));
     mkdirSync(join(root, "inbox"));
-    for (let i = 0; i < HIDDEN; i++) writeFileSync(join(root, "inbox", `hidden-${i}.md`), docText(`hidden ledger ${i}`));
+    for (let i = 0; i < HIDDEN; i++) {
+      writeFileSync(join(root, "inbox", `hidden-${i}.md`), docText(`hidden ledger ${i}`));
+    }
 
     // Until the index holds them, every /status read says there is work: never pending, stale and unseen all 0.
     const samples: StatusReport[] = [];
@@ -52,14 +54,18 @@ describe("files the watcher never reports", () => {
       async () => {
         const s = await status();
         const behind = await indexBehindDisk(opened.core, root);
-        if (behind.length) samples.push(s);
+        if (behind.length) {
+          samples.push(s);
+        }
         return behind.length === 0;
       },
       bound,
       100,
     );
     expect(samples.length).toBeGreaterThan(0);
-    for (const s of samples) expect(s.documents.pending + s.documents.stale + s.unseen).toBeGreaterThan(0);
+    for (const s of samples) {
+      expect(s.documents.pending + s.documents.stale + s.unseen).toBeGreaterThan(0);
+    }
     // Counted while nothing knew them: all five unseen, per source and in total, with their age in the lag.
     const unseenSample = samples.find((s) => s.unseen === HIDDEN);
     expect(unseenSample).toBeDefined();

@@ -5,7 +5,9 @@ import { readSse } from "../web/src/sse.js";
 const streamOf = (...parts: string[]) =>
   new ReadableStream<Uint8Array>({
     start(c) {
-      for (const p of parts) c.enqueue(new TextEncoder().encode(p));
+      for (const p of parts) {
+        c.enqueue(new TextEncoder().encode(p));
+      }
       c.close();
     },
   });
@@ -13,7 +15,13 @@ const streamOf = (...parts: string[]) =>
 describe("web app client code", () => {
   it("reads named server-sent events split anywhere across chunks, as POST /ask streams them", async () => {
     const events = [];
-    for await (const ev of readSse(streamOf('event: retrieval\ndata: {"sources":[]}\n\nevent: del', 'ta\ndata: {"text":"Hi [1]"}\r\n\r\n', "data: a\ndata: b"))) {
+    for await (const ev of readSse(
+      streamOf(
+        'event: retrieval\ndata: {"sources":[]}\n\nevent: del',
+        'ta\ndata: {"text":"Hi [1]"}\r\n\r\n',
+        "data: a\ndata: b",
+      ),
+    )) {
       events.push(ev);
     }
     expect(events).toEqual([
@@ -34,7 +42,10 @@ describe("web app client code", () => {
       headingPath,
       snippet,
     });
-    const md = answerMarkdown("When?", "In 1844 [2]. At night [1].", [cite(2, 3, [], "Built in\n1844."), cite(1, null, ["Keepers", "Night"], "Logged nightly.")]);
+    const md = answerMarkdown("When?", "In 1844 [2]. At night [1].", [
+      cite(2, 3, [], "Built in\n1844."),
+      cite(1, null, ["Keepers", "Night"], "Logged nightly."),
+    ]);
     expect(md).toBe(
       "**Question:** When?\n\nIn 1844 [2]. At night [1].\n\n**Sources**\n\n" +
         "[1] notes.md — Keepers › Night\n    > Logged nightly.\n[2] guide.pdf, page 3\n    > Built in 1844.\n",

@@ -23,7 +23,9 @@ const ADMIN_KEY = "k_admin_0123456789abcdef";
 const ALPHA_KEY = "k_alpha_0123456789abcdef";
 const BETA_KEY = "k_beta_0123456789abcdefg";
 // The suite's screenshots go to the README's folder only when asked: `npm test` must not dirty the tree.
-const SHOTS = process.env.UPDATE_SCREENSHOTS ? new URL("../web/screenshots/", import.meta.url).pathname : mkdtempSync(join(tmpdir(), "rag-shots-"));
+const SHOTS = process.env.UPDATE_SCREENSHOTS
+  ? new URL("../web/screenshots/", import.meta.url).pathname
+  : mkdtempSync(join(tmpdir(), "rag-shots-"));
 
 const LIGHTHOUSE =
   "# Lighthouse keeping\n\n## Lamps\n\nThe Fresnel lens of the Skerryvore lighthouse was installed in 1844 " +
@@ -56,7 +58,9 @@ describe("web app, end to end in Chromium", { timeout: 120_000 }, () => {
   let browser: Awaited<ReturnType<typeof launchChromium>>;
 
   beforeAll(async () => {
-    if (!chromiumPresent()) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does).`);
+    if (!chromiumPresent()) {
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does).`);
+    }
     mkdirSync(SHOTS, { recursive: true });
     // Chromium starts while the folders are indexed: both take seconds on a busy machine.
     const launching = launchChromium();
@@ -64,17 +68,25 @@ describe("web app, end to end in Chromium", { timeout: 120_000 }, () => {
     const webDir = mkdtempSync(join(tmpdir(), "rag-web-dist-"));
     const built = await buildWeb(webDir);
     expect(built.firstVisitJs.gzipBytes).toBeLessThan(FIRST_VISIT_JS_BUDGET);
-    console.log(`web: first visit JavaScript ${(built.firstVisitJs.gzipBytes / 1024).toFixed(1)} kB gzipped (${built.firstVisitJs.files.join(", ")})`);
+    console.log(
+      `web: first visit JavaScript ${(built.firstVisitJs.gzipBytes / 1024).toFixed(1)} kB gzipped (${built.firstVisitJs.files.join(", ")})`,
+    );
 
     alphaDir = mkdtempSync(join(tmpdir(), "rag-web-alpha-"));
     const betaDir = mkdtempSync(join(tmpdir(), "rag-web-beta-"));
-    writeFileSync(join(alphaDir, "harbour.pdf"), makePdf([
-      "Harbour opening hours\nThe harbour office opens at seven in the morning.",
-      "Pilotage\nThe harbour pilot boards incoming ships at the outer buoy two miles south of the breakwater.",
-    ]));
+    writeFileSync(
+      join(alphaDir, "harbour.pdf"),
+      makePdf([
+        "Harbour opening hours\nThe harbour office opens at seven in the morning.",
+        "Pilotage\nThe harbour pilot boards incoming ships at the outer buoy two miles south of the breakwater.",
+      ]),
+    );
     writeFileSync(join(alphaDir, "greenhouse.md"), HOSTILE);
     writeFileSync(join(alphaDir, "blank.md"), "   \n\n");
-    writeFileSync(join(betaDir, "orchard.txt"), "The Gravenstein apple ripens in late July and is pressed into cider within a week.\n");
+    writeFileSync(
+      join(betaDir, "orchard.txt"),
+      "The Gravenstein apple ripens in late July and is pressed into cider within a week.\n",
+    );
     const { core, cleanup } = await makeCore("pglite");
     const queue = createInProcessQueue({ backoffScale: 0.01 });
     const metrics = createMetrics({ queue: () => queue });
@@ -83,7 +95,10 @@ describe("web app, end to end in Chromium", { timeout: 120_000 }, () => {
       catalog: core.catalog,
       queue,
       log: quietLog,
-      dirs: [{ dir: alphaDir, collection: "alpha" }, { dir: betaDir, collection: "beta" }],
+      dirs: [
+        { dir: alphaDir, collection: "alpha" },
+        { dir: betaDir, collection: "beta" },
+      ],
       collection: "default",
       maxFileBytes: 1_000_000,
       stabilityMs: 100,
@@ -91,7 +106,15 @@ describe("web app, end to end in Chromium", { timeout: 120_000 }, () => {
     await watcher.start();
     await queue.idle();
     const API_KEYS = parseApiKeys(`${ADMIN_KEY}:ask,ingest,admin:*;${ALPHA_KEY}:ask:alpha;${BETA_KEY}:ask:beta`);
-    const deps: ApiDeps = { config: { ...apiConfig, API_KEYS }, log: quietLog, generator: createExtractiveGenerator(), core, queue, metrics, webDir };
+    const deps: ApiDeps = {
+      config: { ...apiConfig, API_KEYS },
+      log: quietLog,
+      generator: createExtractiveGenerator(),
+      core,
+      queue,
+      metrics,
+      webDir,
+    };
     const server = await listen(createApp(deps).fetch, 0, "127.0.0.1");
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     browser = await launching;
@@ -108,18 +131,26 @@ describe("web app, end to end in Chromium", { timeout: 120_000 }, () => {
   }, 180_000);
 
   afterAll(async () => {
-    for (const c of cleanups) await c();
-    if (!process.env.UPDATE_SCREENSHOTS) rmSync(SHOTS, { recursive: true, force: true });
+    for (const c of cleanups) {
+      await c();
+    }
+    if (!process.env.UPDATE_SCREENSHOTS) {
+      rmSync(SHOTS, { recursive: true, force: true });
+    }
   });
 
   async function openWithKey(key: string, hash = "#/ask"): Promise<Page> {
     const page = await browser.context.newPage();
     page.on("console", (m) => {
-      if (m.type() === "error" && /Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+      if (m.type() === "error" && /Content Security Policy/i.test(m.text())) {
+        cspViolations.push(m.text());
+      }
     });
     page.on("pageerror", (e) => pageErrors.push(e.message));
     page.on("request", (r) => {
-      if ([ADMIN_KEY, ALPHA_KEY, BETA_KEY].some((k) => r.url().includes(k))) keysInUrls.push(r.url());
+      if ([ADMIN_KEY, ALPHA_KEY, BETA_KEY].some((k) => r.url().includes(k))) {
+        keysInUrls.push(r.url());
+      }
     });
     page.on("dialog", (d) => {
       dialogs.push(d.message());
@@ -130,16 +161,24 @@ describe("web app, end to end in Chromium", { timeout: 120_000 }, () => {
     // Authentication is on: the app asks for the key once and keeps it for the tab.
     await page.locator("#api-key").fill(key);
     await page.locator("#api-key").press("Enter");
-    await page.locator("#who").getByText(/Key env_/).waitFor();
+    await page
+      .locator("#who")
+      .getByText(/Key env_/)
+      .waitFor();
     return page;
   }
 
   async function ask(page: Page, question: string, collection = "") {
     await page.goto(`${base}/#/ask`);
     await page.locator("#question").fill(question);
-    if (collection) await page.locator("#collection").selectOption(collection);
+    if (collection) {
+      await page.locator("#collection").selectOption(collection);
+    }
     await page.locator("#ask-button").click();
-    await page.locator("#ask-status").getByText(/^(Answered|Abstained) in/).waitFor();
+    await page
+      .locator("#ask-status")
+      .getByText(/^(Answered|Abstained) in/)
+      .waitFor();
   }
 
   it("serves the page without a key, with a strict policy and no inline code", async () => {
@@ -159,7 +198,9 @@ describe("web app, end to end in Chromium", { timeout: 120_000 }, () => {
     await expect(page.locator("#reindex-button").count()).resolves.toBe(1);
     // Dropped while the page is open: it appears and turns indexed without a reload.
     writeFileSync(join(alphaDir, "lighthouse.md"), LIGHTHOUSE);
-    await page.locator('tr[data-path="lighthouse.md"][data-status="indexed"]', { hasText: "lighthouse.md" }).waitFor({ timeout: 20_000 });
+    await page
+      .locator('tr[data-path="lighthouse.md"][data-status="indexed"]', { hasText: "lighthouse.md" })
+      .waitFor({ timeout: 20_000 });
     expect(await page.locator("#count-indexed").textContent()).toBe("4");
     // A file that cannot be indexed is listed with its reason.
     await page.locator("#failed-docs li", { hasText: "blank.md" }).getByText("empty_document").waitFor();
@@ -240,11 +281,15 @@ describe("web app, end to end in Chromium", { timeout: 120_000 }, () => {
     await page.goto(`${base}/#/sources`);
     await page.locator('tr[data-path="orchard.txt"]').waitFor();
     expect(await page.locator("#documents").textContent()).not.toMatch(/lighthouse|harbour|greenhouse/);
-    const alphaDocs = (await (await fetch(`${base}/documents?collection=alpha`, { headers: { authorization: `Bearer ${ALPHA_KEY}` } })).json()) as {
+    const alphaDocs = (await (
+      await fetch(`${base}/documents?collection=alpha`, { headers: { authorization: `Bearer ${ALPHA_KEY}` } })
+    ).json()) as {
       documents: Array<{ id: string }>;
     };
     for (const d of alphaDocs.documents) {
-      const res = await fetch(`${base}/documents/${d.id}/content?view=text`, { headers: { authorization: `Bearer ${BETA_KEY}` } });
+      const res = await fetch(`${base}/documents/${d.id}/content?view=text`, {
+        headers: { authorization: `Bearer ${BETA_KEY}` },
+      });
       expect(res.status).toBe(404);
     }
     // The viewer, opened on another tenant's document id, shows the 404 and nothing of it.

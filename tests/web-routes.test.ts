@@ -13,8 +13,10 @@ const MAIN = "k_main_0123456789abcdefg";
 const OTHER = "k_other_0123456789abcdef";
 const API_KEYS = parseApiKeys(`${ADMIN}:ask,ingest,admin:*;${MAIN}:ask:default;${OTHER}:ask:other`);
 
-const MD = "# Tides\n\n## Springs\n\nSpring tides happen twice a month, at new and full moon, when the sun and moon pull together.\n";
-const HTML = "<html><body><h1>Kelp</h1><p>Giant kelp grows up to half a metre a day in cold water.</p><script>alert(1)</script></body></html>";
+const MD =
+  "# Tides\n\n## Springs\n\nSpring tides happen twice a month, at new and full moon, when the sun and moon pull together.\n";
+const HTML =
+  "<html><body><h1>Kelp</h1><p>Giant kelp grows up to half a metre a day in cold water.</p><script>alert(1)</script></body></html>";
 
 describe("web app routes", () => {
   let folder: IndexedFolder;
@@ -29,14 +31,29 @@ describe("web app routes", () => {
   const json = async (res: Response | Promise<Response>): Promise<any> => (await res).json();
   const docId = async (path: string) => {
     const res = await get("/documents", ADMIN);
-    return ((await res.json()) as { documents: Array<{ id: string; path: string }> }).documents.find((d) => d.path === path)!.id;
+    return ((await res.json()) as { documents: Array<{ id: string; path: string }> }).documents.find(
+      (d) => d.path === path,
+    )!.id;
   };
 
   beforeAll(async () => {
     folder = await indexedFolder({ "tides.md": MD, "kelp.html": HTML });
     reports = mkdtempSync(join(tmpdir(), "rag-reports-"));
-    writeFileSync(join(reports, "docs.json"), JSON.stringify({ kind: "suite", name: "docs", date: "2026-01-02T00:00:00Z", commit: "abc", settings: { k: 10 }, figures: { "recall@10": 0.9, note: "x" } }));
-    writeFileSync(join(reports, "old.json"), JSON.stringify({ kind: "beir", name: "old", date: "2025-01-02T00:00:00Z", figures: { "ndcg@10": 0.7 } }));
+    writeFileSync(
+      join(reports, "docs.json"),
+      JSON.stringify({
+        kind: "suite",
+        name: "docs",
+        date: "2026-01-02T00:00:00Z",
+        commit: "abc",
+        settings: { k: 10 },
+        figures: { "recall@10": 0.9, note: "x" },
+      }),
+    );
+    writeFileSync(
+      join(reports, "old.json"),
+      JSON.stringify({ kind: "beir", name: "old", date: "2025-01-02T00:00:00Z", figures: { "ndcg@10": 0.7 } }),
+    );
     writeFileSync(join(reports, "broken.json"), "{ not json");
     writeFileSync(join(reports, "notes.md"), "# not a report");
   });
@@ -63,13 +80,21 @@ describe("web app routes", () => {
     expect((await get("/app/..%2Fbuild.ts")).status).toBe(401);
     expect((await get("/app/main.ts")).status).toBe(401);
     // API responses keep the policy that allows nothing.
-    expect((await get("/status", ADMIN)).headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect((await get("/status", ADMIN)).headers.get("content-security-policy")).toBe(
+      "default-src 'none'; frame-ancestors 'none'",
+    );
   });
 
   it("GET /whoami says what the key may read and whether it may re-index", async () => {
     expect((await get("/whoami")).status).toBe(401);
     const main = await json(get("/whoami", MAIN));
-    expect(main).toMatchObject({ authentication: true, scopes: ["ask"], collections: ["default"], allCollections: false, admin: false });
+    expect(main).toMatchObject({
+      authentication: true,
+      scopes: ["ask"],
+      collections: ["default"],
+      allCollections: false,
+      admin: false,
+    });
     const admin = await json(get("/whoami", ADMIN));
     expect(admin).toMatchObject({ authentication: true, collections: ["default"], allCollections: true, admin: true });
     const open = await json(get("/whoami", undefined, { API_KEYS: undefined }));
@@ -85,7 +110,12 @@ describe("web app routes", () => {
     expect(raw.headers.get("x-content-type-options")).toBe("nosniff");
     expect(await raw.text()).toBe(HTML);
     // Another tenant's document, a malformed id, an unknown one: all the same 404.
-    for (const [path, key] of [[`/documents/${kelp}/content`, OTHER], [`/documents/${kelp}/content?view=text`, OTHER], ["/documents/nope/content", MAIN], [`/documents/${crypto.randomUUID()}/content`, MAIN]] as const) {
+    for (const [path, key] of [
+      [`/documents/${kelp}/content`, OTHER],
+      [`/documents/${kelp}/content?view=text`, OTHER],
+      ["/documents/nope/content", MAIN],
+      [`/documents/${crypto.randomUUID()}/content`, MAIN],
+    ] as const) {
       const res = await get(path, key);
       expect(res.status).toBe(404);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
@@ -104,7 +134,9 @@ describe("web app routes", () => {
     };
     expect(body).toMatchObject({ format: "markdown", changed: false, text: MD });
     expect(body.chunks.length).toBeGreaterThan(0);
-    const spring = body.chunks.find((c) => body.text.slice(c.start, c.end).includes("Spring tides happen twice a month"));
+    const spring = body.chunks.find((c) =>
+      body.text.slice(c.start, c.end).includes("Spring tides happen twice a month"),
+    );
     expect(spring?.headingPath).toEqual(["Tides", "Springs"]);
     // The ids are those citations carry.
     const asked = await folder.pipeline.ask("How often do spring tides happen?");
@@ -119,10 +151,18 @@ describe("web app routes", () => {
 
   it("with PII_MASK_INGEST the file itself is not served, only its masked text", async () => {
     const kelp = await docId("kelp.html");
-    const masked = createApp({ ...folder.pipeline.deps, metrics: undefined, webDir, core: { ...folder.core, maskPiiOnIngest: true }, config: { ...apiConfig, API_KEYS } });
+    const masked = createApp({
+      ...folder.pipeline.deps,
+      metrics: undefined,
+      webDir,
+      core: { ...folder.core, maskPiiOnIngest: true },
+      config: { ...apiConfig, API_KEYS },
+    });
     const raw = await masked.request(`/documents/${kelp}/content`, { headers: { authorization: `Bearer ${MAIN}` } });
     expect(raw.status).toBe(403);
-    const text = await masked.request(`/documents/${kelp}/content?view=text`, { headers: { authorization: `Bearer ${MAIN}` } });
+    const text = await masked.request(`/documents/${kelp}/content?view=text`, {
+      headers: { authorization: `Bearer ${MAIN}` },
+    });
     expect(text.status).toBe(200);
     expect((await json(text)).text).toContain("Giant kelp");
   });
@@ -137,13 +177,18 @@ describe("web app routes", () => {
     });
     expect(fb.status).toBe(201);
     // These asks had no key (the pipeline's own app): they drew from every collection, so only `*` keys see them.
-    const series = (await json(get("/quality/series?since=24h&bucket=1h", ADMIN))) as { bucketSeconds: number; buckets: Array<{ queries: number; faithfulness: number | null; latencyP95Ms: number | null }> };
+    const series = (await json(get("/quality/series?since=24h&bucket=1h", ADMIN))) as {
+      bucketSeconds: number;
+      buckets: Array<{ queries: number; faithfulness: number | null; latencyP95Ms: number | null }>;
+    };
     expect(series.bucketSeconds).toBe(3600);
     expect(series.buckets.reduce((n, b) => n + b.queries, 0)).toBeGreaterThanOrEqual(2);
     expect(series.buckets.at(-1)!.latencyP95Ms).toBeGreaterThan(0);
     const auto = await json(get("/quality/series?since=7d", ADMIN));
     expect(auto.bucketSeconds).toBe(3 * 3600);
-    const recent = (await json(get("/quality/recent?limit=5", ADMIN))) as { queries: Array<{ id: string; question: string; feedback: { down: number; lastComment: string | null } }> };
+    const recent = (await json(get("/quality/recent?limit=5", ADMIN))) as {
+      queries: Array<{ id: string; question: string; feedback: { down: number; lastComment: string | null } }>;
+    };
     expect(recent.queries[0]!.question).toBe("When do spring tides happen?");
     const rated = recent.queries.find((q) => q.id === a.body.queryId)!;
     expect(rated.feedback).toEqual({ up: 0, down: 1, lastComment: "too short" });
@@ -173,7 +218,12 @@ describe("web app routes", () => {
   it("GET /quality/evals lists the eval reports newest first, and names files that are not reports", async () => {
     const body = await json(get("/quality/evals", MAIN, { EVAL_REPORTS_DIR: reports }));
     expect(body.reports.map((r: { name: string }) => r.name)).toEqual(["docs", "old"]);
-    expect(body.reports[0]).toMatchObject({ kind: "suite", commit: "abc", settings: { k: 10 }, figures: { "recall@10": 0.9 } });
+    expect(body.reports[0]).toMatchObject({
+      kind: "suite",
+      commit: "abc",
+      settings: { k: 10 },
+      figures: { "recall@10": 0.9 },
+    });
     expect(body.unreadable).toHaveLength(1);
     expect(body.unreadable[0].file).toBe("broken.json");
     const none = await json(get("/quality/evals", MAIN, { EVAL_REPORTS_DIR: join(reports, "missing") }));

@@ -28,7 +28,10 @@ function slowText(chunks: number, seed: string): string {
   const words = "river stone lantern orchard harbour meadow copper violet thunder glacier ember quartz".split(" ");
   const paragraphs = [];
   for (let p = 0; p < chunks; p++) {
-    const sentence = Array.from({ length: 20 }, (_, i) => `${words[(p * 7 + i * 3) % words.length]}${(p * 131 + i) % 997}`);
+    const sentence = Array.from(
+      { length: 20 },
+      (_, i) => `${words[(p * 7 + i * 3) % words.length]}${(p * 131 + i) % 997}`,
+    );
     paragraphs.push(`${seed} paragraph ${p}: ${sentence.join(" ")}.`);
   }
   return paragraphs.join("\n\n");
@@ -51,19 +54,27 @@ describe("separate watcher and worker processes on BullMQ", () => {
   };
   const ready = (p: ServiceProcess) => p.untilOutput('"msg":"ready"', 60_000);
   const indexedWith = (path: string, text: string) =>
-    waitFor(async () => {
-      const doc = await core.catalog.getDocument(sourceId, path);
-      return doc?.status === "indexed" && doc.contentHash === sha256(text) ? doc : null;
-    }, 60_000, 200);
+    waitFor(
+      async () => {
+        const doc = await core.catalog.getDocument(sourceId, path);
+        return doc?.status === "indexed" && doc.contentHash === sha256(text) ? doc : null;
+      },
+      60_000,
+      200,
+    );
   /** Writes a slow file and waits until a worker is running its job; returns the job and who runs it. */
   async function slowJob(name: string, chunks: number) {
     const text = slowText(chunks, name);
     writeFileSync(join(dir, name), text);
     const id = jobId("index-file", { sourceId, path: name, contentHash: sha256(text) });
-    const job = await waitFor(async () => {
-      const j = await raw.queue.getJob(id);
-      return (await j?.getState()) === "active" && j?.processedBy ? j : null;
-    }, 30_000, 100);
+    const job = await waitFor(
+      async () => {
+        const j = await raw.queue.getJob(id);
+        return (await j?.getState()) === "active" && j?.processedBy ? j : null;
+      },
+      30_000,
+      100,
+    );
     const pid = Number(job.processedBy!.split("-").pop());
     return { text, id, runner: procs.find((p) => p.child.pid === pid)! };
   }
@@ -77,7 +88,13 @@ describe("separate watcher and worker processes on BullMQ", () => {
     // Migrate before any process starts: in PGlite's single session, the processes' migration
     // locks cannot exclude each other.
     core = await createCoreDeps(
-      { DATA_DIR: dataDir, DATABASE_URL: db.url, DATABASE_POOL_MAX: 2, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES: 5_000_000 },
+      {
+        DATA_DIR: dataDir,
+        DATABASE_URL: db.url,
+        DATABASE_POOL_MAX: 2,
+        EMBEDDING_MODEL: "use-lite",
+        MAX_FILE_BYTES: 5_000_000,
+      },
       quietLog,
       { embedder: await sharedEmbedder() },
     );
@@ -100,12 +117,22 @@ describe("separate watcher and worker processes on BullMQ", () => {
 
   // The processes' logs are the only account of what they did: show them when a test fails.
   afterEach((ctx) => {
-    if (ctx.task.result?.state !== "fail") return;
-    for (const p of procs) console.error(`--- pid ${p.child.pid} (exit ${p.child.exitCode ?? p.child.signalCode})\n${p.output().slice(-4000)}`);
+    if (ctx.task.result?.state !== "fail") {
+      return;
+    }
+    for (const p of procs) {
+      console.error(
+        `--- pid ${p.child.pid} (exit ${p.child.exitCode ?? p.child.signalCode})\n${p.output().slice(-4000)}`,
+      );
+    }
   });
 
   afterAll(async () => {
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+    for (const p of procs) {
+      if (p.child.exitCode === null && p.child.signalCode === null) {
+        p.child.kill("SIGKILL");
+      }
+    }
     await Promise.all(procs.map((p) => p.exited));
     await raw?.obliterate();
     await core?.close();
@@ -115,7 +142,10 @@ describe("separate watcher and worker processes on BullMQ", () => {
   });
 
   it("a watcher and two workers index dropped files, and /ask cites them", async () => {
-    writeFileSync(join(dir, "already-there.md"), "# Kilns\n\nA bottle kiln fires stoneware at about 1280 degrees Celsius.\n");
+    writeFileSync(
+      join(dir, "already-there.md"),
+      "# Kilns\n\nA bottle kiln fires stoneware at about 1280 degrees Celsius.\n",
+    );
     const watcher = start(WATCHER);
     const workers = [start(WORKER), start(WORKER)];
     await Promise.all([watcher, ...workers].map(ready));
@@ -126,7 +156,10 @@ describe("separate watcher and worker processes on BullMQ", () => {
     writeFileSync(join(dir, "lighthouse.md"), lighthouse);
     writeFileSync(join(dir, "notes.txt"), quince);
     await Promise.all([indexedWith("lighthouse.md", lighthouse), indexedWith("notes.txt", quince)]);
-    await waitFor(async () => (await core.catalog.getDocument(sourceId, "already-there.md"))?.status === "indexed", 30_000);
+    await waitFor(
+      async () => (await core.catalog.getDocument(sourceId, "already-there.md"))?.status === "indexed",
+      30_000,
+    );
 
     const app = createApp({ config: apiConfig, log: quietLog, generator: createExtractiveGenerator(), core });
     const res = await app.request("/ask", {
@@ -164,17 +197,25 @@ describe("separate watcher and worker processes on BullMQ", () => {
 
   it("SIGTERM on idle workers exits 0 at once", async () => {
     const idle = alive().filter(isWorker);
-    if (idle.length === 0) idle.push(start(WORKER));
+    if (idle.length === 0) {
+      idle.push(start(WORKER));
+    }
     await Promise.all(idle.map(ready));
     const t0 = Date.now();
     expect(await Promise.all(idle.map((p) => p.stop()))).toEqual(idle.map(() => 0));
     expect(Date.now() - t0).toBeLessThan(10_000);
-    for (const p of idle) expect(p.output()).toContain("SIGTERM received, shutting down");
+    for (const p of idle) {
+      expect(p.output()).toContain("SIGTERM received, shutting down");
+    }
   });
 
   it("SIGTERM on a busy worker hands its job back past the grace period and exits 0; another worker finishes it", async () => {
     // Only this worker may take the job.
-    await Promise.all(alive().filter(isWorker).map((p) => p.stop()));
+    await Promise.all(
+      alive()
+        .filter(isWorker)
+        .map((p) => p.stop()),
+    );
     // A lock that cannot lapse here: the job must be handed back, not recovered as stalled.
     const busy = start(WORKER, { WORKER_SHUTDOWN_GRACE_MS: "500", WORKER_LOCK_MS: "30000" });
     await ready(busy);
@@ -188,7 +229,9 @@ describe("separate watcher and worker processes on BullMQ", () => {
     // passes, which go on until it exits).
     expect(Date.now() - t0).toBeLessThan(20_000);
     expect(busy.output()).toContain("job handed back to the queue");
-    expect(await core.catalog.getDocument(sourceId, "slow-stopped.txt").then((d) => d?.contentHash)).not.toBe(sha256(text));
+    expect(await core.catalog.getDocument(sourceId, "slow-stopped.txt").then((d) => d?.contentHash)).not.toBe(
+      sha256(text),
+    );
 
     await ready(next);
     await indexedWith("slow-stopped.txt", text);

@@ -44,16 +44,26 @@ export async function buildWeb(outDir: string = WEB_DIST): Promise<WebBuild> {
   const files: WebBuild["files"] = [];
   for (const abs of Object.keys(result.metafile.outputs)) {
     const data = await readFile(abs);
-    files.push({ file: abs.slice(abs.lastIndexOf("/") + 1), bytes: data.byteLength, gzipBytes: gzipSync(data, { level: 9 }).byteLength });
+    files.push({
+      file: abs.slice(abs.lastIndexOf("/") + 1),
+      bytes: data.byteLength,
+      gzipBytes: gzipSync(data, { level: 9 }).byteLength,
+    });
   }
   // Follow the entry's static imports: that is what the browser fetches before anything runs.
   const outputs = result.metafile.outputs;
   const entry = Object.keys(outputs).find((k) => k.endsWith("/main.js"))!;
   const first = new Set<string>();
   const visit = (path: string) => {
-    if (first.has(path)) return;
+    if (first.has(path)) {
+      return;
+    }
     first.add(path);
-    for (const imp of outputs[path]?.imports ?? []) if (imp.kind === "import-statement") visit(imp.path);
+    for (const imp of outputs[path]?.imports ?? []) {
+      if (imp.kind === "import-statement") {
+        visit(imp.path);
+      }
+    }
   };
   visit(entry);
   const names = [...first].map((p) => p.slice(p.lastIndexOf("/") + 1));
@@ -73,9 +83,13 @@ export async function buildWeb(outDir: string = WEB_DIST): Promise<WebBuild> {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const out = await buildWeb();
   const kb = (n: number) => `${(n / 1024).toFixed(1)} kB`;
-  for (const f of out.files) console.log(`web: ${f.file.padEnd(24)} ${kb(f.bytes).padStart(9)} (${kb(f.gzipBytes)} gzipped)`);
+  for (const f of out.files) {
+    console.log(`web: ${f.file.padEnd(24)} ${kb(f.bytes).padStart(9)} (${kb(f.gzipBytes)} gzipped)`);
+  }
   const js = out.firstVisitJs;
-  console.log(`web: first visit JavaScript ${kb(js.gzipBytes)} gzipped (budget ${kb(FIRST_VISIT_JS_BUDGET)}) in ${js.files.join(", ")}`);
+  console.log(
+    `web: first visit JavaScript ${kb(js.gzipBytes)} gzipped (budget ${kb(FIRST_VISIT_JS_BUDGET)}) in ${js.files.join(", ")}`,
+  );
   if (js.gzipBytes > FIRST_VISIT_JS_BUDGET) {
     console.error("web: the first visit's JavaScript is over budget");
     process.exit(1);

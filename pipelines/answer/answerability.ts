@@ -27,19 +27,32 @@ const YEAR = /\b(1\d{3}|20\d{2})s?\b/;
 /** What kind of answer the question asks for, from its opening words. */
 export function expectedAnswerType(question: string): "date" | "number" | "name" | "other" {
   const q = question.toLowerCase();
-  if (/\b(when|what year|which year|what date|what century|how long ago)\b/.test(q)) return "date";
-  if (/\bhow (many|much|long|old|far|tall|big|high|deep|often)\b|\bwhat (percentage|percent|number|age)\b/.test(q)) return "number";
-  if (/^\s*(who|whom|whose|where)\b|\b(who|where) (is|was|are|were|did|does|do)\b/.test(q)) return "name";
+  if (/\b(when|what year|which year|what date|what century|how long ago)\b/.test(q)) {
+    return "date";
+  }
+  if (/\bhow (many|much|long|old|far|tall|big|high|deep|often)\b|\bwhat (percentage|percent|number|age)\b/.test(q)) {
+    return "number";
+  }
+  if (/^\s*(who|whom|whose|where)\b|\b(who|where) (is|was|are|were|did|does|do)\b/.test(q)) {
+    return "name";
+  }
   return "other";
 }
 
 /** Does `text` hold something of the asked-for type that the question itself does not? */
 function hasAnswerOfType(type: ReturnType<typeof expectedAnswerType>, text: string, question: string): boolean {
-  const asked = new Set((question.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []));
+  const asked = new Set(question.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
   const qNumbers = new Set(numbersIn(question));
   const newNumbers = numbersIn(text).filter((n) => !qNumbers.has(n));
-  if (type === "date") return newNumbers.some((n) => YEAR.test(n)) || MONTHS.test(text);
-  if (type === "number") return newNumbers.length > 0 || /\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|hundred|thousand|million|billion|dozen)\b/i.test(text);
+  if (type === "date") {
+    return newNumbers.some((n) => YEAR.test(n)) || MONTHS.test(text);
+  }
+  if (type === "number") {
+    return (
+      newNumbers.length > 0 ||
+      /\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|hundred|thousand|million|billion|dozen)\b/i.test(text)
+    );
+  }
   if (type === "name") {
     const words = text.match(/[\p{L}][\p{L}\p{N}'-]*/gu) ?? [];
     return words.some((w, i) => i > 0 && /^\p{Lu}/u.test(w) && !asked.has(w.toLowerCase()));
@@ -49,13 +62,15 @@ function hasAnswerOfType(type: ReturnType<typeof expectedAnswerType>, text: stri
 
 // Irregular forms a suffix stemmer cannot join ("who won" / "winning the war").
 const IRREGULAR: Record<string, string> = Object.fromEntries(
-  ("won:win wins:win sang:sing sung:sing sings:sing wrote:write written:write writes:write began:begin begun:begin " +
+  (
+    "won:win wins:win sang:sing sung:sing sings:sing wrote:write written:write writes:write began:begin begun:begin " +
     "became:become becomes:become came:come comes:come made:make makes:make built:build builds:build found:find " +
     "founded:found bought:buy sold:sell told:tell held:hold led:lead took:take taken:take gave:give given:give " +
     "died:die dies:die born:birth bore:birth fought:fight ran:run ate:eat fell:fall fallen:fall went:go gone:go " +
     "left:leave lost:lose met:meet paid:pay said:say saw:see seen:see sent:send spent:spend stood:stand struck:strike " +
     "taught:teach thought:think threw:throw thrown:throw wore:wear worn:wear kept:keep knew:know known:know " +
-    "played:play plays:play starred:star stars:star portrayed:portray portrays:portray voiced:voice voices:voice")
+    "played:play plays:play starred:star stars:star portrayed:portray portrays:portray voiced:voice voices:voice"
+  )
     .split(" ")
     .map((pair) => pair.split(":") as [string, string]),
 );
@@ -72,7 +87,11 @@ interface Unit {
  * One embedding call (question, best sentence, top source). IDF is over the sentences of the
  * packed sources, so a question term that no source has weighs most.
  */
-export async function answerabilityFeatures(question: string, sources: ContextSource[], embed?: Embed): Promise<Record<string, number>> {
+export async function answerabilityFeatures(
+  question: string,
+  sources: ContextSource[],
+  embed?: Embed,
+): Promise<Record<string, number>> {
   const qTerms = [...new Set(terms(question))];
   const sentences: Unit[] = sources.flatMap((s, si) =>
     splitSentences(s.text).map((span) => {
@@ -96,14 +115,19 @@ export async function answerabilityFeatures(question: string, sources: ContextSo
   let secondCov = 0;
   for (const u of sentences) {
     const c = coverage(u.terms);
-    if (c > bestCov) [secondCov, bestCov, best] = [bestCov, c, u];
-    else if (c > secondCov) secondCov = c;
+    if (c > bestCov) {
+      [secondCov, bestCov, best] = [bestCov, c, u];
+    } else if (c > secondCov) {
+      secondCov = c;
+    }
   }
   // Two neighbouring sentences of one source: a pronoun often carries the subject across.
   let windowCov = bestCov;
   for (let i = 1; i < sentences.length; i++) {
     const [a, b] = [sentences[i - 1]!, sentences[i]!];
-    if (a.source === b.source) windowCov = Math.max(windowCov, coverage(new Set([...a.terms, ...b.terms])));
+    if (a.source === b.source) {
+      windowCov = Math.max(windowCov, coverage(new Set([...a.terms, ...b.terms])));
+    }
   }
   const top = sources[0];
   const topTerms = new Set(terms(top?.text ?? ""));
@@ -112,7 +136,8 @@ export async function answerabilityFeatures(question: string, sources: ContextSo
   const titleTerms = new Set(terms(top?.hit.headingPath.join(" ") ?? ""));
   const relation = qTerms.filter((t) => !titleTerms.has(t));
   const relTotal = relation.reduce((s, t) => s + idf.get(t)!, 0);
-  const relCoverage = (ts: Set<string>) => (relTotal ? relation.reduce((s, t) => s + (ts.has(t) ? idf.get(t)! : 0), 0) / relTotal : 1);
+  const relCoverage = (ts: Set<string>) =>
+    relTotal ? relation.reduce((s, t) => s + (ts.has(t) ? idf.get(t)! : 0), 0) / relTotal : 1;
   const relBest = sentences.reduce((m, u) => Math.max(m, relCoverage(u.terms)), 0);
   const allTerms = new Set(sentences.flatMap((u) => [...u.terms]));
   const missingTop = qTerms.filter((t) => !topTerms.has(t));
@@ -158,11 +183,19 @@ export async function answerabilityFeatures(question: string, sources: ContextSo
 }
 
 /** The model's probability for a feature vector. */
-export function answerabilityScore(features: Record<string, number>, model: AnswerabilityModel = ANSWERABILITY_MODEL): number {
+export function answerabilityScore(
+  features: Record<string, number>,
+  model: AnswerabilityModel = ANSWERABILITY_MODEL,
+): number {
   return logisticProbability(features, model);
 }
 
-export async function judgeAnswerability(question: string, sources: ContextSource[], embed?: Embed, model: AnswerabilityModel = ANSWERABILITY_MODEL): Promise<Answerability> {
+export async function judgeAnswerability(
+  question: string,
+  sources: ContextSource[],
+  embed?: Embed,
+  model: AnswerabilityModel = ANSWERABILITY_MODEL,
+): Promise<Answerability> {
   const features = await answerabilityFeatures(question, sources, embed);
   return { score: answerabilityScore(features, model), features };
 }

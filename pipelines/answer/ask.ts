@@ -74,7 +74,11 @@ const SNIPPET_CHARS = 300;
 /** Retrieval, re-ranking, token-budgeted packing, generation and verification for one question. Pure of HTTP. */
 export function answerQuestion(deps: AnswerDeps, input: AnswerInput, events: AnswerEvents = {}): Promise<AskResponse> {
   // One span per question, a child of the request's; each stage below is a child of this one.
-  const attrs = { "rag.generation.id": deps.generationId, "rag.top_k": input.topK, "rag.question.chars": input.question.length };
+  const attrs = {
+    "rag.generation.id": deps.generationId,
+    "rag.top_k": input.topK,
+    "rag.question.chars": input.question.length,
+  };
   return withSpan("ask", attrs, async (span) =>
     annotate(span, await answerStages(deps, input, events), (r) => ({
       "rag.query.id": r.queryId,
@@ -90,21 +94,31 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
   const t0 = performance.now();
   // The verifier and the metrics embed many of the same texts (claims, source sentences): once each.
   const embed = memoizeEmbed((texts) => deps.embedder.embed(texts));
-  const pool = deps.reranker.name === "none" ? input.topK : Math.min(ASK_LIMITS.maxTopK, input.topK * RERANK_POOL_FACTOR);
-  const hits = await withSpan("ask.retrieve", { "rag.top_k": pool, "rag.dense_weight": deps.denseWeight }, async (span) =>
-    // Through the request's memo: the answerability judge and the metrics embed the question too.
-    annotate(span, await retrieve({ store: deps.store, embedder: { embed } }, input.question, {
-      generationId: deps.generationId,
-      topK: pool,
-      collections: input.collections,
-      denseWeight: deps.denseWeight,
-      documentWeight: deps.documentWeight,
-      candidates: deps.candidates,
-    }), (h) => ({ "rag.candidates": h.length })),
+  const pool =
+    deps.reranker.name === "none" ? input.topK : Math.min(ASK_LIMITS.maxTopK, input.topK * RERANK_POOL_FACTOR);
+  const hits = await withSpan(
+    "ask.retrieve",
+    { "rag.top_k": pool, "rag.dense_weight": deps.denseWeight },
+    async (span) =>
+      // Through the request's memo: the answerability judge and the metrics embed the question too.
+      annotate(
+        span,
+        await retrieve({ store: deps.store, embedder: { embed } }, input.question, {
+          generationId: deps.generationId,
+          topK: pool,
+          collections: input.collections,
+          denseWeight: deps.denseWeight,
+          documentWeight: deps.documentWeight,
+          candidates: deps.candidates,
+        }),
+        (h) => ({ "rag.candidates": h.length }),
+      ),
   );
   const t1 = performance.now();
   const ranked = (
-    await withSpan("ask.rerank", { "rag.reranker": deps.reranker.name, "rag.candidates": hits.length }, () => deps.reranker.rerank(input.question, hits))
+    await withSpan("ask.rerank", { "rag.reranker": deps.reranker.name, "rag.candidates": hits.length }, () =>
+      deps.reranker.rerank(input.question, hits),
+    )
   ).slice(0, input.topK);
   const t2 = performance.now();
 
@@ -112,56 +126,107 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
   const ceiling = Math.max(0, g.contextWindow - g.answerReserve - g.promptTokens(input.question));
   const budget = Math.min(input.maxContextTokens ?? ceiling, ceiling);
   const full = withSpan("ask.pack", { "rag.tokens.budget": budget }, (span) =>
-    annotate(span, packContext(ranked, budget, g.tokenizer, (s) => g.renderSource(s)), (p) => ({
-      "rag.sources": p.sources.length,
-      "rag.tokens.context": p.usedTokens,
-      "rag.sources.dropped": p.dropped,
-    })),
+    annotate(
+      span,
+      packContext(ranked, budget, g.tokenizer, (s) => g.renderSource(s)),
+      (p) => ({
+        "rag.sources": p.sources.length,
+        "rag.tokens.context": p.usedTokens,
+        "rag.sources.dropped": p.dropped,
+      }),
+    ),
   );
   // The generator gets the compressed sources; the answerability judge still reads them whole.
-  const compressed = input.compress !== undefined && input.compress < 1 ? compressContext(input.question, full, input.compress, g.tokenizer, (s) => g.renderSource(s)) : undefined;
+  const compressed =
+    input.compress !== undefined && input.compress < 1
+      ? compressContext(input.question, full, input.compress, g.tokenizer, (s) => g.renderSource(s))
+      : undefined;
   const packed = compressed?.packed ?? full;
-  await events.onSources?.(packed.sources.map((s) => ({ ...describe(s), score: round(s.hit.score), tokens: s.tokens })));
+  await events.onSources?.(
+    packed.sources.map((s) => ({ ...describe(s), score: round(s.hit.score), tokens: s.tokens })),
+  );
 
   // Topic is not answer: a judge of the packed text decides whether generating is worth it.
   const judge = deps.answerability;
   const answerability =
     judge && judge.threshold > 0 && packed.sources.length
       ? await withSpan("ask.answerability", { "rag.sources": packed.sources.length }, () =>
-          judgeAnswerability(input.question, full.sources, embed, judge.model))
+          judgeAnswerability(input.question, full.sources, embed, judge.model),
+        )
       : undefined;
-  if (answerability) events.onAnswerability?.(answerability);
+  if (answerability) {
+    events.onAnswerability?.(answerability);
+  }
   const unanswerable = answerability !== undefined && answerability.score < judge!.threshold;
 
   let streamed = 0;
-  const generated: GeneratedAnswer = packed.sources.length && !unanswerable
-    ? await withSpan("ask.generate", { "rag.generator": g.name, "rag.sources": packed.sources.length }, async (span) => annotate(span, await g.generate({
-        question: input.question,
-        sources: packed.sources,
-        onDelta: events.onDelta && ((d) => (streamed++, events.onDelta!(d))),
-        onRestart: events.onRestart && ((r) => ((streamed = 0), events.onRestart!(r))),
-        signal: events.signal,
-      }), (a) => ({ "rag.model": a.model, "rag.tokens.prompt": a.promptTokens, "rag.tokens.completion": a.completionTokens })))
-    : { text: ABSTAIN_MESSAGE, abstained: true, cited: [], sentences: [], model: "none", fallbacks: [] };
+  const generated: GeneratedAnswer =
+    packed.sources.length && !unanswerable
+      ? await withSpan(
+          "ask.generate",
+          { "rag.generator": g.name, "rag.sources": packed.sources.length },
+          async (span) =>
+            annotate(
+              span,
+              await g.generate({
+                question: input.question,
+                sources: packed.sources,
+                onDelta: events.onDelta && ((d) => (streamed++, events.onDelta!(d))),
+                onRestart: events.onRestart && ((r) => ((streamed = 0), events.onRestart!(r))),
+                signal: events.signal,
+              }),
+              (a) => ({
+                "rag.model": a.model,
+                "rag.tokens.prompt": a.promptTokens,
+                "rag.tokens.completion": a.completionTokens,
+              }),
+            ),
+        )
+      : { text: ABSTAIN_MESSAGE, abstained: true, cited: [], sentences: [], model: "none", fallbacks: [] };
   const t3 = performance.now();
   const verified = await withSpan("ask.verify", { "rag.verify.mode": deps.verify.mode }, async (span) =>
-    annotate(span, await verifyAnswer(generated, packed.sources, { ...deps.verify, embed }), (v) => ({ "rag.abstained": v.abstained, "rag.citations": v.cited.length })),
+    annotate(span, await verifyAnswer(generated, packed.sources, { ...deps.verify, embed }), (v) => ({
+      "rag.abstained": v.abstained,
+      "rag.citations": v.cited.length,
+    })),
   );
   const t4 = performance.now();
   // A generator that did not stream (or fell back to one that does not) still streams its answer.
-  if (events.onDelta && streamed === 0) events.onDelta(verified.text);
-  const measure = (signal?: AbortSignal) => withSpan("ask.metrics", {}, () => computeQueryMetrics(
-    { question: input.question, answer: verified.text, abstained: verified.abstained, details: verified.verification.details, sources: packed.sources, reference: input.reference },
-    { embed: deps.quality?.lexicalOnly ? undefined : embed, judge: deps.quality?.judge, onJudgeError: deps.quality?.onJudgeError, signal },
-  ));
+  if (events.onDelta && streamed === 0) {
+    events.onDelta(verified.text);
+  }
+  const measure = (signal?: AbortSignal) =>
+    withSpan("ask.metrics", {}, () =>
+      computeQueryMetrics(
+        {
+          question: input.question,
+          answer: verified.text,
+          abstained: verified.abstained,
+          details: verified.verification.details,
+          sources: packed.sources,
+          reference: input.reference,
+        },
+        {
+          embed: deps.quality?.lexicalOnly ? undefined : embed,
+          judge: deps.quality?.judge,
+          onJudgeError: deps.quality?.onJudgeError,
+          signal,
+        },
+      ),
+    );
   // Deferred, they outlive the request: the client going away must not cancel them.
   let metrics: QueryMetrics | undefined;
-  if (input.deferMetrics) input.deferMetrics(() => measure());
-  else metrics = await measure(events.signal);
+  if (input.deferMetrics) {
+    input.deferMetrics(() => measure());
+  } else {
+    metrics = await measure(events.signal);
+  }
   const t5 = performance.now();
 
   const citations: Citation[] = await withTextLayers(
-    packed.sources.filter((s) => verified.cited.includes(s.n)).map((s) => ({ ...describe(s), snippet: snippet(s.text) })),
+    packed.sources
+      .filter((s) => verified.cited.includes(s.n))
+      .map((s) => ({ ...describe(s), snippet: snippet(s.text) })),
     deps.pageTextLayers,
   );
   return {
@@ -170,7 +235,9 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
     answer: verified.text,
     abstained: verified.abstained,
     ...(unanswerable
-      ? { abstainReason: `The best sources do not answer the question (answerability ${answerability!.score.toFixed(2)} < ${judge!.threshold}).` }
+      ? {
+          abstainReason: `The best sources do not answer the question (answerability ${answerability!.score.toFixed(2)} < ${judge!.threshold}).`,
+        }
       : verified.abstainReason
         ? { abstainReason: verified.abstainReason }
         : {}),
@@ -205,7 +272,15 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
 
 function describe(s: ContextSource): Omit<Citation, "snippet"> {
   const h = s.hit;
-  return { n: s.n, documentId: h.documentId, sourceId: h.sourceId, path: h.path, page: h.page, chunkId: h.chunkId, headingPath: h.headingPath };
+  return {
+    n: s.n,
+    documentId: h.documentId,
+    sourceId: h.sourceId,
+    path: h.path,
+    page: h.page,
+    chunkId: h.chunkId,
+    headingPath: h.headingPath,
+  };
 }
 
 const snippet = (text: string) => (text.length > SNIPPET_CHARS ? `${text.slice(0, SNIPPET_CHARS).trimEnd()}…` : text);

@@ -36,7 +36,11 @@ const SNIPPET_CHARS = 600;
  * /ask's retrieval without generation: hybrid retrieval and re-ranking, the best `topK` passages.
  * For callers (MCP clients) whose own model reads the passages and writes the answer.
  */
-export function searchPassages(deps: SearchDeps, query: string, opts: { topK: number; collections?: string[] | undefined }): Promise<Passage[]> {
+export function searchPassages(
+  deps: SearchDeps,
+  query: string,
+  opts: { topK: number; collections?: string[] | undefined },
+): Promise<Passage[]> {
   return withSpan("search", { "rag.top_k": opts.topK, "rag.generation.id": deps.generationId }, async () => {
     const pool = deps.reranker.name === "none" ? opts.topK : Math.min(MAX_POOL, opts.topK * RERANK_POOL_FACTOR);
     const hits = await retrieve({ store: deps.store, embedder: deps.embedder }, query, {

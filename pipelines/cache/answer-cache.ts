@@ -71,7 +71,11 @@ export function createAnswerCache(opts: AnswerCacheOptions) {
   const now = opts.now ?? (() => Date.now());
   let inserts = 0;
 
-  async function fresh(req: CachedAnswerRequest, info: CacheInfo, snapshot?: { keyHash: string; epochs: Record<string, number>; embedding?: number[] | undefined }) {
+  async function fresh(
+    req: CachedAnswerRequest,
+    info: CacheInfo,
+    snapshot?: { keyHash: string; epochs: Record<string, number>; embedding?: number[] | undefined },
+  ) {
     let sources: RetrievedSource[] = [];
     const events: AnswerEvents = {
       ...req.events,
@@ -100,7 +104,9 @@ export function createAnswerCache(opts: AnswerCacheOptions) {
           response: { response: toStore, sources } as unknown as AskResponse,
           ttlMs: opts.ttlMs,
         });
-        if (++inserts % PRUNE_EVERY === 1) await opts.store.prune(opts.maxEntries);
+        if (++inserts % PRUNE_EVERY === 1) {
+          await opts.store.prune(opts.maxEntries);
+        }
       } catch (err) {
         opts.onError?.(err);
       }
@@ -115,15 +121,20 @@ export function createAnswerCache(opts: AnswerCacheOptions) {
    */
   async function sameSources(req: CachedAnswerRequest, entry: CacheEntry, embedding: number[]): Promise<boolean> {
     const d = req.deps;
-    const pool = d.reranker.name === "none" ? req.input.topK : Math.min(ASK_LIMITS.maxTopK, req.input.topK * RERANK_POOL_FACTOR);
-    const hits = await retrieve({ store: d.store, embedder: seeded(d.embedder, req.input.question, embedding) }, req.input.question, {
-      generationId: d.generationId,
-      topK: pool,
-      collections: req.input.collections,
-      denseWeight: d.denseWeight,
-      documentWeight: d.documentWeight,
-      candidates: d.candidates,
-    });
+    const pool =
+      d.reranker.name === "none" ? req.input.topK : Math.min(ASK_LIMITS.maxTopK, req.input.topK * RERANK_POOL_FACTOR);
+    const hits = await retrieve(
+      { store: d.store, embedder: seeded(d.embedder, req.input.question, embedding) },
+      req.input.question,
+      {
+        generationId: d.generationId,
+        topK: pool,
+        collections: req.input.collections,
+        denseWeight: d.denseWeight,
+        documentWeight: d.documentWeight,
+        candidates: d.candidates,
+      },
+    );
     const ranked = (await d.reranker.rerank(req.input.question, hits)).slice(0, req.input.topK);
     const want = entry.sourceChunks;
     const got = ranked.slice(0, want.length).map((h) => h.chunkId);
@@ -142,7 +153,11 @@ export function createAnswerCache(opts: AnswerCacheOptions) {
       // No model ran: nothing was spent on this answer.
       usage: { ...response.usage, costUsd: 0 },
       timings: { retrievalMs: 0, rerankMs: 0, generationMs: 0, verificationMs: 0, totalMs },
-      cache: { hit: true, similarity: Math.round(entry.similarity * 10_000) / 10_000, ageMs: Math.max(0, now() - entry.createdAt.getTime()) },
+      cache: {
+        hit: true,
+        similarity: Math.round(entry.similarity * 10_000) / 10_000,
+        ageMs: Math.max(0, now() - entry.createdAt.getTime()),
+      },
     };
   }
 
@@ -162,17 +177,27 @@ export function createAnswerCache(opts: AnswerCacheOptions) {
         const questionNorm = normalizeQuestion(req.input.question);
         const exact = await opts.store.candidates({ keyHash, questionNorm, minSimilarity: 1, limit: 1 });
         for (const e of exact) {
-          if (epochsCurrent(e.epochs, epochs)) return (opts.onOutcome?.("hit", "exact"), serve(req, e, started));
+          if (epochsCurrent(e.epochs, epochs)) {
+            return (opts.onOutcome?.("hit", "exact"), serve(req, e, started));
+          }
           opts.onOutcome?.("stale");
           await opts.store.remove(e.id);
         }
         snapshot = { keyHash, epochs };
         // Similarity 1 (the default) is the exact path alone: bench/cache.ts still found a
         // paraphrase whose fresh answer cited other passages, so matching by meaning is opt-in.
-        if (opts.minSimilarity >= 1) throw MISS;
+        if (opts.minSimilarity >= 1) {
+          throw MISS;
+        }
         const [embedding] = await req.deps.embedder.embed([req.input.question]);
         snapshot.embedding = embedding!;
-        const near = await opts.store.candidates({ keyHash, questionNorm, embedding, minSimilarity: opts.minSimilarity, limit: NEAREST });
+        const near = await opts.store.candidates({
+          keyHash,
+          questionNorm,
+          embedding,
+          minSimilarity: opts.minSimilarity,
+          limit: NEAREST,
+        });
         const asked = questionFeatures(req.input.question);
         for (const e of near) {
           if (!epochsCurrent(e.epochs, epochs)) {
@@ -190,7 +215,9 @@ export function createAnswerCache(opts: AnswerCacheOptions) {
             continue;
           }
           // Retrieval read the index after the epochs were: check them again before serving.
-          if (!epochsCurrent(e.epochs, await opts.store.epochs(req.key.collections))) break;
+          if (!epochsCurrent(e.epochs, await opts.store.epochs(req.key.collections))) {
+            break;
+          }
           opts.onOutcome?.("hit", "semantic");
           return serve(req, e, started);
         }
@@ -223,11 +250,17 @@ function withEmbed(embedder: AnswerDeps["embedder"], embed: AnswerDeps["embedder
 }
 
 /** The embedder, telling `seen` the vector it made for `text` (retrieval embeds the question first). */
-function recording(embedder: AnswerDeps["embedder"], text: string, seen: (vector: number[]) => void): AnswerDeps["embedder"] {
+function recording(
+  embedder: AnswerDeps["embedder"],
+  text: string,
+  seen: (vector: number[]) => void,
+): AnswerDeps["embedder"] {
   return withEmbed(embedder, async (texts: string[]) => {
     const vectors = await embedder.embed(texts);
     const i = texts.indexOf(text);
-    if (i >= 0) seen(vectors[i]!);
+    if (i >= 0) {
+      seen(vectors[i]!);
+    }
     return vectors;
   });
 }

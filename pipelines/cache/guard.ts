@@ -8,24 +8,127 @@ import { contentTerms } from "../text/terms.js";
  */
 
 const NEGATIONS = new Set([
-  "not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor", "without", "cannot",
-  "except", "excluding", "unless", "lack", "lacks", "missing", "fail", "fails", "false",
+  "not",
+  "no",
+  "never",
+  "none",
+  "nobody",
+  "nothing",
+  "nowhere",
+  "neither",
+  "nor",
+  "without",
+  "cannot",
+  "except",
+  "excluding",
+  "unless",
+  "lack",
+  "lacks",
+  "missing",
+  "fail",
+  "fails",
+  "false",
 ]);
 
 // Words whose swap turns a question into another one with a different answer.
 const POLAR = new Set([
-  "before", "after", "more", "less", "fewer", "most", "least", "higher", "lower", "larger", "smaller", "bigger",
-  "max", "maximum", "min", "minimum", "first", "last", "earliest", "latest", "oldest", "newest", "increase",
-  "decrease", "add", "remove", "enable", "disable", "above", "below", "over", "under", "top", "bottom", "start",
-  "end", "begin", "stop", "open", "close", "upper", "lower", "inside", "outside", "input", "output", "left", "right",
-  "true", "yes", "best", "worst", "longest", "shortest", "fastest", "slowest", "why", "when", "where", "who", "how",
-  "which", "what", "many", "much", "long", "old",
+  "before",
+  "after",
+  "more",
+  "less",
+  "fewer",
+  "most",
+  "least",
+  "higher",
+  "lower",
+  "larger",
+  "smaller",
+  "bigger",
+  "max",
+  "maximum",
+  "min",
+  "minimum",
+  "first",
+  "last",
+  "earliest",
+  "latest",
+  "oldest",
+  "newest",
+  "increase",
+  "decrease",
+  "add",
+  "remove",
+  "enable",
+  "disable",
+  "above",
+  "below",
+  "over",
+  "under",
+  "top",
+  "bottom",
+  "start",
+  "end",
+  "begin",
+  "stop",
+  "open",
+  "close",
+  "upper",
+  "lower",
+  "inside",
+  "outside",
+  "input",
+  "output",
+  "left",
+  "right",
+  "true",
+  "yes",
+  "best",
+  "worst",
+  "longest",
+  "shortest",
+  "fastest",
+  "slowest",
+  "why",
+  "when",
+  "where",
+  "who",
+  "how",
+  "which",
+  "what",
+  "many",
+  "much",
+  "long",
+  "old",
 ]);
 
 const NUMBER_WORDS: Record<string, string> = {
-  zero: "0", one: "1", two: "2", three: "3", four: "4", five: "5", six: "6", seven: "7", eight: "8", nine: "9", ten: "10",
-  eleven: "11", twelve: "12", twenty: "20", thirty: "30", forty: "40", fifty: "50", hundred: "100", thousand: "1000",
-  million: "1000000", billion: "1000000000", once: "1", twice: "2", half: "0.5", single: "1", double: "2", triple: "3",
+  zero: "0",
+  one: "1",
+  two: "2",
+  three: "3",
+  four: "4",
+  five: "5",
+  six: "6",
+  seven: "7",
+  eight: "8",
+  nine: "9",
+  ten: "10",
+  eleven: "11",
+  twelve: "12",
+  twenty: "20",
+  thirty: "30",
+  forty: "40",
+  fifty: "50",
+  hundred: "100",
+  thousand: "1000",
+  million: "1000000",
+  billion: "1000000000",
+  once: "1",
+  twice: "2",
+  half: "0.5",
+  single: "1",
+  double: "2",
+  triple: "3",
 };
 
 export interface QuestionFeatures {
@@ -51,9 +154,21 @@ export function questionFeatures(question: string): QuestionFeatures {
   // Names: a capital after the first word, an inner capital (camelCase, iPhone), all caps, or
   // letters mixed with digits or dots (v2, node.js, RFC9110).
   const names = ws
-    .filter((w, i) => (i > 0 && /^\p{Lu}/u.test(w)) || /\p{Ll}\p{Lu}/u.test(w) || /^\p{Lu}{2,}/u.test(w) || (/\p{L}/u.test(w) && /[\d.]/.test(w)))
+    .filter(
+      (w, i) =>
+        (i > 0 && /^\p{Lu}/u.test(w)) ||
+        /\p{Ll}\p{Lu}/u.test(w) ||
+        /^\p{Lu}{2,}/u.test(w) ||
+        (/\p{L}/u.test(w) && /[\d.]/.test(w)),
+    )
     .map((w) => w.toLowerCase().replace(/[.'’]+$/, ""));
-  return { numbers: [...new Set(numbers)].sort(), negations, polar: [...new Set(polar)].sort(), names: [...new Set(names)].sort(), terms: new Set(contentTerms(question)) };
+  return {
+    numbers: [...new Set(numbers)].sort(),
+    negations,
+    polar: [...new Set(polar)].sort(),
+    names: [...new Set(names)].sort(),
+    terms: new Set(contentTerms(question)),
+  };
 }
 
 const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -64,14 +179,26 @@ const sameList = (a: string[], b: string[]) => a.length === b.length && a.every(
  * subject), and at least half of the content words must be shared.
  */
 export function guardMismatch(a: QuestionFeatures, b: QuestionFeatures): string | null {
-  if (!sameList(a.numbers, b.numbers)) return "numbers differ";
-  if ((a.negations > 0) !== (b.negations > 0) || a.negations % 2 !== b.negations % 2) return "negation differs";
-  if (!sameList(a.polar, b.polar)) return "polar or question words differ";
-  if (!sameList(a.names, b.names)) return "names differ";
+  if (!sameList(a.numbers, b.numbers)) {
+    return "numbers differ";
+  }
+  if (a.negations > 0 !== b.negations > 0 || a.negations % 2 !== b.negations % 2) {
+    return "negation differs";
+  }
+  if (!sameList(a.polar, b.polar)) {
+    return "polar or question words differ";
+  }
+  if (!sameList(a.names, b.names)) {
+    return "names differ";
+  }
   const onlyA = [...a.terms].filter((t) => !b.terms.has(t)).length;
   const onlyB = [...b.terms].filter((t) => !a.terms.has(t)).length;
   const shared = a.terms.size - onlyA;
-  if (onlyA > 1 || onlyB > 1) return "content words differ";
-  if (shared * 2 < Math.max(a.terms.size, b.terms.size)) return "too few shared content words";
+  if (onlyA > 1 || onlyB > 1) {
+    return "content words differ";
+  }
+  if (shared * 2 < Math.max(a.terms.size, b.terms.size)) {
+    return "too few shared content words";
+  }
   return null;
 }

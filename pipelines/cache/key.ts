@@ -20,7 +20,9 @@ export interface CacheKeyParts {
 
 /** Canonical JSON (sorted keys, undefined dropped) so equal parts always hash equal. */
 function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (Array.isArray(value)) {
+    return `[${value.map(canonical).join(",")}]`;
+  }
   if (value && typeof value === "object") {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
@@ -32,7 +34,9 @@ function canonical(value: unknown): string {
 
 export function cacheKey(parts: CacheKeyParts): string {
   const collections = parts.collections === null ? null : [...new Set(parts.collections)].sort();
-  return createHash("sha256").update(canonical({ ...parts, collections })).digest("hex");
+  return createHash("sha256")
+    .update(canonical({ ...parts, collections }))
+    .digest("hex");
 }
 
 /**

@@ -49,7 +49,8 @@ const entryOf = (r: Row): CacheEntry => ({
   similarity: Number(r.similarity),
 });
 
-const collectionsParam = (c: readonly string[] | null) => (c === null ? sql`NULL::text[]` : sql`${sql.param([...c])}::text[]`);
+const collectionsParam = (c: readonly string[] | null) =>
+  c === null ? sql`NULL::text[]` : sql`${sql.param([...c])}::text[]`;
 
 /** The answer_cache and collection_epochs tables (migration 0014); plain SQL that PGlite and PostgreSQL both run. */
 export function createAnswerCacheStore(db: Drizzle) {
@@ -58,12 +59,16 @@ export function createAnswerCacheStore(db: Drizzle) {
     async epochs(collections: readonly string[] | null): Promise<Epochs> {
       const names = collections === null ? ["*"] : [...new Set(collections)];
       const out: Epochs = Object.fromEntries(names.map((n) => [n, 0]));
-      if (!names.length) return out;
+      if (!names.length) {
+        return out;
+      }
       const rows = await queryRows<{ collection: string; epoch: string | number }>(
         db,
         sql`SELECT collection, epoch FROM collection_epochs WHERE collection = ANY(${sql.param(names)}::text[])`,
       );
-      for (const r of rows) out[r.collection] = Number(r.epoch);
+      for (const r of rows) {
+        out[r.collection] = Number(r.epoch);
+      }
       return out;
     },
 
@@ -75,7 +80,9 @@ export function createAnswerCacheStore(db: Drizzle) {
             WHERE key_hash = ${q.keyHash} AND question_norm = ${q.questionNorm} AND expires_at > now()
             ORDER BY created_at DESC LIMIT 1`,
       );
-      if (exact.length || !q.embedding) return exact.map(entryOf);
+      if (exact.length || !q.embedding) {
+        return exact.map(entryOf);
+      }
       const vec = toSql(q.embedding);
       const near = await queryRows<Row>(
         db,
@@ -120,7 +127,10 @@ export function createAnswerCacheStore(db: Drizzle) {
 
     /** Drops expired entries, then the least recently used beyond `maxEntries`. */
     async prune(maxEntries: number): Promise<number> {
-      const expired = await queryRows<{ id: string }>(db, sql`DELETE FROM answer_cache WHERE expires_at <= now() RETURNING id`);
+      const expired = await queryRows<{ id: string }>(
+        db,
+        sql`DELETE FROM answer_cache WHERE expires_at <= now() RETURNING id`,
+      );
       const over = await queryRows<{ id: string }>(
         db,
         sql`DELETE FROM answer_cache WHERE id IN (SELECT id FROM answer_cache ORDER BY last_used_at DESC OFFSET ${maxEntries}) RETURNING id`,
@@ -140,5 +150,7 @@ export type AnswerCacheStore = ReturnType<typeof createAnswerCacheStore>;
 /** True while every counter the entry was computed under is unchanged. */
 export function epochsCurrent(stored: Epochs, current: Epochs): boolean {
   const keys = Object.keys(stored);
-  return keys.length > 0 && keys.every((k) => current[k] === stored[k]) && Object.keys(current).every((k) => k in stored);
+  return (
+    keys.length > 0 && keys.every((k) => current[k] === stored[k]) && Object.keys(current).every((k) => k in stored)
+  );
 }

@@ -13,7 +13,11 @@ export function kindOfStrategy(strategy: unknown): ChunkerKind | null {
 }
 
 /** Builds a chunker of `kind` under a token limit. Async because llamaindex is loaded on first use. */
-export async function createChunkerOfKind(kind: ChunkerKind, maxTokens: number, countTokens: TokenCounter): Promise<Chunker> {
+export async function createChunkerOfKind(
+  kind: ChunkerKind,
+  maxTokens: number,
+  countTokens: TokenCounter,
+): Promise<Chunker> {
   return kind === "llamaindex"
     ? createLlamaIndexChunker(llamaIndexChunkerSettings(maxTokens), countTokens)
     : createChunker(defaultChunkerSettings(maxTokens), countTokens);

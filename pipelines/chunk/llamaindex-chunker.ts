@@ -22,8 +22,12 @@ export function llamaIndexChunkerSettings(maxTokens: number): ChunkerSettings {
  */
 export async function createLlamaIndexChunker(settings: ChunkerSettings, countTokens: TokenCounter): Promise<Chunker> {
   const { maxTokens, overlapTokens, strategy } = settings;
-  if (strategy !== LLAMAINDEX_STRATEGY) throw new RangeError(`createLlamaIndexChunker implements "${LLAMAINDEX_STRATEGY}", not "${strategy}".`);
-  if (!Number.isInteger(maxTokens) || maxTokens < 2) throw new RangeError(`maxTokens must be an integer of at least 2, got ${maxTokens}.`);
+  if (strategy !== LLAMAINDEX_STRATEGY) {
+    throw new RangeError(`createLlamaIndexChunker implements "${LLAMAINDEX_STRATEGY}", not "${strategy}".`);
+  }
+  if (!Number.isInteger(maxTokens) || maxTokens < 2) {
+    throw new RangeError(`maxTokens must be an integer of at least 2, got ${maxTokens}.`);
+  }
   if (!Number.isInteger(overlapTokens) || overlapTokens < 0 || overlapTokens >= maxTokens) {
     throw new RangeError(`overlapTokens must be an integer from 0 to maxTokens - 1, got ${overlapTokens}.`);
   }
@@ -51,17 +55,31 @@ export async function createLlamaIndexChunker(settings: ChunkerSettings, countTo
     let cursor = 0; // index into the skeleton where the next chunk's search starts
     for (const piece of splitter.splitText(section.text)) {
       const found = locate(skeleton, piece, cursor);
-      if (!found) throw new Error(`llamaindex returned text that is not in section ${JSON.stringify(section.headingPath)} (page ${section.page}): ${JSON.stringify(piece.slice(0, 80))}`);
+      if (!found) {
+        throw new Error(
+          `llamaindex returned text that is not in section ${JSON.stringify(section.headingPath)} (page ${section.page}): ${JSON.stringify(piece.slice(0, 80))}`,
+        );
+      }
       const [from, to] = found;
       // With overlap the next chunk starts inside this one; without, strictly after it, so
       // repeated text ("Yes.") is never matched twice.
       cursor = overlapTokens > 0 ? from + 1 : to;
       const span = { start: skeleton.positions[from]!, end: skeleton.positions[to - 1]! + 1 };
       const spanText = text.slice(span.start, span.end);
-      if (isInvisible(spanText)) continue;
+      if (isInvisible(spanText)) {
+        continue;
+      }
       const tokens = countTokens(spanText);
       for (const s of tokens <= maxTokens ? [{ ...span, tokens }] : resplit(text, span)) {
-        out.push({ ordinal: out.length, text: text.slice(s.start, s.end), start: s.start, end: s.end, headingPath: [...section.headingPath], page: section.page, tokenCount: s.tokens });
+        out.push({
+          ordinal: out.length,
+          text: text.slice(s.start, s.end),
+          start: s.start,
+          end: s.end,
+          headingPath: [...section.headingPath],
+          page: section.page,
+          tokenCount: s.tokens,
+        });
       }
     }
   }
@@ -75,13 +93,18 @@ export async function createLlamaIndexChunker(settings: ChunkerSettings, countTo
     let current: Span | null = null;
     for (const u of units) {
       const tokens: number = current ? countTokens(text.slice(current.start, u.end)) : u.tokens;
-      if (current && tokens <= maxTokens) current = { start: current.start, end: u.end, tokens };
-      else {
-        if (current) out.push(current);
+      if (current && tokens <= maxTokens) {
+        current = { start: current.start, end: u.end, tokens };
+      } else {
+        if (current) {
+          out.push(current);
+        }
         current = u;
       }
     }
-    if (current) out.push(current);
+    if (current) {
+      out.push(current);
+    }
     return out;
   }
 
@@ -89,7 +112,9 @@ export async function createLlamaIndexChunker(settings: ChunkerSettings, countTo
     settings: { maxTokens, overlapTokens, strategy },
     chunk(doc: ParsedDocument): ChunkDraft[] {
       const out: ChunkDraft[] = [];
-      for (const section of doc.sections) chunkSection(doc.text, section, out);
+      for (const section of doc.sections) {
+        chunkSection(doc.text, section, out);
+      }
       return out;
     },
   };
@@ -105,7 +130,9 @@ function skeletonOf(text: string, section: ParsedSection): Skeleton {
   let chars = "";
   const positions: number[] = [];
   for (let i = section.start; i < section.end; i++) {
-    if (/\s/.test(text[i]!)) continue;
+    if (/\s/.test(text[i]!)) {
+      continue;
+    }
     chars += text[i];
     positions.push(i);
   }
@@ -120,16 +147,26 @@ function skeletonOf(text: string, section: ParsedSection): Skeleton {
  */
 function locate(skeleton: Skeleton, piece: string, cursor: number): [number, number] | null {
   const wanted = piece.replace(/\s+/g, "");
-  if (wanted === "") return null;
+  if (wanted === "") {
+    return null;
+  }
   const at = skeleton.chars.indexOf(wanted, cursor);
-  if (at >= 0) return [at, at + wanted.length];
+  if (at >= 0) {
+    return [at, at + wanted.length];
+  }
   const from = skeleton.chars.indexOf(wanted[0]!, cursor);
-  if (from < 0) return null;
+  if (from < 0) {
+    return null;
+  }
   let i = from;
   // By UTF-16 unit, as the skeleton is indexed: a surrogate pair matches unit by unit.
   for (let k = 0; k < wanted.length; k++) {
-    while (i < skeleton.chars.length && skeleton.chars[i] !== wanted[k]) i++;
-    if (i === skeleton.chars.length) return null;
+    while (i < skeleton.chars.length && skeleton.chars[i] !== wanted[k]) {
+      i++;
+    }
+    if (i === skeleton.chars.length) {
+      return null;
+    }
     i++;
   }
   return [from, i];

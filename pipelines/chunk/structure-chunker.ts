@@ -29,8 +29,12 @@ interface Unit extends Span {
  */
 export function createChunker(settings: ChunkerSettings, countTokens: TokenCounter): Chunker {
   const { maxTokens, overlapTokens, strategy } = settings;
-  if (strategy !== STRUCTURE_STRATEGY) throw new RangeError(`createChunker implements "${STRUCTURE_STRATEGY}", not "${strategy}".`);
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RangeError(`maxTokens must be a positive integer, got ${maxTokens}.`);
+  if (strategy !== STRUCTURE_STRATEGY) {
+    throw new RangeError(`createChunker implements "${STRUCTURE_STRATEGY}", not "${strategy}".`);
+  }
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+    throw new RangeError(`maxTokens must be a positive integer, got ${maxTokens}.`);
+  }
   if (!Number.isInteger(overlapTokens) || overlapTokens < 0 || overlapTokens >= maxTokens) {
     throw new RangeError(`overlapTokens must be an integer from 0 to maxTokens - 1, got ${overlapTokens}.`);
   }
@@ -39,15 +43,23 @@ export function createChunker(settings: ChunkerSettings, countTokens: TokenCount
   function sectionUnits(text: string, section: ParsedSection): Unit[] {
     const units: Unit[] = [];
     for (const [pStart, pEnd] of paragraphSpans(text, section.start, section.end)) {
-      if (isInvisible(text.slice(pStart, pEnd))) continue;
+      if (isInvisible(text.slice(pStart, pEnd))) {
+        continue;
+      }
       const first = units.length;
       for (const [start, end] of sentenceSpans(text, pStart, pEnd)) {
         const sentenceText = text.slice(start, end);
-        if (isInvisible(sentenceText)) continue;
+        if (isInvisible(sentenceText)) {
+          continue;
+        }
         const sentence = { start, end, tokens: countTokens(sentenceText) };
-        for (const piece of splitOversized(text, sentence, maxTokens, countTokens)) units.push({ ...piece, paragraphEnd: -1 });
+        for (const piece of splitOversized(text, sentence, maxTokens, countTokens)) {
+          units.push({ ...piece, paragraphEnd: -1 });
+        }
       }
-      if (units[first]) units[first].paragraphEnd = units.length;
+      if (units[first]) {
+        units[first].paragraphEnd = units.length;
+      }
     }
     return units;
   }
@@ -55,7 +67,9 @@ export function createChunker(settings: ChunkerSettings, countTokens: TokenCount
   function chunkSection(text: string, section: ParsedSection, out: ChunkDraft[]): void {
     const units = sectionUnits(text, section);
     const prefix = [0];
-    for (const u of units) prefix.push(prefix[prefix.length - 1]! + u.tokens - baseTokens);
+    for (const u of units) {
+      prefix.push(prefix[prefix.length - 1]! + u.tokens - baseTokens);
+    }
     const estimate = (from: number, to: number) => baseTokens + prefix[to]! - prefix[from]!;
 
     // The chunk being built is units [a, i); [a, overlapEnd) repeat the end of the previous chunk.
@@ -65,16 +79,22 @@ export function createChunker(settings: ChunkerSettings, countTokens: TokenCount
     const flush = () => {
       // A heading line belongs with the text under it, not at the foot of the chunk before.
       let last = i;
-      while (last - 1 > overlapEnd && HEADING_LINE.test(text.slice(units[last - 1]!.start, units[last - 1]!.end))) last--;
+      while (last - 1 > overlapEnd && HEADING_LINE.test(text.slice(units[last - 1]!.start, units[last - 1]!.end))) {
+        last--;
+      }
       const [start, end] = emit(text, section, units, a, last, overlapEnd, out);
       i = end;
       overlapEnd = end;
       a = end;
-      while (overlapTokens > 0 && a - 1 > start && estimate(a - 1, end) <= overlapTokens) a--;
+      while (overlapTokens > 0 && a - 1 > start && estimate(a - 1, end) <= overlapTokens) {
+        a--;
+      }
     };
     for (;;) {
       if (i === units.length) {
-        if (i === overlapEnd) return;
+        if (i === overlapEnd) {
+          return;
+        }
         flush();
         continue;
       }
@@ -96,14 +116,26 @@ export function createChunker(settings: ChunkerSettings, countTokens: TokenCount
         a++;
         continue;
       }
-      if (estimate(a, i + 1) <= maxTokens) i++;
-      else if (!hasNew) a++;
-      else flush();
+      if (estimate(a, i + 1) <= maxTokens) {
+        i++;
+      } else if (!hasNew) {
+        a++;
+      } else {
+        flush();
+      }
     }
   }
 
   /** Emits units [a, i), dropping units from the end (or overlap from the front) until it truly fits. */
-  function emit(text: string, section: ParsedSection, units: Unit[], a: number, i: number, overlapEnd: number, out: ChunkDraft[]): [number, number] {
+  function emit(
+    text: string,
+    section: ParsedSection,
+    units: Unit[],
+    a: number,
+    i: number,
+    overlapEnd: number,
+    out: ChunkDraft[],
+  ): [number, number] {
     let from = a;
     let to = i;
     for (;;) {
@@ -112,12 +144,24 @@ export function createChunker(settings: ChunkerSettings, countTokens: TokenCount
       const chunkText = text.slice(start, end);
       const tokenCount = countTokens(chunkText);
       if (tokenCount <= maxTokens) {
-        out.push({ ordinal: out.length, text: chunkText, start, end, headingPath: [...section.headingPath], page: section.page, tokenCount });
+        out.push({
+          ordinal: out.length,
+          text: chunkText,
+          start,
+          end,
+          headingPath: [...section.headingPath],
+          page: section.page,
+          tokenCount,
+        });
         return [from, to];
       }
-      if (to - 1 > overlapEnd) to--;
-      else if (from < overlapEnd) from++;
-      else throw new Error(`The token counter gave ${tokenCount} for text it counted as ${units[from]!.tokens} before.`);
+      if (to - 1 > overlapEnd) {
+        to--;
+      } else if (from < overlapEnd) {
+        from++;
+      } else {
+        throw new Error(`The token counter gave ${tokenCount} for text it counted as ${units[from]!.tokens} before.`);
+      }
     }
   }
 
@@ -125,7 +169,9 @@ export function createChunker(settings: ChunkerSettings, countTokens: TokenCount
     settings: { maxTokens, overlapTokens, strategy },
     chunk(doc: ParsedDocument): ChunkDraft[] {
       const out: ChunkDraft[] = [];
-      for (const section of doc.sections) chunkSection(doc.text, section, out);
+      for (const section of doc.sections) {
+        chunkSection(doc.text, section, out);
+      }
       return out;
     },
   };

@@ -56,7 +56,9 @@ export function createLlmRewriter(opts: LlmRewriterOptions): QuestionRewriter {
   return {
     name: `llm:${opts.model}`,
     async rewrite(question, history, signal) {
-      if (!history.some((t) => t.role === "user")) return { question, rewritten: false, method: "none" };
+      if (!history.some((t) => t.role === "user")) {
+        return { question, rewritten: false, method: "none" };
+      }
       try {
         const body = {
           model: opts.model,
@@ -68,11 +70,17 @@ export function createLlmRewriter(opts: LlmRewriterOptions): QuestionRewriter {
         };
         const res = await postJson<Completion>(url, body, headers, opts.retry, undefined, signal);
         const text = cleanReply(res.choices?.[0]?.message?.content);
-        if (!text) throw new Error(`${url} returned no usable question for model ${opts.model}.`);
-        if (text.length > opts.maxChars) throw new Error(`the rewritten question is ${text.length} characters, over ${opts.maxChars}.`);
+        if (!text) {
+          throw new Error(`${url} returned no usable question for model ${opts.model}.`);
+        }
+        if (text.length > opts.maxChars) {
+          throw new Error(`the rewritten question is ${text.length} characters, over ${opts.maxChars}.`);
+        }
         return { question: text, rewritten: text !== question, method: text !== question ? "llm" : "none" };
       } catch (err) {
-        if (signal?.aborted) throw err;
+        if (signal?.aborted) {
+          throw err;
+        }
         opts.onError?.(err);
         return rewriteFromTerms(question, history);
       }
@@ -82,7 +90,14 @@ export function createLlmRewriter(opts: LlmRewriterOptions): QuestionRewriter {
 
 /** The first line, without the quotes or label models add despite being asked not to. */
 function cleanReply(content: string | null | undefined): string | undefined {
-  if (typeof content !== "string") return undefined;
+  if (typeof content !== "string") {
+    return undefined;
+  }
   const line = content.trim().split(/\r?\n/)[0]?.trim() ?? "";
-  return line.replace(/^(standalone question|question)\s*:\s*/i, "").replace(/^["'“]+|["'”]+$/g, "").trim() || undefined;
+  return (
+    line
+      .replace(/^(standalone question|question)\s*:\s*/i, "")
+      .replace(/^["'“]+|["'”]+$/g, "")
+      .trim() || undefined
+  );
 }

@@ -12,10 +12,12 @@ const CONTINUATION = /^\s*(and|also|but|so|then|what about|how about)\b[\s,]*/i;
 // Not subject matter: function words, question words, and verbs a question is built around
 // ("when was X installed" is about X, not about installing). Past participles go by their suffix.
 const FUNCTION_WORDS = new Set(
-  ("a an and are as at be but by for if in into is it no not of on or such that the their then there these they this " +
+  (
+    "a an and are as at be but by for if in into is it no not of on or such that the their then there these they this " +
     "to was were will with what which who whom whose when where why how does do did can could should would i you we " +
     "he she its our your my me us them been being have has had than so also about from many much long tall old big " +
-    "tell explain describe give list show make made use used work happen mean cost take get run build built know known call called").split(" "),
+    "tell explain describe give list show make made use used work happen mean cost take get run build built know known call called"
+  ).split(" "),
 );
 // Between two subject words these may stay ("the lens of the lighthouse"); at the ends they go.
 const JOINERS = new Set(["of", "the", "a", "an", "for", "in", "on", "at", "to", "and", "de", "von", "van"]);
@@ -29,7 +31,11 @@ interface Word {
 }
 
 const words = (text: string): Word[] =>
-  [...text.matchAll(/[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu)].map((m) => ({ text: m[0], start: m.index!, end: m.index! + m[0].length }));
+  [...text.matchAll(/[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu)].map((m) => ({
+    text: m[0],
+    start: m.index!,
+    end: m.index! + m[0].length,
+  }));
 
 const isSubjectWord = (w: string) => {
   const lower = w.toLowerCase();
@@ -49,12 +55,16 @@ export function subjectOf(question: string): string | undefined {
     const w = ws[i]!.text;
     if (isSubjectWord(w)) {
       run = run ? { ...run, to: i, n: run.n + 1 } : { from: i, to: i, n: 1 };
-      if (!best || run.n > best.n) best = { ...run };
+      if (!best || run.n > best.n) {
+        best = { ...run };
+      }
     } else if (!(run && JOINERS.has(w.toLowerCase()))) {
       run = undefined;
     }
   }
-  if (!best) return undefined;
+  if (!best) {
+    return undefined;
+  }
   const from = Math.max(best.from, best.to - MAX_SUBJECT_WORDS + 1);
   // The article the question used goes with it ("the Eiffel Tower"; "Marie Curie" had none).
   const article = from > 0 && /^(the|a|an)$/i.test(ws[from - 1]!.text) ? `${ws[from - 1]!.text.toLowerCase()} ` : "";
@@ -71,14 +81,24 @@ const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 export function rewriteWithSubject(question: string, previous: string | undefined): Rewrite {
   const unchanged: Rewrite = { question, rewritten: false, method: "none" };
   const subject = previous === undefined ? undefined : subjectOf(previous);
-  if (!subject) return unchanged;
+  if (!subject) {
+    return unchanged;
+  }
   const own = words(question).filter((w) => isSubjectWord(w.text));
   const pointsBack = PRONOUN.test(question) || TRAILING_DEMONSTRATIVE.test(question);
   const continues = CONTINUATION.test(question);
-  if (!pointsBack && !continues && own.length >= MIN_STANDALONE_TERMS) return unchanged;
+  if (!pointsBack && !continues && own.length >= MIN_STANDALONE_TERMS) {
+    return unchanged;
+  }
   // Nothing to carry when the question already says every word of the subject.
   const have = new Set(own.map((w) => w.text.toLowerCase()));
-  if (words(subject).filter((w) => isSubjectWord(w.text)).every((w) => have.has(w.text.toLowerCase()))) return unchanged;
+  if (
+    words(subject)
+      .filter((w) => isSubjectWord(w.text))
+      .every((w) => have.has(w.text.toLowerCase()))
+  ) {
+    return unchanged;
+  }
 
   const phrase = subject;
   let text = question.replace(CONTINUATION, "").trim();
@@ -102,7 +122,9 @@ export function rewriteWithSubject(question: string, previous: string | undefine
 export function rewriteFromTerms(question: string, history: readonly Turn[]): Rewrite {
   let previous: string | undefined;
   for (const turn of history) {
-    if (turn.role === "user" && turn.content.trim()) previous = rewriteWithSubject(turn.content.trim(), previous).question;
+    if (turn.role === "user" && turn.content.trim()) {
+      previous = rewriteWithSubject(turn.content.trim(), previous).question;
+    }
   }
   return rewriteWithSubject(question, previous);
 }

@@ -51,7 +51,9 @@ export function readPriceFile(path: string): Record<string, ModelPrice> {
 export function parsePrices(raw: unknown, where: string): Record<string, ModelPrice> {
   const parsed = PriceTableSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(`${where}: expected {"<model>": {"input": <usd per 1M>, "output": <usd per 1M>}}: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+    throw new Error(
+      `${where}: expected {"<model>": {"input": <usd per 1M>, "output": <usd per 1M>}}: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
+    );
   }
   return parsed.data;
 }
@@ -64,7 +66,9 @@ export interface PriceTable {
 }
 
 export function createPriceTable(...overrides: Array<Record<string, ModelPrice> | undefined>): PriceTable {
-  const table = new Map(Object.entries(Object.assign({}, DEFAULT_PRICES, ...overrides.filter(Boolean))) as Array<[string, ModelPrice]>);
+  const table = new Map(
+    Object.entries(Object.assign({}, DEFAULT_PRICES, ...overrides.filter(Boolean))) as Array<[string, ModelPrice]>,
+  );
   const names = [...table.keys()].sort((a, b) => b.length - a.length);
   const priceOf = (model: string) => {
     const m = model.toLowerCase();
@@ -75,9 +79,14 @@ export function createPriceTable(...overrides: Array<Record<string, ModelPrice> 
     priceOf,
     cost(model, inputTokens, outputTokens) {
       const p = priceOf(model);
-      if (!p) return { usd: 0, priced: false };
+      if (!p) {
+        return { usd: 0, priced: false };
+      }
       // Rounded to a millionth of a cent, so sums of many queries stay exact in JSON.
-      return { usd: Math.round(((inputTokens * p.price.input + outputTokens * p.price.output) / 1e6) * 1e8) / 1e8, priced: true };
+      return {
+        usd: Math.round(((inputTokens * p.price.input + outputTokens * p.price.output) / 1e6) * 1e8) / 1e8,
+        priced: true,
+      };
     },
   };
 }
@@ -86,7 +95,20 @@ export function createPriceTable(...overrides: Array<Record<string, ModelPrice> 
  * The tokens a query was billed for: what the model API reported, else the packed context and
  * the answer as counted with the generator's tokenizer. A cache hit spent nothing.
  */
-export function billedTokens(r: { usage: { contextTokens: number; answerTokens: number; promptTokens?: number | undefined; completionTokens?: number | undefined }; cache?: { hit: boolean } | undefined }) {
-  if (r.cache?.hit) return { input: 0, output: 0 };
-  return { input: r.usage.promptTokens ?? r.usage.contextTokens, output: r.usage.completionTokens ?? r.usage.answerTokens };
+export function billedTokens(r: {
+  usage: {
+    contextTokens: number;
+    answerTokens: number;
+    promptTokens?: number | undefined;
+    completionTokens?: number | undefined;
+  };
+  cache?: { hit: boolean } | undefined;
+}) {
+  if (r.cache?.hit) {
+    return { input: 0, output: 0 };
+  }
+  return {
+    input: r.usage.promptTokens ?? r.usage.contextTokens,
+    output: r.usage.completionTokens ?? r.usage.answerTokens,
+  };
 }

@@ -31,8 +31,12 @@ export const defaultEmbeddingThreads = () => Math.min(4, Math.max(1, availablePa
 /** Builds and loads the embedder named by EMBEDDING_MODEL. Heavy providers load lazily. */
 export async function createEmbedder(config: EmbedderConfig | string): Promise<Embedder> {
   const c = typeof config === "string" ? { model: config } : config;
-  if (c.model === "use-lite") return createUseLiteEmbedder({ threads: c.threads ?? defaultEmbeddingThreads() });
-  if (c.model.startsWith("onnx:")) return createOnnxEmbedder(c.model.slice(5), { batchSize: c.batchSize ?? 32 });
+  if (c.model === "use-lite") {
+    return createUseLiteEmbedder({ threads: c.threads ?? defaultEmbeddingThreads() });
+  }
+  if (c.model.startsWith("onnx:")) {
+    return createOnnxEmbedder(c.model.slice(5), { batchSize: c.batchSize ?? 32 });
+  }
   if (c.model.startsWith("openai:")) {
     return createOpenAiEmbedder({
       model: c.model.slice(7),

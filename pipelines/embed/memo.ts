@@ -6,7 +6,9 @@
  * @example
  *   const embed = memoizeEmbed((texts) => embedder.embed(texts));
  */
-export function memoizeEmbed(embed: (texts: string[]) => Promise<number[][]>): (texts: string[]) => Promise<number[][]> {
+export function memoizeEmbed(
+  embed: (texts: string[]) => Promise<number[][]>,
+): (texts: string[]) => Promise<number[][]> {
   const seen = new Map<string, number[]>();
   return async (texts) => {
     const fresh = [...new Set(texts.filter((t) => !seen.has(t)))];

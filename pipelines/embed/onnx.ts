@@ -23,10 +23,16 @@ interface FeatureExtractor {
 export async function createOnnxEmbedder(folder: string, opts: { batchSize: number }): Promise<Embedder> {
   const dir = resolve(folder);
   for (const file of ["config.json", "tokenizer.json"]) {
-    if (!existsSync(join(dir, file))) throw new Error(`${dir} is not a model folder: ${file} is missing.`);
+    if (!existsSync(join(dir, file))) {
+      throw new Error(`${dir} is not a model folder: ${file} is missing.`);
+    }
   }
-  const weights = ["onnx/model.onnx", "onnx/model_quantized.onnx", "model.onnx"].map((f) => join(dir, f)).find(existsSync);
-  if (!weights) throw new Error(`${dir} has no ONNX weights (expected onnx/model.onnx).`);
+  const weights = ["onnx/model.onnx", "onnx/model_quantized.onnx", "model.onnx"]
+    .map((f) => join(dir, f))
+    .find(existsSync);
+  if (!weights) {
+    throw new Error(`${dir} has no ONNX weights (expected onnx/model.onnx).`);
+  }
 
   let transformers: {
     env: Record<string, unknown>;
@@ -46,7 +52,10 @@ export async function createOnnxEmbedder(folder: string, opts: { batchSize: numb
     dtype: quantized ? "q8" : "fp32",
   });
   const pooling = poolingOf(dir);
-  const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { max_position_embeddings?: number; _name_or_path?: string };
+  const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as {
+    max_position_embeddings?: number;
+    _name_or_path?: string;
+  };
   const [probe] = (await extractor(["dimension probe"], { pooling, normalize: true })).tolist();
 
   return {
@@ -73,7 +82,9 @@ export async function createOnnxEmbedder(folder: string, opts: { batchSize: numb
 /** sentence-transformers records its pooling in 1_Pooling/config.json; mean is the common default. */
 function poolingOf(dir: string): "mean" | "cls" {
   const file = join(dir, "1_Pooling", "config.json");
-  if (!existsSync(file)) return "mean";
+  if (!existsSync(file)) {
+    return "mean";
+  }
   const cfg = JSON.parse(readFileSync(file, "utf8")) as { pooling_mode_cls_token?: boolean };
   return cfg.pooling_mode_cls_token ? "cls" : "mean";
 }

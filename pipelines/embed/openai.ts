@@ -33,7 +33,9 @@ export async function createOpenAiEmbedder(opts: OpenAiEmbedderOptions): Promise
 
   async function call(input: string[]): Promise<number[][]> {
     const body: Record<string, unknown> = { model: opts.model, input };
-    if (opts.dimensions) body.dimensions = opts.dimensions;
+    if (opts.dimensions) {
+      body.dimensions = opts.dimensions;
+    }
     let res: EmbeddingsResponse;
     try {
       res = await postJson<EmbeddingsResponse>(url, body, headers, opts.retry);
@@ -51,7 +53,9 @@ export async function createOpenAiEmbedder(opts: OpenAiEmbedderOptions): Promise
   }
 
   const [probe] = await call(["dimension probe"]);
-  if (!probe || probe.length === 0) throw new Error(`${url} returned an empty embedding for model ${opts.model}.`);
+  if (!probe || probe.length === 0) {
+    throw new Error(`${url} returned an empty embedding for model ${opts.model}.`);
+  }
   const dimensions = probe.length;
   const normalized = Math.abs(Math.hypot(...probe) - 1) < 1e-3;
 

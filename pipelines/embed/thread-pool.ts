@@ -44,7 +44,11 @@ const MAX_START_FAILURES = 3;
 // Measured on 2 busy cores, one in hand left the thread idle half the time.
 const SENT_PER_THREAD = 2;
 
-export async function createEmbedThreadPool(opts: { size: number; script: URL; name: string }): Promise<EmbedThreadPool> {
+export async function createEmbedThreadPool(opts: {
+  size: number;
+  script: URL;
+  name: string;
+}): Promise<EmbedThreadPool> {
   const slots: Array<Slot | undefined> = [];
   const queue: Task[] = [];
   let closed = false;
@@ -54,7 +58,9 @@ export async function createEmbedThreadPool(opts: { size: number; script: URL; n
 
   function failAll(err: Error) {
     fatal = err;
-    for (const task of queue.splice(0)) task.reject(err);
+    for (const task of queue.splice(0)) {
+      task.reject(err);
+    }
   }
 
   /** Starts thread `index`; resolves when its model is loaded, rejects when it cannot load. */
@@ -80,13 +86,20 @@ export async function createEmbedThreadPool(opts: { size: number; script: URL; n
           return;
         }
         const task = slot.sent.get(msg.id);
-        if (!task) return;
+        if (!task) {
+          return;
+        }
         slot.sent.delete(msg.id);
-        if (slot.sent.size === 0) worker.unref();
-        if ("error" in msg) task.reject(new Error(`${opts.name} thread ${index}: ${msg.error}`));
-        else {
+        if (slot.sent.size === 0) {
+          worker.unref();
+        }
+        if ("error" in msg) {
+          task.reject(new Error(`${opts.name} thread ${index}: ${msg.error}`));
+        } else {
           const rows: number[][] = [];
-          for (let i = 0; i < msg.vectors.length; i += msg.dimensions) rows.push(Array.from(msg.vectors.subarray(i, i + msg.dimensions)));
+          for (let i = 0; i < msg.vectors.length; i += msg.dimensions) {
+            rows.push(Array.from(msg.vectors.subarray(i, i + msg.dimensions)));
+          }
           task.resolve(rows);
         }
         dispatch();
@@ -94,16 +107,26 @@ export async function createEmbedThreadPool(opts: { size: number; script: URL; n
       worker.on("error", (err) => onExit(slot, err));
       worker.on("exit", (code) => onExit(slot, new Error(`exited with code ${code}`)));
       function onExit(s: Slot, why: Error) {
-        if (slots[index] !== s) return; // already replaced ('error' is followed by 'exit')
+        if (slots[index] !== s) {
+          return; // already replaced ('error' is followed by 'exit')
+        }
         slots[index] = undefined;
         const lost = [...s.sent.values()];
         s.sent.clear();
         // A thread that never loaded is retried by whoever awaited spawn(): respawn() or start-up.
-        if (!s.ready) return reject(new Error(`${opts.name} thread ${index} stopped while loading the model: ${why.message}`));
-        if (closed) return lost.forEach((t) => t.reject(new Error(`${opts.name} embedder closed before the batch was embedded`)));
+        if (!s.ready) {
+          return reject(new Error(`${opts.name} thread ${index} stopped while loading the model: ${why.message}`));
+        }
+        if (closed) {
+          return lost.forEach((t) => t.reject(new Error(`${opts.name} embedder closed before the batch was embedded`)));
+        }
         // Only the batches the thread held are lost; the caller's retry (the job queue's) repeats them.
         for (const t of lost) {
-          t.reject(new Error(`${opts.name} thread ${index} crashed while embedding ${t.texts.length} texts (${why.message}); it is restarted`));
+          t.reject(
+            new Error(
+              `${opts.name} thread ${index} crashed while embedding ${t.texts.length} texts (${why.message}); it is restarted`,
+            ),
+          );
         }
         respawn(index);
       }
@@ -112,9 +135,14 @@ export async function createEmbedThreadPool(opts: { size: number; script: URL; n
 
   function respawn(index: number) {
     spawn(index).catch((err: Error) => {
-      if (closed) return;
-      if (++startFailures >= MAX_START_FAILURES) failAll(err);
-      else respawn(index);
+      if (closed) {
+        return;
+      }
+      if (++startFailures >= MAX_START_FAILURES) {
+        failAll(err);
+      } else {
+        respawn(index);
+      }
     });
   }
 
@@ -122,7 +150,9 @@ export async function createEmbedThreadPool(opts: { size: number; script: URL; n
   function dispatch() {
     for (let depth = 0; depth < SENT_PER_THREAD; depth++) {
       for (const slot of slots) {
-        if (!slot?.ready || slot.sent.size > depth || queue.length === 0) continue;
+        if (!slot?.ready || slot.sent.size > depth || queue.length === 0) {
+          continue;
+        }
         const task = queue.shift()!;
         const id = nextId++;
         slot.sent.set(id, task);
@@ -143,18 +173,29 @@ export async function createEmbedThreadPool(opts: { size: number; script: URL; n
   return {
     size: opts.size,
     run(texts, runOpts = {}) {
-      if (closed) return Promise.reject(new Error(`${opts.name} embedder is closed`));
-      if (fatal) return Promise.reject(fatal);
+      if (closed) {
+        return Promise.reject(new Error(`${opts.name} embedder is closed`));
+      }
+      if (fatal) {
+        return Promise.reject(fatal);
+      }
       return new Promise((resolve, reject) => {
-        if (runOpts.front) queue.unshift({ texts, resolve, reject });
-        else queue.push({ texts, resolve, reject });
+        if (runOpts.front) {
+          queue.unshift({ texts, resolve, reject });
+        } else {
+          queue.push({ texts, resolve, reject });
+        }
         dispatch();
       });
     },
     async close() {
-      if (closed) return;
+      if (closed) {
+        return;
+      }
       closed = true;
-      for (const task of queue.splice(0)) task.reject(new Error(`${opts.name} embedder closed before the batch was embedded`));
+      for (const task of queue.splice(0)) {
+        task.reject(new Error(`${opts.name} embedder closed before the batch was embedded`));
+      }
       await Promise.all(slots.map((s) => s?.worker.terminate()));
     },
   };

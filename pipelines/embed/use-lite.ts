@@ -37,7 +37,9 @@ export async function createUseLiteEmbedder(opts: UseLiteOptions = {}): Promise<
     threads > 0 ? threadedRunner(threads) : inThreadRunner(),
     // Counting tokens is synchronous and frequent (the chunker calls it), so the vocabulary is
     // loaded here too; it is small next to the weights, which stay in the threads.
-    readFile(join(modelDir(), "vocab.json"), "utf8").then((s) => new EmbeddingsModel({ vocabulary: JSON.parse(s), model: undefined as never }).tokenizer),
+    readFile(join(modelDir(), "vocab.json"), "utf8").then(
+      (s) => new EmbeddingsModel({ vocabulary: JSON.parse(s), model: undefined as never }).tokenizer,
+    ),
     hashModelFiles(),
     readFile(require.resolve(`${MODEL_PACKAGE}/package.json`), "utf8").then(
       (s) => (JSON.parse(s) as { version: string }).version,
@@ -73,7 +75,11 @@ interface Runner {
 }
 
 async function threadedRunner(size: number): Promise<Runner> {
-  const pool = await createEmbedThreadPool({ size, script: new URL("./use-lite-thread.mjs", import.meta.url), name: "use-lite" });
+  const pool = await createEmbedThreadPool({
+    size,
+    script: new URL("./use-lite-thread.mjs", import.meta.url),
+    name: "use-lite",
+  });
   return { embed: (batch, front) => pool.run(batch, { front }), close: () => pool.close() };
 }
 
@@ -90,7 +96,10 @@ async function inThreadRunner(): Promise<Runner> {
         await new Promise((r) => setImmediate(r));
         return vectors;
       });
-      chain = result.then(() => {}, () => {});
+      chain = result.then(
+        () => {},
+        () => {},
+      );
       return result;
     },
     close: async () => {},
@@ -103,6 +112,8 @@ async function hashModelFiles(): Promise<string> {
   const dir = modelDir();
   const names = (await readdir(dir)).filter((n) => n === "model.json" || n.startsWith("group")).sort();
   const hash = createHash("sha256");
-  for (const name of names) hash.update(name).update(await readFile(join(dir, name)));
+  for (const name of names) {
+    hash.update(name).update(await readFile(join(dir, name)));
+  }
   return hash.digest("hex");
 }

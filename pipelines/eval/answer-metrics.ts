@@ -15,13 +15,19 @@ export function answerTokens(text: string): string[] {
 /** Share of the reference's tokens (counted with multiplicity) that the answer holds; 0 for an empty reference. */
 export function tokenRecall(answer: string, reference: string): number {
   const ref = answerTokens(reference);
-  if (ref.length === 0) return 0;
+  if (ref.length === 0) {
+    return 0;
+  }
   const have = new Map<string, number>();
-  for (const t of answerTokens(answer)) have.set(t, (have.get(t) ?? 0) + 1);
+  for (const t of answerTokens(answer)) {
+    have.set(t, (have.get(t) ?? 0) + 1);
+  }
   let hit = 0;
   for (const t of ref) {
     const n = have.get(t) ?? 0;
-    if (n > 0) (hit++, have.set(t, n - 1));
+    if (n > 0) {
+      hit++, have.set(t, n - 1);
+    }
   }
   return hit / ref.length;
 }
@@ -30,16 +36,22 @@ export function tokenRecall(answer: string, reference: string): number {
 export function rougeL(answer: string, reference: string): number {
   const a = answerTokens(answer);
   const r = answerTokens(reference);
-  if (a.length === 0 || r.length === 0) return 0;
+  if (a.length === 0 || r.length === 0) {
+    return 0;
+  }
   // One row of the LCS table at a time: O(|a|·|r|) time, O(|r|) memory.
   let prev = new Array<number>(r.length + 1).fill(0);
   for (const x of a) {
     const row = new Array<number>(r.length + 1).fill(0);
-    for (let j = 1; j <= r.length; j++) row[j] = x === r[j - 1] ? prev[j - 1]! + 1 : Math.max(prev[j]!, row[j - 1]!);
+    for (let j = 1; j <= r.length; j++) {
+      row[j] = x === r[j - 1] ? prev[j - 1]! + 1 : Math.max(prev[j]!, row[j - 1]!);
+    }
     prev = row;
   }
   const lcs = prev[r.length]!;
-  if (lcs === 0) return 0;
+  if (lcs === 0) {
+    return 0;
+  }
   const p = lcs / a.length;
   const rec = lcs / r.length;
   return (2 * p * rec) / (p + rec);
@@ -49,7 +61,8 @@ export function rougeL(answer: string, reference: string): number {
 // the two sides are split and tokenised differently (ClapNQ writes "Smith 's" and "( lit .").
 const SENTENCE_MATCH = 0.8;
 
-const containedShare = (inner: string[], outer: Set<string>) => (inner.length ? inner.filter((t) => outer.has(t)).length / inner.length : 0);
+const containedShare = (inner: string[], outer: Set<string>) =>
+  inner.length ? inner.filter((t) => outer.has(t)).length / inner.length : 0;
 
 export interface SentenceOverlap {
   /** Share of the answer's sentences that are one of the gold sentences (null for an answer with none). */
@@ -69,8 +82,12 @@ export function sentenceOverlap(answerSentences: string[], gold: string[]): Sent
   const aSets = a.map((t) => new Set(t));
   const gSets = g.map((t) => new Set(t));
   return {
-    precision: a.length ? a.filter((t) => gSets.some((s) => containedShare(t, s) >= SENTENCE_MATCH)).length / a.length : null,
-    recall: g.length ? g.filter((t) => aSets.some((s) => containedShare(t, s) >= SENTENCE_MATCH)).length / g.length : null,
+    precision: a.length
+      ? a.filter((t) => gSets.some((s) => containedShare(t, s) >= SENTENCE_MATCH)).length / a.length
+      : null,
+    recall: g.length
+      ? g.filter((t) => aSets.some((s) => containedShare(t, s) >= SENTENCE_MATCH)).length / g.length
+      : null,
   };
 }
 
@@ -83,10 +100,14 @@ export function bestSentenceOverlap(answerSentences: string[], golds: string[][]
   let bestF = -1;
   for (const gold of golds) {
     const o = sentenceOverlap(answerSentences, gold);
-    if (o.recall === null) continue;
+    if (o.recall === null) {
+      continue;
+    }
     const p = o.precision ?? 0;
     const f = p + o.recall > 0 ? (2 * p * o.recall) / (p + o.recall) : 0;
-    if (f > bestF) [best, bestF] = [o, f];
+    if (f > bestF) {
+      [best, bestF] = [o, f];
+    }
   }
   return best;
 }

@@ -58,10 +58,14 @@ export async function buildBeirIndex(
   dataset: BeirDataset,
   opts: { dataDir: string; cacheDir: string; key: string; progress: PhaseProgress },
 ): Promise<BeirIndexMarker> {
-  if (dataset.corpus.length === 0) throw new EvalInputError(`${dataset.folder}/corpus.jsonl has no documents`);
+  if (dataset.corpus.length === 0) {
+    throw new EvalInputError(`${dataset.folder}/corpus.jsonl has no documents`);
+  }
   mkdirSync(opts.dataDir, { recursive: true });
   const t0 = performance.now();
-  const drafts = dataset.corpus.map((d) => ({ doc: d, markdown: beirMarkdown(d) })).map((x) => ({ ...x, chunks: deps.chunker.chunk(parseMarkdown(x.markdown)) }));
+  const drafts = dataset.corpus
+    .map((d) => ({ doc: d, markdown: beirMarkdown(d) }))
+    .map((x) => ({ ...x, chunks: deps.chunker.chunk(parseMarkdown(x.markdown)) }));
   const t1 = performance.now();
   const texts = drafts.flatMap((x) => x.chunks.map((c) => c.text));
   // Shown only when something is missing from the cache, counting what is.

@@ -26,7 +26,13 @@ const light = (h: ChunkHit): LightHit => ({ chunkId: h.chunkId, doc: h.path, sco
 export async function collectCandidates(
   deps: { store: VectorStore; generationId: number },
   queries: ReadonlyArray<{ id: string; text: string; vector: number[] }>,
-  opts: { candidates: number; documentWeight?: number | undefined; progress: PhaseProgress; label: string; dense?: boolean },
+  opts: {
+    candidates: number;
+    documentWeight?: number | undefined;
+    progress: PhaseProgress;
+    label: string;
+    dense?: boolean;
+  },
 ): Promise<Map<string, QueryCandidates>> {
   const out = new Map<string, QueryCandidates>();
   const search = { generationId: deps.generationId, topK: opts.candidates, documentWeight: opts.documentWeight };
@@ -37,7 +43,12 @@ export async function collectCandidates(
       opts.dense === false ? Promise.resolve([]) : deps.store.searchDense(q.vector, search),
       deps.store.searchLexical(q.text, search),
     ]);
-    out.set(q.id, { question: q.text, dense: dense.map(light), lexical: lexical.map(light), ms: performance.now() - t0 });
+    out.set(q.id, {
+      question: q.text,
+      dense: dense.map(light),
+      lexical: lexical.map(light),
+      ms: performance.now() - t0,
+    });
     bar.tick();
   }
   bar.done();
@@ -61,7 +72,9 @@ export interface RankOptions {
  */
 export async function rankDocuments(c: QueryCandidates, opts: RankOptions): Promise<string[]> {
   const docOf = new Map<string, string>();
-  for (const h of [...c.dense, ...c.lexical]) docOf.set(h.chunkId, h.doc);
+  for (const h of [...c.dense, ...c.lexical]) {
+    docOf.set(h.chunkId, h.doc);
+  }
   const fused = [...minMaxFusion(toScored(c.dense), toScored(c.lexical), opts.denseWeight)]
     .map(([chunkId, score]) => ({ chunkId, doc: docOf.get(chunkId)!, score }))
     .sort((a, b) => b.score - a.score);
@@ -75,7 +88,9 @@ export async function rankDocuments(c: QueryCandidates, opts: RankOptions): Prom
   // Scores from here on are positions, so trec_eval's tie rule cannot reorder the reranked head.
   const best = new Map<string, number>();
   ordered.forEach((h, i) => {
-    if (!best.has(h.doc)) best.set(h.doc, ordered.length - i);
+    if (!best.has(h.doc)) {
+      best.set(h.doc, ordered.length - i);
+    }
   });
   return rankByScore(best, 1000);
 }
@@ -84,13 +99,32 @@ const toScored = (hits: LightHit[]) => hits.map((h) => ({ id: h.chunkId, score: 
 
 function asChunkHit(h: LightHit, texts: ChunkTexts): ChunkHit {
   const t = texts.get(h.chunkId);
-  return { chunkId: h.chunkId, documentId: h.doc, sourceId: "", path: h.doc, collection: "", ordinal: 0, text: t?.text ?? "", page: null, headingPath: t?.headingPath ?? [], tokenCount: 0, score: h.score };
+  return {
+    chunkId: h.chunkId,
+    documentId: h.doc,
+    sourceId: "",
+    path: h.doc,
+    collection: "",
+    ordinal: 0,
+    text: t?.text ?? "",
+    page: null,
+    headingPath: t?.headingPath ?? [],
+    tokenCount: 0,
+    score: h.score,
+  };
 }
 
 /** Ranks every query and scores the run against the qrels. */
-export async function scoreRun(candidates: ReadonlyMap<string, QueryCandidates>, qrels: Qrels, opts: RankOptions, k = 10): Promise<RetrievalFigures> {
+export async function scoreRun(
+  candidates: ReadonlyMap<string, QueryCandidates>,
+  qrels: Qrels,
+  opts: RankOptions,
+  k = 10,
+): Promise<RetrievalFigures> {
   const run = new Map<string, string[]>();
-  for (const [q, c] of candidates) run.set(q, await rankDocuments(c, opts));
+  for (const [q, c] of candidates) {
+    run.set(q, await rankDocuments(c, opts));
+  }
   return evaluateRun(run, qrels, k);
 }
 

@@ -23,13 +23,21 @@ export interface BeirDataset {
   queries: Map<string, string>;
 }
 
-const CorpusLine = z.object({ _id: z.union([z.string(), z.number()]).transform(String), title: z.string().default(""), text: z.string() });
+const CorpusLine = z.object({
+  _id: z.union([z.string(), z.number()]).transform(String),
+  title: z.string().default(""),
+  text: z.string(),
+});
 const QueryLine = z.object({ _id: z.union([z.string(), z.number()]).transform(String), text: z.string() });
 
 /** Reads `corpus.jsonl` and `queries.jsonl` of a BEIR folder. */
 export function readBeir(folder: string): BeirDataset {
   const dir = resolve(folder);
-  const corpus = readJsonlFile(join(dir, "corpus.jsonl"), CorpusLine).map((d) => ({ id: d._id, title: d.title, text: d.text }));
+  const corpus = readJsonlFile(join(dir, "corpus.jsonl"), CorpusLine).map((d) => ({
+    id: d._id,
+    title: d.title,
+    text: d.text,
+  }));
   const queries = new Map(readJsonlFile(join(dir, "queries.jsonl"), QueryLine).map((q) => [q._id, q.text]));
   return { name: basename(dir), folder: dir, corpus, queries };
 }
@@ -39,38 +47,57 @@ export function readBeir(folder: string): BeirDataset {
  * endings (BEIR's own files have both). Grades of 0 are kept: they are judged non-relevant.
  */
 export function readQrels(folder: string, split: string): Qrels {
-  if (!/^[\w.-]+$/.test(split)) throw new EvalInputError(`--split must be a plain name such as test or train, got "${split}"`);
+  if (!/^[\w.-]+$/.test(split)) {
+    throw new EvalInputError(`--split must be a plain name such as test or train, got "${split}"`);
+  }
   const file = join(resolve(folder), "qrels", `${split}.tsv`);
   const lines = readText(file).split(/\r?\n/);
   const qrels: Qrels = new Map();
   lines.forEach((line, i) => {
-    if (line.trim() === "") return;
+    if (line.trim() === "") {
+      return;
+    }
     const fields = line.split("\t");
     // The header row ("query-id corpus-id score") is the one whose score is not a number.
-    if (i === 0 && !/^-?\d+$/.test((fields[2] ?? "").trim())) return;
+    if (i === 0 && !/^-?\d+$/.test((fields[2] ?? "").trim())) {
+      return;
+    }
     const [q, d, s] = fields.map((f) => f.trim());
     if (fields.length < 3 || !q || !d || !/^-?\d+$/.test(s ?? "")) {
-      throw new EvalInputError(`${file}:${i + 1}: expected "query-id<TAB>corpus-id<TAB>score", got ${JSON.stringify(line.slice(0, 120))}`);
+      throw new EvalInputError(
+        `${file}:${i + 1}: expected "query-id<TAB>corpus-id<TAB>score", got ${JSON.stringify(line.slice(0, 120))}`,
+      );
     }
-    if (!qrels.has(q)) qrels.set(q, new Map());
+    if (!qrels.has(q)) {
+      qrels.set(q, new Map());
+    }
     qrels.get(q)!.set(d, Number(s));
   });
-  if (qrels.size === 0) throw new EvalInputError(`${file}: no judgements`);
+  if (qrels.size === 0) {
+    throw new EvalInputError(`${file}: no judgements`);
+  }
   return qrels;
 }
 
 /** What identifies a corpus's content: any change of an id, title or text changes it. */
 export function corpusHash(corpus: readonly BeirDocument[]): string {
   const h = createHash("sha256");
-  for (const d of corpus) h.update(`${d.id}\u0000${d.title}\u0000${d.text}\u0001`);
+  for (const d of corpus) {
+    h.update(`${d.id}\u0000${d.title}\u0000${d.text}\u0001`);
+  }
   return h.digest("hex");
 }
 
 /** The Markdown a BEIR document is indexed as: its title as a heading, then its text. */
-export const beirMarkdown = (d: BeirDocument) => (d.title.trim() ? `# ${d.title.trim()}\n\n${d.text}\n` : `${d.text}\n`);
+export const beirMarkdown = (d: BeirDocument) =>
+  d.title.trim() ? `# ${d.title.trim()}\n\n${d.text}\n` : `${d.text}\n`;
 
 function readText(file: string): string {
-  if (!existsSync(file)) throw new EvalInputError(`${file} does not exist (a BEIR folder has corpus.jsonl, queries.jsonl and qrels/<split>.tsv)`);
+  if (!existsSync(file)) {
+    throw new EvalInputError(
+      `${file} does not exist (a BEIR folder has corpus.jsonl, queries.jsonl and qrels/<split>.tsv)`,
+    );
+  }
   return readFileSync(file, "utf8");
 }
 
@@ -80,7 +107,9 @@ export function readJsonlFile<S extends z.ZodType>(file: string, schema: S): Arr
   readText(file)
     .split(/\r?\n/)
     .forEach((line, i) => {
-      if (line.trim() === "") return;
+      if (line.trim() === "") {
+        return;
+      }
       let json: unknown;
       try {
         json = JSON.parse(line);

@@ -39,12 +39,21 @@ export async function fitFusion(
       grid.push({ documentWeight, denseWeight, ndcg10: f.ndcg10, recall100: f.recall100 });
     }
   }
-  if (grid.length === 0) throw new Error("nothing to fit: no candidates");
+  if (grid.length === 0) {
+    throw new Error("nothing to fit: no candidates");
+  }
   const best = grid.reduce((a, b) => (b.ndcg10 > a.ndcg10 + 1e-12 ? b : a));
-  const lexical = grid.filter((c) => c.denseWeight === 0).reduce((a, b) => (b.ndcg10 > a.ndcg10 ? b : a), { ndcg10: -1 } as FitCell);
+  const lexical = grid
+    .filter((c) => c.denseWeight === 0)
+    .reduce((a, b) => (b.ndcg10 > a.ndcg10 ? b : a), { ndcg10: -1 } as FitCell);
   const dense = grid.find((c) => c.denseWeight === 1) ?? { ndcg10: -1 };
-  const bestSingle = lexical.ndcg10 >= dense.ndcg10 ? { retriever: "lexical" as const, ndcg10: lexical.ndcg10 } : { retriever: "dense" as const, ndcg10: dense.ndcg10 };
-  if (best.ndcg10 + 1e-12 < bestSingle.ndcg10) throw new Error("fit: the grid must hold dense weights 0 and 1");
+  const bestSingle =
+    lexical.ndcg10 >= dense.ndcg10
+      ? { retriever: "lexical" as const, ndcg10: lexical.ndcg10 }
+      : { retriever: "dense" as const, ndcg10: dense.ndcg10 };
+  if (best.ndcg10 + 1e-12 < bestSingle.ndcg10) {
+    throw new Error("fit: the grid must hold dense weights 0 and 1");
+  }
   return {
     grid,
     fusion: {
@@ -74,7 +83,10 @@ export async function sweepRerankPrior(
   const out: Array<{ priorWeight: number; ndcg10: number }> = [];
   for (const priorWeight of opts.priors ?? RERANK_PRIOR_GRID) {
     const reranker = createLexicalReranker({ priorWeight });
-    const f = await scoreRun(candidates, qrels, { denseWeight: opts.denseWeight, rerank: { reranker, pool: opts.pool, texts: opts.texts } });
+    const f = await scoreRun(candidates, qrels, {
+      denseWeight: opts.denseWeight,
+      rerank: { reranker, pool: opts.pool, texts: opts.texts },
+    });
     out.push({ priorWeight, ndcg10: f.ndcg10 });
   }
   return out;

@@ -24,14 +24,18 @@ const relevantCount = (judged: Judgements) => [...judged.values()].filter((g) =>
 /** Share of the relevant documents found in the first `k`; null when the query has none. */
 export function recallAt(ranking: readonly string[], judged: Judgements, k: number): number | null {
   const total = relevantCount(judged);
-  if (total === 0) return null;
+  if (total === 0) {
+    return null;
+  }
   const found = new Set(ranking.slice(0, k).filter((d) => (judged.get(d) ?? 0) > 0)).size;
   return found / total;
 }
 
 /** 1 / rank of the first relevant document within `k`, 0 when none; null when the query has none. */
 export function mrrAt(ranking: readonly string[], judged: Judgements, k = 10): number | null {
-  if (relevantCount(judged) === 0) return null;
+  if (relevantCount(judged) === 0) {
+    return null;
+  }
   const i = ranking.slice(0, k).findIndex((d) => (judged.get(d) ?? 0) > 0);
   return i < 0 ? 0 : 1 / (i + 1);
 }
@@ -43,7 +47,9 @@ export function mrrAt(ranking: readonly string[], judged: Judgements, k = 10): n
  */
 export function ndcgAt(ranking: readonly string[], judged: Judgements, k = 10): number | null {
   const gains = [...judged.values()].filter((g) => g > 0).sort((a, b) => b - a);
-  if (gains.length === 0) return null;
+  if (gains.length === 0) {
+    return null;
+  }
   const dcg = ranking.slice(0, k).reduce((s, d, i) => s + (judged.get(d) ?? 0) / Math.log2(i + 2), 0);
   const ideal = gains.slice(0, k).reduce((s, g, i) => s + g / Math.log2(i + 2), 0);
   return dcg / ideal;
@@ -57,7 +63,9 @@ export function meanOf(values: ReadonlyArray<number | null | undefined>): number
 
 /** Nearest-rank percentile (p in (0, 1]): the smallest value with at least p of the values at or below it. */
 export function percentile(values: readonly number[], p: number): number | null {
-  if (values.length === 0) return null;
+  if (values.length === 0) {
+    return null;
+  }
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
 }
@@ -76,7 +84,12 @@ export interface RetrievalFigures {
  * trec_eval leaves out queries without judgements). A query missing from the run scores 0.
  */
 export function evaluateRun(run: ReadonlyMap<string, readonly string[]>, qrels: Qrels, k = 10): RetrievalFigures {
-  const per = { ndcg10: [] as Array<number | null>, recall100: [] as Array<number | null>, recallK: [] as Array<number | null>, mrr10: [] as Array<number | null> };
+  const per = {
+    ndcg10: [] as Array<number | null>,
+    recall100: [] as Array<number | null>,
+    recallK: [] as Array<number | null>,
+    mrr10: [] as Array<number | null>,
+  };
   for (const [q, judged] of qrels) {
     const ranking = run.get(q) ?? [];
     per.ndcg10.push(ndcgAt(ranking, judged, 10));

@@ -33,7 +33,9 @@ export function readBaseline(file: string): Figures {
     throw new EvalInputError(`--baseline ${file}: cannot read a JSON report (${(err as Error).message})`);
   }
   const parsed = ReportFile.safeParse(json);
-  if (!parsed.success) throw new EvalInputError(`--baseline ${file}: not an eval report (no "figures" object of numbers)`);
+  if (!parsed.success) {
+    throw new EvalInputError(`--baseline ${file}: not an eval report (no "figures" object of numbers)`);
+  }
   return parsed.data.figures;
 }
 
@@ -54,9 +56,13 @@ export function compareToBaseline(current: Figures, baseline: Figures, tolerance
   const regressions: GateResult["regressions"] = [];
   for (const [metric, base] of Object.entries(baseline)) {
     const now = current[metric];
-    if (isLatency(metric) || typeof base !== "number" || typeof now !== "number") continue;
+    if (isLatency(metric) || typeof base !== "number" || typeof now !== "number") {
+      continue;
+    }
     const drop = base - now;
-    if (drop > tolerance + 1e-12) regressions.push({ metric, baseline: base, current: now, drop });
+    if (drop > tolerance + 1e-12) {
+      regressions.push({ metric, baseline: base, current: now, drop });
+    }
   }
   return { tolerance, baseline, regressions };
 }
@@ -64,8 +70,16 @@ export function compareToBaseline(current: Figures, baseline: Figures, tolerance
 /** The checked-out commit (with a mark when the tree has changes), or null outside a git checkout. */
 export function currentCommit(cwd = process.cwd()): string | null {
   try {
-    const head = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const head = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], {
+      cwd,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+      cwd,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
     return dirty ? `${head}+uncommitted` : head;
   } catch {
     return null;
@@ -77,7 +91,11 @@ export const fmt = (x: number | null | undefined, digits = 4) => (typeof x === "
 /** Writes `<dir>/<name>.json`, `.md` and `.svg`; returns their paths. */
 export function writeReport(dir: string, report: EvalReport): { json: string; md: string; svg: string } {
   mkdirSync(dir, { recursive: true });
-  const paths = { json: join(dir, `${report.name}.json`), md: join(dir, `${report.name}.md`), svg: join(dir, `${report.name}.svg`) };
+  const paths = {
+    json: join(dir, `${report.name}.json`),
+    md: join(dir, `${report.name}.md`),
+    svg: join(dir, `${report.name}.svg`),
+  };
   writeFileSync(paths.json, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(paths.svg, chartSvg(report.figures, report.baseline?.baseline));
   writeFileSync(paths.md, markdown(report, `${report.name}.svg`));
@@ -103,9 +121,12 @@ function markdown(r: EvalReport, svgName: string): string {
     `|---|---${base ? "|---|---" : ""}|`,
     ...Object.entries(r.figures).map(([k, v]) => {
       const digits = isLatency(k) ? 1 : 4;
-      if (!base) return `| ${k} | ${fmt(v, digits)} |`;
+      if (!base) {
+        return `| ${k} | ${fmt(v, digits)} |`;
+      }
       const b = base[k];
-      const delta = typeof v === "number" && typeof b === "number" ? `${v - b >= 0 ? "+" : ""}${(v - b).toFixed(digits)}` : "";
+      const delta =
+        typeof v === "number" && typeof b === "number" ? `${v - b >= 0 ? "+" : ""}${(v - b).toFixed(digits)}` : "";
       return `| ${k} | ${fmt(v, digits)} | ${fmt(b, digits)} | ${delta} |`;
     }),
     "",
@@ -116,12 +137,23 @@ function markdown(r: EvalReport, svgName: string): string {
     const g = r.baseline;
     lines.push(
       `Regression gate against \`${g.file}\` (tolerance ${g.tolerance}): ` +
-        (g.regressions.length === 0 ? "passed." : `**failed**: ${g.regressions.map((x) => `${x.metric} fell ${x.drop.toFixed(4)} (${fmt(x.baseline)} → ${fmt(x.current)})`).join("; ")}.`),
+        (g.regressions.length === 0
+          ? "passed."
+          : `**failed**: ${g.regressions.map((x) => `${x.metric} fell ${x.drop.toFixed(4)} (${fmt(x.baseline)} → ${fmt(x.current)})`).join("; ")}.`),
       "",
     );
   }
-  lines.push("## Timings", "", "| phase | seconds |", "|---|---|", ...Object.entries(r.timings).map(([k, v]) => `| ${k} | ${v} |`), "");
-  for (const s of r.sections ?? []) lines.push(`## ${s.title}`, "", s.markdown.trimEnd(), "");
+  lines.push(
+    "## Timings",
+    "",
+    "| phase | seconds |",
+    "|---|---|",
+    ...Object.entries(r.timings).map(([k, v]) => `| ${k} | ${v} |`),
+    "",
+  );
+  for (const s of r.sections ?? []) {
+    lines.push(`## ${s.title}`, "", s.markdown.trimEnd(), "");
+  }
   return lines.join("\n");
 }
 
@@ -142,18 +174,28 @@ export function chartSvg(figures: Figures, baseline?: Figures): string {
   ];
   for (const t of [0, 0.25, 0.5, 0.75, 1]) {
     const x = label + t * barW;
-    out.push(`<line x1="${x}" y1="18" x2="${x}" y2="${22 + rows.length * rowH}" stroke="#ddd"/>`, `<text x="${x}" y="13" text-anchor="middle" fill="#666">${t}</text>`);
+    out.push(
+      `<line x1="${x}" y1="18" x2="${x}" y2="${22 + rows.length * rowH}" stroke="#ddd"/>`,
+      `<text x="${x}" y="13" text-anchor="middle" fill="#666">${t}</text>`,
+    );
   }
   rows.forEach(([k, v], i) => {
     const y = 24 + i * rowH;
     out.push(`<text x="${label - 6}" y="${y + bar - 2}" text-anchor="end">${esc(k)}</text>`);
     const draw = (value: number | null | undefined, yy: number, color: string) => {
-      if (typeof value !== "number") return out.push(`<text x="${label + 4}" y="${yy + bar - 2}" fill="#999">n/a</text>`);
+      if (typeof value !== "number") {
+        return out.push(`<text x="${label + 4}" y="${yy + bar - 2}" fill="#999">n/a</text>`);
+      }
       const w = Math.max(0, Math.min(1, value)) * barW;
-      out.push(`<rect x="${label}" y="${yy}" width="${w.toFixed(1)}" height="${bar}" fill="${color}"/>`, `<text x="${(label + w + 4).toFixed(1)}" y="${yy + bar - 2}">${value.toFixed(3)}</text>`);
+      out.push(
+        `<rect x="${label}" y="${yy}" width="${w.toFixed(1)}" height="${bar}" fill="${color}"/>`,
+        `<text x="${(label + w + 4).toFixed(1)}" y="${yy + bar - 2}">${value.toFixed(3)}</text>`,
+      );
     };
     draw(v, y, "#3b6ea8");
-    if (baseline) draw(baseline[k], y + bar + 1, "#b0b0b0");
+    if (baseline) {
+      draw(baseline[k], y + bar + 1, "#b0b0b0");
+    }
   });
   if (baseline) {
     const y = height - 12;

@@ -19,17 +19,29 @@ const BATCH = 64;
  * file and a JSON list of hashes, so an interrupted run resumes where it stopped and a corpus is
  * embedded once per embedder whatever else changes (chunker code, database, fusion).
  */
-export async function embedCached(embedder: Embedder, texts: readonly string[], opts: VectorCacheOptions): Promise<Map<string, Float32Array>> {
+export async function embedCached(
+  embedder: Embedder,
+  texts: readonly string[],
+  opts: VectorCacheOptions,
+): Promise<Map<string, Float32Array>> {
   mkdirSync(opts.dir, { recursive: true });
   const base = `${opts.dir}/${opts.name}-${sha256(embedderKey(embedder.identity)).slice(0, 12)}`;
   const dims = embedder.identity.dimensions;
-  const hashes: string[] = existsSync(`${base}.json`) ? (JSON.parse(readFileSync(`${base}.json`, "utf8")) as string[]) : [];
+  const hashes: string[] = existsSync(`${base}.json`)
+    ? (JSON.parse(readFileSync(`${base}.json`, "utf8")) as string[])
+    : [];
   const vectors = new Map<string, Float32Array>();
   if (hashes.length > 0 && existsSync(`${base}.f32`)) {
     const buf = readFileSync(`${base}.f32`);
-    const all = new Float32Array(buf.buffer, buf.byteOffset, Math.min(hashes.length * dims, Math.floor(buf.byteLength / 4)));
+    const all = new Float32Array(
+      buf.buffer,
+      buf.byteOffset,
+      Math.min(hashes.length * dims, Math.floor(buf.byteLength / 4)),
+    );
     hashes.forEach((h, i) => {
-      if ((i + 1) * dims <= all.length) vectors.set(h, all.slice(i * dims, (i + 1) * dims));
+      if ((i + 1) * dims <= all.length) {
+        vectors.set(h, all.slice(i * dims, (i + 1) * dims));
+      }
     });
     hashes.length = vectors.size;
     // A run stopped between writing vectors and their hashes leaves vectors nobody names.
@@ -39,7 +51,9 @@ export async function embedCached(embedder: Embedder, texts: readonly string[], 
   }
   const missing = [...new Map(texts.map((t) => [sha256(t), t])).entries()].filter(([h]) => !vectors.has(h));
   const batches: Array<Array<[string, string]>> = [];
-  for (let i = 0; i < missing.length; i += BATCH) batches.push(missing.slice(i, i + BATCH));
+  for (let i = 0; i < missing.length; i += BATCH) {
+    batches.push(missing.slice(i, i + BATCH));
+  }
   let done = 0;
   const record = (batch: Array<[string, string]>, flat: Float32Array) => {
     appendFileSync(`${base}.f32`, Buffer.from(flat.buffer, flat.byteOffset, flat.byteLength));

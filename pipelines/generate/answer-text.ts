@@ -12,14 +12,22 @@ const LEADING_MARKERS = /^(?:\s*\[(?:sources?\s*)?\d{1,3}(?:\s*[,;]\s*(?:sources
 export function citedNumbers(text: string): number[] {
   const out: number[] = [];
   for (const m of text.matchAll(MARKER)) {
-    for (const d of m[1]!.match(/\d+/g)!) if (!out.includes(Number(d))) out.push(Number(d));
+    for (const d of m[1]!.match(/\d+/g)!) {
+      if (!out.includes(Number(d))) {
+        out.push(Number(d));
+      }
+    }
   }
   return out;
 }
 
 /** The text without its citation markers, spacing before punctuation mended. */
 export function stripMarkers(text: string): string {
-  return text.replace(MARKER, "").replace(/\s+([.,;:!?])/g, "$1").replace(/\s{2,}/g, " ").trim();
+  return text
+    .replace(MARKER, "")
+    .replace(/\s+([.,;:!?])/g, "$1")
+    .replace(/\s{2,}/g, " ")
+    .trim();
 }
 
 /**
@@ -37,8 +45,12 @@ export function citedSentences(text: string): AnswerSentence[] {
       prev.text = text.slice(prev.start, prev.end);
       prev.cites = citedNumbers(prev.text);
       start += lead[0].length;
-      while (start < span.end && /\s/.test(text[start]!)) start++;
-      if (start >= span.end) continue;
+      while (start < span.end && /\s/.test(text[start]!)) {
+        start++;
+      }
+      if (start >= span.end) {
+        continue;
+      }
     }
     const body = text.slice(start, span.end);
     out.push({ text: body, cites: citedNumbers(body), start, end: span.end });
@@ -48,6 +60,9 @@ export function citedSentences(text: string): AnswerSentence[] {
 
 /** True for a sentence that says the sources hold no answer (the model's form of ABSTAIN_MESSAGE). */
 export function isAbstention(sentence: string): boolean {
-  const plain = sentence.toLowerCase().replace(/[’']/g, "").replace(/[^a-z ]+/g, " ");
+  const plain = sentence
+    .toLowerCase()
+    .replace(/[’']/g, "")
+    .replace(/[^a-z ]+/g, " ");
   return /\b(could not|couldnt|cannot|can not) find an answer\b/.test(plain);
 }

@@ -40,21 +40,37 @@ export function compressContext(
 ): { packed: PackedContext; report: CompressionReport } {
   const before = packed.usedTokens;
   const unchanged = { packed, report: { ratio, tokensBefore: before, tokensAfter: before, sentencesDropped: 0 } };
-  if (ratio >= 1 || packed.sources.length === 0) return unchanged;
+  if (ratio >= 1 || packed.sources.length === 0) {
+    return unchanged;
+  }
 
-  const sentences: Sentence[] = packed.sources.flatMap((s, si) =>
-    splitSentences(s.text).map((span, position) => {
-      const text = s.text.slice(span.start, span.end).trim();
-      return { source: si, position, text, tokens: tokenizer.count(text) + 1, score: 0 };
-    }),
-  ).filter((s) => s.text);
-  if (sentences.length <= 1) return unchanged;
+  const sentences: Sentence[] = packed.sources
+    .flatMap((s, si) =>
+      splitSentences(s.text).map((span, position) => {
+        const text = s.text.slice(span.start, span.end).trim();
+        return { source: si, position, text, tokens: tokenizer.count(text) + 1, score: 0 };
+      }),
+    )
+    .filter((s) => s.text);
+  if (sentences.length <= 1) {
+    return unchanged;
+  }
   const q = new Set(contentTerms(question));
   const termsOf = sentences.map((s) => new Set(contentTerms(s.text)));
   const df = new Map<string, number>();
-  for (const terms of termsOf) for (const t of terms) if (q.has(t)) df.set(t, (df.get(t) ?? 0) + 1);
+  for (const terms of termsOf) {
+    for (const t of terms) {
+      if (q.has(t)) {
+        df.set(t, (df.get(t) ?? 0) + 1);
+      }
+    }
+  }
   sentences.forEach((s, i) => {
-    for (const t of termsOf[i]!) if (q.has(t)) s.score += Math.log(1 + sentences.length / df.get(t)!);
+    for (const t of termsOf[i]!) {
+      if (q.has(t)) {
+        s.score += Math.log(1 + sentences.length / df.get(t)!);
+      }
+    }
   });
 
   // Delimiters and attributes cost the same whatever the text: counted once per source kept.
@@ -67,7 +83,9 @@ export function compressContext(
   let estimate = 0;
   for (const s of order) {
     const cost = s.tokens + (opened.has(s.source) ? 0 : overhead[s.source]!);
-    if (kept.size > 0 && estimate + cost > target) continue;
+    if (kept.size > 0 && estimate + cost > target) {
+      continue;
+    }
     kept.add(s);
     opened.add(s.source);
     estimate += cost;
@@ -77,7 +95,9 @@ export function compressContext(
     const sources: ContextSource[] = [];
     for (const [si, original] of packed.sources.entries()) {
       const mine = sentences.filter((s) => s.source === si && kept.has(s));
-      if (!mine.length) continue;
+      if (!mine.length) {
+        continue;
+      }
       const n = sources.length + 1;
       const text = mine.map((s) => s.text).join(" ");
       sources.push({ n, hit: original.hit, text, tokens: tokenizer.count(render({ n, hit: original.hit, text })) });
@@ -91,9 +111,16 @@ export function compressContext(
     kept.delete(weakestFirst.find((s) => kept.has(s))!);
     built = build();
   }
-  if (built.used > before) return unchanged;
+  if (built.used > before) {
+    return unchanged;
+  }
   return {
-    packed: { sources: built.sources, usedTokens: built.used, budgetTokens: packed.budgetTokens, dropped: packed.dropped },
+    packed: {
+      sources: built.sources,
+      usedTokens: built.used,
+      budgetTokens: packed.budgetTokens,
+      dropped: packed.dropped,
+    },
     report: { ratio, tokensBefore: before, tokensAfter: built.used, sentencesDropped: sentences.length - kept.size },
   };
 }

@@ -72,7 +72,9 @@ function leadingSentences(hit: ChunkHit, n: number, budget: number, tokenizer: G
     if (tokens <= budget) {
       best = { text, tokens };
       lo = mid + 1;
-    } else hi = mid - 1;
+    } else {
+      hi = mid - 1;
+    }
   }
   return best;
 }

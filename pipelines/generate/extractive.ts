@@ -49,16 +49,23 @@ export function createExtractiveGenerator(opts: ExtractiveOptions = {}): Generat
       const scored = scoreUnits(question, sources, model, rankPrior);
       // The bar on coverage stays as it was fitted: the reader decides what to quote, not whether.
       const support = scored.filter(isProse).reduce((m, s) => Math.max(m, s.support), 0);
-      if (scored.length === 0 || support < minSupport) return abstain();
+      if (scored.length === 0 || support < minSupport) {
+        return abstain();
+      }
       const { units } = chooseAnswer(question, scored, model, maxSentences);
-      if (units.length === 0) return abstain();
+      if (units.length === 0) {
+        return abstain();
+      }
       // A value pulled in from the next sentence ("The default is 9.") is one claim with the
       // sentence it completes: alone it is too short for the verifier to tie to its source.
       const claims: Array<{ text: string; n: number }> = [];
       for (const u of units) {
         const last = claims.at(-1);
-        if (u.joinPrevious && last && last.n === u.source.n) last.text = `${last.text} ${u.text}`;
-        else claims.push({ text: u.text, n: u.source.n });
+        if (u.joinPrevious && last && last.n === u.source.n) {
+          last.text = `${last.text} ${u.text}`;
+        } else {
+          claims.push({ text: u.text, n: u.source.n });
+        }
       }
       let text = "";
       const sentences: AnswerSentence[] = claims.map((c) => {

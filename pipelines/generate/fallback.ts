@@ -9,11 +9,19 @@ export interface FallbackStep {
 
 /** A short, safe reason for a failed model call: the response shows it, so no URLs or bodies. */
 export function failureReason(err: unknown): string {
-  if (err instanceof HttpStatusError) return `HTTP ${err.status}`;
+  if (err instanceof HttpStatusError) {
+    return `HTTP ${err.status}`;
+  }
   const message = err instanceof Error ? err.message : String(err);
-  if (/did not answer within \d+ ms/.test(message)) return message.replace(/^\S+ /, "");
-  if (/stream broke/.test(message)) return "stream broke off";
-  if (err instanceof TypeError || /fetch failed|ECONNREFUSED|ENOTFOUND/.test(message)) return "network error";
+  if (/did not answer within \d+ ms/.test(message)) {
+    return message.replace(/^\S+ /, "");
+  }
+  if (/stream broke/.test(message)) {
+    return "stream broke off";
+  }
+  if (err instanceof TypeError || /fetch failed|ECONNREFUSED|ENOTFOUND/.test(message)) {
+    return "network error";
+  }
   return "invalid response";
 }
 
@@ -42,16 +50,22 @@ export function withFallbacks(steps: FallbackStep[], onFailure?: (label: string,
           const answer = await step.generator.generate({ ...input, onDelta });
           return { ...answer, fallbacks: [...fallbacks, ...answer.fallbacks] };
         } catch (err) {
-          if (input.signal?.aborted || i === steps.length - 1) throw err;
+          if (input.signal?.aborted || i === steps.length - 1) {
+            throw err;
+          }
           onFailure?.(step.label, err);
           fallbacks.push({ model: step.label, error: failureReason(err) });
-          if (streamed) input.onRestart?.(`${step.label} failed; ${steps[i + 1]!.label} answers instead`);
+          if (streamed) {
+            input.onRestart?.(`${step.label} failed; ${steps[i + 1]!.label} answers instead`);
+          }
         }
       }
       throw new Error("no generator configured");
     },
     close: async () => {
-      for (const s of steps) await s.generator.close?.();
+      for (const s of steps) {
+        await s.generator.close?.();
+      }
     },
   };
 }

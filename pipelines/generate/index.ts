@@ -38,7 +38,9 @@ export async function createGenerator(
   const spec = settings.GENERATOR;
   const contextWindow = settings.LLM_CONTEXT_WINDOW ?? 8192;
   const maxAnswerTokens = settings.LLM_MAX_ANSWER_TOKENS ?? 512;
-  if (spec === "extractive") return createExtractiveGenerator();
+  if (spec === "extractive") {
+    return createExtractiveGenerator();
+  }
   // Loaded now, so an unknown PROMPT_VERSION stops start-up with the versions there are.
   const prompt = answerPrompt(settings.PROMPT_VERSION);
   // The sources need room too: a window the answer reserve nearly fills would answer from nothing.
@@ -49,9 +51,16 @@ export async function createGenerator(
     );
   }
   if (spec.startsWith("llamacpp:")) {
-    return createLlamaCppGenerator({ modelPath: spec.slice("llamacpp:".length), contextWindow, maxAnswerTokens, prompt });
+    return createLlamaCppGenerator({
+      modelPath: spec.slice("llamacpp:".length),
+      contextWindow,
+      maxAnswerTokens,
+      prompt,
+    });
   }
-  if (spec !== "openai") throw new Error(`GENERATOR=${spec} is unknown; use extractive, openai or llamacpp:<gguf file>.`);
+  if (spec !== "openai") {
+    throw new Error(`GENERATOR=${spec} is unknown; use extractive, openai or llamacpp:<gguf file>.`);
+  }
   const baseUrl = settings.LLM_BASE_URL ?? OPENAI_BASE_URL;
   if (baseUrl === OPENAI_BASE_URL && !settings.LLM_API_KEY) {
     throw new Error(
@@ -60,7 +69,12 @@ export async function createGenerator(
     );
   }
   const model = settings.LLM_MODEL ?? "gpt-4o-mini";
-  const retry = { attempts: settings.LLM_MAX_ATTEMPTS ?? 3, baseDelayMs: 500, maxDelayMs: 8_000, timeoutMs: settings.LLM_TIMEOUT_MS ?? 60_000 };
+  const retry = {
+    attempts: settings.LLM_MAX_ATTEMPTS ?? 3,
+    baseDelayMs: 500,
+    maxDelayMs: 8_000,
+    timeoutMs: settings.LLM_TIMEOUT_MS ?? 60_000,
+  };
   const chat = async (name: string): Promise<FallbackStep> => ({
     label: name,
     generator: createOpenAiGenerator({
@@ -75,7 +89,9 @@ export async function createGenerator(
     }),
   });
   const steps = [await chat(model)];
-  if (settings.LLM_FALLBACK_MODEL && settings.LLM_FALLBACK_MODEL !== model) steps.push(await chat(settings.LLM_FALLBACK_MODEL));
+  if (settings.LLM_FALLBACK_MODEL && settings.LLM_FALLBACK_MODEL !== model) {
+    steps.push(await chat(settings.LLM_FALLBACK_MODEL));
+  }
   steps.push({ label: "extractive", generator: createExtractiveGenerator() });
   return withFallbacks(steps, hooks.onFallback);
 }

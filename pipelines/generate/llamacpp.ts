@@ -19,8 +19,15 @@ const TEMPLATE_MARGIN_TOKENS = 32;
 /** The part of node-llama-cpp 3.x used here (getLlama → loadModel → createContext → LlamaChatSession). */
 interface LlamaModule {
   getLlama(): Promise<{ loadModel(o: { modelPath: string }): Promise<LlamaModel>; dispose(): Promise<void> }>;
-  LlamaChatSession: new (o: { contextSequence: unknown; systemPrompt?: string; autoDisposeSequence?: boolean }) => {
-    prompt(text: string, o: { maxTokens?: number; temperature?: number; signal?: AbortSignal; onTextChunk?: (t: string) => void }): Promise<string>;
+  LlamaChatSession: new (o: {
+    contextSequence: unknown;
+    systemPrompt?: string;
+    autoDisposeSequence?: boolean;
+  }) => {
+    prompt(
+      text: string,
+      o: { maxTokens?: number; temperature?: number; signal?: AbortSignal; onTextChunk?: (t: string) => void },
+    ): Promise<string>;
     dispose(o?: { disposeSequence?: boolean }): void;
   };
 }
@@ -52,7 +59,9 @@ export async function createLlamaCppGenerator(opts: LlamaCppOptions): Promise<Ge
     throw new Error(INSTALL_HINT, { cause });
   }
   const modelPath = resolve(opts.modelPath);
-  if (!existsSync(modelPath)) throw new Error(`${modelPath} does not exist; GENERATOR=llamacpp:<file> needs a GGUF model file.`);
+  if (!existsSync(modelPath)) {
+    throw new Error(`${modelPath} does not exist; GENERATOR=llamacpp:<file> needs a GGUF model file.`);
+  }
   const llama = await lib.getLlama();
   const model = await llama.loadModel({ modelPath });
   const contextWindow = Math.min(opts.contextWindow, model.trainContextSize || opts.contextWindow);

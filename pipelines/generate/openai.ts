@@ -50,11 +50,17 @@ export function createOpenAiGenerator(opts: OpenAiGeneratorOptions): Generator {
     promptTokens: (question) => chatPromptTokens(opts.tokenizer, question, prompt.text),
     renderSource,
     async generate({ question, sources, onDelta, signal }): Promise<GeneratedAnswer> {
-      const body = { model: opts.model, messages: buildMessages(question, sources.map(renderSource), prompt.text), ...limits };
+      const body = {
+        model: opts.model,
+        messages: buildMessages(question, sources.map(renderSource), prompt.text),
+        ...limits,
+      };
       if (!onDelta) {
         const res = await postJson<Completion>(url, body, headers, opts.retry, undefined, signal);
         const text = res.choices?.[0]?.message?.content;
-        if (typeof text !== "string") throw new Error(`${url} returned no message content for model ${opts.model}.`);
+        if (typeof text !== "string") {
+          throw new Error(`${url} returned no message content for model ${opts.model}.`);
+        }
         return toAnswer(text, opts.model, res.usage);
       }
       return withRetry(
@@ -66,9 +72,13 @@ export function createOpenAiGenerator(opts: OpenAiGeneratorOptions): Generator {
           let usage: Completion["usage"];
           try {
             for await (const data of sseData(res.body!, attempt.touch)) {
-              if (data.trim() === "[DONE]") break;
+              if (data.trim() === "[DONE]") {
+                break;
+              }
               const chunk = JSON.parse(data) as Completion;
-              if (chunk.error) throw new Error(`${url} failed mid-stream: ${chunk.error.message ?? "unknown error"}`);
+              if (chunk.error) {
+                throw new Error(`${url} failed mid-stream: ${chunk.error.message ?? "unknown error"}`);
+              }
               usage = chunk.usage ?? usage;
               const delta = chunk.choices?.[0]?.delta?.content;
               if (delta) {
@@ -78,7 +88,12 @@ export function createOpenAiGenerator(opts: OpenAiGeneratorOptions): Generator {
             }
           } catch (err) {
             // Text already went to the client: repeating the call would send it twice.
-            if (text) throw new FinalAttemptError(`${url} stream broke after ${text.length} characters: ${(err as Error).message}`, { cause: err });
+            if (text) {
+              throw new FinalAttemptError(
+                `${url} stream broke after ${text.length} characters: ${(err as Error).message}`,
+                { cause: err },
+              );
+            }
             throw err;
           }
           return toAnswer(text, opts.model, usage);

@@ -25,7 +25,8 @@ export const SYSTEM_PROMPT = answerPrompt().text;
 // OpenAI's chat format adds about 4 tokens per message and 3 to prime the reply.
 const CHAT_FRAMING_TOKENS = 2 * 4 + 3;
 
-const attr = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const attr = (s: string) =>
+  s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /**
  * Stops retrieved text from closing or opening the prompt's own tags or faking a chat turn with

@@ -49,7 +49,9 @@ export function readSource(source: ContextSource): ReadSource {
   }
   const read = { units: unitsOf(source.text), subject };
   cache.set(key, read);
-  if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+  if (cache.size > CACHE_LIMIT) {
+    cache.delete(cache.keys().next().value!);
+  }
   return read;
 }
 
@@ -64,7 +66,14 @@ function unitsOf(text: string): ReadUnit[] {
     for (const [s, e] of spans) {
       const t = text.slice(s, e).replace(/\s+/g, " ");
       const sayable = (t.match(/[\p{L}\p{N}]+/gu)?.length ?? 0) >= 4 && !detectInjection(t).flagged;
-      units.push({ text: t, position: units.length, terms: new Set(contentTerms(t)), words: new Set(t.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []), row, sayable });
+      units.push({
+        text: t,
+        position: units.length,
+        terms: new Set(contentTerms(t)),
+        words: new Set(t.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []),
+        row,
+        sayable,
+      });
     }
   }
   return units;
@@ -77,14 +86,19 @@ const TERM = /\w\(|[=_]|^-{1,2}\w|^[%@$]\w/;
 
 /** The term a section describes, from its deepest heading, or null when that heading names a topic. */
 export function termOf(heading: string | undefined): string | null {
-  if (!heading) return null;
+  if (!heading) {
+    return null;
+  }
   const h = heading.trim();
   return h.length > 0 && h.length <= 120 && TERM.test(h) ? h : null;
 }
 
 /** The bare name of a term: "gzip.open" of "gzip.open(filename, mode='rb')", "class" keywords dropped. */
 export function nameOf(term: string): string {
-  return term.replace(/^(?:class|async|classmethod|staticmethod|abstractmethod|property|exception|data|method|function)\s+/i, "").replace(/\(.*$/s, "").trim();
+  return term
+    .replace(/^(?:class|async|classmethod|staticmethod|abstractmethod|property|exception|data|method|function)\s+/i, "")
+    .replace(/\(.*$/s, "")
+    .trim();
 }
 
 export type AnswerType = "yesno" | "date" | "number" | "name" | "code" | "value" | "definition" | "other";
@@ -92,21 +106,45 @@ export type AnswerType = "yesno" | "date" | "number" | "name" | "code" | "value"
 /** The kind of answer a question asks for, from its wording. */
 export function answerTypeOf(question: string): AnswerType {
   const q = question.toLowerCase().trim();
-  if (/^(is|are|does|do|did|can|could|was|were|has|have|should|will|would)\b/.test(q)) return "yesno";
-  if (/\b(when|what year|which year|what date|what century)\b/.test(q)) return "date";
-  if (/\bhow (many|much|long|old|far|tall|big|high|deep|often|large|small)\b|\bwhat (percentage|percent|number|age|size)\b|\bnumeric\b/.test(q)) return "number";
-  if (/\b(which|what) (?:[\w-]+ ){0,2}(function|method|class|module|flag|option|argument|parameter|directive|character|attribute|action|keyword|exception|constant|type|operation|operator|format|command|variable|code)\b/.test(q)) return "code";
-  if (/\bdefault\b|\bwhat (range|value)\b/.test(q)) return "value";
-  if (/^\s*(who|whom|whose|where)\b|\b(who|where) (is|was|are|were|did|does|do)\b/.test(q)) return "name";
-  if (/^\s*what (is|are|was|were|does)\b|\bmeaning of\b|\bdefine\b/.test(q)) return "definition";
+  if (/^(is|are|does|do|did|can|could|was|were|has|have|should|will|would)\b/.test(q)) {
+    return "yesno";
+  }
+  if (/\b(when|what year|which year|what date|what century)\b/.test(q)) {
+    return "date";
+  }
+  if (
+    /\bhow (many|much|long|old|far|tall|big|high|deep|often|large|small)\b|\bwhat (percentage|percent|number|age|size)\b|\bnumeric\b/.test(
+      q,
+    )
+  ) {
+    return "number";
+  }
+  if (
+    /\b(which|what) (?:[\w-]+ ){0,2}(function|method|class|module|flag|option|argument|parameter|directive|character|attribute|action|keyword|exception|constant|type|operation|operator|format|command|variable|code)\b/.test(
+      q,
+    )
+  ) {
+    return "code";
+  }
+  if (/\bdefault\b|\bwhat (range|value)\b/.test(q)) {
+    return "value";
+  }
+  if (/^\s*(who|whom|whose|where)\b|\b(who|where) (is|was|are|were|did|does|do)\b/.test(q)) {
+    return "name";
+  }
+  if (/^\s*what (is|are|was|were|does)\b|\bmeaning of\b|\bdefine\b/.test(q)) {
+    return "definition";
+  }
   return "other";
 }
 
 const MONTHS = /\b(january|february|march|april|may|june|july|august|september|october|november|december)\b/i;
 const YEAR = /\b(1\d{3}|20\d{2})s?\b/;
-const NUMBER = /\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|million|billion|dozen)\b/i;
+const NUMBER =
+  /\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|million|billion|dozen)\b/i;
 // Code-like tokens: calls, dotted or snake names, options, format directives, quoted literals.
-const CODE = /\w\(|\b\w+_\w+\b|\b[a-z]+\.[a-z_]+\b|(?:^|\s)-{1,2}[a-z]|%[a-zA-Z(]|'[^']{1,12}'|‘[^’]{1,12}’|`[^`]+`|\b[A-Z][A-Z_]{2,}\b/;
+const CODE =
+  /\w\(|\b\w+_\w+\b|\b[a-z]+\.[a-z_]+\b|(?:^|\s)-{1,2}[a-z]|%[a-zA-Z(]|'[^']{1,12}'|‘[^’]{1,12}’|`[^`]+`|\b[A-Z][A-Z_]{2,}\b/;
 const VALUE = /\bdefaults? (?:to|is|value)\b|\(default\b|\bby default\b|=\S|\bdefault:|\d/i;
 
 /** Does the unit hold something of the asked-for type that the question itself does not? */
@@ -125,7 +163,9 @@ export function hasType(type: AnswerType, text: string, question: string): boole
       return VALUE.test(text);
     case "name": {
       const asked = new Set(question.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
-      return (text.match(/[\p{L}][\p{L}\p{N}'-]*/gu) ?? []).some((w, i) => i > 0 && /^\p{Lu}/u.test(w) && !asked.has(w.toLowerCase()));
+      return (text.match(/[\p{L}][\p{L}\p{N}'-]*/gu) ?? []).some(
+        (w, i) => i > 0 && /^\p{Lu}/u.test(w) && !asked.has(w.toLowerCase()),
+      );
     }
     case "definition":
       return /\b(is|are|was|were|refers to|means|describes)\b/i.test(text);
@@ -133,5 +173,21 @@ export function hasType(type: AnswerType, text: string, question: string): boole
 }
 
 /** Names of the reader's features, in the order of the fitted weights. */
-export const READER_FEATURES = ["coverage", "relCoverage", "subjectCoverage", "prevCoverage", "nextCoverage", "bestInSource", "nearBest", "distBest", "typeFound", "typeNext", "defaultAsked", "first", "row", "words", "literal"] as const;
+export const READER_FEATURES = [
+  "coverage",
+  "relCoverage",
+  "subjectCoverage",
+  "prevCoverage",
+  "nextCoverage",
+  "bestInSource",
+  "nearBest",
+  "distBest",
+  "typeFound",
+  "typeNext",
+  "defaultAsked",
+  "first",
+  "row",
+  "words",
+  "literal",
+] as const;
 export type ReaderFeature = (typeof READER_FEATURES)[number];

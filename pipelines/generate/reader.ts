@@ -1,6 +1,15 @@
 import { logisticProbability, type LogisticModel } from "../answer/logistic.js";
 import { contentTerms } from "../text/terms.js";
-import { answerTypeOf, hasType, nameOf, READER_FEATURES, readSource, type ReaderFeature, type ReadSource, type ReadUnit } from "./reader-features.js";
+import {
+  answerTypeOf,
+  hasType,
+  nameOf,
+  READER_FEATURES,
+  readSource,
+  type ReaderFeature,
+  type ReadSource,
+  type ReadUnit,
+} from "./reader-features.js";
 import type { ContextSource } from "./types.js";
 
 /**
@@ -25,21 +34,36 @@ export interface ScoredUnit {
  * Scores every unit of the packed sources as an answer to `question`. Linear in the number of
  * units: the per-source splitting is cached (reader-features.ts), the rest is set lookups.
  */
-export function scoreUnits(question: string, sources: ContextSource[], model: ReaderModel, rankPrior: number): ScoredUnit[] {
+export function scoreUnits(
+  question: string,
+  sources: ContextSource[],
+  model: ReaderModel,
+  rankPrior: number,
+): ScoredUnit[] {
   const qTerms = [...new Set(contentTerms(question))];
   const reads = sources.map((s) => ({ source: s, read: readSource(s) }));
   const all = reads.flatMap((r) => r.read.units);
-  if (qTerms.length === 0 || all.length === 0) return [];
+  if (qTerms.length === 0 || all.length === 0) {
+    return [];
+  }
   // Rare question terms are the evidence; "python" in the Python manual says little.
   const df = new Map(qTerms.map((t) => [t, 0]));
-  for (const u of all) for (const t of qTerms) if (u.terms.has(t)) df.set(t, df.get(t)! + 1);
+  for (const u of all) {
+    for (const t of qTerms) {
+      if (u.terms.has(t)) {
+        df.set(t, df.get(t)! + 1);
+      }
+    }
+  }
   const idf = new Map(qTerms.map((t) => [t, Math.log(1 + (all.length + 1) / (df.get(t)! + 0.5))]));
   const total = [...idf.values()].reduce((a, b) => a + b, 0);
   const cover = (has: (t: string) => boolean) => qTerms.reduce((s, t) => s + (has(t) ? idf.get(t)! : 0), 0) / total;
   const type = answerTypeOf(question);
   const askedDefault = /\bdefault/i.test(question);
   // Identifiers the question names literally ("ignore_errors", "gzip.open", "--force").
-  const literals = (question.match(/[\w.%-]*[_.(%][\w.()%-]*|--?[a-z][\w-]*/gi) ?? []).map((w) => w.toLowerCase().replace(/[().]+$/, "")).filter((w) => w.length > 1);
+  const literals = (question.match(/[\w.%-]*[_.(%][\w.()%-]*|--?[a-z][\w-]*/gi) ?? [])
+    .map((w) => w.toLowerCase().replace(/[().]+$/, ""))
+    .filter((w) => w.length > 1);
 
   const scored: ScoredUnit[] = [];
   let bestCoverage = 0;
@@ -69,9 +93,18 @@ export function scoreUnits(question: string, sources: ContextSource[], model: Re
         first: i === 0 ? 1 : 0,
         row: u.row ? 1 : 0,
         words: Math.log(1 + u.words.size),
-        literal: literals.length ? literals.filter((l) => lower.includes(l) || subjectText.includes(l)).length / literals.length : 0,
+        literal: literals.length
+          ? literals.filter((l) => lower.includes(l) || subjectText.includes(l)).length / literals.length
+          : 0,
       };
-      scored.push({ source, read, unit: u, features, support: features.subjectCoverage * (1 + rankPrior / source.n), probability: 0 });
+      scored.push({
+        source,
+        read,
+        unit: u,
+        features,
+        support: features.subjectCoverage * (1 + rankPrior / source.n),
+        probability: 0,
+      });
     });
   }
   for (const s of scored) {
@@ -81,10 +114,14 @@ export function scoreUnits(question: string, sources: ContextSource[], model: Re
   return scored;
 }
 
-
 export interface ReadAnswer {
   /** The units of the answer in source order, each with the text to write (subject prefixed where it is not named). */
-  units: Array<{ source: ContextSource; text: string; position: number; /** Pulled in for its value: one claim with the unit before it. */ joinPrevious: boolean }>;
+  units: Array<{
+    source: ContextSource;
+    text: string;
+    position: number /** Pulled in for its value: one claim with the unit before it. */;
+    joinPrevious: boolean;
+  }>;
 }
 
 /**
@@ -100,27 +137,42 @@ const SECOND_SOURCE_SHARE = 0.8;
 
 export function chooseAnswer(question: string, scored: ScoredUnit[], model: ReaderModel, maxUnits: number): ReadAnswer {
   const prose = scored.filter(isProse);
-  const best = prose.reduce<ScoredUnit | undefined>((b, s) => (!b || s.support > b.support || (s.support === b.support && s.probability > b.probability) ? s : b), undefined);
-  if (!best) return { units: [] };
+  const best = prose.reduce<ScoredUnit | undefined>(
+    (b, s) => (!b || s.support > b.support || (s.support === b.support && s.probability > b.probability) ? s : b),
+    undefined,
+  );
+  if (!best) {
+    return { units: [] };
+  }
   const same = prose.filter((s) => s.source === best.source);
   const chosen = new Set([best]);
   for (const s of [...same].sort((a, b) => b.probability - a.probability)) {
-    if (chosen.size >= maxUnits) break;
+    if (chosen.size >= maxUnits) {
+      break;
+    }
     // A table row is a fact of its own: rows beside the answering one only add noise.
-    if (s.unit.row && s.features.coverage < best.features.coverage) continue;
-    if (s.probability >= model.threshold) chosen.add(s);
+    if (s.unit.row && s.features.coverage < best.features.coverage) {
+      continue;
+    }
+    if (s.probability >= model.threshold) {
+      chosen.add(s);
+    }
   }
   // Another source whose best sentence is nearly as well supported is quoted too, as the sentence
   // picker did: retrieval puts the passage that answers first only most of the time (ClapNQ: 91%).
   const others = prose
     .filter((s) => s.source !== best.source && s.support >= best.support * SECOND_SOURCE_SHARE)
     .sort((a, b) => b.support - a.support || b.probability - a.probability);
-  if (others[0] && chosen.size < maxUnits) chosen.add(others[0]);
+  if (others[0] && chosen.size < maxUnits) {
+    chosen.add(others[0]);
+  }
   const type = answerTypeOf(question);
   let pulled: ScoredUnit | undefined;
   if (best.features.typeFound === 0 && ["value", "number", "date", "code", "name"].includes(type)) {
     const next = scored.find((s) => s.source === best.source && s.unit.position === best.unit.position + 1);
-    if (next && next.features.typeFound === 1) (pulled = next), chosen.add(next);
+    if (next && next.features.typeFound === 1) {
+      (pulled = next), chosen.add(next);
+    }
   }
   const ordered = [...chosen].sort((a, b) => a.source.n - b.source.n || a.unit.position - b.unit.position);
   const seen = new Set<string>();
@@ -128,23 +180,34 @@ export function chooseAnswer(question: string, scored: ScoredUnit[], model: Read
   let named = false;
   const units: ReadAnswer["units"] = [];
   for (const s of ordered) {
-    if (seen.has(s.unit.text)) continue;
+    if (seen.has(s.unit.text)) {
+      continue;
+    }
     seen.add(s.unit.text);
     let text = s.unit.text;
     if (subject && !named && s.source === best.source) {
       // As a word: "len" is not named by "length".
       const name = nameOf(subject).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-      if (!new RegExp(`(?:^|[^\\w.])${name}(?![\\w])`, "i").test(s.unit.text)) text = `${subject}: ${text}`;
+      if (!new RegExp(`(?:^|[^\\w.])${name}(?![\\w])`, "i").test(s.unit.text)) {
+        text = `${subject}: ${text}`;
+      }
       named = true;
     }
-    units.push({ source: s.source, text, position: s.unit.position, joinPrevious: s === pulled && units.at(-1)?.position === s.unit.position - 1 });
+    units.push({
+      source: s.source,
+      text,
+      position: s.unit.position,
+      joinPrevious: s === pulled && units.at(-1)?.position === s.unit.position - 1,
+    });
   }
   return { units };
 }
 
 /** Headings, stubs and planted instructions are not answers (ReadUnit.sayable); nor is a heading line. */
 export function isProse(s: ScoredUnit): boolean {
-  if (!s.unit.sayable) return false;
+  if (!s.unit.sayable) {
+    return false;
+  }
   const bare = s.unit.text.replace(/^#+\s*/, "").trim();
   return !s.source.hit.headingPath.includes(bare);
 }

@@ -9,7 +9,9 @@ export async function* sseData(body: ReadableStream<Uint8Array>, onBytes: () => 
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) break;
+      if (done) {
+        break;
+      }
       onBytes();
       buffer += decoder.decode(value, { stream: true });
       let cut: RegExpExecArray | null;
@@ -17,11 +19,15 @@ export async function* sseData(body: ReadableStream<Uint8Array>, onBytes: () => 
         const event = buffer.slice(0, cut.index);
         buffer = buffer.slice(cut.index + cut[0].length);
         const data = dataOf(event);
-        if (data !== null) yield data;
+        if (data !== null) {
+          yield data;
+        }
       }
     }
     const data = dataOf(buffer + decoder.decode());
-    if (data !== null) yield data;
+    if (data !== null) {
+      yield data;
+    }
   } finally {
     reader.releaseLock();
   }

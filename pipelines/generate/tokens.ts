@@ -30,7 +30,9 @@ export function encodingForModel(model: string): "o200k_base" | "cl100k_base" {
 
 /** The tokenizer for an OpenAI-compatible model name. o200k's ranks (2.3 MB) load only when needed. */
 export async function tokenizerForModel(model: string): Promise<GeneratorTokenizer> {
-  if (encodingForModel(model) === "cl100k_base") return createGeneratorTokenizer();
+  if (encodingForModel(model) === "cl100k_base") {
+    return createGeneratorTokenizer();
+  }
   o200kTokenizer ??= import("js-tiktoken/ranks/o200k_base").then(({ default: o200k }) => {
     const enc = new Tiktoken(o200k);
     return { encoding: "o200k_base", count: (text: string) => enc.encode(text).length };

@@ -38,9 +38,13 @@ export function createAnswerGuard(question: string, opts: AnswerGuardOptions) {
           const ranked = await inner.rerank(query, hits);
           return ranked.filter((h) => {
             const check = detectInjection(h.text);
-            if (!check.flagged) return true;
+            if (!check.flagged) {
+              return true;
+            }
             flagged.set(h.chunkId, { documentId: h.documentId, reasons: check.reasons });
-            if (opts.injectionMode === "flag") return true;
+            if (opts.injectionMode === "flag") {
+              return true;
+            }
             excluded.push({ documentId: h.documentId, chunkId: h.chunkId, reasons: check.reasons });
             return false;
           });
@@ -69,12 +73,16 @@ export function createAnswerGuard(question: string, opts: AnswerGuardOptions) {
         push(delta: string): string {
           pending += delta;
           let cut = pending.search(PARTIAL_MARKUP);
-          if (cut < 0) cut = pending.length;
+          if (cut < 0) {
+            cut = pending.length;
+          }
           if (opts.maskAnswers && pending.length < MAX_HELD_CHARS) {
             const boundaries = [...pending.slice(0, cut).matchAll(/[.!?](?=\s)|\n/g)];
             cut = boundaries.length ? boundaries[boundaries.length - 1]!.index + 1 : 0;
           }
-          if (cut === 0 && pending.length < MAX_HELD_CHARS) return "";
+          if (cut === 0 && pending.length < MAX_HELD_CHARS) {
+            return "";
+          }
           const out = pending.slice(0, cut || pending.length);
           pending = pending.slice(out.length);
           return release(out);
@@ -117,12 +125,20 @@ export function createAnswerGuard(question: string, opts: AnswerGuardOptions) {
           ...out,
           answer: mask(out.answer),
           citations: out.citations.map((c) => ({ ...c, snippet: mask(c.snippet) })),
-          verification: { ...out.verification, details: out.verification.details.map((d) => ({ ...d, text: mask(d.text) })) },
+          verification: {
+            ...out.verification,
+            details: out.verification.details.map((d) => ({ ...d, text: mask(d.text) })),
+          },
         };
       }
       const flaggedSources = packed
         .filter((s) => flagged.has(s.chunkId))
-        .map((s) => ({ n: s.n, documentId: s.documentId, chunkId: s.chunkId, reasons: flagged.get(s.chunkId)!.reasons }));
+        .map((s) => ({
+          n: s.n,
+          documentId: s.documentId,
+          chunkId: s.chunkId,
+          reasons: flagged.get(s.chunkId)!.reasons,
+        }));
       return {
         ...out,
         guard: {

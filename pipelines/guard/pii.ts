@@ -23,11 +23,15 @@ const digits = (s: string) => s.replace(/\D/g, "");
 /** The Luhn check every payment card number passes; most 16-digit ids do not. */
 export function luhnValid(number: string): boolean {
   const d = digits(number);
-  if (d.length < 13 || d.length > 19) return false;
+  if (d.length < 13 || d.length > 19) {
+    return false;
+  }
   let sum = 0;
   for (let i = 0; i < d.length; i++) {
     let x = d.charCodeAt(d.length - 1 - i) - 48;
-    if (i % 2 === 1) x = x * 2 > 9 ? x * 2 - 9 : x * 2;
+    if (i % 2 === 1) {
+      x = x * 2 > 9 ? x * 2 - 9 : x * 2;
+    }
     sum += x;
   }
   return sum % 10 === 0;
@@ -36,7 +40,9 @@ export function luhnValid(number: string): boolean {
 /** ISO 13616 mod-97: the country code and check digits moved to the end, letters as 10..35. */
 export function ibanValid(candidate: string): boolean {
   const s = candidate.replace(/\s/g, "").toUpperCase();
-  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(s)) return false;
+  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(s)) {
+    return false;
+  }
   const moved = s.slice(4) + s.slice(0, 4);
   let rem = 0;
   for (const ch of moved) {
@@ -52,7 +58,9 @@ function trimIban(match: string): string | null {
   const groups = match.split(" ");
   for (let n = groups.length; n >= 1; n--) {
     const c = groups.slice(0, n).join(" ");
-    if (ibanValid(c)) return c;
+    if (ibanValid(c)) {
+      return c;
+    }
   }
   return null;
 }
@@ -93,7 +101,8 @@ const DETECTORS: Detector[] = [
   {
     kind: "IP",
     // Not after "EC ": enzyme numbers (EC 1.14.16.2) have the same shape.
-    pattern: /(?<![\d.]|EC )(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d]|\.\d)/g,
+    pattern:
+      /(?<![\d.]|EC )(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d]|\.\d)/g,
   },
   {
     kind: "IP",
@@ -121,13 +130,19 @@ export function findPii(text: string): PiiMatch[] {
       let value = m[0];
       if (d.trim) {
         const t = d.trim(value);
-        if (t === null) continue;
+        if (t === null) {
+          continue;
+        }
         value = t;
       }
-      if (d.valid && !d.valid(value)) continue;
+      if (d.valid && !d.valid(value)) {
+        continue;
+      }
       const start = m.index;
       const end = start + value.length;
-      if (free(start, end)) taken.push({ kind: d.kind, start, end });
+      if (free(start, end)) {
+        taken.push({ kind: d.kind, start, end });
+      }
     }
   }
   return taken.sort((a, b) => a.start - b.start);
@@ -144,7 +159,9 @@ export interface MaskResult {
 /** Replaces every match with its placeholder, e.g. "mail a@b.io" → "mail [EMAIL]". */
 export function maskPii(text: string): MaskResult {
   const matches = text.length < 6 ? [] : findPii(text);
-  if (matches.length === 0) return { text, counts: {}, spans: [] };
+  if (matches.length === 0) {
+    return { text, counts: {}, spans: [] };
+  }
   let out = "";
   let at = 0;
   const counts: MaskResult["counts"] = {};
@@ -168,12 +185,22 @@ export const maskText = (text: string): string => maskPii(text).text;
  * other values alone. `skipKeys` names fields that hold ids or configuration, not user text.
  */
 export function maskDeep<T>(value: T, skipKeys: ReadonlySet<string> = new Set(), depth = 6): T {
-  if (typeof value === "string") return maskText(value) as T;
-  if (depth <= 0 || value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map((v) => maskDeep(v, skipKeys, depth - 1)) as T;
-  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  if (typeof value === "string") {
+    return maskText(value) as T;
+  }
+  if (depth <= 0 || value === null || typeof value !== "object") {
+    return value;
+  }
+  if (Array.isArray(value)) {
+    return value.map((v) => maskDeep(v, skipKeys, depth - 1)) as T;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) {
+    return value;
+  }
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = skipKeys.has(k) ? v : maskDeep(v, skipKeys, depth - 1);
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = skipKeys.has(k) ? v : maskDeep(v, skipKeys, depth - 1);
+  }
   return out as T;
 }
 
@@ -182,17 +209,24 @@ export function maskDeep<T>(value: T, skipKeys: ReadonlySet<string> = new Set(),
  * offsets are moved to the masked text, so chunk offsets refer to the masked text, not the file.
  * A match that straddles a section boundary is masked whole; the boundary moves to its edge.
  */
-export function maskParsedText<S extends { text: string; start: number; end: number }>(
-  doc: { text: string; sections: S[] },
-): { text: string; sections: S[]; masked: number } {
+export function maskParsedText<S extends { text: string; start: number; end: number }>(doc: {
+  text: string;
+  sections: S[];
+}): { text: string; sections: S[]; masked: number } {
   const m = maskPii(doc.text);
-  if (m.spans.length === 0) return { text: doc.text, sections: doc.sections, masked: 0 };
+  if (m.spans.length === 0) {
+    return { text: doc.text, sections: doc.sections, masked: 0 };
+  }
   // Original offset → masked offset: shifted by every replacement before it; inside one, to its edge.
   const map = (pos: number, side: "start" | "end") => {
     let shift = 0;
     for (const s of m.spans) {
-      if (pos <= s.start) break;
-      if (pos < s.end) return side === "start" ? s.maskedStart : s.maskedEnd;
+      if (pos <= s.start) {
+        break;
+      }
+      if (pos < s.end) {
+        return side === "start" ? s.maskedStart : s.maskedEnd;
+      }
       shift = s.maskedEnd - s.end;
     }
     return pos + shift;

@@ -67,33 +67,55 @@ export async function withRetry<T>(
       return await run({ signal: controller.signal, touch });
     } catch (err) {
       lastError = err;
-      if (opts.signal?.aborted || err instanceof FinalAttemptError) break;
+      if (opts.signal?.aborted || err instanceof FinalAttemptError) {
+        break;
+      }
       const retryable = err instanceof HttpStatusError ? isRetryableStatus(err.status) : true;
-      if (!retryable || attempt === policy.attempts) break;
+      if (!retryable || attempt === policy.attempts) {
+        break;
+      }
       const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-      const wait = err instanceof HttpStatusError && err.retryAfterMs !== null ? err.retryAfterMs : backoff * (0.5 + Math.random() / 2);
+      const wait =
+        err instanceof HttpStatusError && err.retryAfterMs !== null
+          ? err.retryAfterMs
+          : backoff * (0.5 + Math.random() / 2);
       await sleep(Math.min(wait, policy.maxDelayMs));
     } finally {
       clearTimeout(timer);
       opts.signal?.removeEventListener("abort", cancel);
     }
   }
-  const timedOut = lastError instanceof Error && (lastError.name === "TimeoutError" || (lastError.cause as Error | undefined)?.name === "TimeoutError");
-  if (timedOut) throw new Error(`${url} did not answer within ${policy.timeoutMs} ms`, { cause: lastError });
+  const timedOut =
+    lastError instanceof Error &&
+    (lastError.name === "TimeoutError" || (lastError.cause as Error | undefined)?.name === "TimeoutError");
+  if (timedOut) {
+    throw new Error(`${url} did not answer within ${policy.timeoutMs} ms`, { cause: lastError });
+  }
   throw lastError;
 }
 
 /** POSTs JSON and throws `HttpStatusError` for a non-2xx answer, with the start of its body. */
-export async function postRaw(url: string, body: unknown, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
+export async function postRaw(
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<Response> {
   const res = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
     signal,
   });
-  if (res.ok) return res;
+  if (res.ok) {
+    return res;
+  }
   const text = (await res.text().catch(() => "")).slice(0, 300);
-  throw new HttpStatusError(res.status, `${url} answered ${res.status}: ${text}`, parseRetryAfter(res.headers.get("retry-after")));
+  throw new HttpStatusError(
+    res.status,
+    `${url} answered ${res.status}: ${text}`,
+    parseRetryAfter(res.headers.get("retry-after")),
+  );
 }
 
 /** POSTs JSON and parses the JSON answer, retried as `withRetry` does. */
@@ -105,13 +127,20 @@ export async function postJson<T>(
   sleep?: (ms: number) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<T> {
-  return withRetry(url, policy, async (a) => (await (await postRaw(url, body, headers, a.signal)).json()) as T, { sleep, signal });
+  return withRetry(url, policy, async (a) => (await (await postRaw(url, body, headers, a.signal)).json()) as T, {
+    sleep,
+    signal,
+  });
 }
 
 function parseRetryAfter(value: string | null): number | null {
-  if (!value) return null;
+  if (!value) {
+    return null;
+  }
   const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  if (Number.isFinite(seconds)) {
+    return Math.max(0, seconds * 1000);
+  }
   const date = Date.parse(value);
   return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
 }

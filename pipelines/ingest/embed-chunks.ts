@@ -31,9 +31,15 @@ export async function embedWithCache(
   const known = await deps.embeddingCache.getMany(key, unique);
   const missing = unique.filter((h) => !known.has(h));
   const textOf = new Map(hashes.map((h, i) => [h, texts[i]!]));
-  const fresh = await embed(deps.embedder, missing.map((h) => textOf.get(h)!));
+  const fresh = await embed(
+    deps.embedder,
+    missing.map((h) => textOf.get(h)!),
+  );
   missing.forEach((h, i) => known.set(h, fresh[i]!));
-  await deps.embeddingCache.putMany(key, missing.map((h, i) => ({ textHash: h, embedding: fresh[i]! })));
+  await deps.embeddingCache.putMany(
+    key,
+    missing.map((h, i) => ({ textHash: h, embedding: fresh[i]! })),
+  );
   return {
     vectors: hashes.map((h) => known.get(h)!),
     hashes,
@@ -43,7 +49,9 @@ export async function embedWithCache(
 }
 
 async function embed(embedder: Embedder, texts: string[]): Promise<number[][]> {
-  if (texts.length === 0) return [];
+  if (texts.length === 0) {
+    return [];
+  }
   let vectors: number[][];
   try {
     vectors = await embedder.embed(texts);
@@ -55,9 +63,13 @@ async function embed(embedder: Embedder, texts: string[]): Promise<number[][]> {
   }
   // A short answer would pair vectors with the wrong chunks; refuse it rather than store nonsense.
   if (vectors.length !== texts.length) {
-    throw new PipelineError("embedding_failed", `The embedder returned ${vectors.length} vectors for ${texts.length} texts.`, {
-      retryable: true,
-    });
+    throw new PipelineError(
+      "embedding_failed",
+      `The embedder returned ${vectors.length} vectors for ${texts.length} texts.`,
+      {
+        retryable: true,
+      },
+    );
   }
   return vectors;
 }

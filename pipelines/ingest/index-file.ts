@@ -59,14 +59,26 @@ export type IngestOutcome =
  * propagate so the queue retries them.
  */
 export function indexFile(deps: IngestDeps, job: IndexFileJob): Promise<IngestOutcome> {
-  const attrs = { "rag.source.id": job.sourceId, "rag.document.path": job.path, "rag.generation.id": deps.generationId };
+  const attrs = {
+    "rag.source.id": job.sourceId,
+    "rag.document.path": job.path,
+    "rag.generation.id": deps.generationId,
+  };
   return withSpan("ingest.index_file", attrs, async (span) => {
     const outcome = await indexFileStages(deps, job);
     span.setAttribute("rag.outcome", outcome.status);
-    if ("documentId" in outcome && outcome.documentId) span.setAttribute("rag.document.id", outcome.documentId);
+    if ("documentId" in outcome && outcome.documentId) {
+      span.setAttribute("rag.document.id", outcome.documentId);
+    }
     if (outcome.status === "indexed") {
-      span.setAttributes({ "rag.chunks": outcome.chunks, "rag.chunks.embedded": outcome.embedded, "rag.chunks.reused": outcome.reused });
-    } else if (outcome.status === "failed") span.setAttribute("rag.error.code", outcome.code);
+      span.setAttributes({
+        "rag.chunks": outcome.chunks,
+        "rag.chunks.embedded": outcome.embedded,
+        "rag.chunks.reused": outcome.reused,
+      });
+    } else if (outcome.status === "failed") {
+      span.setAttribute("rag.error.code", outcome.code);
+    }
     return outcome;
   });
 }
@@ -78,19 +90,27 @@ async function indexFileStages(deps: IngestDeps, job: IndexFileJob): Promise<Ing
     read = await withSpan("ingest.read", { "rag.document.path": job.path }, async (span) => {
       // With the root: a symbolic link that leads outside it is refused, and the reason recorded.
       const r = await readSourceFile(abs, job.path, deps.maxFileBytes, job.root);
-      if (r.kind === "file") span.setAttribute("rag.bytes", r.bytes.byteLength);
+      if (r.kind === "file") {
+        span.setAttribute("rag.bytes", r.bytes.byteLength);
+      }
       return r;
     });
   } catch (err) {
-    if (!isPipelineError(err) || err.retryable) throw err;
+    if (!isPipelineError(err) || err.retryable) {
+      throw err;
+    }
     const doc = await deps.catalog.ensureDocument(job.sourceId, job.path, job.collection);
     return fail(deps, doc.id, err);
   }
-  if (read.kind === "gone") return removeFile(deps, job);
+  if (read.kind === "gone") {
+    return removeFile(deps, job);
+  }
   const { bytes } = read;
 
   const contentHash = sha256(bytes);
-  if (job.contentHash && job.contentHash !== contentHash) return { status: "superseded" };
+  if (job.contentHash && job.contentHash !== contentHash) {
+    return { status: "superseded" };
+  }
   const doc = await deps.catalog.ensureDocument(job.sourceId, job.path, job.collection);
   if (!job.force && doc.status === "indexed" && doc.contentHash === contentHash) {
     return { status: "unchanged", documentId: doc.id };
@@ -111,15 +131,22 @@ async function indexFileStages(deps: IngestDeps, job: IndexFileJob): Promise<Ing
       return d;
     });
     if (drafts.length === 0) {
-      throw new PipelineError("empty_document", `"${job.path}" has no text to index once parsed.`, { context: { path: job.path } });
+      throw new PipelineError("empty_document", `"${job.path}" has no text to index once parsed.`, {
+        context: { path: job.path },
+      });
     }
     const embedded = await withSpan("ingest.embed", { ...ids, "rag.chunks": drafts.length }, async (span) => {
-      const e = await embedWithCache(deps, drafts.map((d) => d.text));
+      const e = await embedWithCache(
+        deps,
+        drafts.map((d) => d.text),
+      );
       span.setAttributes({ "rag.chunks.embedded": e.embedded, "rag.chunks.reused": e.reused });
       return e;
     });
     // Embedding is the slow step: a file deleted meanwhile must not come back from the dead.
-    if (!(await stillExists(abs))) return removeFile(deps, job);
+    if (!(await stillExists(abs))) {
+      return removeFile(deps, job);
+    }
 
     const chunks: StoredChunk[] = drafts.map((d, i) => ({
       ordinal: d.ordinal,
@@ -133,21 +160,37 @@ async function indexFileStages(deps: IngestDeps, job: IndexFileJob): Promise<Ing
       tokenCount: deps.tokenizer.count(d.text),
     }));
     const tokens = chunks.reduce((n, c) => n + c.tokenCount, 0);
-    await withSpan("ingest.store", { ...ids, "rag.chunks": chunks.length, "rag.tokens": tokens, "rag.generation.id": deps.generationId }, async () => {
-      await deps.store.replaceDocumentChunks(deps.generationId, { documentId: doc.id, collection: job.collection }, chunks);
-      await deps.catalog.markIndexed(doc.id, {
-        contentHash,
-        format: parsed.format,
-        title: parsed.title,
-        sizeBytes: bytes.byteLength,
-        chunkCount: chunks.length,
-        pageCount: parsed.pageCount,
-      });
-      await deps.pages?.record(doc.id, summarizeTextLayer(parsed.pages), parsed.pages);
-    });
-    return { status: "indexed", documentId: doc.id, chunks: chunks.length, embedded: embedded.embedded, reused: embedded.reused };
+    await withSpan(
+      "ingest.store",
+      { ...ids, "rag.chunks": chunks.length, "rag.tokens": tokens, "rag.generation.id": deps.generationId },
+      async () => {
+        await deps.store.replaceDocumentChunks(
+          deps.generationId,
+          { documentId: doc.id, collection: job.collection },
+          chunks,
+        );
+        await deps.catalog.markIndexed(doc.id, {
+          contentHash,
+          format: parsed.format,
+          title: parsed.title,
+          sizeBytes: bytes.byteLength,
+          chunkCount: chunks.length,
+          pageCount: parsed.pageCount,
+        });
+        await deps.pages?.record(doc.id, summarizeTextLayer(parsed.pages), parsed.pages);
+      },
+    );
+    return {
+      status: "indexed",
+      documentId: doc.id,
+      chunks: chunks.length,
+      embedded: embedded.embedded,
+      reused: embedded.reused,
+    };
   } catch (err) {
-    if (isPipelineError(err) && !err.retryable) return fail(deps, doc.id, err);
+    if (isPipelineError(err) && !err.retryable) {
+      return fail(deps, doc.id, err);
+    }
     throw err;
   }
 }
@@ -158,7 +201,9 @@ export async function removeFile(
   job: { sourceId: string; path: string },
 ): Promise<IngestOutcome> {
   const doc = await deps.catalog.getDocument(job.sourceId, job.path);
-  if (!doc) return { status: "removed", documentId: null };
+  if (!doc) {
+    return { status: "removed", documentId: null };
+  }
   await deps.store.deleteDocumentChunks(doc.id);
   await deps.catalog.deleteDocument(doc.id);
   return { status: "removed", documentId: doc.id };

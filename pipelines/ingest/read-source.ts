@@ -13,10 +13,14 @@ export type SourceRead = { kind: "file"; bytes: Uint8Array } | { kind: "gone" };
 export async function assertContained(root: string, abs: string, path: string): Promise<void> {
   const realRoot = await realpath(root).catch(() => resolve(root));
   const real = await realpath(abs).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === "ENOENT" || err.code === "ENOTDIR") return null;
+    if (err.code === "ENOENT" || err.code === "ENOTDIR") {
+      return null;
+    }
     throw err;
   });
-  if (real === null) return;
+  if (real === null) {
+    return;
+  }
   const rel = relative(realRoot, real);
   if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
     throw new PipelineError(
@@ -45,9 +49,13 @@ export function resolveInside(root: string, path: string): string {
  */
 export async function readSourceFile(abs: string, path: string, maxBytes: number, root?: string): Promise<SourceRead> {
   try {
-    if (root !== undefined) await assertContained(root, abs, path);
+    if (root !== undefined) {
+      await assertContained(root, abs, path);
+    }
     const info = await stat(abs);
-    if (!info.isFile()) return { kind: "gone" };
+    if (!info.isFile()) {
+      return { kind: "gone" };
+    }
     if (info.size > maxBytes) {
       throw new PipelineError(
         "file_too_large",
@@ -59,15 +67,21 @@ export async function readSourceFile(abs: string, path: string, maxBytes: number
     try {
       const bytes = new Uint8Array(await handle.readFile());
       // The file may have grown between stat and read; the limit protects memory, so hold to it.
-      if (bytes.byteLength > maxBytes) return readSourceFile(abs, path, maxBytes, root);
+      if (bytes.byteLength > maxBytes) {
+        return readSourceFile(abs, path, maxBytes, root);
+      }
       return { kind: "file", bytes };
     } finally {
       await handle.close();
     }
   } catch (err) {
-    if (isPipelineError(err)) throw err;
+    if (isPipelineError(err)) {
+      throw err;
+    }
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return { kind: "gone" };
+    if (code === "ENOENT" || code === "ENOTDIR") {
+      return { kind: "gone" };
+    }
     if (code === "EACCES" || code === "EPERM") {
       throw new PipelineError(
         "permission_denied",
@@ -82,7 +96,9 @@ export async function readSourceFile(abs: string, path: string, maxBytes: number
 /** True while `abs` is still a regular file; used to notice a file deleted while it was being embedded. */
 export async function stillExists(abs: string): Promise<boolean> {
   const info = await stat(abs).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === "ENOENT" || err.code === "ENOTDIR") return null;
+    if (err.code === "ENOENT" || err.code === "ENOTDIR") {
+      return null;
+    }
     throw err;
   });
   return info?.isFile() ?? false;

@@ -28,9 +28,18 @@ const round = (x: number | null) => (x === null ? null : Math.round(x * 10_000) 
  */
 export async function computeQueryMetrics(input: MetricsInput, opts: MetricsOptions = {}): Promise<QueryMetrics> {
   const claims = input.abstained ? [] : input.details.filter((d) => d.claim && d.status !== "removed");
-  const judging = opts.judge && (input.sources.length > 0 || claims.length > 0) ? judgeSafely(input, claims.map((d) => d.text), opts) : null;
+  const judging =
+    opts.judge && (input.sources.length > 0 || claims.length > 0)
+      ? judgeSafely(
+          input,
+          claims.map((d) => d.text),
+          opts,
+        )
+      : null;
   const [base, judged] = await Promise.all([defaultMetrics(input, opts.embed), judging]);
-  if (!judged || !opts.judge) return base;
+  if (!judged || !opts.judge) {
+    return base;
+  }
   const faithful = judged.claims.filter(Boolean).length;
   return {
     ...base,
@@ -44,9 +53,14 @@ export async function computeQueryMetrics(input: MetricsInput, opts: MetricsOpti
 async function judgeSafely(input: MetricsInput, claims: string[], opts: MetricsOptions): Promise<LlmJudgement | null> {
   try {
     const sources = input.sources.map((s) => s.text);
-    const judged = await opts.judge!.judge({ question: input.question, claims, sources, abstained: input.abstained }, opts.signal);
+    const judged = await opts.judge!.judge(
+      { question: input.question, claims, sources, abstained: input.abstained },
+      opts.signal,
+    );
     if (judged.claims.length !== claims.length || judged.sources.length !== sources.length) {
-      throw new Error(`the judge returned ${judged.claims.length} claim and ${judged.sources.length} source verdicts for ${claims.length} and ${sources.length}`);
+      throw new Error(
+        `the judge returned ${judged.claims.length} claim and ${judged.sources.length} source verdicts for ${claims.length} and ${sources.length}`,
+      );
     }
     return judged;
   } catch (err) {
@@ -71,7 +85,9 @@ async function defaultMetrics(input: MetricsInput, embed: MetricsOptions["embed"
   const answerEvidence = sourceEvidence(0, answerText);
 
   // Faithfulness is the verifier's own verdict on each claim left in the final answer.
-  const faithfulness = answered ? share(finalChecks.filter((d) => supported(d.status)).length, finalChecks.length) : null;
+  const faithfulness = answered
+    ? share(finalChecks.filter((d) => supported(d.status)).length, finalChecks.length)
+    : null;
 
   const questionVector = batch.vector(input.question);
   const answerVector = answered ? batch.vector(answerText) : () => null;
@@ -88,11 +104,17 @@ async function defaultMetrics(input: MetricsInput, embed: MetricsOptions["embed"
   // the rest of the metrics together.
   const verifiedUse = new Set(finalChecks.filter((d) => supported(d.status)).flatMap((d) => d.cites));
   const used = sources.map((ev) =>
-    verifiedUse.has(ev.n) ? () => true : batch.any(answerClaims.map((c) => batch.support(c, ev)), { semantic: false }),
+    verifiedUse.has(ev.n)
+      ? () => true
+      : batch.any(
+          answerClaims.map((c) => batch.support(c, ev)),
+          { semantic: false },
+        ),
   );
   const recalled = refChecks.map((row) => batch.any(row));
   const refInAnswer = answered ? refClaims.map((c) => batch.any([batch.support(c, answerEvidence)])) : [];
-  const answerInRef = refEvidence && answered ? answerClaims.map((c) => batch.any([batch.support(c, refEvidence)])) : [];
+  const answerInRef =
+    refEvidence && answered ? answerClaims.map((c) => batch.any([batch.support(c, refEvidence)])) : [];
 
   await batch.run(embed);
 
@@ -104,8 +126,9 @@ async function defaultMetrics(input: MetricsInput, embed: MetricsOptions["embed"
 
   let correctness: number | null = null;
   if (refClaims.length) {
-    if (!answered) correctness = 0; // an abstention states nothing of the reference
-    else {
+    if (!answered) {
+      correctness = 0; // an abstention states nothing of the reference
+    } else {
       const tp = answerInRef.filter((f) => f()).length;
       const f1 = claimF1(tp, answerClaims.length - tp, refInAnswer.filter((f) => !f()).length) ?? 0;
       correctness = answerCorrectness(f1, cos(answerVector(), referenceVector()));
@@ -118,7 +141,9 @@ async function defaultMetrics(input: MetricsInput, embed: MetricsOptions["embed"
     answerRelevancy: round(relevancy),
     contextPrecision: round(rankPrecision(relevant.map((f) => f()))),
     contextUtilisation: round(answerClaims.length && sources.length ? rankPrecision(used.map((f) => f())) : null),
-    contextRecall: round(refClaims.length ? (sources.length ? share(recalled.filter((f) => f()).length, refClaims.length) : 0) : null),
+    contextRecall: round(
+      refClaims.length ? (sources.length ? share(recalled.filter((f) => f()).length, refClaims.length) : 0) : null,
+    ),
     answerCorrectness: round(correctness),
   };
 }

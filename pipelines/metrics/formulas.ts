@@ -31,11 +31,15 @@ export const share = (part: number, whole: number): number | null => (whole === 
  * → 0; no sources at all → null.
  */
 export function rankPrecision(relevant: boolean[]): number | null {
-  if (relevant.length === 0) return null;
+  if (relevant.length === 0) {
+    return null;
+  }
   let hits = 0;
   let sum = 0;
   relevant.forEach((r, i) => {
-    if (!r) return;
+    if (!r) {
+      return;
+    }
     hits++;
     sum += hits / (i + 1);
   });
@@ -56,14 +60,20 @@ export function claimF1(tp: number, fp: number, fn: number): number | null {
  * embedder; a question without content words such as "What is it?").
  */
 export function answerRelevancy(cosine: number | null, coverage: number | null): number | null {
-  if (cosine === null) return coverage;
-  if (coverage === null) return rescale(cosine, RELEVANCY_COSINE.floor, RELEVANCY_COSINE.full);
+  if (cosine === null) {
+    return coverage;
+  }
+  if (coverage === null) {
+    return rescale(cosine, RELEVANCY_COSINE.floor, RELEVANCY_COSINE.full);
+  }
   const w = RELEVANCY_SEMANTIC_WEIGHT;
   return w * rescale(cosine, RELEVANCY_COSINE.floor, RELEVANCY_COSINE.full) + (1 - w) * coverage;
 }
 
 /** 0.75 × F1 + 0.25 × max(0, cosine); the F1 alone without an embedder. */
 export function answerCorrectness(f1: number, cosine: number | null): number {
-  if (cosine === null) return f1;
+  if (cosine === null) {
+    return f1;
+  }
   return CORRECTNESS_WEIGHTS.f1 * f1 + CORRECTNESS_WEIGHTS.similarity * clamp01(cosine);
 }

@@ -26,8 +26,12 @@ export interface MetricsJudgeSettings {
  */
 export function createMetricsJudge(settings: MetricsJudgeSettings): LlmJudge | undefined {
   const method = settings.METRICS_JUDGE ?? "embedding";
-  if (method === "embedding" || method === "lexical") return undefined;
-  if (method !== "llm") throw new Error(`METRICS_JUDGE=${method} is unknown; use embedding, lexical or llm.`);
+  if (method === "embedding" || method === "lexical") {
+    return undefined;
+  }
+  if (method !== "llm") {
+    throw new Error(`METRICS_JUDGE=${method} is unknown; use embedding, lexical or llm.`);
+  }
   const baseUrl = settings.LLM_BASE_URL ?? OPENAI_BASE_URL;
   if (baseUrl === OPENAI_BASE_URL && !settings.LLM_API_KEY) {
     throw new Error(
@@ -41,6 +45,11 @@ export function createMetricsJudge(settings: MetricsJudgeSettings): LlmJudge | u
     apiKey: settings.LLM_API_KEY,
     promptVersion: settings.JUDGE_PROMPT_VERSION,
     // A grade is not worth a user's wait: fewer, shorter attempts than the answer's own.
-    retry: { attempts: Math.min(2, settings.LLM_MAX_ATTEMPTS ?? 2), baseDelayMs: 250, maxDelayMs: 2_000, timeoutMs: settings.LLM_TIMEOUT_MS ?? 60_000 },
+    retry: {
+      attempts: Math.min(2, settings.LLM_MAX_ATTEMPTS ?? 2),
+      baseDelayMs: 250,
+      maxDelayMs: 2_000,
+      timeoutMs: settings.LLM_TIMEOUT_MS ?? 60_000,
+    },
   });
 }

@@ -28,7 +28,12 @@ interface Completion {
 
 const safe = (s: string) => neutralize(s).replace(/<(\/?)claim\b/gi, "&lt;$1claim");
 
-export function judgePrompt(input: { question: string; claims: string[]; sources: string[]; abstained: boolean }): string {
+export function judgePrompt(input: {
+  question: string;
+  claims: string[];
+  sources: string[];
+  abstained: boolean;
+}): string {
   const sources = input.sources.map((s, i) => `<source n="${i + 1}">\n${safe(s)}\n</source>`).join("\n");
   const claims = input.abstained
     ? "(none: the system declined to answer; return [] for claims and null for relevancy)"
@@ -40,7 +45,9 @@ export function judgePrompt(input: { question: string; claims: string[]; sources
 export function parseJudgeReply(content: string): LlmJudgement {
   const start = content.indexOf("{");
   const end = content.lastIndexOf("}");
-  if (start < 0 || end < start) throw new Error(`the judge's reply holds no JSON object: ${content.slice(0, 200)}`);
+  if (start < 0 || end < start) {
+    throw new Error(`the judge's reply holds no JSON object: ${content.slice(0, 200)}`);
+  }
   const reply = ReplySchema.parse(JSON.parse(content.slice(start, end + 1)));
   return { claims: reply.claims, sources: reply.sources, answerRelevancy: reply.relevancy ?? null };
 }
@@ -69,7 +76,9 @@ export function createLlmJudge(opts: LlmJudgeOptions): LlmJudge {
       };
       const res = await postJson<Completion>(url, body, headers, opts.retry, undefined, signal);
       const content = res.choices?.[0]?.message?.content;
-      if (typeof content !== "string") throw new Error(`${url} returned no message content for model ${opts.model}.`);
+      if (typeof content !== "string") {
+        throw new Error(`${url} returned no message content for model ${opts.model}.`);
+      }
       return parseJudgeReply(content);
     },
   };

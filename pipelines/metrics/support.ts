@@ -51,14 +51,21 @@ export function createSupportBatch(weight: (t: string) => number, canEmbed: bool
   let failed = false;
 
   const isYes = (c: Check): boolean =>
-    c.verdict === "yes" || (c.verdict === "maybe" && (c.semantic === undefined ? c.fallback : c.semantic >= c.threshold));
+    c.verdict === "yes" ||
+    (c.verdict === "maybe" && (c.semantic === undefined ? c.fallback : c.semantic >= c.threshold));
 
   return {
     /** Does `ev` support the claim? The verifier's test (judge.ts THRESHOLDS): names and numbers, then words, then meaning. */
     support(claim: string, ev: SourceEvidence): Check {
       const j = judgeLexically(claim, ev, weight, canEmbed);
       const alone = canEmbed ? judgeLexically(claim, ev, weight, false).verdict === "yes" : j.verdict === "yes";
-      return { lexical: j.lexical, verdict: j.verdict, fallback: alone, threshold: THRESHOLDS.semanticMin, texts: [claim, ...closestSentences(claim, ev, SENTENCES_PER_SOURCE)] };
+      return {
+        lexical: j.lexical,
+        verdict: j.verdict,
+        fallback: alone,
+        threshold: THRESHOLDS.semanticMin,
+        texts: [claim, ...closestSentences(claim, ev, SENTENCES_PER_SOURCE)],
+      };
     },
 
     /** Is `ev` relevant to the question? See RELEVANCE. */
@@ -66,8 +73,22 @@ export function createSupportBatch(weight: (t: string) => number, canEmbed: bool
       const terms = contentTerms(question);
       const lexical = lexicalSupport(terms, ev, weight);
       const verdict: Verdict =
-        lexical >= RELEVANCE.lexicalSure ? "yes" : !canEmbed ? (lexical >= RELEVANCE.lexicalAlone ? "yes" : "no") : lexical === 0 ? "no" : "maybe";
-      return { lexical, verdict, fallback: lexical >= RELEVANCE.lexicalAlone, threshold: RELEVANCE.semanticMin, texts: [question, ...closestSentences(question, ev, RELEVANCE.sentences)] };
+        lexical >= RELEVANCE.lexicalSure
+          ? "yes"
+          : !canEmbed
+            ? lexical >= RELEVANCE.lexicalAlone
+              ? "yes"
+              : "no"
+            : lexical === 0
+              ? "no"
+              : "maybe";
+      return {
+        lexical,
+        verdict,
+        fallback: lexical >= RELEVANCE.lexicalAlone,
+        threshold: RELEVANCE.semanticMin,
+        texts: [question, ...closestSentences(question, ev, RELEVANCE.sentences)],
+      };
     },
 
     /**
@@ -76,31 +97,48 @@ export function createSupportBatch(weight: (t: string) => number, canEmbed: bool
      * Read the answer after `run`.
      */
     any(checks: Check[], opts: { semantic?: boolean } = {}): () => boolean {
-      if (checks.some((c) => c.verdict === "yes")) return () => true;
-      const maybes = checks.filter((c) => c.verdict === "maybe").sort((a, b) => b.lexical - a.lexical).slice(0, MAYBES_TRIED);
-      if (opts.semantic === false) return () => maybes.some((c) => c.fallback);
+      if (checks.some((c) => c.verdict === "yes")) {
+        return () => true;
+      }
+      const maybes = checks
+        .filter((c) => c.verdict === "maybe")
+        .sort((a, b) => b.lexical - a.lexical)
+        .slice(0, MAYBES_TRIED);
+      if (opts.semantic === false) {
+        return () => maybes.some((c) => c.fallback);
+      }
       pending.push(...maybes);
       return () => maybes.some(isYes);
     },
 
     /** Asks for the whole text's vector in the same call; read it after `run` (null without one). */
     vector(text: string): () => number[] | null {
-      if (canEmbed) extras.set(text, null);
+      if (canEmbed) {
+        extras.set(text, null);
+      }
       return () => extras.get(text) ?? null;
     },
 
     /** The one embedding call. An embedder that fails leaves the words to decide. */
     async run(embed: ((texts: string[]) => Promise<number[][]>) | undefined): Promise<void> {
-      if (!embed || !canEmbed) return;
+      if (!embed || !canEmbed) {
+        return;
+      }
       const index = new Map<string, number>([...extras.keys()].map((t, i) => [t, i]));
       const settled: Check[] = [];
       for (const c of pending) {
         const fresh = [...new Set(c.texts.filter((t) => !index.has(t)))];
-        if (index.size + fresh.length > MAX_EMBED_TEXTS) continue;
-        for (const t of fresh) index.set(t, index.size);
+        if (index.size + fresh.length > MAX_EMBED_TEXTS) {
+          continue;
+        }
+        for (const t of fresh) {
+          index.set(t, index.size);
+        }
         settled.push(c);
       }
-      if (index.size === 0) return;
+      if (index.size === 0) {
+        return;
+      }
       let vectors: number[][];
       try {
         vectors = await embed([...index.keys()]);
@@ -108,7 +146,9 @@ export function createSupportBatch(weight: (t: string) => number, canEmbed: bool
         failed = true;
         return;
       }
-      for (const t of extras.keys()) extras.set(t, vectors[index.get(t)!]!);
+      for (const t of extras.keys()) {
+        extras.set(t, vectors[index.get(t)!]!);
+      }
       for (const c of settled) {
         const [query, ...sentences] = c.texts;
         const q = vectors[index.get(query!)!]!;

@@ -37,7 +37,10 @@ export interface LlmJudgement {
  */
 export interface LlmJudge {
   readonly name: string;
-  judge(input: { question: string; claims: string[]; sources: string[]; abstained: boolean }, signal?: AbortSignal): Promise<LlmJudgement>;
+  judge(
+    input: { question: string; claims: string[]; sources: string[]; abstained: boolean },
+    signal?: AbortSignal,
+  ): Promise<LlmJudgement>;
 }
 
 export interface MetricsOptions {

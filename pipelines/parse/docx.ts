@@ -39,7 +39,8 @@ export function tablesAsRows(html: string): string {
       DomUtils.findAll((el) => el.name === "td" || el.name === "th", tr.children).map(cellText),
     );
     const lines = rowLines(rows);
-    const replacement = parseDocument(`<div>${lines.map((l) => `<p>${escapeHtml(l)}</p>`).join("")}</div>`).children[0]!;
+    const replacement = parseDocument(`<div>${lines.map((l) => `<p>${escapeHtml(l)}</p>`).join("")}</div>`)
+      .children[0]!;
     DomUtils.replaceElement(table, replacement);
   }
   return DomUtils.getOuterHTML(dom);
@@ -47,7 +48,9 @@ export function tablesAsRows(html: string): string {
 
 /** The first row names the columns when there is more than one row; a lone row is read as cells. */
 export function rowLines(rows: string[][]): string[] {
-  if (rows.length < 2) return rows.map((r) => r.filter((c) => c !== "").join(" · ")).filter((l) => l !== "");
+  if (rows.length < 2) {
+    return rows.map((r) => r.filter((c) => c !== "").join(" · ")).filter((l) => l !== "");
+  }
   const [headers, ...body] = rows as [string[], ...string[][]];
   return body
     .map((row) =>
@@ -64,7 +67,11 @@ function cellText(cell: Element): string {
 }
 
 function hasTableAncestor(el: Element): boolean {
-  for (let p = el.parent; p; p = p.parent) if ("name" in p && p.name === "table") return true;
+  for (let p = el.parent; p; p = p.parent) {
+    if ("name" in p && p.name === "table") {
+      return true;
+    }
+  }
   return false;
 }
 

@@ -8,13 +8,48 @@ type Element = Parameters<typeof DomUtils.getAttributeValue>[0];
 
 // Chrome and markup that is never the page's own text.
 const DROPPED = new Set([
-  "head", "title", "script", "style", "noscript", "template", "svg", "math", "nav", "footer", "aside",
-  "form", "iframe", "object", "embed", "canvas", "video", "audio", "button", "select", "dialog",
+  "head",
+  "title",
+  "script",
+  "style",
+  "noscript",
+  "template",
+  "svg",
+  "math",
+  "nav",
+  "footer",
+  "aside",
+  "form",
+  "iframe",
+  "object",
+  "embed",
+  "canvas",
+  "video",
+  "audio",
+  "button",
+  "select",
+  "dialog",
 ]);
 const DROPPED_ROLES = new Set(["navigation", "banner", "contentinfo", "search"]);
 const PARAGRAPH_BLOCKS = new Set([
-  "p", "pre", "blockquote", "ul", "ol", "dl", "table", "figure", "section", "article", "main",
-  "div", "hr", "details", "address", "fieldset", "body", "center",
+  "p",
+  "pre",
+  "blockquote",
+  "ul",
+  "ol",
+  "dl",
+  "table",
+  "figure",
+  "section",
+  "article",
+  "main",
+  "div",
+  "hr",
+  "details",
+  "address",
+  "fieldset",
+  "body",
+  "center",
 ]);
 const LINE_BLOCKS = new Set(["li", "tr", "dt", "dd", "figcaption", "summary", "caption", "legend"]);
 const HEADING = /^h([1-6])$/;
@@ -57,13 +92,25 @@ function scan(nodes: Node[]): { title: string; roots: Node[] } {
   const stack: Array<{ node: Node; inArticle: boolean }> = nodes.map((node) => ({ node, inArticle: false })).reverse();
   for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
     const { node, inArticle } = entry;
-    if (!DomUtils.isTag(node)) continue;
-    if (node.name === "title" && title === "") title = collapse(DomUtils.textContent(node));
-    if (main === null && (node.name === "main" || node.attribs.role === "main")) main = node;
-    if (body === null && node.name === "body") body = node;
-    if (node.name === "article" && !inArticle) articles.push(node);
+    if (!DomUtils.isTag(node)) {
+      continue;
+    }
+    if (node.name === "title" && title === "") {
+      title = collapse(DomUtils.textContent(node));
+    }
+    if (main === null && (node.name === "main" || node.attribs.role === "main")) {
+      main = node;
+    }
+    if (body === null && node.name === "body") {
+      body = node;
+    }
+    if (node.name === "article" && !inArticle) {
+      articles.push(node);
+    }
     const childInArticle = inArticle || node.name === "article";
-    for (let k = node.children.length - 1; k >= 0; k--) stack.push({ node: node.children[k]!, inArticle: childInArticle });
+    for (let k = node.children.length - 1; k >= 0; k--) {
+      stack.push({ node: node.children[k]!, inArticle: childInArticle });
+    }
   }
   const roots = main ? [main] : articles.length > 0 ? articles : body ? [body] : nodes;
   return { title, roots };
@@ -84,16 +131,28 @@ function walk(roots: Node[], out: TextBuilder): void {
   const stack: Step[] = roots.map((node) => ({ node, ctx: top })).reverse();
   for (let step = stack.pop(); step !== undefined; step = stack.pop()) {
     if ("close" in step) {
-      if (HEADING.test(step.close.name) || step.close.name === "dt") out.endHeading();
+      if (HEADING.test(step.close.name) || step.close.name === "dt") {
+        out.endHeading();
+      }
       // Text after a definition list belongs to the heading above the list, not to its last term.
-      if (step.close.name === "dl") out.endScope(TERM_LEVEL + step.dlDepth);
-      if (step.close.name === "li") out.endListItem();
-      if (step.blockBreak > 0) out.breakLine(step.blockBreak);
+      if (step.close.name === "dl") {
+        out.endScope(TERM_LEVEL + step.dlDepth);
+      }
+      if (step.close.name === "li") {
+        out.endListItem();
+      }
+      if (step.blockBreak > 0) {
+        out.breakLine(step.blockBreak);
+      }
       continue;
     }
     const { node, ctx } = step;
-    if (DomUtils.isText(node)) out.write(node.data, ctx.pre);
-    if (!DomUtils.isTag(node) || isDropped(node, ctx)) continue;
+    if (DomUtils.isText(node)) {
+      out.write(node.data, ctx.pre);
+    }
+    if (!DomUtils.isTag(node) || isDropped(node, ctx)) {
+      continue;
+    }
     const name = node.name;
     if (name === "br") {
       out.newline();
@@ -109,26 +168,44 @@ function walk(roots: Node[], out: TextBuilder): void {
     }
     const heading = HEADING.exec(name);
     const blockBreak = PARAGRAPH_BLOCKS.has(name) || heading ? 2 : LINE_BLOCKS.has(name) ? 1 : 0;
-    if (blockBreak > 0) out.breakLine(blockBreak);
-    if (name === "li") out.listItem();
-    if (name === "td" || name === "th") out.cellSeparator();
-    if (heading) out.beginHeading(Number(heading[1]));
-    if (name === "dt") out.beginHeading(TERM_LEVEL + Math.max(1, ctx.dlDepth));
+    if (blockBreak > 0) {
+      out.breakLine(blockBreak);
+    }
+    if (name === "li") {
+      out.listItem();
+    }
+    if (name === "td" || name === "th") {
+      out.cellSeparator();
+    }
+    if (heading) {
+      out.beginHeading(Number(heading[1]));
+    }
+    if (name === "dt") {
+      out.beginHeading(TERM_LEVEL + Math.max(1, ctx.dlDepth));
+    }
     const inner = {
       pre: ctx.pre || name === "pre" || name === "textarea",
       dlDepth: ctx.dlDepth + (name === "dl" ? 1 : 0),
       inContent: ctx.inContent || name === "article" || name === "main" || node.attribs.role === "main",
     };
     stack.push({ close: node, blockBreak, dlDepth: inner.dlDepth });
-    for (let k = node.children.length - 1; k >= 0; k--) stack.push({ node: node.children[k]!, ctx: inner });
+    for (let k = node.children.length - 1; k >= 0; k--) {
+      stack.push({ node: node.children[k]!, ctx: inner });
+    }
   }
 }
 
 function isDropped(el: Element, ctx: WalkContext): boolean {
-  if (DROPPED.has(el.name) || (el.name === "header" && !ctx.inContent)) return true;
+  if (DROPPED.has(el.name) || (el.name === "header" && !ctx.inContent)) {
+    return true;
+  }
   // Sphinx's "¶" permalinks would otherwise end every heading and signature.
-  if (el.name === "a" && /(?:^|\s)headerlink(?:\s|$)/.test(el.attribs.class ?? "")) return true;
-  if (el.attribs.hidden !== undefined || el.attribs["aria-hidden"] === "true") return true;
+  if (el.name === "a" && /(?:^|\s)headerlink(?:\s|$)/.test(el.attribs.class ?? "")) {
+    return true;
+  }
+  if (el.attribs.hidden !== undefined || el.attribs["aria-hidden"] === "true") {
+    return true;
+  }
   return DROPPED_ROLES.has(el.attribs.role ?? "");
 }
 
@@ -139,18 +216,34 @@ function isDropped(el: Element, ctx: WalkContext): boolean {
 function tableRows(table: Element): [string[][], boolean] {
   const rows: string[][] = [];
   let hasHeader = false;
-  const stack: Array<{ node: Node; inHead: boolean }> = table.children.map((node) => ({ node, inHead: false })).reverse();
+  const stack: Array<{ node: Node; inHead: boolean }> = table.children
+    .map((node) => ({ node, inHead: false }))
+    .reverse();
   for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
     const { node, inHead } = entry;
-    if (!DomUtils.isTag(node) || node.name === "table" || isDropped(node, { pre: false, inContent: true, dlDepth: 0 })) continue;
-    if (node.name === "caption") continue;
+    if (
+      !DomUtils.isTag(node) ||
+      node.name === "table" ||
+      isDropped(node, { pre: false, inContent: true, dlDepth: 0 })
+    ) {
+      continue;
+    }
+    if (node.name === "caption") {
+      continue;
+    }
     if (node.name === "tr") {
-      const cells = node.children.filter((c): c is Element => DomUtils.isTag(c) && (c.name === "td" || c.name === "th"));
-      if (rows.length === 0) hasHeader = inHead || (cells.length > 0 && cells.every((c) => c.name === "th"));
+      const cells = node.children.filter(
+        (c): c is Element => DomUtils.isTag(c) && (c.name === "td" || c.name === "th"),
+      );
+      if (rows.length === 0) {
+        hasHeader = inHead || (cells.length > 0 && cells.every((c) => c.name === "th"));
+      }
       rows.push(cells.map((c) => collapse(visibleText(c))));
       continue;
     }
-    for (let k = node.children.length - 1; k >= 0; k--) stack.push({ node: node.children[k]!, inHead: inHead || node.name === "thead" });
+    for (let k = node.children.length - 1; k >= 0; k--) {
+      stack.push({ node: node.children[k]!, inHead: inHead || node.name === "thead" });
+    }
   }
   return [rows, hasHeader];
 }
@@ -160,10 +253,18 @@ function visibleText(el: Element): string {
   const parts: string[] = [];
   const stack: Node[] = [...el.children].reverse();
   for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
-    if (DomUtils.isText(node)) parts.push(node.data);
-    if (!DomUtils.isTag(node) || isDropped(node, { pre: false, inContent: true, dlDepth: 0 })) continue;
-    if (node.name === "br" || node.name === "p") parts.push(" ");
-    for (let k = node.children.length - 1; k >= 0; k--) stack.push(node.children[k]!);
+    if (DomUtils.isText(node)) {
+      parts.push(node.data);
+    }
+    if (!DomUtils.isTag(node) || isDropped(node, { pre: false, inContent: true, dlDepth: 0 })) {
+      continue;
+    }
+    if (node.name === "br" || node.name === "p") {
+      parts.push(" ");
+    }
+    for (let k = node.children.length - 1; k >= 0; k--) {
+      stack.push(node.children[k]!);
+    }
   }
   return parts.join("");
 }
@@ -202,23 +303,31 @@ class TextBuilder {
       this.append(" ");
     }
     this.pendingBreak = 0;
-    if (this.listMarker) this.append("- ");
+    if (this.listMarker) {
+      this.append("- ");
+    }
     this.listMarker = false;
-    if (this.openHeading && this.openHeading.start === null) this.openHeading.start = this.length;
+    if (this.openHeading && this.openHeading.start === null) {
+      this.openHeading.start = this.length;
+    }
     this.append(core);
     this.pendingSpace = !pre && chunk.endsWith(" ");
   }
 
   breakLine(lines: number): void {
     // "<li><p>text" must read "- text", not a marker alone above a paragraph.
-    if (this.listMarker) return;
+    if (this.listMarker) {
+      return;
+    }
     this.pendingBreak = Math.max(this.pendingBreak, lines);
     this.pendingSpace = false;
   }
 
   /** A <br>: unlike a block boundary it repeats, but two in a row already make a paragraph. */
   newline(): void {
-    if (this.length === 0 || this.pendingBreak > 0 || this.trailingNewlines >= 2) return;
+    if (this.length === 0 || this.pendingBreak > 0 || this.trailingNewlines >= 2) {
+      return;
+    }
     this.append("\n");
     this.pendingSpace = false;
   }
@@ -247,7 +356,9 @@ class TextBuilder {
   endHeading(): void {
     const open = this.openHeading;
     this.openHeading = null;
-    if (open?.start == null) return;
+    if (open?.start == null) {
+      return;
+    }
     this.headings.push({ start: open.start, contentStart: this.length, level: open.level, text: "" });
   }
 
@@ -261,11 +372,15 @@ class TextBuilder {
   }
 
   private append(piece: string): void {
-    if (piece === "") return;
+    if (piece === "") {
+      return;
+    }
     this.parts.push(piece);
     this.length += piece.length;
     let newlines = 0;
-    while (newlines < piece.length && piece[piece.length - 1 - newlines] === "\n") newlines++;
+    while (newlines < piece.length && piece[piece.length - 1 - newlines] === "\n") {
+      newlines++;
+    }
     this.endsWithSpace = piece.endsWith(" ");
     this.trailingNewlines = newlines === piece.length ? this.trailingNewlines + newlines : newlines;
   }

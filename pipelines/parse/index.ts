@@ -27,7 +27,9 @@ const MAX_CONTROL_SHARE = 0.1;
 export function formatForPath(path: string): DocumentFormat | null {
   const name = path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1);
   const dot = name.lastIndexOf(".");
-  if (dot <= 0) return null;
+  if (dot <= 0) {
+    return null;
+  }
   return FORMATS[name.slice(dot).toLowerCase()] ?? null;
 }
 
@@ -36,17 +38,27 @@ export function formatForPath(path: string): DocumentFormat | null {
  * or `invalid_encoding`; none of them is retryable, as the same bytes will fail the same way.
  */
 export function decodeText(bytes: Uint8Array, path: string): string {
-  if (bytes.length === 0) throw emptyError(path, "the file is empty");
+  if (bytes.length === 0) {
+    throw emptyError(path, "the file is empty");
+  }
   // UTF-16 text is full of NUL bytes; name the real problem rather than calling it binary.
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
     throw encodingError(path, "it starts with a UTF-16 byte order mark", undefined);
   }
   // Postgres text columns reject NUL, so a single one anywhere would fail the store stage later.
-  if (bytes.includes(0)) throw binaryError(path, "it contains NUL bytes");
+  if (bytes.includes(0)) {
+    throw binaryError(path, "it contains NUL bytes");
+  }
   const head = bytes.subarray(0, SNIFF_BYTES);
   let control = 0;
-  for (const b of head) if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0c && b !== 0x0d) || b === 0x7f) control++;
-  if (control / head.length > MAX_CONTROL_SHARE) throw binaryError(path, "more than 10% of its first bytes are control characters");
+  for (const b of head) {
+    if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0c && b !== 0x0d) || b === 0x7f) {
+      control++;
+    }
+  }
+  if (control / head.length > MAX_CONTROL_SHARE) {
+    throw binaryError(path, "more than 10% of its first bytes are control characters");
+  }
 
   let text: string;
   try {
@@ -54,8 +66,12 @@ export function decodeText(bytes: Uint8Array, path: string): string {
   } catch (cause) {
     throw encodingError(path, "it contains byte sequences that are not UTF-8", cause);
   }
-  if (text.startsWith("\uFEFF")) text = text.slice(1);
-  if (text.trim() === "") throw emptyError(path, "the file contains only whitespace");
+  if (text.startsWith("\uFEFF")) {
+    text = text.slice(1);
+  }
+  if (text.trim() === "") {
+    throw emptyError(path, "the file contains only whitespace");
+  }
   return text;
 }
 
@@ -63,7 +79,11 @@ export function decodeText(bytes: Uint8Array, path: string): string {
  * Decodes and parses a file by its extension; every failure is a PipelineError naming the path.
  * Async because PDF extraction is. `ocr` reads PDF pages that have no text layer; without it they are left out.
  */
-export async function parseDocument(bytes: Uint8Array, path: string, opts: { ocr?: PdfOcr | undefined } = {}): Promise<ParsedDocument> {
+export async function parseDocument(
+  bytes: Uint8Array,
+  path: string,
+  opts: { ocr?: PdfOcr | undefined } = {},
+): Promise<ParsedDocument> {
   const format = formatForPath(path);
   if (format === null) {
     throw new PipelineError(
@@ -73,27 +93,41 @@ export async function parseDocument(bytes: Uint8Array, path: string, opts: { ocr
     );
   }
   if (format === "pdf") {
-    if (bytes.length === 0) throw emptyError(path, "the file is empty", format);
+    if (bytes.length === 0) {
+      throw emptyError(path, "the file is empty", format);
+    }
     return parsePdf(bytes, path, opts.ocr);
   }
   if (format === "docx") {
-    if (bytes.length === 0) throw emptyError(path, "the file is empty", format);
+    if (bytes.length === 0) {
+      throw emptyError(path, "the file is empty", format);
+    }
     const doc = await parseDocx(bytes, path);
-    if (!doc.sections.some((s) => s.text.trim() !== "")) throw emptyError(path, "the Word document has no text", format);
+    if (!doc.sections.some((s) => s.text.trim() !== "")) {
+      throw emptyError(path, "the Word document has no text", format);
+    }
     return doc;
   }
   const source = decodeText(bytes, path);
   const doc = format === "markdown" ? parseMarkdown(source) : format === "html" ? parseHtml(source) : parseText(source);
   if (!doc.sections.some((s) => s.text.trim() !== "")) {
-    throw emptyError(path, `it has no readable text once ${format === "html" ? "markup and scripts are" : "front matter is"} removed`, format);
+    throw emptyError(
+      path,
+      `it has no readable text once ${format === "html" ? "markup and scripts are" : "front matter is"} removed`,
+      format,
+    );
   }
   return doc;
 }
 
 function emptyError(path: string, reason: string, format?: DocumentFormat): PipelineError {
-  return new PipelineError("empty_document", `"${path}" cannot be indexed because ${reason}. Add text to it or remove it from the source.`, {
-    context: { path, ...(format ? { format } : {}) },
-  });
+  return new PipelineError(
+    "empty_document",
+    `"${path}" cannot be indexed because ${reason}. Add text to it or remove it from the source.`,
+    {
+      context: { path, ...(format ? { format } : {}) },
+    },
+  );
 }
 
 function encodingError(path: string, reason: string, cause: unknown): PipelineError {

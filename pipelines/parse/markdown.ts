@@ -48,7 +48,9 @@ function findHeadings(source: string, bodyStart: number): HeadingMark[] {
     pos = lineEnd + 1;
 
     if (fenceClose !== null) {
-      if (fenceClose.test(line)) fenceClose = null;
+      if (fenceClose.test(line)) {
+        fenceClose = null;
+      }
       continue;
     }
     const open = FENCE_OPEN.exec(line);
@@ -60,7 +62,12 @@ function findHeadings(source: string, bodyStart: number): HeadingMark[] {
     }
     const atx = ATX.exec(line);
     if (atx !== null) {
-      headings.push({ start: lineStart, contentStart: lineEnd, level: atx[1]!.length, text: cleanHeading(atx[2] ?? "") });
+      headings.push({
+        start: lineStart,
+        contentStart: lineEnd,
+        level: atx[1]!.length,
+        text: cleanHeading(atx[2] ?? ""),
+      });
       candidate = null;
       paragraphLines = 0;
       continue;
@@ -86,14 +93,18 @@ function findHeadings(source: string, bodyStart: number): HeadingMark[] {
 
 /** The source with every GitHub table (outside code fences) rewritten as labelled row paragraphs. */
 function labelTables(source: string): string {
-  if (!source.includes("|")) return source;
+  if (!source.includes("|")) {
+    return source;
+  }
   const lines = source.split("\n");
   const out: string[] = [];
   let fenceClose: RegExp | null = null;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (fenceClose !== null) {
-      if (fenceClose.test(line.replace(/\r$/, ""))) fenceClose = null;
+      if (fenceClose.test(line.replace(/\r$/, ""))) {
+        fenceClose = null;
+      }
       out.push(line);
       continue;
     }
@@ -105,13 +116,21 @@ function labelTables(source: string): string {
     }
     const next = lines[i + 1]?.replace(/\r$/, "");
     const header = line.includes("|") ? cellsOf(line) : [];
-    if (header.length < 2 || next === undefined || !next.includes("-") || !TABLE_DELIMITER.test(next) || cellsOf(next).length !== header.length) {
+    if (
+      header.length < 2 ||
+      next === undefined ||
+      !next.includes("-") ||
+      !TABLE_DELIMITER.test(next) ||
+      cellsOf(next).length !== header.length
+    ) {
       out.push(line);
       continue;
     }
     const rows = [header];
     let j = i + 2;
-    for (; j < lines.length && lines[j]!.trim() !== "" && lines[j]!.includes("|"); j++) rows.push(cellsOf(lines[j]!));
+    for (; j < lines.length && lines[j]!.trim() !== "" && lines[j]!.includes("|"); j++) {
+      rows.push(cellsOf(lines[j]!));
+    }
     const eol = line.endsWith("\r") ? "\r\n" : "\n";
     out.push(tableParagraphs(rows, true).join(`${eol}${eol}`));
     i = j - 1;
@@ -121,7 +140,11 @@ function labelTables(source: string): string {
 
 /** Cells of a table line: outer pipes dropped, split at pipes that are not escaped, trimmed. */
 function cellsOf(line: string): string[] {
-  const body = line.replace(/\r$/, "").trim().replace(/^\|/, "").replace(/(?<!\\)\|$/, "");
+  const body = line
+    .replace(/\r$/, "")
+    .trim()
+    .replace(/^\|/, "")
+    .replace(/(?<!\\)\|$/, "");
   return body.split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, "|"));
 }
 
@@ -137,6 +160,8 @@ function cleanHeading(raw: string): string {
 
 function frontMatterTitle(frontMatter: string): string | null {
   const match = /^title:[ \t]*(.+?)[ \t]*$/m.exec(frontMatter);
-  if (match === null) return null;
+  if (match === null) {
+    return null;
+  }
   return match[1]!.replace(/^(["'])(.*)\1$/, "$2") || null;
 }

@@ -74,7 +74,11 @@ export function createTesseractCommandEngine(opts: { language?: string } = {}): 
         });
         child.on("close", (code) => {
           clearTimeout(timer);
-          if (code !== 0) return fail(new OcrError("ocr_failed", `tesseract exited with ${code}: ${err.trim().split("\n").pop() ?? ""}`));
+          if (code !== 0) {
+            return fail(
+              new OcrError("ocr_failed", `tesseract exited with ${code}: ${err.trim().split("\n").pop() ?? ""}`),
+            );
+          }
           done(fromTsv(Buffer.concat(out).toString("utf8")));
         });
         // A killed child closes its stdin; the write error is the timeout's, already reported.
@@ -95,20 +99,28 @@ export function fromTsv(tsv: string): OcrText {
   let confSum = 0;
   let words = 0;
   const flush = () => {
-    if (current.length > 0) lines.push(current.join(" "));
+    if (current.length > 0) {
+      lines.push(current.join(" "));
+    }
     current = [];
   };
   for (const row of tsv.split("\n").slice(1)) {
     const f = row.split("\t");
-    if (f.length < 12 || f[0] !== "5") continue;
+    if (f.length < 12 || f[0] !== "5") {
+      continue;
+    }
     const word = f.slice(11).join("\t").trim();
     const conf = Number(f[10]);
-    if (word === "") continue;
+    if (word === "") {
+      continue;
+    }
     const para = `${f[1]}.${f[2]}.${f[3]}`;
     const line = `${para}.${f[4]}`;
     if (line !== key) {
       flush();
-      if (para !== paragraph && lines.length > 0) lines.push("");
+      if (para !== paragraph && lines.length > 0) {
+        lines.push("");
+      }
       key = line;
       paragraph = para;
     }
@@ -149,9 +161,13 @@ export function createTesseractJsEngine(opts: { poolSize?: number; recycleAfter?
 
   async function acquire(): Promise<{ worker: TesseractWorker; pages: number }> {
     for (;;) {
-      if (closed) throw new OcrError("ocr_failed", "the OCR engine is closed");
+      if (closed) {
+        throw new OcrError("ocr_failed", "the OCR engine is closed");
+      }
       const free = idle.pop();
-      if (free) return free;
+      if (free) {
+        return free;
+      }
       if (live < poolSize) {
         live++;
         try {
@@ -166,10 +182,13 @@ export function createTesseractJsEngine(opts: { poolSize?: number; recycleAfter?
   }
 
   function release(slot: { worker: TesseractWorker; pages: number } | null): void {
-    if (slot && !closed && slot.pages < recycleAfter) idle.push(slot);
-    else {
+    if (slot && !closed && slot.pages < recycleAfter) {
+      idle.push(slot);
+    } else {
       live--;
-      if (slot) void slot.worker.terminate().catch(() => {});
+      if (slot) {
+        void slot.worker.terminate().catch(() => {});
+      }
     }
     waiting.shift()?.();
   }
@@ -180,7 +199,10 @@ export function createTesseractJsEngine(opts: { poolSize?: number; recycleAfter?
       const slot = await acquire();
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, fail) => {
-        timer = setTimeout(() => fail(new OcrError("ocr_timeout", `tesseract.js took longer than ${timeoutMs} ms on the page`)), timeoutMs);
+        timer = setTimeout(
+          () => fail(new OcrError("ocr_timeout", `tesseract.js took longer than ${timeoutMs} ms on the page`)),
+          timeoutMs,
+        );
       });
       try {
         const result = await Promise.race([slot.worker.recognize(Buffer.from(png)), timeout]);
@@ -192,8 +214,14 @@ export function createTesseractJsEngine(opts: { poolSize?: number; recycleAfter?
         // A timed-out or crashed worker may still be busy inside WebAssembly: terminate, never reuse.
         void slot.worker.terminate().catch(() => {});
         release(null);
-        if (cause instanceof OcrError) throw cause;
-        throw new OcrError("ocr_failed", `tesseract.js failed on the page: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+        if (cause instanceof OcrError) {
+          throw cause;
+        }
+        throw new OcrError(
+          "ocr_failed",
+          `tesseract.js failed on the page: ${(cause as Error)?.message ?? String(cause)}`,
+          { cause },
+        );
       } finally {
         clearTimeout(timer);
       }
@@ -203,7 +231,9 @@ export function createTesseractJsEngine(opts: { poolSize?: number; recycleAfter?
       const all = idle.splice(0);
       live -= all.length;
       await Promise.all(all.map((s) => s.worker.terminate().catch(() => {})));
-      for (const w of waiting.splice(0)) w();
+      for (const w of waiting.splice(0)) {
+        w();
+      }
     },
   };
 }

@@ -63,7 +63,9 @@ export interface NativePage {
 }
 
 /** One page the OCR service read: its text and mean confidence, or why it could not. */
-export type PageRead = { page: number; text: string; confidence: number | null; ms: number } | { page: number; error: OcrError; ms: number };
+export type PageRead =
+  | { page: number; text: string; confidence: number | null; ms: number }
+  | { page: number; error: OcrError; ms: number };
 
 export interface OcrPageEvent {
   path: string;
@@ -90,18 +92,25 @@ export interface PdfOcr {
  * The OCR service a process builds once. Nothing starts until a scanned page arrives; the engine
  * and renderer are chosen then (what `auto` finds installed) and kept until close().
  */
-export function createPdfOcr(partial: Partial<OcrSettings> = {}, injected: { engine?: OcrEngine; renderer?: PageRenderer } = {}): PdfOcr {
+export function createPdfOcr(
+  partial: Partial<OcrSettings> = {},
+  injected: { engine?: OcrEngine; renderer?: PageRenderer } = {},
+): PdfOcr {
   const settings = { ...DEFAULT_OCR_SETTINGS, ...partial };
   const listeners = new Set<(e: OcrPageEvent) => void>();
   let parts: Promise<{ engine: OcrEngine; renderer: PageRenderer }> | null = null;
 
   const load = () =>
     (parts ??= (async () => {
-      const useCommand = settings.engine === "tesseract" || (settings.engine === "auto" && (await tesseractCommandAvailable()));
+      const useCommand =
+        settings.engine === "tesseract" || (settings.engine === "auto" && (await tesseractCommandAvailable()));
       const engine =
         injected.engine ??
-        (useCommand ? createTesseractCommandEngine() : createTesseractJsEngine({ poolSize: settings.concurrency, recycleAfter: settings.recycleAfter }));
-      const usePoppler = settings.renderer === "pdftoppm" || (settings.renderer === "auto" && (await pdftoppmAvailable()));
+        (useCommand
+          ? createTesseractCommandEngine()
+          : createTesseractJsEngine({ poolSize: settings.concurrency, recycleAfter: settings.recycleAfter }));
+      const usePoppler =
+        settings.renderer === "pdftoppm" || (settings.renderer === "auto" && (await pdftoppmAvailable()));
       const renderer = injected.renderer ?? (usePoppler ? createPdftoppmRenderer() : createPdfjsRenderer());
       return { engine, renderer };
     })());
@@ -109,12 +118,16 @@ export function createPdfOcr(partial: Partial<OcrSettings> = {}, injected: { eng
   return {
     settings,
     async resolved() {
-      if (settings.engine === "off") return null;
+      if (settings.engine === "off") {
+        return null;
+      }
       const { engine, renderer } = await load();
       return { engine: engine.name, renderer: renderer.name };
     },
     async readPages(pdf, path, pages) {
-      if (settings.engine === "off" || pages.length === 0) return [];
+      if (settings.engine === "off" || pages.length === 0) {
+        return [];
+      }
       const { engine, renderer } = await load();
       const opened = await renderer.open(pdf);
       const reads: PageRead[] = [];
@@ -128,8 +141,17 @@ export function createPdfOcr(partial: Partial<OcrSettings> = {}, injected: { eng
             (err: unknown): PageRead => ({ page: p.page, error: asOcrError(err), ms: Date.now() - started }),
           );
           reads.push(read);
-          const event = { path, page: p.page, done: reads.length, total: pages.length, ms: read.ms, ok: !("error" in read) };
-          for (const l of listeners) l(event);
+          const event = {
+            path,
+            page: p.page,
+            done: reads.length,
+            total: pages.length,
+            ms: read.ms,
+            ok: !("error" in read),
+          };
+          for (const l of listeners) {
+            l(event);
+          }
         }
       };
       try {
@@ -146,31 +168,46 @@ export function createPdfOcr(partial: Partial<OcrSettings> = {}, injected: { eng
     async close() {
       const p = parts;
       parts = null;
-      if (p) await (await p).engine.close();
+      if (p) {
+        await (await p).engine.close();
+      }
     },
   };
 }
 
-async function readOne(engine: OcrEngine, opened: Awaited<ReturnType<PageRenderer["open"]>>, p: NativePage, s: OcrSettings) {
+async function readOne(
+  engine: OcrEngine,
+  opened: Awaited<ReturnType<PageRenderer["open"]>>,
+  p: NativePage,
+  s: OcrSettings,
+) {
   const deadline = Date.now() + s.pageTimeoutMs;
   const longest = Math.max(p.widthPt ?? 0, p.heightPt ?? 0);
   const dpi = longest > 0 ? Math.min(s.dpi, (s.maxPixels * 72) / longest) : s.dpi;
   const png = await opened.render(p.page, dpi, s.pageTimeoutMs);
   const left = deadline - Date.now();
-  if (left <= 0) throw new OcrError("ocr_timeout", `page ${p.page} took longer than ${s.pageTimeoutMs} ms to render`);
+  if (left <= 0) {
+    throw new OcrError("ocr_timeout", `page ${p.page} took longer than ${s.pageTimeoutMs} ms to render`);
+  }
   return engine.recognize(png, left);
 }
 
 function asOcrError(err: unknown): OcrError {
-  if (err instanceof OcrError) return err;
+  if (err instanceof OcrError) {
+    return err;
+  }
   return new OcrError("ocr_failed", (err as Error)?.message ?? String(err), { cause: err });
 }
 
 /** Pages whose text layer is empty, or sparse for the page's area: the ones to OCR. */
 export function pagesNeedingOcr(pages: NativePage[]): NativePage[] {
   return pages.filter((p) => {
-    if (!p.hasText) return true;
-    if (!p.widthPt || !p.heightPt) return false;
+    if (!p.hasText) {
+      return true;
+    }
+    if (!p.widthPt || !p.heightPt) {
+      return false;
+    }
     return countChars(p.text) / ((p.widthPt / 72) * (p.heightPt / 72)) < MIN_CHARS_PER_SQ_INCH;
   });
 }
@@ -192,7 +229,14 @@ export async function readPdfPages(
   const pages: PageText[] = [];
   const nativePage = (p: NativePage) => {
     texts.set(p.page, p.text);
-    pages.push({ page: p.page, textLayer: "native", ocrConfidence: null, chars: countChars(p.text), errorCode: null, error: null });
+    pages.push({
+      page: p.page,
+      textLayer: "native",
+      ocrConfidence: null,
+      chars: countChars(p.text),
+      errorCode: null,
+      error: null,
+    });
   };
   for (const p of native) {
     const read = reads.get(p.page);
@@ -200,21 +244,30 @@ export async function readPdfPages(
       nativePage(p);
     } else if (read && !("error" in read) && countChars(read.text) > 0) {
       const text = cleanOcrText(read.text);
-      if (p.hasText && countChars(text) <= countChars(p.text) * OCR_GAIN_TO_REPLACE) nativePage(p);
-      else {
+      if (p.hasText && countChars(text) <= countChars(p.text) * OCR_GAIN_TO_REPLACE) {
+        nativePage(p);
+      } else {
         texts.set(p.page, text);
-        pages.push({ page: p.page, textLayer: "ocr", ocrConfidence: read.confidence, chars: countChars(text), errorCode: null, error: null });
+        pages.push({
+          page: p.page,
+          textLayer: "ocr",
+          ocrConfidence: read.confidence,
+          chars: countChars(text),
+          errorCode: null,
+          error: null,
+        });
       }
     } else if (p.hasText) {
       nativePage(p);
     } else {
-      const [errorCode, error] = !ocr || ocr.settings.engine === "off"
-        ? ["ocr_off", "the page has no text layer and OCR is off (OCR_ENGINE=off)"]
-        : !read
-          ? ["ocr_failed", "the page was not read"]
-          : "error" in read
-            ? [read.error.code, read.error.message]
-            : ["ocr_empty", "OCR found no text on the page (blank, a picture, or unreadable)"];
+      const [errorCode, error] =
+        !ocr || ocr.settings.engine === "off"
+          ? ["ocr_off", "the page has no text layer and OCR is off (OCR_ENGINE=off)"]
+          : !read
+            ? ["ocr_failed", "the page was not read"]
+            : "error" in read
+              ? [read.error.code, read.error.message]
+              : ["ocr_empty", "OCR found no text on the page (blank, a picture, or unreadable)"];
       pages.push({ page: p.page, textLayer: "none", ocrConfidence: null, chars: 0, errorCode, error });
     }
   }
@@ -233,13 +286,19 @@ function cleanOcrText(raw: string): string {
 }
 
 /** The document's text layer and mean OCR confidence, from its pages. */
-export function summarizeTextLayer(pages: PageText[] | undefined): { textLayer: "native" | "ocr" | "mixed" | "none"; ocrConfidence: number | null } {
-  if (!pages) return { textLayer: "native", ocrConfidence: null };
+export function summarizeTextLayer(pages: PageText[] | undefined): {
+  textLayer: "native" | "ocr" | "mixed" | "none";
+  ocrConfidence: number | null;
+} {
+  if (!pages) {
+    return { textLayer: "native", ocrConfidence: null };
+  }
   const ocrPages = pages.filter((p) => p.textLayer === "ocr");
   const nativePages = pages.filter((p) => p.textLayer === "native");
   const scored = ocrPages.map((p) => p.ocrConfidence).filter((c): c is number => c !== null);
   const ocrConfidence = scored.length ? scored.reduce((a, b) => a + b, 0) / scored.length : null;
-  const textLayer = ocrPages.length && nativePages.length ? "mixed" : ocrPages.length ? "ocr" : nativePages.length ? "native" : "none";
+  const textLayer =
+    ocrPages.length && nativePages.length ? "mixed" : ocrPages.length ? "ocr" : nativePages.length ? "native" : "none";
   return { textLayer, ocrConfidence };
 }
 
@@ -259,7 +318,10 @@ export function ocrFoundNothing(path: string, pageCount: number, pages: PageText
       { context },
     );
   }
-  const reasons = failed.slice(0, 3).map((p) => `page ${p.page}: ${p.error}`).join("; ");
+  const reasons = failed
+    .slice(0, 3)
+    .map((p) => `page ${p.page}: ${p.error}`)
+    .join("; ");
   return new PipelineError(
     "ocr_failed",
     `"${path}" has no text layer on any of its ${pageCount} page(s), and OCR could not read ${failed.length} of them (${reasons}). ` +

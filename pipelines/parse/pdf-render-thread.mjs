@@ -10,16 +10,25 @@ import { parentPort, workerData } from "node:worker_threads";
 import { PDFParse } from "pdf-parse";
 
 const port = parentPort;
-if (!port) throw new Error("pdf-render-thread.mjs runs only as a worker thread");
+if (!port) {
+  throw new Error("pdf-render-thread.mjs runs only as a worker thread");
+}
 
 const parser = new PDFParse({ data: new Uint8Array(workerData.pdf) });
 let chain = Promise.resolve();
 port.on("message", (msg) => {
   chain = chain.then(async () => {
     try {
-      const shot = await parser.getScreenshot({ partial: [msg.page], scale: msg.scale, imageBuffer: true, imageDataUrl: false });
+      const shot = await parser.getScreenshot({
+        partial: [msg.page],
+        scale: msg.scale,
+        imageBuffer: true,
+        imageDataUrl: false,
+      });
       const png = shot.pages[0]?.data;
-      if (!png || png.length === 0) throw new Error(`page ${msg.page} rendered to nothing`);
+      if (!png || png.length === 0) {
+        throw new Error(`page ${msg.page} rendered to nothing`);
+      }
       port.postMessage({ id: msg.id, png });
     } catch (err) {
       port.postMessage({ id: msg.id, error: err instanceof Error ? err.message : String(err) });

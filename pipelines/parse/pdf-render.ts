@@ -66,7 +66,12 @@ function runPdftoppm(file: string, page: number, dpi: number, timeoutMs: number)
       clearTimeout(timer);
       const png = Buffer.concat(out);
       if (code !== 0 || png.length === 0) {
-        return fail(new OcrError("render_failed", `pdftoppm could not render page ${page}: ${err.trim().split("\n").pop() || `exit ${code}`}`));
+        return fail(
+          new OcrError(
+            "render_failed",
+            `pdftoppm could not render page ${page}: ${err.trim().split("\n").pop() || `exit ${code}`}`,
+          ),
+        );
       }
       done(new Uint8Array(png));
     });
@@ -91,12 +96,19 @@ export function createPdfjsRenderer(): PageRenderer {
         w.on("message", (msg: { id: number; png?: Uint8Array; error?: string }) => {
           const p = pending.get(msg.id);
           pending.delete(msg.id);
-          if (msg.png) p?.done(msg.png);
-          else p?.fail(new OcrError("render_failed", `pdf.js could not render the page: ${msg.error}`));
+          if (msg.png) {
+            p?.done(msg.png);
+          } else {
+            p?.fail(new OcrError("render_failed", `pdf.js could not render the page: ${msg.error}`));
+          }
         });
         const crash = (why: string) => {
-          if (worker === w) worker = null;
-          for (const p of pending.values()) p.fail(new OcrError("render_failed", why));
+          if (worker === w) {
+            worker = null;
+          }
+          for (const p of pending.values()) {
+            p.fail(new OcrError("render_failed", why));
+          }
           pending.clear();
         };
         w.on("error", (e) => crash(`the pdf.js render thread failed: ${e.message}`));
@@ -111,7 +123,9 @@ export function createPdfjsRenderer(): PageRenderer {
           return new Promise<Uint8Array>((done, fail) => {
             const timer = setTimeout(() => {
               pending.delete(id);
-              if (worker === w) worker = null;
+              if (worker === w) {
+                worker = null;
+              }
               void w.terminate();
               fail(new OcrError("ocr_timeout", `rendering page ${page} took longer than ${timeoutMs} ms`));
             }, timeoutMs);
@@ -125,7 +139,9 @@ export function createPdfjsRenderer(): PageRenderer {
         async close() {
           const w = worker;
           worker = null;
-          if (w) await w.terminate();
+          if (w) {
+            await w.terminate();
+          }
         },
       };
     },

@@ -54,12 +54,24 @@ export async function parsePdf(bytes: Uint8Array, path: string, ocr?: PdfOcr): P
   const sections: ParsedSection[] = [];
   for (const p of cleaned) {
     const pageText = texts.get(p.page);
-    if (pageText === undefined) continue;
-    if (text !== "") text += "\n\n";
-    sections.push({ text: pageText, start: text.length, end: text.length + pageText.length, headingPath: [], page: p.page });
+    if (pageText === undefined) {
+      continue;
+    }
+    if (text !== "") {
+      text += "\n\n";
+    }
+    sections.push({
+      text: pageText,
+      start: text.length,
+      end: text.length + pageText.length,
+      headingPath: [],
+      page: p.page,
+    });
     text += pageText;
   }
-  if (sections.length === 0 && ocr && ocr.settings.engine !== "off") throw ocrFoundNothing(path, pageCount, pageTexts);
+  if (sections.length === 0 && ocr && ocr.settings.engine !== "off") {
+    throw ocrFoundNothing(path, pageCount, pageTexts);
+  }
   if (sections.length === 0) {
     throw new PipelineError(
       "no_text_layer",
@@ -88,10 +100,14 @@ const lineKey = (line: string) => line.replace(/\d+/g, "#").trim().toLowerCase()
 
 /** Lines that repeat on most pages once digits are ignored (page stamps, running heads). */
 function runningLines(pageTexts: string[]): Set<string> {
-  if (pageTexts.length < RUNNING_LINE_MIN_PAGES) return new Set();
+  if (pageTexts.length < RUNNING_LINE_MIN_PAGES) {
+    return new Set();
+  }
   const seen = new Map<string, number>();
   for (const text of pageTexts) {
-    for (const key of new Set(text.split("\n").map(lineKey))) seen.set(key, (seen.get(key) ?? 0) + 1);
+    for (const key of new Set(text.split("\n").map(lineKey))) {
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    }
   }
   const min = Math.ceil(pageTexts.length * RUNNING_LINE_SHARE);
   return new Set([...seen].filter(([, n]) => n >= min).map(([key]) => key));
@@ -100,9 +116,13 @@ function runningLines(pageTexts: string[]): Set<string> {
 function hasRealText(text: string, running: Set<string>): boolean {
   let words = 0;
   for (const line of text.split("\n")) {
-    if (PAGE_MARKER.test(line.trim()) || running.has(lineKey(line))) continue;
+    if (PAGE_MARKER.test(line.trim()) || running.has(lineKey(line))) {
+      continue;
+    }
     words += line.match(WORD)?.length ?? 0;
-    if (words >= MIN_WORDS_PER_PAGE) return true;
+    if (words >= MIN_WORDS_PER_PAGE) {
+      return true;
+    }
   }
   return false;
 }

@@ -23,7 +23,9 @@ export function buildSections(text: string, bodyStart: number, headings: Heading
   const stack: HeadingMark[] = [];
   let carriedStart: number | null = null;
   headings.forEach((heading, k) => {
-    while (stack.length > 0 && stack[stack.length - 1]!.level >= heading.level) stack.pop();
+    while (stack.length > 0 && stack[stack.length - 1]!.level >= heading.level) {
+      stack.pop();
+    }
     stack.push(heading);
     const next = headings[k + 1];
     const end = next?.start ?? text.length;
@@ -34,7 +36,13 @@ export function buildSections(text: string, bodyStart: number, headings: Heading
       return;
     }
     carriedStart = null;
-    pushTrimmed(sections, text, start, end, stack.map((h) => h.text).filter((t) => t !== ""));
+    pushTrimmed(
+      sections,
+      text,
+      start,
+      end,
+      stack.map((h) => h.text).filter((t) => t !== ""),
+    );
   });
   return sections;
 }
@@ -42,8 +50,14 @@ export function buildSections(text: string, bodyStart: number, headings: Heading
 function pushTrimmed(out: ParsedSection[], text: string, from: number, to: number, headingPath: string[]): void {
   let start = from;
   let end = to;
-  while (start < end && /\s/.test(text[start]!)) start++;
-  while (end > start && /\s/.test(text[end - 1]!)) end--;
-  if (start === end) return;
+  while (start < end && /\s/.test(text[start]!)) {
+    start++;
+  }
+  while (end > start && /\s/.test(text[end - 1]!)) {
+    end--;
+  }
+  if (start === end) {
+    return;
+  }
   out.push({ text: text.slice(start, end), start, end, headingPath, page: null });
 }

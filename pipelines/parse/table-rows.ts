@@ -11,7 +11,9 @@ export function labelledRow(headers: readonly string[], cells: readonly string[]
   const parts: string[] = [];
   cells.forEach((cell, i) => {
     const value = cell.trim();
-    if (value === "") return;
+    if (value === "") {
+      return;
+    }
     const header = headers[i]?.trim() ?? "";
     parts.push(header === "" || header === value ? value : `${header}: ${value}`);
   });
@@ -24,7 +26,14 @@ export function labelledRow(headers: readonly string[], cells: readonly string[]
  */
 export function tableParagraphs(rows: readonly string[][], hasHeader: boolean): string[] {
   const nonEmpty = rows.filter((r) => r.some((c) => c.trim() !== ""));
-  if (!hasHeader || nonEmpty.length < 2) return nonEmpty.map((r) => r.map((c) => c.trim()).filter((c) => c !== "").join(CELL_SEPARATOR));
+  if (!hasHeader || nonEmpty.length < 2) {
+    return nonEmpty.map((r) =>
+      r
+        .map((c) => c.trim())
+        .filter((c) => c !== "")
+        .join(CELL_SEPARATOR),
+    );
+  }
   const [header, ...body] = nonEmpty as [string[], ...string[][]];
   return body.map((r) => labelledRow(header, r)).filter((r) => r !== "");
 }

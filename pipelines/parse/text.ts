@@ -7,7 +7,6 @@ import type { ParsedDocument } from "./types.js";
 export function parseText(source: string): ParsedDocument {
   const start = source.length - source.trimStart().length;
   const end = source.trimEnd().length;
-  const sections =
-    end > start ? [{ text: source.slice(start, end), start, end, headingPath: [], page: null }] : [];
+  const sections = end > start ? [{ text: source.slice(start, end), start, end, headingPath: [], page: null }] : [];
   return { format: "text", text: source, title: null, sections, pageCount: null };
 }

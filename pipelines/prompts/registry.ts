@@ -20,7 +20,9 @@ const loaded = new Map<string, VersionedPrompt>();
 /** The versions of `kind` in the folder, sorted. */
 export function promptVersions(kind: PromptKind, dir = PROMPTS_DIR): string[] {
   const folder = `${dir}/${kind}`;
-  if (!existsSync(folder)) return [];
+  if (!existsSync(folder)) {
+    return [];
+  }
   return readdirSync(folder)
     .filter((f) => f.endsWith(".md"))
     .map((f) => f.slice(0, -3))
@@ -32,21 +34,32 @@ export function promptVersions(kind: PromptKind, dir = PROMPTS_DIR): string[] {
  * placeholder left unfilled, is an error that names the versions there are: a typo in
  * PROMPT_VERSION must stop start-up, not send a prompt with a hole in it.
  */
-export function loadPrompt(kind: PromptKind, version: string, vars: Record<string, string> = {}, dir = PROMPTS_DIR): VersionedPrompt {
+export function loadPrompt(
+  kind: PromptKind,
+  version: string,
+  vars: Record<string, string> = {},
+  dir = PROMPTS_DIR,
+): VersionedPrompt {
   const id = `${kind}/${version}`;
   const cacheId = `${dir}\0${id}\0${JSON.stringify(vars)}`;
   const hit = loaded.get(cacheId);
-  if (hit) return hit;
+  if (hit) {
+    return hit;
+  }
   const file = `${dir}/${kind}/${version}.md`;
   if (!VERSION.test(version) || !existsSync(file)) {
-    throw new Error(`no ${kind} prompt version "${version}" in ${dir}${kind}/ (there are: ${promptVersions(kind, dir).join(", ") || "none"})`);
+    throw new Error(
+      `no ${kind} prompt version "${version}" in ${dir}${kind}/ (there are: ${promptVersions(kind, dir).join(", ") || "none"})`,
+    );
   }
   const text = readFileSync(file, "utf8")
     .replace(/\r\n/g, "\n")
     .replace(/\n$/, "")
     .replace(/\{\{(\w+)\}\}/g, (whole, name: string) => {
       const value = vars[name];
-      if (value === undefined) throw new Error(`${file}: {{${name}}} has no value`);
+      if (value === undefined) {
+        throw new Error(`${file}: {{${name}}} has no value`);
+      }
       return value;
     });
   const prompt = { id, kind, version, text };

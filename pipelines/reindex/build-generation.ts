@@ -59,7 +59,9 @@ export async function buildGeneration(
       let source = sources.get(doc.sourceId);
       if (!source) {
         const row = await deps.catalog.getSource(doc.sourceId);
-        if (!row) return;
+        if (!row) {
+          return;
+        }
         source = { root: row.root, collection: row.collection };
         sources.set(doc.sourceId, source);
       }
@@ -69,7 +71,9 @@ export async function buildGeneration(
       );
       const now = await deps.catalog.getDocument(doc.sourceId, doc.path);
       indexed.set(doc.id, now?.contentHash ?? null);
-      if (outcome.status === "failed") failed++;
+      if (outcome.status === "failed") {
+        failed++;
+      }
       done++;
     }
 
@@ -83,8 +87,12 @@ export async function buildGeneration(
     const catchUp = async () => {
       for (let pass = 0; pass < MAX_CATCH_UP_PASSES; pass++) {
         const stale = (await deps.catalog.allDocuments()).filter((d) => indexed.get(d.id) !== d.contentHash);
-        if (stale.length === 0) return;
-        for (const doc of stale) await build(doc);
+        if (stale.length === 0) {
+          return;
+        }
+        for (const doc of stale) {
+          await build(doc);
+        }
       }
     };
     await catchUp();

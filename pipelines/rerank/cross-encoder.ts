@@ -15,10 +15,16 @@ interface Transformers {
   env: Record<string, unknown>;
   AutoTokenizer: { from_pretrained(name: string, o: Record<string, unknown>): Promise<Tokenizer> };
   AutoModelForSequenceClassification: {
-    from_pretrained(name: string, o: Record<string, unknown>): Promise<(inputs: unknown) => Promise<{ logits: Tensor }>>;
+    from_pretrained(
+      name: string,
+      o: Record<string, unknown>,
+    ): Promise<(inputs: unknown) => Promise<{ logits: Tensor }>>;
   };
 }
-type Tokenizer = (texts: string[], o: { text_pair: string[]; padding: boolean; truncation: boolean; max_length: number }) => unknown;
+type Tokenizer = (
+  texts: string[],
+  o: { text_pair: string[]; padding: boolean; truncation: boolean; max_length: number },
+) => unknown;
 
 export interface CrossEncoderOptions {
   /** Weight of the fused retrieval score; a cross-encoder reads both texts, so it gets most of the say. */
@@ -39,10 +45,14 @@ export async function createCrossEncoderReranker(folder: string, opts: CrossEnco
   }
   const dir = resolve(folder);
   for (const file of ["config.json", "tokenizer.json"]) {
-    if (!existsSync(join(dir, file))) throw new Error(`${dir} is not a model folder: ${file} is missing.`);
+    if (!existsSync(join(dir, file))) {
+      throw new Error(`${dir} is not a model folder: ${file} is missing.`);
+    }
   }
   const weights = ["onnx/model.onnx", "onnx/model_quantized.onnx"].find((f) => existsSync(join(dir, f)));
-  if (!weights) throw new Error(`${dir} has no ONNX weights (expected onnx/model.onnx).`);
+  if (!weights) {
+    throw new Error(`${dir} has no ONNX weights (expected onnx/model.onnx).`);
+  }
   // Never reach for the hub: a missing file must be an error, not a download.
   transformers.env.allowRemoteModels = false;
   transformers.env.localModelPath = dirname(dir);
@@ -61,13 +71,21 @@ export async function createCrossEncoderReranker(folder: string, opts: CrossEnco
       const logits: number[] = [];
       for (let i = 0; i < hits.length; i += batchSize) {
         const passages = hits.slice(i, i + batchSize).map((h) => [...h.headingPath, h.text].join("\n"));
-        const inputs = tokenizer(passages.map(() => question), { text_pair: passages, padding: true, truncation: true, max_length: 512 });
+        const inputs = tokenizer(
+          passages.map(() => question),
+          { text_pair: passages, padding: true, truncation: true, max_length: 512 },
+        );
         // One logit for relevance models; with two labels the last is "relevant".
-        for (const row of (await model(inputs)).logits.tolist()) logits.push(row.at(-1)!);
+        for (const row of (await model(inputs)).logits.tolist()) {
+          logits.push(row.at(-1)!);
+        }
       }
       const relevance = retrievalPrior(hits.map((h, i) => ({ ...h, score: logits[i]! })));
       const prior = retrievalPrior(hits);
-      return orderBy(hits, hits.map((_, i) => priorWeight * prior[i]! + (1 - priorWeight) * relevance[i]!));
+      return orderBy(
+        hits,
+        hits.map((_, i) => priorWeight * prior[i]! + (1 - priorWeight) * relevance[i]!),
+      );
     },
   };
 }

@@ -29,10 +29,18 @@ export function createLexicalReranker(opts: LexicalRerankerOptions = {}): Rerank
   return {
     name: "lexical",
     async rerank(question, hits) {
-      if (hits.length < 2) return orderBy(hits, hits.map((h) => h.score));
+      if (hits.length < 2) {
+        return orderBy(
+          hits,
+          hits.map((h) => h.score),
+        );
+      }
       const lexical = lexicalScores(question, hits);
       const prior = retrievalPrior(hits);
-      return orderBy(hits, hits.map((_, i) => priorWeight * prior[i]! + (1 - priorWeight) * lexical[i]!));
+      return orderBy(
+        hits,
+        hits.map((_, i) => priorWeight * prior[i]! + (1 - priorWeight) * lexical[i]!),
+      );
     },
   };
 }
@@ -45,19 +53,32 @@ export function lexicalScores(question: string, hits: ChunkHit[]): number[] {
   for (const t of new Set(qTerms)) {
     const df = docs.filter((d) => d.terms.has(t)).length;
     // A term no candidate has cannot reorder them; leaving it out keeps coverage comparable.
-    if (df > 0) idf.set(t, Math.log(1 + (docs.length - df + 0.5) / (df + 0.5)));
+    if (df > 0) {
+      idf.set(t, Math.log(1 + (docs.length - df + 0.5) / (df + 0.5)));
+    }
   }
   const total = [...idf.values()].reduce((a, b) => a + b, 0);
-  if (total === 0) return hits.map(() => 0);
-  const pairs = qTerms.slice(1).map((t, i) => `${qTerms[i]} ${t}`).filter((p, i, all) => all.indexOf(p) === i);
+  if (total === 0) {
+    return hits.map(() => 0);
+  }
+  const pairs = qTerms
+    .slice(1)
+    .map((t, i) => `${qTerms[i]} ${t}`)
+    .filter((p, i, all) => all.indexOf(p) === i);
   const weigh = (set: Set<string>) => {
     let s = 0;
-    for (const [t, w] of idf) if (set.has(t)) s += w;
+    for (const [t, w] of idf) {
+      if (set.has(t)) {
+        s += w;
+      }
+    }
     return s / total;
   };
   return docs.map((d) => {
     const proximity = d.sentences.reduce((best, s) => Math.max(best, weigh(s)), 0);
-    if (pairs.length === 0) return proximity;
+    if (pairs.length === 0) {
+      return proximity;
+    }
     const phrase = pairs.filter((p) => d.bigrams.has(p)).length / pairs.length;
     return 0.6 * phrase + 0.4 * proximity;
   });

@@ -21,7 +21,9 @@ export function retrievalPrior(hits: ChunkHit[]): number[] {
   const scores = hits.map((h) => h.score);
   const lo = Math.min(...scores);
   const hi = Math.max(...scores);
-  if (hi > lo) return scores.map((s) => (s - lo) / (hi - lo));
+  if (hi > lo) {
+    return scores.map((s) => (s - lo) / (hi - lo));
+  }
   return hits.map((_, i) => (hits.length > 1 ? 1 - i / (hits.length - 1) : 1));
 }
 

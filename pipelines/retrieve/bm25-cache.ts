@@ -51,14 +51,21 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number; warmM
 
   /** Reads every posting of the version `c` caches, unless the version moved meanwhile. */
   function warm(generationId: number, c: GenerationCache) {
-    if (c.stats.chunkCount > warmMaxChunks) return;
+    if (c.stats.chunkCount > warmMaxChunks) {
+      return;
+    }
     setImmediate(() => {
       void db
         .transaction(
           async (tx) => {
             const t = tx as unknown as Drizzle;
-            const [v] = await queryRows<{ version: string }>(t, sql`SELECT version::text FROM lexical_stats WHERE generation_id = ${generationId}::int`);
-            if (v?.version !== c.version || caches.get(generationId) !== c) return;
+            const [v] = await queryRows<{ version: string }>(
+              t,
+              sql`SELECT version::text FROM lexical_stats WHERE generation_id = ${generationId}::int`,
+            );
+            if (v?.version !== c.version || caches.get(generationId) !== c) {
+              return;
+            }
             await fill(t, c, generationId, null);
           },
           { isolationLevel: "repeatable read", accessMode: "read only" },
@@ -76,12 +83,20 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number; warmM
         db,
         sql`SELECT version::text FROM lexical_stats WHERE generation_id = ${generationId}::int AND chunk_count > 0`,
       );
-      if (v?.version === known.version) return known;
+      if (v?.version === known.version) {
+        return known;
+      }
     }
     return db.transaction(
       async (tx) => {
         const t = tx as unknown as Drizzle;
-        const [st] = await queryRows<{ version: string; chunk_count: string; chunk_length: string; doc_count: string; doc_length: string }>(
+        const [st] = await queryRows<{
+          version: string;
+          chunk_count: string;
+          chunk_length: string;
+          doc_count: string;
+          doc_length: string;
+        }>(
           t,
           sql`SELECT version::text, chunk_count, chunk_length, doc_count, doc_length FROM lexical_stats
               WHERE generation_id = ${generationId}::int AND chunk_count > 0`,
@@ -94,7 +109,12 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number; warmM
         if (!c || c.version !== st.version || c.postings > maxPostings) {
           c = {
             version: st.version,
-            stats: { chunkCount: Number(st.chunk_count), chunkLength: Number(st.chunk_length), docCount: Number(st.doc_count), docLength: Number(st.doc_length) },
+            stats: {
+              chunkCount: Number(st.chunk_count),
+              chunkLength: Number(st.chunk_length),
+              docCount: Number(st.doc_count),
+              docLength: Number(st.doc_length),
+            },
             chunkIds: [],
             chunkIndex: new Map(),
             chunkDocument: [],
@@ -109,7 +129,9 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number; warmM
           warm(generationId, c);
         }
         const missing = terms.filter((x) => !c.chunkTerms.has(x));
-        if (missing.length > 0) await fill(t, c, generationId, missing);
+        if (missing.length > 0) {
+          await fill(t, c, generationId, missing);
+        }
         return c;
       },
       // One snapshot for the version and the postings read under it (PGlite is one session anyway).
@@ -122,10 +144,19 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number; warmM
     const only = (col: SQL) => (terms ? sql`AND ${col} = ANY(${sql.param(terms)}::text[])` : sql``);
     const docIdx = (id: string) => {
       let i = c.documentIndex.get(id);
-      if (i === undefined) c.documentIndex.set(id, (i = c.documentIds.push(id) - 1));
+      if (i === undefined) {
+        c.documentIndex.set(id, (i = c.documentIds.push(id) - 1));
+      }
       return i;
     };
-    const chunkRows = await queryRows<{ term: string; chunk_id: string; document_id: string; collection: string; tf: number; dl: number }>(
+    const chunkRows = await queryRows<{
+      term: string;
+      chunk_id: string;
+      document_id: string;
+      collection: string;
+      tf: number;
+      dl: number;
+    }>(
       t,
       sql`SELECT p.term, p.chunk_id, p.document_id, c.collection, p.tf, p.dl
           FROM lexical_chunk_postings p JOIN chunks c ON c.id = p.chunk_id
@@ -141,18 +172,34 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number; warmM
       const out = new Map<string, R[]>((terms ?? []).map((x) => [x, []]));
       for (const r of rows) {
         const k = key(r);
-        if (!terms && !out.has(k)) out.set(k, []);
+        if (!terms && !out.has(k)) {
+          out.set(k, []);
+        }
         out.get(k)?.push(r);
       }
       // Terms another query cached meanwhile stay as they are.
-      for (const k of [...out.keys()]) if (cached.has(k)) out.delete(k);
+      for (const k of [...out.keys()]) {
+        if (cached.has(k)) {
+          out.delete(k);
+        }
+      }
       return out;
     };
     const chunkGroups = group(chunkRows, (r) => r.term, c.chunkTerms);
     const docGroups = group(docRows, (r) => r.term, c.documentTerms);
-    if (!terms) for (const k of chunkGroups.keys()) if (!docGroups.has(k)) docGroups.set(k, []);
+    if (!terms) {
+      for (const k of chunkGroups.keys()) {
+        if (!docGroups.has(k)) {
+          docGroups.set(k, []);
+        }
+      }
+    }
     for (const [term, rows] of chunkGroups) {
-      const p: Postings = { ids: new Int32Array(rows.length), tfs: new Int32Array(rows.length), dls: new Int32Array(rows.length) };
+      const p: Postings = {
+        ids: new Int32Array(rows.length),
+        tfs: new Int32Array(rows.length),
+        dls: new Int32Array(rows.length),
+      };
       rows.forEach((r, i) => {
         let k = c.chunkIndex.get(r.chunk_id);
         if (k === undefined) {
@@ -168,7 +215,11 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number; warmM
       c.postings += rows.length;
     }
     for (const [term, rows] of docGroups) {
-      const p: Postings = { ids: new Int32Array(rows.length), tfs: new Int32Array(rows.length), dls: new Int32Array(rows.length) };
+      const p: Postings = {
+        ids: new Int32Array(rows.length),
+        tfs: new Int32Array(rows.length),
+        dls: new Int32Array(rows.length),
+      };
       rows.forEach((r, i) => {
         p.ids[i] = docIdx(r.document_id);
         p.tfs[i] = Number(r.tf);
@@ -183,9 +234,13 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number; warmM
     /** The best `topK` chunks for `query`, best first, scored exactly as `bm25ChunkQuery` scores them. */
     async search(query: string, q: LexicalQuery): Promise<LexicalHit[]> {
       const counts = queryTerms(query);
-      if (counts.size === 0 || (q.collections && q.collections.length === 0)) return [];
+      if (counts.size === 0 || (q.collections && q.collections.length === 0)) {
+        return [];
+      }
       const c = await load(q.generationId, [...counts.keys()]);
-      if (!c) return [];
+      if (!c) {
+        return [];
+      }
       const { k1, b, documentWeight: w } = q.settings;
       const { chunkCount, chunkLength, docCount, docLength } = c.stats;
       // Accumulated per field in query-term order, as the SQL's sum() does per group.
@@ -195,20 +250,27 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number; warmM
         const df = p.ids.length;
         for (let i = 0; i < p.ids.length; i++) {
           const tf = p.tfs[i]!;
-          const s = (qtf * Math.log(1 + (n - df + 0.5) / (df + 0.5)) * tf) / (tf + k1 * (1 - b + (b * p.dls[i]!) / (len / n)));
+          const s =
+            (qtf * Math.log(1 + (n - df + 0.5) / (df + 0.5)) * tf) / (tf + k1 * (1 - b + (b * p.dls[i]!) / (len / n)));
           acc.set(p.ids[i]!, (acc.get(p.ids[i]!) ?? 0) + s);
         }
       };
       for (const [term, qtf] of counts) {
         const cp = c.chunkTerms.get(term);
-        if (cp) add(chunkScore, cp, qtf, chunkCount, chunkLength);
+        if (cp) {
+          add(chunkScore, cp, qtf, chunkCount, chunkLength);
+        }
         const dp = w > 0 ? c.documentTerms.get(term) : undefined;
-        if (dp) add(docScore, dp, qtf, docCount, docLength);
+        if (dp) {
+          add(docScore, dp, qtf, docCount, docLength);
+        }
       }
       const allowed = q.collections ? new Set(q.collections) : null;
       const hits: LexicalHit[] = [];
       for (const [k, cs] of chunkScore) {
-        if (allowed && !allowed.has(c.chunkCollection[k]!)) continue;
+        if (allowed && !allowed.has(c.chunkCollection[k]!)) {
+          continue;
+        }
         const score = w > 0 ? w * (docScore.get(c.chunkDocument[k]!) ?? 0) + (1 - w) * cs : cs;
         hits.push({ chunkId: c.chunkIds[k]!, score });
       }
@@ -221,6 +283,7 @@ export type Bm25Cache = ReturnType<typeof createBm25Cache>;
 
 /** Best first, ties by chunk id (as the SQL's ORDER BY score DESC, chunk_id); a partial sort for small k. */
 function topK(hits: LexicalHit[], k: number): LexicalHit[] {
-  const cmp = (a: LexicalHit, b: LexicalHit) => b.score - a.score || (a.chunkId < b.chunkId ? -1 : a.chunkId > b.chunkId ? 1 : 0);
+  const cmp = (a: LexicalHit, b: LexicalHit) =>
+    b.score - a.score || (a.chunkId < b.chunkId ? -1 : a.chunkId > b.chunkId ? 1 : 0);
   return hits.sort(cmp).slice(0, k);
 }

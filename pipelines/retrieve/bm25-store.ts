@@ -63,7 +63,12 @@ type Executor = Pick<Drizzle, "execute">;
  * caller's transaction (the chunks must be inserted already). Collection statistics follow by
  * trigger. Each table gets one statement, which the triggers rely on.
  */
-export async function writeLexicalPostings(tx: Executor, generationId: number, documentId: string, chunks: readonly LexicalChunk[]): Promise<void> {
+export async function writeLexicalPostings(
+  tx: Executor,
+  generationId: number,
+  documentId: string,
+  chunks: readonly LexicalChunk[],
+): Promise<void> {
   const c = { terms: [] as string[], chunkIds: [] as string[], tfs: [] as number[], dls: [] as number[] };
   for (const chunk of chunks) {
     const terms = analyze(chunkField(chunk));
@@ -83,7 +88,9 @@ export async function writeLexicalPostings(tx: Executor, generationId: number, d
         AS u(term, chunk_id, tf, dl)`);
   }
   const docTerms = analyze(documentField(chunks));
-  if (docTerms.length === 0) return;
+  if (docTerms.length === 0) {
+    return;
+  }
   const counts = termCounts(docTerms);
   await tx.execute(sql`
     INSERT INTO lexical_document_postings (generation_id, term, document_id, tf, dl)
@@ -118,7 +125,9 @@ export interface LexicalQuery {
  */
 export function bm25ChunkQuery(query: string, q: LexicalQuery): SQL | null {
   const counts = queryTerms(query);
-  if (counts.size === 0) return null;
+  if (counts.size === 0) {
+    return null;
+  }
   const { k1, b, documentWeight: w } = q.settings;
   const g = sql`${q.generationId}::int`;
   const terms = sql`unnest(${sql.param([...counts.keys()])}::text[], ${sql.param([...counts.values()])}::float8[]) AS q(term, qtf)`;
@@ -151,10 +160,7 @@ export function bm25ChunkQuery(query: string, q: LexicalQuery): SQL | null {
           GROUP BY p.document_id
         )`
       : sql``;
-  const blended =
-    w > 0
-      ? sql`${w}::float8 * coalesce(ds.score, 0) + ${1 - w}::float8 * cs.score`
-      : sql`cs.score`;
+  const blended = w > 0 ? sql`${w}::float8 * coalesce(ds.score, 0) + ${1 - w}::float8 * cs.score` : sql`cs.score`;
   return sql`
     WITH st AS (
       SELECT chunk_count, chunk_length, doc_count, doc_length FROM lexical_stats

@@ -14,7 +14,9 @@ const NUM_FREE_VALUES = 255 - longToInt4(2 ** 31 - 1);
 
 function longToInt4(i: number): number {
   const numBits = 32 - Math.clz32(i);
-  if (numBits < 4) return i;
+  if (numBits < 4) {
+    return i;
+  }
   const shift = numBits - 4;
   // Keep the 4 bits below the implicit leading one, and the shift (+1: 0 means subnormal).
   return ((i >>> shift) & 0x07) | ((shift + 1) << 3);
@@ -28,7 +30,9 @@ function int4ToLong(i: number): number {
 
 /** `SmallFloat.intToByte4`: the one-byte norm Lucene 8+ stores for a field of `length` terms. */
 export function intToByte4(length: number): number {
-  if (!Number.isInteger(length) || length < 0) throw new RangeError(`length must be a non-negative integer, got ${length}`);
+  if (!Number.isInteger(length) || length < 0) {
+    throw new RangeError(`length must be a non-negative integer, got ${length}`);
+  }
   return length < NUM_FREE_VALUES ? length : NUM_FREE_VALUES + longToInt4(length - NUM_FREE_VALUES);
 }
 
@@ -98,21 +102,27 @@ export function createBm25Index(params: Bm25Params = ANSERINI_BM25): Bm25Index {
       let length = 0;
       for (const [term, tf] of counts) {
         let p = postings.get(term);
-        if (!p) postings.set(term, (p = { docs: [], tfs: [] }));
+        if (!p) {
+          postings.set(term, (p = { docs: [], tfs: [] }));
+        }
         p.docs.push(doc);
         p.tfs.push(tf);
         length += tf;
       }
       lengths.push(luceneLength(length));
       totalLength += length;
-      if (length > 0) docCount++;
+      if (length > 0) {
+        docCount++;
+      }
     },
     search(query, k) {
       const avgdl = totalLength / Math.max(1, docCount);
       const scores = new Map<number, number>();
       for (const [term, qtf] of queryTerms(query)) {
         const p = postings.get(term);
-        if (!p) continue;
+        if (!p) {
+          continue;
+        }
         const idf = bm25Idf(docCount, p.docs.length);
         for (let i = 0; i < p.docs.length; i++) {
           const d = p.docs[i]!;

@@ -51,11 +51,19 @@ export interface FusionInUse {
  * the embedder's default: the weights in use are the ones measured for the embedder that built
  * the index. A fitted document blend applies even under `DENSE_WEIGHT`, which names only the dense side.
  */
-export function fusionFor(generation: { fusion?: GenerationFusion | null }, provider: string, denseOverride?: number): FusionInUse {
+export function fusionFor(
+  generation: { fusion?: GenerationFusion | null },
+  provider: string,
+  denseOverride?: number,
+): FusionInUse {
   const fitted = generation.fusion ?? null;
   const documentWeight = fitted?.documentWeight;
-  if (denseOverride !== undefined) return { denseWeight: denseOverride, documentWeight, source: "DENSE_WEIGHT" };
-  if (fitted) return { denseWeight: fitted.denseWeight, documentWeight, candidates: fitted.candidates, source: "fitted" };
+  if (denseOverride !== undefined) {
+    return { denseWeight: denseOverride, documentWeight, source: "DENSE_WEIGHT" };
+  }
+  if (fitted) {
+    return { denseWeight: fitted.denseWeight, documentWeight, candidates: fitted.candidates, source: "fitted" };
+  }
   return { denseWeight: defaultDenseWeight(provider), source: "default" };
 }
 
@@ -66,7 +74,12 @@ export async function retrieve(
   opts: RetrieveOptions,
 ): Promise<RankedHit[]> {
   const n = opts.candidates ?? Math.max(50, opts.topK * 5);
-  const search = { generationId: opts.generationId, topK: n, collections: opts.collections, documentWeight: opts.documentWeight };
+  const search = {
+    generationId: opts.generationId,
+    topK: n,
+    collections: opts.collections,
+    documentWeight: opts.documentWeight,
+  };
   const [vector] = await deps.embedder.embed([question]);
   const [dense, lexical] = await Promise.all([
     deps.store.searchDense(vector!, search),
@@ -78,11 +91,16 @@ export async function retrieve(
 /** Both retrievers' hits fused into one list, best first, before near-duplicates are dropped. */
 export function fuseHits(dense: ChunkHit[], lexical: ChunkHit[], denseWeight: number): RankedHit[] {
   const byId = new Map<string, RankedHit>();
-  for (const h of dense) byId.set(h.chunkId, { ...h, dense: h.score, lexical: null });
+  for (const h of dense) {
+    byId.set(h.chunkId, { ...h, dense: h.score, lexical: null });
+  }
   for (const h of lexical) {
     const seen = byId.get(h.chunkId);
-    if (seen) seen.lexical = h.score;
-    else byId.set(h.chunkId, { ...h, dense: null, lexical: h.score });
+    if (seen) {
+      seen.lexical = h.score;
+    } else {
+      byId.set(h.chunkId, { ...h, dense: null, lexical: h.score });
+    }
   }
   const scores = minMaxFusion(
     dense.map((h) => ({ id: h.chunkId, score: h.score })),
@@ -126,7 +144,9 @@ export function rrfFusion(dense: Scored[], lexical: Scored[], denseWeight: numbe
 }
 
 function minMax(xs: number[]): number[] {
-  if (xs.length === 0) return [];
+  if (xs.length === 0) {
+    return [];
+  }
   const lo = Math.min(...xs);
   const hi = Math.max(...xs);
   return xs.map((x) => (hi > lo ? (x - lo) / (hi - lo) : 1));
@@ -138,17 +158,27 @@ const wordSet = (text: string) => new Set(text.toLowerCase().match(/[\p{L}\p{N}]
 function dedupe(hits: RankedHit[], k: number, threshold = 0.9): RankedHit[] {
   const kept: Array<{ hit: RankedHit; words: Set<string> }> = [];
   for (const hit of hits) {
-    if (kept.length >= k) break;
+    if (kept.length >= k) {
+      break;
+    }
     const words = wordSet(hit.text);
     const dup = kept.some(({ words: w }) => jaccard(w, words) >= threshold);
-    if (!dup) kept.push({ hit, words });
+    if (!dup) {
+      kept.push({ hit, words });
+    }
   }
   return kept.map((k) => k.hit);
 }
 
 function jaccard(a: Set<string>, b: Set<string>): number {
-  if (a.size === 0 && b.size === 0) return 1;
+  if (a.size === 0 && b.size === 0) {
+    return 1;
+  }
   let inter = 0;
-  for (const x of a) if (b.has(x)) inter++;
+  for (const x of a) {
+    if (b.has(x)) {
+      inter++;
+    }
+  }
   return inter / (a.size + b.size - inter);
 }

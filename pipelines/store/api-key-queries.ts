@@ -8,7 +8,13 @@ export type ApiKeyRow = typeof apiKeys.$inferSelect;
 /** The keys table (`npm run keys`): rows hold a key's SHA-256, never the key. */
 export function createApiKeyStore(db: Drizzle) {
   return {
-    async add(k: { name: string; keyHash: string; prefix: string; scopes: string[]; collections: string[] | null }): Promise<ApiKeyRow> {
+    async add(k: {
+      name: string;
+      keyHash: string;
+      prefix: string;
+      scopes: string[];
+      collections: string[] | null;
+    }): Promise<ApiKeyRow> {
       const [row] = await db
         .insert(apiKeys)
         .values({ id: `key_${randomBytes(6).toString("hex")}`, ...k })
@@ -32,7 +38,12 @@ export function createApiKeyStore(db: Drizzle) {
 
     /** The active key with this hash (hex SHA-256), if any. */
     async findActive(keyHash: string): Promise<ApiKeyRow | undefined> {
-      return (await db.select().from(apiKeys).where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt))))[0];
+      return (
+        await db
+          .select()
+          .from(apiKeys)
+          .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)))
+      )[0];
     },
 
     /**

@@ -57,13 +57,22 @@ export function createCatalog(db: Drizzle) {
         .values({ sourceId, path, collection, status: "pending" })
         .onConflictDoNothing({ target: [documents.sourceId, documents.path] });
       const row = await this.getDocument(sourceId, path);
-      if (!row) throw new Error(`document ${sourceId}:${path} vanished after insert`);
+      if (!row) {
+        throw new Error(`document ${sourceId}:${path} vanished after insert`);
+      }
       return row;
     },
 
     async markIndexed(
       id: string,
-      info: { contentHash: string; format: string; title: string | null; sizeBytes: number; chunkCount: number; pageCount: number | null },
+      info: {
+        contentHash: string;
+        format: string;
+        title: string | null;
+        sizeBytes: number;
+        chunkCount: number;
+        pageCount: number | null;
+      },
     ): Promise<void> {
       await db
         .update(documents)
@@ -115,7 +124,9 @@ export function createCatalog(db: Drizzle) {
       embedderSpec: unknown = null,
     ): Promise<GenerationRow> {
       const existing = await this.activeGeneration();
-      if (existing) return existing;
+      if (existing) {
+        return existing;
+      }
       const inserted = await db
         .insert(indexGenerations)
         .values({
@@ -134,7 +145,11 @@ export function createCatalog(db: Drizzle) {
     },
 
     /** Starts a build; the unique index on status='building' refuses a second concurrent one. */
-    async startBuild(identity: EmbedderIdentity, chunker: ChunkerSettings, embedderSpec: unknown): Promise<GenerationRow> {
+    async startBuild(
+      identity: EmbedderIdentity,
+      chunker: ChunkerSettings,
+      embedderSpec: unknown,
+    ): Promise<GenerationRow> {
       const rows = await db
         .insert(indexGenerations)
         .values({ embedderKey: embedderKey(identity), embedder: identity, embedderSpec, chunker, status: "building" })
@@ -142,9 +157,13 @@ export function createCatalog(db: Drizzle) {
         .returning();
       if (!rows[0]) {
         const { building } = await this.liveGenerations();
-        throw new PipelineError("build_running", `a re-index is already running (generation ${building?.id ?? "?"}); wait for it to finish.`, {
-          context: { building: building?.id ?? null },
-        });
+        throw new PipelineError(
+          "build_running",
+          `a re-index is already running (generation ${building?.id ?? "?"}); wait for it to finish.`,
+          {
+            context: { building: building?.id ?? null },
+          },
+        );
       }
       return rows[0];
     },
@@ -180,15 +199,23 @@ export function createCatalog(db: Drizzle) {
           .set({ status: "active", activatedAt: new Date(), finishedAt: new Date() })
           .where(and(eq(indexGenerations.id, id), eq(indexGenerations.status, "building")))
           .returning();
-        if (!now) throw new Error(`generation ${id} is not building; nothing was switched.`);
+        if (!now) {
+          throw new Error(`generation ${id} is not building; nothing was switched.`);
+        }
         return old;
       });
     },
 
     /** Stores the fusion weights fitted for a generation (`npm run eval -- --fit`); queries read them from the row. */
     async setGenerationFusion(id: number, fusion: GenerationFusion): Promise<void> {
-      const rows = await db.update(indexGenerations).set({ fusion }).where(eq(indexGenerations.id, id)).returning({ id: indexGenerations.id });
-      if (!rows[0]) throw new Error(`index generation ${id} does not exist`);
+      const rows = await db
+        .update(indexGenerations)
+        .set({ fusion })
+        .where(eq(indexGenerations.id, id))
+        .returning({ id: indexGenerations.id });
+      if (!rows[0]) {
+        throw new Error(`index generation ${id} does not exist`);
+      }
     },
 
     /**
@@ -212,9 +239,13 @@ export function createCatalog(db: Drizzle) {
         .select({ id: queryLog.id, collections: queryLog.collections })
         .from(queryLog)
         .where(eq(queryLog.id, entry.queryId));
-      if (!known[0]) return null;
+      if (!known[0]) {
+        return null;
+      }
       const drawnFrom = known[0].collections;
-      if (scope !== null && (drawnFrom === null || !drawnFrom.every((c) => scope.includes(c)))) return null;
+      if (scope !== null && (drawnFrom === null || !drawnFrom.every((c) => scope.includes(c)))) {
+        return null;
+      }
       const [row] = await db.insert(feedback).values(entry).returning({ id: feedback.id });
       return row ?? null;
     },

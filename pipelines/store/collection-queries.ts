@@ -17,9 +17,23 @@ export interface CollectionSummary {
  * ingested document names, so an empty one the operator configured is listed too.
  */
 export async function listCollections(db: Drizzle, scope: CollectionScope): Promise<CollectionSummary[]> {
-  if (scope !== null && scope.length === 0) return [];
-  const within = scope === null ? sql`true` : sql`name IN (${sql.join(scope.map((c) => sql`${c}`), sql`, `)})`;
-  const rows = await queryRows<{ name: string; sources: number; documents: number; indexed: number; last_indexed_at: Date | string | null }>(
+  if (scope !== null && scope.length === 0) {
+    return [];
+  }
+  const within =
+    scope === null
+      ? sql`true`
+      : sql`name IN (${sql.join(
+          scope.map((c) => sql`${c}`),
+          sql`, `,
+        )})`;
+  const rows = await queryRows<{
+    name: string;
+    sources: number;
+    documents: number;
+    indexed: number;
+    last_indexed_at: Date | string | null;
+  }>(
     db,
     sql`WITH names AS (SELECT collection AS name FROM sources UNION SELECT collection FROM documents)
         SELECT n.name,

@@ -8,7 +8,15 @@ export interface CostReport {
   outputTokens: number;
   /** Answers the cache served (no model ran; cost 0). */
   cacheHits: number;
-  rows: Array<{ day: string; collection: string; keyId: string | null; queries: number; inputTokens: number; outputTokens: number; costUsd: number }>;
+  rows: Array<{
+    day: string;
+    collection: string;
+    keyId: string | null;
+    queries: number;
+    inputTokens: number;
+    outputTokens: number;
+    costUsd: number;
+  }>;
 }
 
 // The tokens a query was billed for, as pipelines/cost/prices.ts billedTokens counts them.

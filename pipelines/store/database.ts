@@ -88,7 +88,9 @@ function lockDataDir(dataDir: string): () => void {
   writeFileSync(file, String(process.pid));
   return () => {
     try {
-      if (readFileSync(file, "utf8").trim() === String(process.pid)) unlinkSync(file);
+      if (readFileSync(file, "utf8").trim() === String(process.pid)) {
+        unlinkSync(file);
+      }
     } catch {
       // Already gone: nothing to release.
     }

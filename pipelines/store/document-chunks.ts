@@ -16,7 +16,14 @@ export interface ChunkSpan {
  * checked that the document is in the reader's scope (createDocumentQueries.get).
  */
 export async function documentChunkSpans(db: Drizzle, documentId: string, generationId: number): Promise<ChunkSpan[]> {
-  const rows = await queryRows<{ id: string; ordinal: number; start_offset: number; end_offset: number; page: number | null; heading_path: unknown }>(
+  const rows = await queryRows<{
+    id: string;
+    ordinal: number;
+    start_offset: number;
+    end_offset: number;
+    page: number | null;
+    heading_path: unknown;
+  }>(
     db,
     sql`SELECT id, ordinal, start_offset, end_offset, page, heading_path FROM chunks
         WHERE document_id = ${documentId} AND generation_id = ${generationId} ORDER BY ordinal`,
@@ -27,6 +34,8 @@ export async function documentChunkSpans(db: Drizzle, documentId: string, genera
     start: Number(r.start_offset),
     end: Number(r.end_offset),
     page: r.page === null ? null : Number(r.page),
-    headingPath: Array.isArray(r.heading_path) ? (r.heading_path as string[]) : (JSON.parse(String(r.heading_path)) as string[]),
+    headingPath: Array.isArray(r.heading_path)
+      ? (r.heading_path as string[])
+      : (JSON.parse(String(r.heading_path)) as string[]),
   }));
 }

@@ -46,10 +46,18 @@ export function createDocumentQueries(db: Drizzle, scope: CollectionScope) {
     /** One page in a stable order (source, path, id), with the total that matches the filter. */
     async list(filter: DocumentFilter, page: { limit: number; offset: number }) {
       const where: SQL[] = [];
-      if (filter.status) where.push(eq(documents.status, filter.status));
-      if (filter.sourceId) where.push(eq(documents.sourceId, filter.sourceId));
-      if (filter.collection) where.push(eq(documents.collection, filter.collection));
-      if (scope) where.push(inScope(scope));
+      if (filter.status) {
+        where.push(eq(documents.status, filter.status));
+      }
+      if (filter.sourceId) {
+        where.push(eq(documents.sourceId, filter.sourceId));
+      }
+      if (filter.collection) {
+        where.push(eq(documents.collection, filter.collection));
+      }
+      if (scope) {
+        where.push(inScope(scope));
+      }
       const cond = where.length ? and(...where) : undefined;
       const [rows, total] = await Promise.all([
         db
@@ -72,8 +80,12 @@ export function createDocumentQueries(db: Drizzle, scope: CollectionScope) {
      */
     async get(id: string) {
       const where = scope ? and(eq(documents.id, id), inScope(scope)) : eq(documents.id, id);
-      const row = (await db.select(columns).from(documents).innerJoin(sources, eq(sources.id, documents.sourceId)).where(where))[0];
-      if (!row) return undefined;
+      const row = (
+        await db.select(columns).from(documents).innerJoin(sources, eq(sources.id, documents.sourceId)).where(where)
+      )[0];
+      if (!row) {
+        return undefined;
+      }
       const versions = await queryRows<{ generation_id: number; status: string; chunks: number; pages: number | null }>(
         db,
         sql`SELECT c.generation_id, g.status, count(*)::int AS chunks, count(DISTINCT c.page)::int AS pages

@@ -11,7 +11,9 @@ export interface EmbeddingCache {
 export function createEmbeddingCache(db: Drizzle): EmbeddingCache {
   return {
     async getMany(embedderKey, textHashes) {
-      if (textHashes.length === 0) return new Map();
+      if (textHashes.length === 0) {
+        return new Map();
+      }
       const rows = await db
         .select({ textHash: embeddingCache.textHash, embedding: embeddingCache.embedding })
         .from(embeddingCache)
@@ -19,7 +21,9 @@ export function createEmbeddingCache(db: Drizzle): EmbeddingCache {
       return new Map(rows.map((r) => [r.textHash, r.embedding]));
     },
     async putMany(embedderKey, entries) {
-      if (entries.length === 0) return;
+      if (entries.length === 0) {
+        return;
+      }
       await db
         .insert(embeddingCache)
         .values(entries.map((e) => ({ embedderKey, textHash: e.textHash, embedding: e.embedding })))

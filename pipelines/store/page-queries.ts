@@ -20,9 +20,14 @@ export function createPageStore(db: Drizzle) {
     /** Records the indexed version's text layer; `pages` (PDFs) replaces the page rows in one transaction. */
     async record(documentId: string, summary: TextLayerSummary, pages: PageText[] | undefined): Promise<void> {
       await db.transaction(async (tx) => {
-        await tx.update(documents).set({ textLayer: summary.textLayer, ocrConfidence: summary.ocrConfidence }).where(eq(documents.id, documentId));
+        await tx
+          .update(documents)
+          .set({ textLayer: summary.textLayer, ocrConfidence: summary.ocrConfidence })
+          .where(eq(documents.id, documentId));
         await tx.delete(documentPages).where(eq(documentPages.documentId, documentId));
-        if (pages?.length) await tx.insert(documentPages).values(pages.map((p) => ({ documentId, ...p })));
+        if (pages?.length) {
+          await tx.insert(documentPages).values(pages.map((p) => ({ documentId, ...p })));
+        }
       });
     },
 
@@ -49,9 +54,14 @@ export type PageStore = ReturnType<typeof createPageStore>;
  * its image. One query for all citations of an answer; pages without a row (text formats, or
  * documents indexed before 0015) are absent from the map.
  */
-export async function pageTextLayers(db: Drizzle, refs: Array<{ documentId: string; page: number | null }>): Promise<Map<string, "native" | "ocr">> {
+export async function pageTextLayers(
+  db: Drizzle,
+  refs: Array<{ documentId: string; page: number | null }>,
+): Promise<Map<string, "native" | "ocr">> {
   const paged = refs.filter((r): r is { documentId: string; page: number } => r.page !== null);
-  if (paged.length === 0) return new Map();
+  if (paged.length === 0) {
+    return new Map();
+  }
   const ids = [...new Set(paged.map((r) => r.documentId))];
   const rows = await queryRows<{ document_id: string; page: number; text_layer: string }>(
     db,
@@ -79,11 +89,15 @@ export async function textLayerCounts(db: Drizzle, collections: readonly string[
     ),
   ]);
   const documentsByLayer: Record<string, number> = {};
-  for (const r of docs) documentsByLayer[r.text_layer ?? "unknown"] = Number(r.n);
+  for (const r of docs) {
+    documentsByLayer[r.text_layer ?? "unknown"] = Number(r.n);
+  }
   const ocrDocs = docs.filter((r) => (r.text_layer === "ocr" || r.text_layer === "mixed") && r.conf !== null);
   const weight = ocrDocs.reduce((n, r) => n + Number(r.n), 0);
   const pagesWithoutText: Record<string, number> = {};
-  for (const r of pages.filter((p) => p.text_layer === "none")) pagesWithoutText[r.error_code ?? "unknown"] = Number(r.n);
+  for (const r of pages.filter((p) => p.text_layer === "none")) {
+    pagesWithoutText[r.error_code ?? "unknown"] = Number(r.n);
+  }
   return {
     documents: documentsByLayer,
     pages: {

@@ -1,7 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { and, eq, sql, type SQL } from "drizzle-orm";
 import { chunks } from "../../schemas/db.js";
-import { bm25ChunkQuery, DEFAULT_LEXICAL, deleteDocumentPostings, writeLexicalPostings, type LexicalSettings } from "../retrieve/bm25-store.js";
+import {
+  bm25ChunkQuery,
+  DEFAULT_LEXICAL,
+  deleteDocumentPostings,
+  writeLexicalPostings,
+  type LexicalSettings,
+} from "../retrieve/bm25-store.js";
 import { createBm25Cache } from "../retrieve/bm25-cache.js";
 import { queryRows, type Drizzle } from "./database.js";
 import type { ChunkHit, SearchOptions, StoredChunk, VectorStore } from "./types.js";
@@ -44,21 +50,29 @@ export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions =
 
   async function dimensionOf(generationId: number): Promise<number> {
     const known = dims.get(generationId);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      return known;
+    }
     const rows = await queryRows<{ d: number }>(
       db,
       sql`SELECT (embedder->>'dimensions')::int AS d FROM index_generations WHERE id = ${generationId}`,
     );
     const d = rows[0]?.d;
-    if (d === undefined) throw new Error(`index generation ${generationId} does not exist`);
+    if (d === undefined) {
+      throw new Error(`index generation ${generationId} does not exist`);
+    }
     dims.set(generationId, d);
     return d;
   }
 
   // An empty list is a tenant with no collections: it matches nothing, never everything.
   function collectionFilter(opts: SearchOptions): SQL {
-    if (!opts.collections) return sql``;
-    if (opts.collections.length === 0) return sql`AND false`;
+    if (!opts.collections) {
+      return sql``;
+    }
+    if (opts.collections.length === 0) {
+      return sql`AND false`;
+    }
     return sql`AND c.collection IN (${sql.join(
       opts.collections.map((c) => sql`${c}`),
       sql`, `,
@@ -87,7 +101,9 @@ export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions =
         await tx
           .delete(chunks)
           .where(and(eq(chunks.generationId, generationId), eq(chunks.documentId, doc.documentId)));
-        if (rows.length === 0) return;
+        if (rows.length === 0) {
+          return;
+        }
         // Ids made here so the postings can name their chunks without reading them back.
         const ids = rows.map(() => randomUUID());
         await tx.insert(chunks).values(
@@ -132,25 +148,34 @@ export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions =
       const ef = Math.min(1000, Math.max(40, Math.trunc(opts.topK)));
       const rows = await db.transaction(async (tx) => {
         await tx.execute(sql.raw(`SET LOCAL hnsw.ef_search = ${ef}`));
-        return queryRows<HitRow>(tx as unknown as Drizzle, sql`
+        return queryRows<HitRow>(
+          tx as unknown as Drizzle,
+          sql`
         SELECT ${hitColumns},
                1 - ((c.embedding::vector(${sql.raw(String(d))})) <=> ${q}::vector(${sql.raw(String(d))})) AS score
         FROM chunks c JOIN documents d ON d.id = c.document_id
         WHERE c.generation_id = ${sql.raw(String(Math.trunc(g)))} ${collectionFilter(opts)}
         ORDER BY (c.embedding::vector(${sql.raw(String(d))})) <=> ${q}::vector(${sql.raw(String(d))})
-        LIMIT ${opts.topK}`);
+        LIMIT ${opts.topK}`,
+        );
       });
       return rows.map(toHit);
     },
 
     async searchLexical(query, opts) {
-      const settings = opts.documentWeight === undefined ? lexical : { ...lexical, documentWeight: opts.documentWeight };
+      const settings =
+        opts.documentWeight === undefined ? lexical : { ...lexical, documentWeight: opts.documentWeight };
       if (bm25) {
         const ranked = await bm25.search(query, { ...opts, settings });
-        if (ranked.length === 0) return [];
-        const rows = await queryRows<HitRow>(db, sql`
+        if (ranked.length === 0) {
+          return [];
+        }
+        const rows = await queryRows<HitRow>(
+          db,
+          sql`
           SELECT ${hitColumns}, 0 AS score FROM chunks c JOIN documents d ON d.id = c.document_id
-          WHERE c.id = ANY(${sql.param(ranked.map((r) => r.chunkId))}::uuid[])`);
+          WHERE c.id = ANY(${sql.param(ranked.map((r) => r.chunkId))}::uuid[])`,
+        );
         const byId = new Map(rows.map((r) => [r.chunk_id, r]));
         // A chunk deleted between the two reads is left out rather than returned without text.
         return ranked.flatMap((r) => {
@@ -159,12 +184,17 @@ export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions =
         });
       }
       const ranked = bm25ChunkQuery(query, { ...opts, settings });
-      if (!ranked) return [];
-      const rows = await queryRows<HitRow>(db, sql`
+      if (!ranked) {
+        return [];
+      }
+      const rows = await queryRows<HitRow>(
+        db,
+        sql`
         WITH ranked AS (${ranked})
         SELECT ${hitColumns}, r.score
         FROM ranked r JOIN chunks c ON c.id = r.chunk_id JOIN documents d ON d.id = c.document_id
-        ORDER BY r.score DESC, c.id`);
+        ORDER BY r.score DESC, c.id`,
+      );
       return rows.map(toHit);
     },
 

@@ -48,7 +48,9 @@ export function createQdrantStore(opts: QdrantStoreOptions): VectorStore {
 
   async function search(query: Schemas["QueryInterface"], using: string, o: SearchOptions): Promise<ChunkHit[]> {
     // An empty list is a tenant with no collections: it matches nothing, never everything.
-    if (o.collections && o.collections.length === 0) return [];
+    if (o.collections && o.collections.length === 0) {
+      return [];
+    }
     const res = await client.query(name(o.generationId), {
       query,
       using,
@@ -71,7 +73,9 @@ export function createQdrantStore(opts: QdrantStoreOptions): VectorStore {
           });
         } catch (err) {
           // Another process preparing the same generation won the race; anything else is real.
-          if (!(await exists(collection))) throw err;
+          if (!(await exists(collection))) {
+            throw err;
+          }
         }
       }
       const info = await client.getCollection(collection);
@@ -89,9 +93,14 @@ export function createQdrantStore(opts: QdrantStoreOptions): VectorStore {
     async replaceDocumentChunks(generationId, doc, chunks) {
       const collection = name(generationId);
       const row = (
-        await opts.db.select({ sourceId: documents.sourceId, path: documents.path }).from(documents).where(eq(documents.id, doc.documentId))
+        await opts.db
+          .select({ sourceId: documents.sourceId, path: documents.path })
+          .from(documents)
+          .where(eq(documents.id, doc.documentId))
       )[0];
-      if (!row) throw new Error(`document ${doc.documentId} does not exist`);
+      if (!row) {
+        throw new Error(`document ${doc.documentId} does not exist`);
+      }
       // Qdrant has no multi-operation transaction, so this is not the atomic swap pgvector gives.
       // Deleting first would leave readers a window with no chunks at all for the document (and a
       // crash in between would lose it until the job retries). Upserting first, then deleting what
@@ -125,26 +134,35 @@ export function createQdrantStore(opts: QdrantStoreOptions): VectorStore {
       const all = (await client.getCollections()).collections.map((c) => c.name);
       const ours = all.filter((n) => n.startsWith(prefix) && /^g\d+$/.test(n.slice(prefix.length)));
       for (const collection of ours) {
-        await client.delete(collection, { wait: true, filter: { must: [{ key: "document_id", match: { value: documentId } }] } });
+        await client.delete(collection, {
+          wait: true,
+          filter: { must: [{ key: "document_id", match: { value: documentId } }] },
+        });
       }
     },
 
     async dropGeneration(generationId) {
       // The collection is the generation: deleting it frees vectors, payload and indexes at once.
-      if (await exists(name(generationId))) await client.deleteCollection(name(generationId));
+      if (await exists(name(generationId))) {
+        await client.deleteCollection(name(generationId));
+      }
     },
 
     searchDense: (embedding, o) => search(embedding, DENSE, o),
 
     async searchLexical(query, o) {
       const q = sparseVector(queryTerms(query), (tf) => tf);
-      if (q.indices.length === 0) return [];
+      if (q.indices.length === 0) {
+        return [];
+      }
       return search(q, LEXICAL, o);
     },
 
     async countChunks(generationId) {
       const collection = name(generationId);
-      if (!(await exists(collection))) return 0;
+      if (!(await exists(collection))) {
+        return 0;
+      }
       return (await client.count(collection, { exact: true })).count;
     },
   };
@@ -190,7 +208,9 @@ function lexicalVector(text: string): Record<string, Schemas["SparseVector"]> {
 
 function fnv1a(s: string): number {
   let h = 0x811c9dc5;
-  for (const byte of Buffer.from(s, "utf8")) h = Math.imul(h ^ byte, 0x01000193);
+  for (const byte of Buffer.from(s, "utf8")) {
+    h = Math.imul(h ^ byte, 0x01000193);
+  }
   return h >>> 0;
 }
 

@@ -46,15 +46,22 @@ export interface QualityReport {
 }
 
 const num = (v: unknown, digits: number): number | null => {
-  if (v === null || v === undefined) return null;
+  if (v === null || v === undefined) {
+    return null;
+  }
   const f = 10 ** digits;
   return Math.round(Number(v) * f) / f;
 };
 
 /** The window, collection and tenant conditions on query_log rows; shared by every read of the log. */
 export function qualityWhere(filter: QualityFilter): SQL[] {
-  const where: SQL[] = [sql`created_at >= ${filter.since.toISOString()}::timestamptz`, sql`created_at <= ${filter.until.toISOString()}::timestamptz`];
-  if (filter.collection !== undefined) where.push(sql`collection = ${filter.collection}`);
+  const where: SQL[] = [
+    sql`created_at >= ${filter.since.toISOString()}::timestamptz`,
+    sql`created_at <= ${filter.until.toISOString()}::timestamptz`,
+  ];
+  if (filter.collection !== undefined) {
+    where.push(sql`collection = ${filter.collection}`);
+  }
   if (filter.collections !== undefined) {
     // A tenant's queries are those whose answer could draw only from its collections (query_log.collections,
     // migration 0007), whether or not the request named one.
@@ -73,8 +80,8 @@ export function createQualityQueries(db: Drizzle) {
     async summary(filter: QualityFilter): Promise<QualityReport> {
       const where = qualityWhere(filter);
       // Metric names come from the constant list above, never from a request.
-      const means = QUALITY_METRIC_NAMES.map(
-        (m) => sql.raw(`avg((metrics->>'${m}')::float8) AS "${m}_mean", count(metrics->>'${m}')::int AS "${m}_n"`),
+      const means = QUALITY_METRIC_NAMES.map((m) =>
+        sql.raw(`avg((metrics->>'${m}')::float8) AS "${m}_mean", count(metrics->>'${m}')::int AS "${m}_n"`),
       );
       const total = sql`(timings->>'totalMs')::float8`;
       const [row] = await queryRows<Record<string, unknown>>(

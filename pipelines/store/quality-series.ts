@@ -35,7 +35,9 @@ export interface RecentQuery {
 }
 
 const round = (v: unknown, digits: number): number | null => {
-  if (v === null || v === undefined) return null;
+  if (v === null || v === undefined) {
+    return null;
+  }
   const f = 10 ** digits;
   return Math.round(Number(v) * f) / f;
 };
@@ -103,7 +105,9 @@ export function createQualitySeries(db: Drizzle) {
           abstained: Boolean(r.abstained),
           answer: String(r.answer),
           metrics: metrics
-            ? Object.fromEntries(Object.entries(metrics).filter(([, v]) => typeof v === "number" || v === null)) as Record<string, number | null>
+            ? (Object.fromEntries(
+                Object.entries(metrics).filter(([, v]) => typeof v === "number" || v === null),
+              ) as Record<string, number | null>)
             : null,
           totalMs: round(r.total_ms, 1),
           feedback: { up: Number(r.up), down: Number(r.down), lastComment: (r.last_comment as string | null) ?? null },

@@ -33,8 +33,12 @@ export function createQueryMetricsStore(db: Drizzle) {
         db,
         sql`SELECT metrics, metrics_status, collections FROM query_log WHERE id = ${queryId}::uuid`,
       );
-      if (!row) return null;
-      if (scope !== null && (row.collections === null || !row.collections.every((c) => scope.includes(c)))) return null;
+      if (!row) {
+        return null;
+      }
+      if (scope !== null && (row.collections === null || !row.collections.every((c) => scope.includes(c)))) {
+        return null;
+      }
       const metrics = (typeof row.metrics === "string" ? JSON.parse(row.metrics) : row.metrics) as QueryMetrics | null;
       // Rows logged before migration 0010 carry their metrics inline and no status.
       const status = (row.metrics_status ?? (metrics ? "done" : "skipped")) as MetricsStatus;

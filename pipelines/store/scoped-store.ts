@@ -7,9 +7,16 @@ import type { SearchOptions, VectorStore } from "./types.js";
 export type CollectionScope = readonly string[] | null;
 
 /** The collections a search may touch: what it asked for, cut down to what the scope allows. */
-export function scopeCollections(asked: readonly string[] | undefined, scope: CollectionScope): readonly string[] | undefined {
-  if (scope === null) return asked;
-  if (asked === undefined) return scope;
+export function scopeCollections(
+  asked: readonly string[] | undefined,
+  scope: CollectionScope,
+): readonly string[] | undefined {
+  if (scope === null) {
+    return asked;
+  }
+  if (asked === undefined) {
+    return scope;
+  }
   return asked.filter((c) => scope.includes(c));
 }
 
@@ -20,8 +27,13 @@ export function scopeCollections(asked: readonly string[] | undefined, scope: Co
  * in every search the view runs. Writes go to the underlying store unchanged.
  */
 export function scopedStore(store: VectorStore, scope: CollectionScope): VectorStore {
-  if (scope === null) return store;
-  const restrict = (opts: SearchOptions): SearchOptions => ({ ...opts, collections: scopeCollections(opts.collections, scope) });
+  if (scope === null) {
+    return store;
+  }
+  const restrict = (opts: SearchOptions): SearchOptions => ({
+    ...opts,
+    collections: scopeCollections(opts.collections, scope),
+  });
   return {
     ...store,
     searchDense: (embedding, opts) => store.searchDense(embedding, restrict(opts)),

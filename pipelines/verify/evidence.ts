@@ -12,11 +12,15 @@ export interface SourceEvidence {
 }
 
 const NUMBER_WORDS: Record<string, string> = Object.fromEntries(
-  ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " +
-    "seventeen eighteen nineteen twenty")
+  (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " +
+    "seventeen eighteen nineteen twenty"
+  )
     .split(" ")
     .map((w, i) => [w, String(i)])
-    .concat(["thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"].map((w, i) => [w, String(30 + i * 10)])),
+    .concat(
+      ["thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"].map((w, i) => [w, String(30 + i * 10)]),
+    ),
 );
 
 /** Numbers in a text, normalised: "1,000" → "1000", "3.50" stays, "4th" → "4". */
@@ -30,7 +34,9 @@ export function numbersIn(text: string): string[] {
  */
 export function namesIn(sentence: string): string[] {
   const words = sentence.match(/[\p{L}][\p{L}\p{N}]*/gu) ?? [];
-  return words.filter((w, i) => (/^\p{Lu}{2,}$/u.test(w) || (i > 0 && /^\p{Lu}/u.test(w))) && w !== "I").map((w) => w.toLowerCase());
+  return words
+    .filter((w, i) => (/^\p{Lu}{2,}$/u.test(w) || (i > 0 && /^\p{Lu}/u.test(w))) && w !== "I")
+    .map((w) => w.toLowerCase());
 }
 
 const wordsOf = (text: string) => new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
@@ -38,7 +44,11 @@ const wordsOf = (text: string) => new Set(text.toLowerCase().match(/[\p{L}\p{N}]
 export function sourceEvidence(n: number, text: string): SourceEvidence {
   const words = wordsOf(text);
   const numbers = new Set(numbersIn(text));
-  for (const w of words) if (NUMBER_WORDS[w]) numbers.add(NUMBER_WORDS[w]);
+  for (const w of words) {
+    if (NUMBER_WORDS[w]) {
+      numbers.add(NUMBER_WORDS[w]);
+    }
+  }
   const sentences = splitSentences(text).map((s) => text.slice(s.start, s.end));
   return { n, terms: new Set(contentTerms(text)), words, numbers, sentences };
 }
@@ -63,7 +73,11 @@ export function termWeights(sources: SourceEvidence[]): (term: string) => number
   const sentenceTerms = sources.flatMap((s) => s.sentences.map((t) => new Set(contentTerms(t))));
   const n = sentenceTerms.length;
   const df = new Map<string, number>();
-  for (const set of sentenceTerms) for (const t of set) df.set(t, (df.get(t) ?? 0) + 1);
+  for (const set of sentenceTerms) {
+    for (const t of set) {
+      df.set(t, (df.get(t) ?? 0) + 1);
+    }
+  }
   return (t) => {
     const d = df.get(t) ?? 0;
     return Math.log(1 + (n - d + 0.5) / (d + 0.5));
@@ -78,7 +92,9 @@ export function lexicalSupport(terms: string[], source: SourceEvidence, weight: 
     const w = weight(t);
     all += w;
     // "18" is supported by a source that says "eighteen".
-    if (source.terms.has(t) || source.numbers.has(t)) have += w;
+    if (source.terms.has(t) || source.numbers.has(t)) {
+      have += w;
+    }
   }
   return all === 0 ? 0 : have / all;
 }
@@ -86,6 +102,10 @@ export function lexicalSupport(terms: string[], source: SourceEvidence, weight: 
 /** Numbers and names of the sentence that the source never mentions. */
 export function missingFacts(sentence: string, source: SourceEvidence): string[] {
   const missing = numbersIn(sentence).filter((x) => !source.numbers.has(x));
-  for (const name of namesIn(sentence)) if (!source.words.has(name)) missing.push(name);
+  for (const name of namesIn(sentence)) {
+    if (!source.words.has(name)) {
+      missing.push(name);
+    }
+  }
   return [...new Set(missing)];
 }

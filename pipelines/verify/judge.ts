@@ -39,10 +39,16 @@ export function judgeLexically(
   const terms = contentTerms(plain);
   const lexical = lexicalSupport(terms, source, weight);
   const missing = missingFacts(plain, source);
-  if (missing.length) return { verdict: "no", lexical, missing };
+  if (missing.length) {
+    return { verdict: "no", lexical, missing };
+  }
   const short = new Set(terms).size < THRESHOLDS.minClaimTerms;
-  if (!canEmbed) return { verdict: !short && lexical >= THRESHOLDS.lexicalAlone ? "yes" : "no", lexical, missing };
-  if (lexical < THRESHOLDS.lexicalFloor) return { verdict: "no", lexical, missing };
+  if (!canEmbed) {
+    return { verdict: !short && lexical >= THRESHOLDS.lexicalAlone ? "yes" : "no", lexical, missing };
+  }
+  if (lexical < THRESHOLDS.lexicalFloor) {
+    return { verdict: "no", lexical, missing };
+  }
   return { verdict: !short && lexical >= THRESHOLDS.lexicalSure ? "yes" : "maybe", lexical, missing };
 }
 

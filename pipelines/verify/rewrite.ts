@@ -15,7 +15,9 @@ export function withCites(text: string, cites: number[]): string {
  */
 export function rebuild(original: string, sentences: AnswerSentence[], replacement: Array<string | null>): string {
   const spans = sentences.every((s) => s.start !== undefined && s.end !== undefined);
-  if (!spans) return replacement.filter((r): r is string => r !== null).join(" ");
+  if (!spans) {
+    return replacement.filter((r): r is string => r !== null).join(" ");
+  }
   let out = "";
   let at = 0;
   sentences.forEach((s, i) => {

@@ -36,17 +36,37 @@ const OTHER_SOURCES_TRIED = 2;
  * that does; a sentence no source supports is removed (or flagged). Too little support and the
  * answer abstains.
  */
-export async function verifyAnswer(answer: GeneratedAnswer, sources: ContextSource[], opts: VerifyOptions): Promise<VerifiedAnswer> {
-  const empty = { method: opts.embed ? "lexical+semantic" : "lexical", mode: opts.mode, sentences: 0, supported: 0, kept: 0, moved: 0, removed: 0, flagged: 0 };
+export async function verifyAnswer(
+  answer: GeneratedAnswer,
+  sources: ContextSource[],
+  opts: VerifyOptions,
+): Promise<VerifiedAnswer> {
+  const empty = {
+    method: opts.embed ? "lexical+semantic" : "lexical",
+    mode: opts.mode,
+    sentences: 0,
+    supported: 0,
+    kept: 0,
+    moved: 0,
+    removed: 0,
+    flagged: 0,
+  };
   if (answer.abstained) {
-    return { text: answer.text, abstained: true, cited: [], verification: { ...empty, citationsRemoved: 0, citationsNotGiven: 0, supportedShare: 0, details: [] } };
+    return {
+      text: answer.text,
+      abstained: true,
+      cited: [],
+      verification: { ...empty, citationsRemoved: 0, citationsNotGiven: 0, supportedShare: 0, details: [] },
+    };
   }
   // The term a source's section describes (a signature heading it) is part of what it says: the
   // extractive reader names it before a description that does not ("len(s): Return the length …").
-  const evidence = new Map(sources.map((s) => {
-    const term = termOf(s.hit.headingPath.at(-1));
-    return [s.n, sourceEvidence(s.n, term ? `${term}\n\n${s.text}` : s.text)];
-  }));
+  const evidence = new Map(
+    sources.map((s) => {
+      const term = termOf(s.hit.headingPath.at(-1));
+      return [s.n, sourceEvidence(s.n, term ? `${term}\n\n${s.text}` : s.text)];
+    }),
+  );
   const weight = termWeights([...evidence.values()]);
   const judge = (plain: string, ev: SourceEvidence) => judgeLexically(plain, ev, weight, Boolean(opts.embed));
 
@@ -57,16 +77,35 @@ export async function verifyAnswer(answer: GeneratedAnswer, sources: ContextSour
     const unknown = sentence.cites.filter((n) => !evidence.has(n));
     const options: Option[] = [];
     if (claim) {
-      const option = (cites: number[], kind: Option["kind"], ev: SourceEvidence): Option => ({ cites, kind, evidence: ev, judgement: judge(plain, ev), semantic: null });
-      for (const n of given) options.push(option([n], "cited", evidence.get(n)!));
-      if (given.length > 1) options.push(option(given, "together", mergeEvidence(given.map((n) => evidence.get(n)!))));
-      for (const [n, ev] of evidence) if (!given.includes(n)) options.push(option([n], "other", ev));
+      const option = (cites: number[], kind: Option["kind"], ev: SourceEvidence): Option => ({
+        cites,
+        kind,
+        evidence: ev,
+        judgement: judge(plain, ev),
+        semantic: null,
+      });
+      for (const n of given) {
+        options.push(option([n], "cited", evidence.get(n)!));
+      }
+      if (given.length > 1) {
+        options.push(option(given, "together", mergeEvidence(given.map((n) => evidence.get(n)!))));
+      }
+      for (const [n, ev] of evidence) {
+        if (!given.includes(n)) {
+          options.push(option([n], "other", ev));
+        }
+      }
     }
     return { sentence, plain, claim, given, unknown, options };
   });
 
   // An embedder that fails leaves the uncertain sentences unsupported rather than failing the answer.
-  const semantic = opts.embed ? await addSemantic(work, opts.embed).then(() => true, () => false) : false;
+  const semantic = opts.embed
+    ? await addSemantic(work, opts.embed).then(
+        () => true,
+        () => false,
+      )
+    : false;
   const details = work.map(decide(opts.mode));
   const claims = details.filter((d) => d.claim);
   const supported = claims.filter((d) => d.status === "kept" || d.status === "moved").length;
@@ -92,15 +131,21 @@ export async function verifyAnswer(answer: GeneratedAnswer, sources: ContextSour
       : share < opts.minSupportedShare
         ? `Only ${supported} of ${claims.length} sentences of the generated answer are supported by the sources.`
         : undefined;
-  if (abstainReason) return { text: ABSTAIN_MESSAGE, abstained: true, abstainReason, cited: [], verification };
+  if (abstainReason) {
+    return { text: ABSTAIN_MESSAGE, abstained: true, abstainReason, cited: [], verification };
+  }
 
   const replacement = details.map((d, i) => {
-    if (d.status === "removed") return null;
+    if (d.status === "removed") {
+      return null;
+    }
     const s = work[i]!.sentence;
     const same = d.cites.length === s.cites.length && d.cites.every((n, k) => n === s.cites[k]);
     return same ? s.text : withCites(s.text, d.cites);
   });
-  const cited = [...new Set(details.filter((d) => d.status !== "removed").flatMap((d) => d.cites))].sort((a, b) => a - b);
+  const cited = [...new Set(details.filter((d) => d.status !== "removed").flatMap((d) => d.cites))].sort(
+    (a, b) => a - b,
+  );
   return { text: rebuild(answer.text, answer.sentences, replacement), abstained: false, cited, verification };
 }
 
@@ -109,11 +154,16 @@ async function addSemantic(work: Work[], embed: (texts: string[]) => Promise<num
   const requests: Array<{ w: Work; option: Option; sentences: string[] }> = [];
   for (const w of work) {
     const cited = w.options.filter((o) => o.kind !== "other");
-    if (cited.some((o) => o.judgement.verdict === "yes")) continue;
+    if (cited.some((o) => o.judgement.verdict === "yes")) {
+      continue;
+    }
     const others = w.options.filter((o) => o.kind === "other");
     const tryOthers = others.some((o) => o.judgement.verdict === "yes")
       ? []
-      : others.filter((o) => o.judgement.verdict === "maybe").sort((a, b) => b.judgement.lexical - a.judgement.lexical).slice(0, OTHER_SOURCES_TRIED);
+      : others
+          .filter((o) => o.judgement.verdict === "maybe")
+          .sort((a, b) => b.judgement.lexical - a.judgement.lexical)
+          .slice(0, OTHER_SOURCES_TRIED);
     for (const option of [...cited.filter((o) => o.judgement.verdict === "maybe"), ...tryOthers]) {
       requests.push({ w, option, sentences: closestSentences(w.plain, option.evidence, SENTENCES_PER_SOURCE) });
     }
@@ -122,16 +172,24 @@ async function addSemantic(work: Work[], embed: (texts: string[]) => Promise<num
   const settled: typeof requests = [];
   for (const r of requests) {
     const fresh = [r.w.plain, ...r.sentences].filter((t) => !index.has(t));
-    if (index.size + fresh.length > MAX_EMBED_TEXTS) continue;
-    for (const t of fresh) index.set(t, index.size);
+    if (index.size + fresh.length > MAX_EMBED_TEXTS) {
+      continue;
+    }
+    for (const t of fresh) {
+      index.set(t, index.size);
+    }
     settled.push(r);
   }
-  if (index.size === 0) return;
+  if (index.size === 0) {
+    return;
+  }
   const vectors = await embed([...index.keys()]);
   for (const { w, option, sentences } of settled) {
     const v = vectors[index.get(w.plain)!]!;
     option.semantic = Math.max(...sentences.map((s) => cosine(v, vectors[index.get(s)!]!)));
-    if (option.judgement.verdict === "maybe") option.judgement.verdict = option.semantic >= THRESHOLDS.semanticMin ? "yes" : "no";
+    if (option.judgement.verdict === "maybe") {
+      option.judgement.verdict = option.semantic >= THRESHOLDS.semanticMin ? "yes" : "no";
+    }
   }
 }
 
@@ -141,24 +199,54 @@ function decide(mode: VerifyOptions["mode"]) {
   return (w: Work): SentenceCheck => {
     const base = { text: w.plain, claim: w.claim, citedBefore: w.sentence.cites, unknownCites: w.unknown };
     const notGiven = w.unknown.length ? `; ${marks(w.unknown)} was not among the sources given` : "";
-    if (!w.claim) return { ...base, status: "kept", cites: w.given, lexical: 0, semantic: null, missing: [], reason: "not a claim" };
+    if (!w.claim) {
+      return {
+        ...base,
+        status: "kept",
+        cites: w.given,
+        lexical: 0,
+        semantic: null,
+        missing: [],
+        reason: "not a claim",
+      };
+    }
     // A "maybe" the embedding budget did not reach counts as unsupported.
     const yes = (o: Option) => o.judgement.verdict === "yes";
-    const report = (o: Option | undefined) => ({ lexical: round(o?.judgement.lexical ?? 0), semantic: o?.semantic == null ? null : round(o.semantic), missing: o?.judgement.missing ?? [] });
+    const report = (o: Option | undefined) => ({
+      lexical: round(o?.judgement.lexical ?? 0),
+      semantic: o?.semantic == null ? null : round(o.semantic),
+      missing: o?.judgement.missing ?? [],
+    });
     const cited = w.options.filter((o) => o.kind === "cited" && yes(o));
     if (cited.length) {
       const cites = cited.flatMap((o) => o.cites);
       return { ...base, status: "kept", cites, ...report(cited[0]), reason: `supported by ${marks(cites)}${notGiven}` };
     }
     const together = w.options.find((o) => o.kind === "together" && yes(o));
-    if (together) return { ...base, status: "kept", cites: together.cites, ...report(together), reason: `supported by ${marks(together.cites)} together${notGiven}` };
-    const best = (os: Option[]) => os.sort((a, b) => b.judgement.lexical - a.judgement.lexical + ((b.semantic ?? 0) - (a.semantic ?? 0)) / 10)[0];
+    if (together) {
+      return {
+        ...base,
+        status: "kept",
+        cites: together.cites,
+        ...report(together),
+        reason: `supported by ${marks(together.cites)} together${notGiven}`,
+      };
+    }
+    const best = (os: Option[]) =>
+      os.sort((a, b) => b.judgement.lexical - a.judgement.lexical + ((b.semantic ?? 0) - (a.semantic ?? 0)) / 10)[0];
     const other = best(w.options.filter((o) => o.kind === "other" && yes(o)));
     if (other) {
       const was = w.sentence.cites.length ? `cited ${marks(w.sentence.cites)}` : "cited nothing";
-      return { ...base, status: "moved", cites: other.cites, ...report(other), reason: `${was}; ${marks(other.cites)} supports it` };
+      return {
+        ...base,
+        status: "moved",
+        cites: other.cites,
+        ...report(other),
+        reason: `${was}; ${marks(other.cites)} supports it`,
+      };
     }
-    const closest = best(w.options.filter((o) => o.kind === "cited")) ?? best(w.options.filter((o) => o.kind === "other"));
+    const closest =
+      best(w.options.filter((o) => o.kind === "cited")) ?? best(w.options.filter((o) => o.kind === "other"));
     const missing = closest?.judgement.missing ?? [];
     const why = missing.length ? `the sources do not state ${missing.join(", ")}` : "no source given supports it";
     return {

@@ -25,10 +25,21 @@ runMain(async () => {
   const log = createLogger(config.LOG_LEVEL, { service: "all-in-one" });
   const tracing = startTracing(config, "all-in-one");
   const { generator, reranker, metricsJudge, rewriter } = await createAnswerers(config, log);
-  if (config.REDIS_URL) await assertRedisReachable(config.REDIS_URL);
+  if (config.REDIS_URL) {
+    await assertRedisReachable(config.REDIS_URL);
+  }
   // With REDIS_URL, every API process takes from one rate-limit bucket per key.
   const sharedLimits = sharedRateLimits(config, log);
-  const apiDeps: ApiDeps = { config, log, generator, reranker, metricsJudge, rewriter, core: null, sharedRateLimiter: sharedLimits?.create };
+  const apiDeps: ApiDeps = {
+    config,
+    log,
+    generator,
+    reranker,
+    metricsJudge,
+    rewriter,
+    core: null,
+    sharedRateLimiter: sharedLimits?.create,
+  };
   const server = await listen(createApp(apiDeps).fetch, config.PORT, config.HOST);
   log.info("listening", { port: config.PORT, host: config.HOST });
 
@@ -55,7 +66,10 @@ runMain(async () => {
   await watcher.start();
   // On a terminal, show a large start-up backlog draining: indexing a big folder takes minutes.
   if (process.stderr.isTTY) {
-    void queue.depth().then((d) => (d.waiting >= 200 ? showDrain(queue, { label: "indexing", stream: process.stderr }) : undefined)).catch(() => {});
+    void queue
+      .depth()
+      .then((d) => (d.waiting >= 200 ? showDrain(queue, { label: "indexing", stream: process.stderr }) : undefined))
+      .catch(() => {});
   }
   apiDeps.admin = adminActions(core, config, log);
   apiDeps.core = core;

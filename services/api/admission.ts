@@ -24,12 +24,16 @@ export function createAdmission(limit: number): Admission {
   let inFlight = 0;
   return {
     enter() {
-      if (inFlight >= limit) return null;
+      if (inFlight >= limit) {
+        return null;
+      }
       inFlight++;
       let held = true;
       return {
         release() {
-          if (!held) return;
+          if (!held) {
+            return;
+          }
           held = false;
           inFlight--;
         },
@@ -43,14 +47,14 @@ export function createAdmission(limit: number): Admission {
 }
 
 /** Takes a slot for this request's answer, or throws 503 `overloaded` with Retry-After. */
-export function admitAnswer(
-  c: Context,
-  admission: Admission | undefined,
-  onShed?: () => void,
-): { release(): void } {
-  if (!admission) return { release() {} };
+export function admitAnswer(c: Context, admission: Admission | undefined, onShed?: () => void): { release(): void } {
+  if (!admission) {
+    return { release() {} };
+  }
   const slot = admission.enter();
-  if (slot) return slot;
+  if (slot) {
+    return slot;
+  }
   onShed?.();
   c.header("Retry-After", "1");
   throw new ApiError("overloaded", `The service is answering ${admission.limit} questions already; retry in a second.`);

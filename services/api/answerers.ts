@@ -15,13 +15,25 @@ import type { Logger } from "../common/log.js";
 export async function createAnswerers(
   config: GeneratorSettings & MetricsJudgeSettings & { RERANKER: string; MAX_QUESTION_CHARS: number },
   log: Logger,
-): Promise<{ generator: Generator; reranker: Reranker; metricsJudge: LlmJudge | undefined; rewriter: QuestionRewriter }> {
+): Promise<{
+  generator: Generator;
+  reranker: Reranker;
+  metricsJudge: LlmJudge | undefined;
+  rewriter: QuestionRewriter;
+}> {
   try {
     const generator = await createGenerator(config, {
       onFallback: (model, err) => log.warn("generator failed; falling back", { model, err }),
     });
-    const rewriter = createRewriter(config, (err) => log.warn("follow-up rewrite by the chat model failed; carrying the earlier subject instead", { err }));
-    return { generator, reranker: await createReranker(config.RERANKER), metricsJudge: createMetricsJudge(config), rewriter };
+    const rewriter = createRewriter(config, (err) =>
+      log.warn("follow-up rewrite by the chat model failed; carrying the earlier subject instead", { err }),
+    );
+    return {
+      generator,
+      reranker: await createReranker(config.RERANKER),
+      metricsJudge: createMetricsJudge(config),
+      rewriter,
+    };
   } catch (err) {
     throw new ConfigError((err as Error).message, { cause: err });
   }

@@ -1,6 +1,13 @@
 import type { MiddlewareHandler } from "hono";
 import { createApiKeyStore, type ApiKeyRow } from "../../pipelines/store/api-key-queries.js";
-import { matchEnvKey, hashKey, OPEN_PRINCIPAL, type HashedKey, type Principal, type Scope } from "../common/api-keys.js";
+import {
+  matchEnvKey,
+  hashKey,
+  OPEN_PRINCIPAL,
+  type HashedKey,
+  type Principal,
+  type Scope,
+} from "../common/api-keys.js";
 import type { CoreDeps } from "../common/deps.js";
 import type { AppEnv, Authenticator } from "./context.js";
 
@@ -62,15 +69,21 @@ export function createAuthenticator(opts: {
   const fresh = (at: number) => Date.now() - at < cacheMs;
 
   async function tableKeyCount(core: CoreDeps): Promise<number> {
-    if (!tableKeys || !fresh(tableKeys.at)) tableKeys = { n: await createApiKeyStore(core.database.db).countAll(), at: Date.now() };
+    if (!tableKeys || !fresh(tableKeys.at)) {
+      tableKeys = { n: await createApiKeyStore(core.database.db).countAll(), at: Date.now() };
+    }
     return tableKeys.n;
   }
 
   async function lookUp(core: CoreDeps, hex: string): Promise<ApiKeyRow | undefined> {
     const hit = looked.get(hex);
-    if (hit && fresh(hit.at)) return hit.row;
+    if (hit && fresh(hit.at)) {
+      return hit.row;
+    }
     const row = await createApiKeyStore(core.database.db).findActive(hex);
-    if (looked.size >= 1000) looked.clear();
+    if (looked.size >= 1000) {
+      looked.clear();
+    }
     looked.set(hex, { row, at: Date.now() });
     return row;
   }
@@ -81,16 +94,28 @@ export function createAuthenticator(opts: {
       if (envKeys.length === 0) {
         // Without API_KEYS, only the table can turn authentication on; until it can be read,
         // nothing but the public routes may answer (fail closed).
-        if (!core) return { error: "unavailable" };
-        if ((await tableKeyCount(core)) === 0) return { principal: OPEN_PRINCIPAL };
+        if (!core) {
+          return { error: "unavailable" };
+        }
+        if ((await tableKeyCount(core)) === 0) {
+          return { principal: OPEN_PRINCIPAL };
+        }
       }
-      if (!presented) return { error: "missing" };
+      if (!presented) {
+        return { error: "missing" };
+      }
       const hash = hashKey(presented);
       const env = matchEnvKey(envKeys, hash);
-      if (env) return { principal: { keyId: env.id, scopes: new Set(env.scopes), collections: env.collections } };
-      if (!core) return { error: envKeys.length ? "invalid" : "unavailable" };
+      if (env) {
+        return { principal: { keyId: env.id, scopes: new Set(env.scopes), collections: env.collections } };
+      }
+      if (!core) {
+        return { error: envKeys.length ? "invalid" : "unavailable" };
+      }
       const row = await lookUp(core, hash.toString("hex"));
-      if (!row) return { error: "invalid" };
+      if (!row) {
+        return { error: "invalid" };
+      }
       return { principal: { keyId: row.id, scopes: new Set(row.scopes as Scope[]), collections: row.collections } };
     },
   };
@@ -128,7 +153,11 @@ export function authenticate(
         const taken = await failures.take(`ip:${clientIp(c)}`);
         if (!taken.ok) {
           c.header("Retry-After", String(taken.retryAfterSeconds));
-          return errorResponse(c, "rate_limited", `Too many requests with unknown keys; retry in ${taken.retryAfterSeconds} s.`);
+          return errorResponse(
+            c,
+            "rate_limited",
+            `Too many requests with unknown keys; retry in ${taken.retryAfterSeconds} s.`,
+          );
         }
       }
       c.header("WWW-Authenticate", 'Bearer realm="rag-service"');

@@ -16,7 +16,9 @@ export async function requireKnownCollection(
 ): Promise<CollectionSummary> {
   const all = await listCollections(core.database.db, scope);
   const found = all.find((c) => c.name === name);
-  if (found) return found;
+  if (found) {
+    return found;
+  }
   const valid = all.map((c) => c.name);
   throw new ApiError(
     "not_found",

@@ -84,7 +84,9 @@ export interface Authenticator {
    * The caller (OPEN_PRINCIPAL with authentication off), or why not: no key, an unknown or revoked
    * one, or `unavailable` while the keys table cannot be read yet (start-up; fail closed).
    */
-  resolve(presented: string | undefined): Promise<{ principal: Principal } | { error: "missing" | "invalid" | "unavailable" }>;
+  resolve(
+    presented: string | undefined,
+  ): Promise<{ principal: Principal } | { error: "missing" | "invalid" | "unavailable" }>;
 }
 
 /** One take from a rate limiter's bucket (services/api/rate-limit.ts). */

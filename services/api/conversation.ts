@@ -18,9 +18,14 @@ export interface AskedQuestion extends Rewrite {
  * (the chat model with GENERATOR=openai), else the deterministic one. Without history the
  * question is used as it is and nothing is called.
  */
-export async function standaloneQuestion(c: Context<AppEnv>, req: Pick<AskRequest, "question" | "history">): Promise<AskedQuestion> {
+export async function standaloneQuestion(
+  c: Context<AppEnv>,
+  req: Pick<AskRequest, "question" | "history">,
+): Promise<AskedQuestion> {
   const history = req.history ?? [];
-  if (!history.length) return { original: req.question, question: req.question, rewritten: false, method: "none", withHistory: false };
+  if (!history.length) {
+    return { original: req.question, question: req.question, rewritten: false, method: "none", withHistory: false };
+  }
   const rewriter = c.var.deps.rewriter ?? termsRewriter;
   const r = await rewriter.rewrite(req.question, history, c.req.raw.signal);
   return { ...r, original: req.question, withHistory: true };
@@ -28,7 +33,14 @@ export async function standaloneQuestion(c: Context<AppEnv>, req: Pick<AskReques
 
 /** `guard` whose finished response also says which question was answered, when history was given. */
 export function withConversation<G extends { finish(r: AskResponse): AskResponse }>(guard: G, asked: AskedQuestion): G {
-  if (!asked.withHistory) return guard;
-  const conversation = { question: asked.original, rewrittenQuestion: asked.question, rewritten: asked.rewritten, method: asked.method };
+  if (!asked.withHistory) {
+    return guard;
+  }
+  const conversation = {
+    question: asked.original,
+    rewrittenQuestion: asked.question,
+    rewritten: asked.rewritten,
+    method: asked.method,
+  };
   return { ...guard, finish: (r: AskResponse) => ({ ...guard.finish(r), conversation }) };
 }

@@ -35,7 +35,9 @@ const unavailable = (message: string, cause: unknown) =>
  * never a 409 or a 500: retrying later is what helps.
  */
 export function apiErrorOf(err: unknown): ApiError | undefined {
-  if (err instanceof ApiError) return err;
+  if (err instanceof ApiError) {
+    return err;
+  }
   if (err instanceof ReindexError) {
     switch (err.code) {
       case "build_running":
@@ -46,20 +48,32 @@ export function apiErrorOf(err: unknown): ApiError | undefined {
         return unavailable(err.message, err);
     }
   }
-  if (err instanceof QueueUnavailableError) return unavailable(err.message, err);
+  if (err instanceof QueueUnavailableError) {
+    return unavailable(err.message, err);
+  }
   if (isPipelineError(err)) {
-    if (err.code === "embedding_model_mismatch") return new ApiError("embedding_model_mismatch", err.message, err.context, { cause: err });
-    if (err.code === "build_running") return new ApiError("reindex_in_progress", err.message, undefined, { cause: err });
-    if (err.retryable) return unavailable(err.message, err);
+    if (err.code === "embedding_model_mismatch") {
+      return new ApiError("embedding_model_mismatch", err.message, err.context, { cause: err });
+    }
+    if (err.code === "build_running") {
+      return new ApiError("reindex_in_progress", err.message, undefined, { cause: err });
+    }
+    if (err.retryable) {
+      return unavailable(err.message, err);
+    }
   }
   // A query that failed because the database went away, wherever in a route it was made.
-  if (isStoreUnavailable(err)) return unavailable("The database cannot be reached; retry shortly.", err);
+  if (isStoreUnavailable(err)) {
+    return unavailable("The database cannot be reached; retry shortly.", err);
+  }
   return undefined;
 }
 
 export function errorResponse(c: Context, code: ErrorCode, message: string, details?: unknown) {
   const body: ErrorBody = { error: { code, message, requestId: c.get("requestId") ?? "unknown" } };
-  if (details !== undefined) body.error.details = details;
+  if (details !== undefined) {
+    body.error.details = details;
+  }
   return c.json(body, ERROR_STATUS[code]);
 }
 
@@ -68,8 +82,12 @@ export function onError(log: Logger) {
   return (err: Error, c: Context) => {
     const known = apiErrorOf(err);
     if (known) {
-      if (known.code === "service_unavailable") log.warn("dependency unavailable", { requestId: c.get("requestId"), code: known.code, err });
-      if (known.retryAfterSeconds !== undefined) c.header("Retry-After", String(known.retryAfterSeconds));
+      if (known.code === "service_unavailable") {
+        log.warn("dependency unavailable", { requestId: c.get("requestId"), code: known.code, err });
+      }
+      if (known.retryAfterSeconds !== undefined) {
+        c.header("Retry-After", String(known.retryAfterSeconds));
+      }
       return errorResponse(c, known.code, known.message, known.details);
     }
     if (err instanceof HTTPException && err.status === 413) {
@@ -79,6 +97,10 @@ export function onError(log: Logger) {
       return errorResponse(c, "invalid_request", err.message || "The request is invalid.");
     }
     log.error("unhandled error", { requestId: c.get("requestId"), err, stack: err.stack });
-    return errorResponse(c, "internal_error", "Something went wrong on our side; the request id identifies it in the logs.");
+    return errorResponse(
+      c,
+      "internal_error",
+      "Something went wrong on our side; the request id identifies it in the logs.",
+    );
   };
 }

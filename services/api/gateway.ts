@@ -17,7 +17,6 @@ import type { AppEnv } from "./context.js";
 import { ApiError } from "./errors.js";
 import { scopeOf } from "./tenant.js";
 
-
 // Exact questions only, unless ANSWER_CACHE_MIN_SIMILARITY lowers it: at 0.9 bench/cache.ts found
 // 1 false hit in 34 (a paraphrase whose fresh answer cited another passage).
 export const DEFAULT_CACHE_MIN_SIMILARITY = 1;
@@ -41,7 +40,11 @@ export interface Gateway {
   account(keyId: string | null, r: AskResponse, now?: Date): Promise<void>;
 }
 
-type GatewayDeps = { config: GatewaySettings & { INJECTION_MODE?: string | undefined; PII_MASK_ANSWERS?: boolean | undefined }; log: Logger; metrics?: Metrics | undefined };
+type GatewayDeps = {
+  config: GatewaySettings & { INJECTION_MODE?: string | undefined; PII_MASK_ANSWERS?: boolean | undefined };
+  log: Logger;
+  metrics?: Metrics | undefined;
+};
 
 // One gateway per app (its deps) and database: the price table and the cache's prune counter live
 // as long as they do; the entries themselves are in the database, shared by every process.
@@ -49,7 +52,9 @@ const gateways = new WeakMap<GatewayDeps, { core: CoreDeps; gateway: Gateway }>(
 
 export function gatewayFor(deps: GatewayDeps, core: CoreDeps): Gateway {
   const known = gateways.get(deps);
-  if (known?.core === core) return known.gateway;
+  if (known?.core === core) {
+    return known.gateway;
+  }
   const gateway = createGateway(deps, core);
   gateways.set(deps, { core, gateway });
   return gateway;
@@ -71,7 +76,10 @@ function createGateway(deps: GatewayDeps, core: CoreDeps): Gateway {
     : null;
   const budgetFor = async (keyId: string) => {
     const own = await spend.budgetOf(keyId);
-    return { tokens: own.tokens ?? config.BUDGET_DAILY_TOKENS ?? null, usd: own.usd ?? config.BUDGET_DAILY_USD ?? null };
+    return {
+      tokens: own.tokens ?? config.BUDGET_DAILY_TOKENS ?? null,
+      usd: own.usd ?? config.BUDGET_DAILY_USD ?? null,
+    };
   };
 
   return {
@@ -81,9 +89,13 @@ function createGateway(deps: GatewayDeps, core: CoreDeps): Gateway {
     async enforceBudget(c, now = new Date()) {
       const keyId = c.var.principal.keyId;
       // Without authentication there is no one to charge: budgets are per key.
-      if (!keyId) return;
+      if (!keyId) {
+        return;
+      }
       const budget = await budgetFor(keyId);
-      if (budget.tokens === null && budget.usd === null) return;
+      if (budget.tokens === null && budget.usd === null) {
+        return;
+      }
       const { day, resetsAt } = budgetDay(now);
       const spent = await spend.spent(keyId, day);
       const over =
@@ -92,14 +104,20 @@ function createGateway(deps: GatewayDeps, core: CoreDeps): Gateway {
           : budget.usd !== null && spent.usd >= budget.usd
             ? `$${spent.usd.toFixed(6)} of $${budget.usd}`
             : null;
-      if (!over) return;
+      if (!over) {
+        return;
+      }
       const retryAfter = Math.max(1, Math.ceil((resetsAt.getTime() - now.getTime()) / 1000));
       c.header("Retry-After", String(retryAfter));
-      throw new ApiError("budget_exceeded", `This key has spent its daily budget (${over} on ${day} UTC); it resets at ${resetsAt.toISOString()}.`, {
-        resetsAt: resetsAt.toISOString(),
-        spent,
-        budget,
-      });
+      throw new ApiError(
+        "budget_exceeded",
+        `This key has spent its daily budget (${over} on ${day} UTC); it resets at ${resetsAt.toISOString()}.`,
+        {
+          resetsAt: resetsAt.toISOString(),
+          spent,
+          budget,
+        },
+      );
     },
 
     async answer({ c, req, deps: answerDeps, input, events, finish }) {
@@ -142,7 +160,11 @@ function createGateway(deps: GatewayDeps, core: CoreDeps): Gateway {
       const tokens = billedTokens(respond);
       const model = respond.generator.model;
       const costUsd = respond.cache?.hit ? 0 : prices.cost(model, tokens.input, tokens.output).usd;
-      return { ...respond, usage: { ...respond.usage, costUsd }, promptVersion: respond.cache?.hit ? respond.promptVersion ?? promptVersion : promptVersion };
+      return {
+        ...respond,
+        usage: { ...respond.usage, costUsd },
+        promptVersion: respond.cache?.hit ? (respond.promptVersion ?? promptVersion) : promptVersion,
+      };
     },
 
     async account(keyId, r, now = new Date()) {
@@ -154,7 +176,9 @@ function createGateway(deps: GatewayDeps, core: CoreDeps): Gateway {
         metrics.billedTokens.inc({ model, kind: "input" }, tokens.input);
         metrics.billedTokens.inc({ model, kind: "output" }, tokens.output);
       }
-      if (keyId && (tokens.input + tokens.output > 0 || usd > 0)) await spend.add(keyId, budgetDay(now).day, tokens.input + tokens.output, usd);
+      if (keyId && (tokens.input + tokens.output > 0 || usd > 0)) {
+        await spend.add(keyId, budgetDay(now).day, tokens.input + tokens.output, usd);
+      }
     },
   };
 }
@@ -163,7 +187,10 @@ function createGateway(deps: GatewayDeps, core: CoreDeps): Gateway {
 const passThrough: Pick<AnswerCache, "answer"> = {
   async answer(req) {
     const raw = await answerQuestion(req.deps, req.input, req.events);
-    return { ...(req.finish ? req.finish(raw) : raw), cache: { hit: false, similarity: null, ageMs: null, bypass: req.bypass ?? "disabled" } };
+    return {
+      ...(req.finish ? req.finish(raw) : raw),
+      cache: { hit: false, similarity: null, ageMs: null, bypass: req.bypass ?? "disabled" },
+    };
   },
 };
 
@@ -171,10 +198,22 @@ const passThrough: Pick<AnswerCache, "answer"> = {
  * Why the cache is not consulted, or null. Metrics asked for (or a reference answer, which changes
  * them) belong to one answer, and a hit carries none.
  */
-function bypassReason(enabled: boolean, req: Pick<AskRequest, "cache" | "reference" | "metrics">, noCache: boolean): string | null {
-  if (!enabled) return "disabled";
-  if (req.cache === false || noCache) return "request";
-  if (req.reference !== undefined) return "reference";
-  if (req.metrics) return "metrics";
+function bypassReason(
+  enabled: boolean,
+  req: Pick<AskRequest, "cache" | "reference" | "metrics">,
+  noCache: boolean,
+): string | null {
+  if (!enabled) {
+    return "disabled";
+  }
+  if (req.cache === false || noCache) {
+    return "request";
+  }
+  if (req.reference !== undefined) {
+    return "reference";
+  }
+  if (req.metrics) {
+    return "metrics";
+  }
   return null;
 }

@@ -28,7 +28,12 @@ export interface AskBody {
  * instead of running authentication and the rate limit a second time. An error comes back as
  * the ApiError /ask answered with (same code, status and message).
  */
-export async function askThroughRoute(deps: ApiDeps, asker: Asker, body: AskBody, signal?: AbortSignal): Promise<AskResponse> {
+export async function askThroughRoute(
+  deps: ApiDeps,
+  asker: Asker,
+  body: AskBody,
+  signal?: AbortSignal,
+): Promise<AskResponse> {
   const sub = new Hono<AppEnv>();
   sub.use(async (c, next) => {
     c.set("deps", deps);
@@ -45,7 +50,9 @@ export async function askThroughRoute(deps: ApiDeps, asker: Asker, body: AskBody
     body: JSON.stringify({ ...body, stream: false }),
     ...(signal ? { signal } : {}),
   });
-  if (res.ok) return (await res.json()) as AskResponse;
+  if (res.ok) {
+    return (await res.json()) as AskResponse;
+  }
   const { error } = (await res.json()) as ErrorBody;
   throw new ApiError(error.code, error.message, error.details);
 }

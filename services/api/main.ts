@@ -24,7 +24,17 @@ runMain(async () => {
   const queue = config.REDIS_URL ? createQueue(config, { log }) : undefined;
   // With REDIS_URL, every API process takes from one rate-limit bucket per key.
   const sharedLimits = sharedRateLimits(config, log);
-  const deps: ApiDeps = { config, log, generator, reranker, metricsJudge, rewriter, core: null, queue, sharedRateLimiter: sharedLimits?.create };
+  const deps: ApiDeps = {
+    config,
+    log,
+    generator,
+    reranker,
+    metricsJudge,
+    rewriter,
+    core: null,
+    queue,
+    sharedRateLimiter: sharedLimits?.create,
+  };
   const server = await listen(createApp(deps).fetch, config.PORT, config.HOST);
   log.info("listening", { port: config.PORT, host: config.HOST });
   const core = await createCoreDeps(config, log).catch((err: unknown) => {

@@ -67,13 +67,19 @@ export function createMetricsQueue(sink: MetricsSink, opts: MetricsQueueOptions)
   const idle: Array<() => void> = [];
 
   const settle = () => {
-    if (running === 0 && queue.length === 0) for (const wake of idle.splice(0)) wake();
+    if (running === 0 && queue.length === 0) {
+      for (const wake of idle.splice(0)) {
+        wake();
+      }
+    }
   };
 
   async function runOne(job: { queryId: string; compute: () => Promise<QueryMetrics> }) {
     // Answers first: wait (bounded) while some are in flight, so a burst is not slowed by measuring.
     const until = Date.now() + yieldMs;
-    while (opts.busy && opts.busy() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    while (opts.busy && opts.busy() > 0 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     let metrics: QueryMetrics | null = null;
     try {
       metrics = await job.compute();
@@ -117,7 +123,9 @@ export function createMetricsQueue(sink: MetricsSink, opts: MetricsQueueOptions)
       return true;
     },
     drain() {
-      if (running === 0 && queue.length === 0) return Promise.resolve();
+      if (running === 0 && queue.length === 0) {
+        return Promise.resolve();
+      }
       return new Promise<void>((r) => idle.push(r));
     },
     stats: () => ({ queued: queue.length, running, ...counts }),
@@ -132,13 +140,17 @@ export function apiMetricsQueue(deps: QueueHost, busy?: () => number): MetricsQu
   return createMetricsQueue(
     {
       record: async (queryId, metrics) => {
-        if (!deps.core) throw new Error("no database yet");
+        if (!deps.core) {
+          throw new Error("no database yet");
+        }
         await createQueryMetricsStore(deps.core.database.db).record(queryId, metrics);
       },
       onMetrics: (m) => {
         for (const name of QUALITY_METRIC_NAMES) {
           const value = m[name];
-          if (typeof value === "number") deps.metrics?.answerQuality.observe({ metric: name }, value);
+          if (typeof value === "number") {
+            deps.metrics?.answerQuality.observe({ metric: name }, value);
+          }
         }
       },
     },
@@ -147,10 +159,18 @@ export function apiMetricsQueue(deps: QueueHost, busy?: () => number): MetricsQu
 }
 
 /** Queues an answer's measurement, or marks it skipped when the queue is full (never waits for room). */
-export async function deferMetrics(deps: QueueHost, queryId: string, compute: () => Promise<QueryMetrics>): Promise<void> {
-  if (deps.metricsQueue?.offer(queryId, compute)) return;
+export async function deferMetrics(
+  deps: QueueHost,
+  queryId: string,
+  compute: () => Promise<QueryMetrics>,
+): Promise<void> {
+  if (deps.metricsQueue?.offer(queryId, compute)) {
+    return;
+  }
   try {
-    if (deps.core) await createQueryMetricsStore(deps.core.database.db).record(queryId, null);
+    if (deps.core) {
+      await createQueryMetricsStore(deps.core.database.db).record(queryId, null);
+    }
   } catch (err) {
     deps.log.error("marking quality metrics skipped failed", { queryId, err });
   }

@@ -37,13 +37,26 @@ export interface OpenAiErrorHint {
 export function openAiErrors(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     await next();
-    if (c.res.status < 400 || !(c.res.headers.get("content-type") ?? "").includes("application/json")) return;
-    const body = (await c.res.clone().json().catch(() => null)) as ErrorBody | null;
-    if (!body?.error?.code) return;
+    if (c.res.status < 400 || !(c.res.headers.get("content-type") ?? "").includes("application/json")) {
+      return;
+    }
+    const body = (await c.res
+      .clone()
+      .json()
+      .catch(() => null)) as ErrorBody | null;
+    if (!body?.error?.code) {
+      return;
+    }
     const { code, message, requestId, details } = body.error;
     const hint = (details as OpenAiErrorHint | undefined)?.openai;
     const out: OpenAiErrorBody = {
-      error: { message, type: TYPE[code] ?? "server_error", code: hint?.code ?? code, param: hint?.param ?? null, request_id: requestId },
+      error: {
+        message,
+        type: TYPE[code] ?? "server_error",
+        code: hint?.code ?? code,
+        param: hint?.param ?? null,
+        request_id: requestId,
+      },
     };
     const headers = new Headers(c.res.headers);
     headers.delete("content-length");

@@ -5,10 +5,19 @@ import { ApiError } from "./errors.js";
 
 /** Text of a message: a string, or the text parts of a content array (images are refused). */
 function textOf(m: ChatMessage, i: number): string {
-  if (typeof m.content === "string") return m.content;
-  if (!m.content) return "";
+  if (typeof m.content === "string") {
+    return m.content;
+  }
+  if (!m.content) {
+    return "";
+  }
   const other = m.content.find((p) => p.type !== "text");
-  if (other) throw new ApiError("invalid_request", `messages.${i}.content: only text parts are read, not ${JSON.stringify(other.type)}.`);
+  if (other) {
+    throw new ApiError(
+      "invalid_request",
+      `messages.${i}.content: only text parts are read, not ${JSON.stringify(other.type)}.`,
+    );
+  }
   return m.content.map((p) => p.text ?? "").join("");
 }
 
@@ -21,13 +30,18 @@ export function questionAndHistory(messages: readonly ChatMessage[]): { question
   const last = messages.length - 1;
   const final = messages[last]!;
   if (final.role !== "user") {
-    throw new ApiError("invalid_request", `messages.${last}.role: the last message must be the user's question, not ${final.role}.`);
+    throw new ApiError(
+      "invalid_request",
+      `messages.${last}.role: the last message must be the user's question, not ${final.role}.`,
+    );
   }
   const history: Turn[] = [];
   messages.slice(0, last).forEach((m, i) => {
     if (m.role === "user" || m.role === "assistant") {
       const content = textOf(m, i);
-      if (content.trim()) history.push({ role: m.role, content });
+      if (content.trim()) {
+        history.push({ role: m.role, content });
+      }
     }
   });
   return { question: textOf(final, last), history };
@@ -58,7 +72,13 @@ export function toChatCompletion(r: AskResponse, model: string, usage: ChatUsage
     choices: [
       {
         index: 0,
-        message: { role: "assistant", content: r.answer, refusal: null, citations: r.citations, abstained: r.abstained },
+        message: {
+          role: "assistant",
+          content: r.answer,
+          refusal: null,
+          citations: r.citations,
+          abstained: r.abstained,
+        },
         finish_reason: "stop",
         logprobs: null,
       },
@@ -76,17 +96,35 @@ const WORDS_PER_CHUNK = 8;
  * the delta, as on the message, and at the top level for gateways that keep only those), then a
  * usage chunk when the client asked for one (stream_options.include_usage), as OpenAI sends it.
  */
-export function toChatChunks(r: AskResponse, model: string, usage: ChatUsage, includeUsage: boolean): ChatCompletionChunk[] {
-  const base = { id: r.queryId, object: "chat.completion.chunk" as const, created: created(), model, system_fingerprint: fingerprint(r) };
-  const chunk = (delta: ChatCompletionChunk["choices"][number]["delta"], finish: "stop" | null = null): ChatCompletionChunk => ({
+export function toChatChunks(
+  r: AskResponse,
+  model: string,
+  usage: ChatUsage,
+  includeUsage: boolean,
+): ChatCompletionChunk[] {
+  const base = {
+    id: r.queryId,
+    object: "chat.completion.chunk" as const,
+    created: created(),
+    model,
+    system_fingerprint: fingerprint(r),
+  };
+  const chunk = (
+    delta: ChatCompletionChunk["choices"][number]["delta"],
+    finish: "stop" | null = null,
+  ): ChatCompletionChunk => ({
     ...base,
     choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
     ...(includeUsage ? { usage: null } : {}),
   });
   const words = r.answer.match(/\s*\S+\s*/g) ?? [];
   const out = [chunk({ role: "assistant", content: "" })];
-  for (let i = 0; i < words.length; i += WORDS_PER_CHUNK) out.push(chunk({ content: words.slice(i, i + WORDS_PER_CHUNK).join("") }));
+  for (let i = 0; i < words.length; i += WORDS_PER_CHUNK) {
+    out.push(chunk({ content: words.slice(i, i + WORDS_PER_CHUNK).join("") }));
+  }
   out.push({ ...chunk({ citations: r.citations, abstained: r.abstained }, "stop"), citations: r.citations });
-  if (includeUsage) out.push({ ...base, choices: [], usage });
+  if (includeUsage) {
+    out.push({ ...base, choices: [], usage });
+  }
   return out;
 }

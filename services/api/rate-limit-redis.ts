@@ -46,7 +46,13 @@ export function createRedisRateLimiter(redis: Redis, perMinute: number, opts: Re
   return {
     async take(key) {
       try {
-        const [ok, waitMs] = (await redis.eval(TAKE, 1, `${opts.prefix}:${key}`, String(perMinute), String(perMinute / 60_000))) as [number, number];
+        const [ok, waitMs] = (await redis.eval(
+          TAKE,
+          1,
+          `${opts.prefix}:${key}`,
+          String(perMinute),
+          String(perMinute / 60_000),
+        )) as [number, number];
         return ok === 1 ? { ok: true } : { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
       } catch (err) {
         if (Date.now() - warned > 60_000) {
@@ -64,13 +70,20 @@ export function createRedisRateLimiter(redis: Redis, perMinute: number, opts: Re
  * connection, and its close. Without it, undefined: each process limits in memory.
  */
 export function sharedRateLimits(config: { REDIS_URL?: string | undefined; QUEUE_PREFIX: string }, log: Logger) {
-  if (!config.REDIS_URL) return undefined;
+  if (!config.REDIS_URL) {
+    return undefined;
+  }
   // Fail fast while Redis is away (no offline queue): a request must not wait for a reconnect.
-  const redis = new RedisClient(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000 });
+  const redis = new RedisClient(config.REDIS_URL, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 5_000,
+  });
   // ioredis reconnects by itself; without a listener an error event would crash the process.
   redis.on("error", () => {});
   return {
-    create: (perMinute: number, name: "keys" | "ips") => createRedisRateLimiter(redis, perMinute, { prefix: `${config.QUEUE_PREFIX}:ratelimit:${name}`, log }),
+    create: (perMinute: number, name: "keys" | "ips") =>
+      createRedisRateLimiter(redis, perMinute, { prefix: `${config.QUEUE_PREFIX}:ratelimit:${name}`, log }),
     close: async () => void (await redis.quit().catch(() => redis.disconnect())),
   };
 }

@@ -9,8 +9,6 @@ import { errorResponse } from "./errors.js";
 /** Requests a key may make per minute when authentication is on and RATE_LIMIT_PER_MINUTE is unset. */
 export const DEFAULT_KEY_RATE_PER_MINUTE = 600;
 
-
-
 /** A limiter of this process alone: answers at once. */
 export interface LocalRateLimiter extends RateLimiter {
   take(key: string): Taken;
@@ -21,7 +19,10 @@ export interface LocalRateLimiter extends RateLimiter {
  * `perMinute` a minute. In memory, so each API process limits on its own (N processes behind a
  * balancer allow up to N times the rate); with REDIS_URL the API shares one (rate-limit-redis.ts).
  */
-export function createRateLimiter(perMinute: number, opts: { now?: () => number; maxBuckets?: number } = {}): LocalRateLimiter {
+export function createRateLimiter(
+  perMinute: number,
+  opts: { now?: () => number; maxBuckets?: number } = {},
+): LocalRateLimiter {
   const now = opts.now ?? (() => Date.now());
   const maxBuckets = opts.maxBuckets ?? 10_000;
   const perMs = perMinute / 60_000;
@@ -30,10 +31,17 @@ export function createRateLimiter(perMinute: number, opts: { now?: () => number;
     take(key) {
       const t = now();
       let b = buckets.get(key);
-      if (b) b.tokens = Math.min(perMinute, b.tokens + (t - b.at) * perMs);
-      else {
+      if (b) {
+        b.tokens = Math.min(perMinute, b.tokens + (t - b.at) * perMs);
+      } else {
         // Full buckets carry no state worth keeping; dropping them bounds memory under a flood of callers.
-        if (buckets.size >= maxBuckets) for (const [k, v] of buckets) if (v.tokens + (t - v.at) * perMs >= perMinute) buckets.delete(k);
+        if (buckets.size >= maxBuckets) {
+          for (const [k, v] of buckets) {
+            if (v.tokens + (t - v.at) * perMs >= perMinute) {
+              buckets.delete(k);
+            }
+          }
+        }
         b = { tokens: perMinute, at: t };
         buckets.set(key, b);
       }
@@ -75,9 +83,13 @@ export function rateLimit(opts: {
   return async (c, next) => {
     const p = c.var.principal;
     const limiter = p?.keyId ? keyed : open;
-    if (!p || !limiter || /^\/(healthz|readyz|openapi\.json)\/?$/.test(c.req.path)) return next();
+    if (!p || !limiter || /^\/(healthz|readyz|openapi\.json)\/?$/.test(c.req.path)) {
+      return next();
+    }
     const taken = await limiter.take(p.keyId ?? `ip:${clientIp(c)}`);
-    if (taken.ok) return next();
+    if (taken.ok) {
+      return next();
+    }
     c.header("Retry-After", String(taken.retryAfterSeconds));
     return errorResponse(c, "rate_limited", `Too many requests; retry in ${taken.retryAfterSeconds} s.`);
   };

@@ -19,9 +19,14 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
     c.set("log", reqLog);
     const started = performance.now();
     try {
-      if (QUIET.has(c.req.path)) await next();
-      else {
-        const attrs = { "http.request.method": c.req.method, "url.path": c.req.path, "rag.request.id": c.var.requestId };
+      if (QUIET.has(c.req.path)) {
+        await next();
+      } else {
+        const attrs = {
+          "http.request.method": c.req.method,
+          "url.path": c.req.path,
+          "rag.request.id": c.var.requestId,
+        };
         await withSpan(`HTTP ${c.req.method}`, attrs, async (span) => {
           await next();
           span.setAttribute("http.response.status_code", c.res.status);
@@ -34,8 +39,11 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
       const route = c.res.status === 404 && c.error === undefined ? "unmatched" : routePath(c, -1);
       metrics?.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
       const line = { method: c.req.method, path: c.req.path, route, status: c.res.status, ms };
-      if (QUIET.has(c.req.path) && c.res.status < 400) reqLog.debug("request", line);
-      else reqLog.info("request", line);
+      if (QUIET.has(c.req.path) && c.res.status < 400) {
+        reqLog.debug("request", line);
+      } else {
+        reqLog.info("request", line);
+      }
     }
   };
 }

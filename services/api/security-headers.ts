@@ -11,7 +11,9 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
     await next();
     c.res.headers.set("X-Content-Type-Options", "nosniff");
     // The web app's routes set their own (still strict) policy; every other response may load and run nothing.
-    if (!c.res.headers.has("Content-Security-Policy")) c.res.headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    if (!c.res.headers.has("Content-Security-Policy")) {
+      c.res.headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    }
     c.res.headers.set("Referrer-Policy", "no-referrer");
   };
 }

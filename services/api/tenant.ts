@@ -9,7 +9,9 @@ import { ApiError } from "./errors.js";
  */
 export function scopeOf(c: Context<AppEnv>): CollectionScope {
   const p = c.get("principal");
-  if (!p) throw new Error("no principal on the request: the authentication middleware did not run");
+  if (!p) {
+    throw new Error("no principal on the request: the authentication middleware did not run");
+  }
   return p.collections;
 }
 

@@ -4,10 +4,31 @@ import { dirname, join, relative, resolve } from "node:path";
 import { eq, sql } from "drizzle-orm";
 import { createEmbedder, embedderKey } from "../../pipelines/embed/index.js";
 import { readBeir, readQrels, EvalInputError, type BeirDataset } from "../../pipelines/eval/beir.js";
-import { beirIndexKey, buildBeirIndex, MARKER, readMarker, type BeirIndexMarker, type PhaseProgress } from "../../pipelines/eval/beir-index.js";
-import { collectCandidates, latencyOf, scoreRun, type ChunkTexts, type QueryCandidates } from "../../pipelines/eval/beir-run.js";
+import {
+  beirIndexKey,
+  buildBeirIndex,
+  MARKER,
+  readMarker,
+  type BeirIndexMarker,
+  type PhaseProgress,
+} from "../../pipelines/eval/beir-index.js";
+import {
+  collectCandidates,
+  latencyOf,
+  scoreRun,
+  type ChunkTexts,
+  type QueryCandidates,
+} from "../../pipelines/eval/beir-run.js";
 import { fitFusion, sweepRerankPrior, DOCUMENT_WEIGHT_GRID, type FitResult } from "../../pipelines/eval/fit.js";
-import { compareToBaseline, currentCommit, fmt, readBaseline, writeReport, type EvalReport, type Figures } from "../../pipelines/eval/report.js";
+import {
+  compareToBaseline,
+  currentCommit,
+  fmt,
+  readBaseline,
+  writeReport,
+  type EvalReport,
+  type Figures,
+} from "../../pipelines/eval/report.js";
 import { embedCached, sha256 } from "../../pipelines/eval/vector-cache.js";
 import { createReranker } from "../../pipelines/rerank/index.js";
 import { DEFAULT_LEXICAL } from "../../pipelines/retrieve/bm25-store.js";
@@ -36,39 +57,66 @@ export async function runBeir(args: EvalArgs, config: EvalConfig, io: Io): Promi
   const dataset = readBeir(args.beir!);
   const qrelsAll = readQrels(args.beir!, args.split);
   const queryIds = [...qrelsAll.keys()].filter((q) => dataset.queries.has(q)).slice(0, args.limit);
-  if (queryIds.length === 0) throw new EvalInputError(`no query of qrels/${args.split}.tsv is in queries.jsonl`);
+  if (queryIds.length === 0) {
+    throw new EvalInputError(`no query of qrels/${args.split}.tsv is in queries.jsonl`);
+  }
   const qrels = new Map(queryIds.map((q) => [q, qrelsAll.get(q)!]));
   const baseline = args.baseline ? readBaseline(args.baseline) : undefined;
   const log = createLogger(config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL, { service: "eval" });
 
   // Bulk embedding is the slow part: one model thread per core unless EMBEDDING_THREADS says otherwise.
-  const embedder = await createEmbedder({ ...embedderConfig(config), threads: config.EMBEDDING_THREADS ?? availableParallelism() });
+  const embedder = await createEmbedder({
+    ...embedderConfig(config),
+    threads: config.EMBEDDING_THREADS ?? availableParallelism(),
+  });
   try {
     const key = beirIndexKey(embedder, await chunkerFor(embedder, config.CHUNKER), dataset);
-    const dataDir = resolve(args.dataDir ?? join("data", "eval", `${dataset.name}-${sha256(embedderKey(embedder.identity)).slice(0, 12)}`));
+    const dataDir = resolve(
+      args.dataDir ?? join("data", "eval", `${dataset.name}-${sha256(embedderKey(embedder.identity)).slice(0, 12)}`),
+    );
     const cacheDir = join(dirname(dataDir), "vectors");
     const marker = prepareDataDir(dataDir, key);
-    const core = await createCoreDeps({ ...config, DATA_DIR: dataDir, DATABASE_URL: undefined, QDRANT_URL: undefined }, log, { embedder });
+    const core = await createCoreDeps(
+      { ...config, DATA_DIR: dataDir, DATABASE_URL: undefined, QDRANT_URL: undefined },
+      log,
+      { embedder },
+    );
     try {
       const built: BeirIndexMarker =
         marker ??
         (await buildBeirIndex(
-          { db: core.database.db, catalog: core.catalog, store: core.store, embedder, chunker: core.chunker, countTokens: (t) => core.tokenizer.count(t), generationId: core.generation.id },
+          {
+            db: core.database.db,
+            catalog: core.catalog,
+            store: core.store,
+            embedder,
+            chunker: core.chunker,
+            countTokens: (t) => core.tokenizer.count(t),
+            generationId: core.generation.id,
+          },
           dataset,
           { dataDir, cacheDir, key, progress },
         ));
-      io.out(`${marker ? "reusing" : "built"} ${dataDir}: ${built.documents} documents, ${built.chunks} chunks, generation ${core.generation.id} (${built.embedder})`);
+      io.out(
+        `${marker ? "reusing" : "built"} ${dataDir}: ${built.documents} documents, ${built.chunks} chunks, generation ${core.generation.id} (${built.embedder})`,
+      );
       const t1 = performance.now();
       const questions = queryIds.map((q) => dataset.queries.get(q)!);
       const vectors = await embedCached(embedder, questions, { dir: cacheDir, name: dataset.name });
-      const queries = queryIds.map((id, i) => ({ id, text: questions[i]!, vector: Array.from(vectors.get(sha256(questions[i]!))!) }));
+      const queries = queryIds.map((id, i) => ({
+        id,
+        text: questions[i]!,
+        vector: Array.from(vectors.get(sha256(questions[i]!))!),
+      }));
       const t2 = performance.now();
 
       let fit: FitResult | undefined;
       if (args.fit) {
         fit = await fitOnSplit(core, dataset, args, queries, qrels);
-        io.out(`fitted on ${fit.fusion.fittedOn}: dense weight ${fit.fusion.denseWeight}, document blend ${fit.fusion.documentWeight} ` +
-          `(train nDCG@10 ${fmt(fit.fusion.ndcg10)}; best single retriever ${fit.fusion.bestSingle.retriever} ${fmt(fit.fusion.bestSingle.ndcg10)}); stored on generation ${core.generation.id}`);
+        io.out(
+          `fitted on ${fit.fusion.fittedOn}: dense weight ${fit.fusion.denseWeight}, document blend ${fit.fusion.documentWeight} ` +
+            `(train nDCG@10 ${fmt(fit.fusion.ndcg10)}; best single retriever ${fit.fusion.bestSingle.retriever} ${fmt(fit.fusion.bestSingle.ndcg10)}); stored on generation ${core.generation.id}`,
+        );
       }
       const t3 = performance.now();
       const fusion = fusionFor(core.generation, embedder.identity.provider, config.DENSE_WEIGHT);
@@ -86,9 +134,18 @@ export async function runBeir(args: EvalArgs, config: EvalConfig, io: Io): Promi
       const dense = await scoreRun(candidates, qrels, { denseWeight: 1 });
       const reranker = await createReranker(config.RERANKER);
       const texts = reranker.name === "none" ? new Map() : await chunkTexts(core);
-      const reranked = reranker.name === "none" ? null : await scoreRun(candidates, qrels, { denseWeight: fusion.denseWeight, rerank: { reranker, pool: RERANK_POOL, texts } });
+      const reranked =
+        reranker.name === "none"
+          ? null
+          : await scoreRun(candidates, qrels, {
+              denseWeight: fusion.denseWeight,
+              rerank: { reranker, pool: RERANK_POOL, texts },
+            });
       await reranker.close?.();
-      const priorSweep = fit && reranker.name === "lexical" ? await sweepRerankPrior(candidates, qrels, { denseWeight: fusion.denseWeight, pool: RERANK_POOL, texts }) : undefined;
+      const priorSweep =
+        fit && reranker.name === "lexical"
+          ? await sweepRerankPrior(candidates, qrels, { denseWeight: fusion.denseWeight, pool: RERANK_POOL, texts })
+          : undefined;
       const latency = latencyOf(candidates);
       const t5 = performance.now();
 
@@ -120,13 +177,20 @@ export async function runBeir(args: EvalArgs, config: EvalConfig, io: Io): Promi
           "fusion weights in use": weights,
           retrieval: `min-max fusion of ${args.candidates} candidates a side (dense: the generation's HNSW index with ef_search = candidates, as /ask), best chunk per document`,
           bm25: `k1 ${DEFAULT_LEXICAL.k1}, b ${DEFAULT_LEXICAL.b}, Porter, Lucene stop words and length rounding`,
-          reranker: reranked ? `${reranker.name} over the first ${RERANK_POOL} fused chunks, as /ask re-ranks 3 × topK` : "none",
+          reranker: reranked
+            ? `${reranker.name} over the first ${RERANK_POOL} fused chunks, as /ask re-ranks 3 × topK`
+            : "none",
           dataDir: relative(process.cwd(), dataDir) || ".",
           machine: `${availableParallelism()} cores (shared)`,
         },
         timings: {
           // A reused index reports the build that made it, so a report always says what indexing cost.
-          ...Object.fromEntries(Object.entries(built.seconds).map(([k, v]) => [`index ${k}${marker ? ` (built ${built.builtAt.slice(0, 16)}, reused)` : ""}`, v])),
+          ...Object.fromEntries(
+            Object.entries(built.seconds).map(([k, v]) => [
+              `index ${k}${marker ? ` (built ${built.builtAt.slice(0, 16)}, reused)` : ""}`,
+              v,
+            ]),
+          ),
           "embed queries": secs(t2 - t1),
           ...(fit && { fit: secs(t3 - t2) }),
           search: secs(t4 - t3),
@@ -135,20 +199,30 @@ export async function runBeir(args: EvalArgs, config: EvalConfig, io: Io): Promi
         },
         figures,
         sections: [
-          ...(published.length > 0 ? [{ title: "Published baselines (nDCG@10)", markdown: publishedTable(published, figures) }] : []),
+          ...(published.length > 0
+            ? [{ title: "Published baselines (nDCG@10)", markdown: publishedTable(published, figures) }]
+            : []),
           ...(fit ? [{ title: `Fusion fit on ${fit.fusion.fittedOn}`, markdown: fitTable(fit) }] : []),
           ...(priorSweep
-            ? [{
-                title: `Lexical reranker prior weight on ${args.split} (first ${RERANK_POOL} fused chunks)`,
-                markdown: ["| prior weight | nDCG@10 |", "|---|---|", ...priorSweep.map((p) => `| ${p.priorWeight} | ${fmt(p.ndcg10)} |`)].join("\n"),
-              }]
+            ? [
+                {
+                  title: `Lexical reranker prior weight on ${args.split} (first ${RERANK_POOL} fused chunks)`,
+                  markdown: [
+                    "| prior weight | nDCG@10 |",
+                    "|---|---|",
+                    ...priorSweep.map((p) => `| ${p.priorWeight} | ${fmt(p.ndcg10)} |`),
+                  ].join("\n"),
+                },
+              ]
             : []),
         ],
         details: { fit, priorSweep, published, fusion, latencyMs: latency, marker: built },
         ...(gate && { baseline: { ...gate, file: args.baseline! } }),
       };
       const paths = writeReport(args.out, report);
-      if (args.saveBaseline) writeFileSync(args.saveBaseline, `${JSON.stringify(report, null, 2)}\n`);
+      if (args.saveBaseline) {
+        writeFileSync(args.saveBaseline, `${JSON.stringify(report, null, 2)}\n`);
+      }
       io.out(`${dataset.name} ${args.split}: ${queryIds.length} queries; fusion weights in use: ${weights}`);
       printFigures(io, figures, 10);
       io.out(`report: ${paths.md} ${paths.json} ${paths.svg}`);
@@ -168,14 +242,18 @@ export async function runBeir(args: EvalArgs, config: EvalConfig, io: Io): Promi
  */
 function prepareDataDir(dataDir: string, key: string): BeirIndexMarker | null {
   const marker = readMarker(dataDir);
-  if (marker?.key === key) return marker;
+  if (marker?.key === key) {
+    return marker;
+  }
   if (marker) {
     rmSync(join(dataDir, "pglite"), { recursive: true, force: true });
     rmSync(join(dataDir, MARKER), { force: true });
     return null;
   }
   if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
-    throw new EvalInputError(`--data-dir ${dataDir} is not empty and was not built by the eval; give an empty or new folder`);
+    throw new EvalInputError(
+      `--data-dir ${dataDir} is not empty and was not built by the eval; give an empty or new folder`,
+    );
   }
   return null;
 }
@@ -192,14 +270,30 @@ async function fitOnSplit(
   let dense: Map<string, QueryCandidates> | undefined;
   for (const w of DOCUMENT_WEIGHT_GRID) {
     // The dense side does not depend on the document blend: searched once, shared.
-    const lists = await collectCandidates(deps, queries, { candidates: args.candidates, documentWeight: w, progress, label: `fit: search, document blend ${w}`, dense: !dense });
-    if (dense) for (const [q, c] of lists) c.dense = dense.get(q)!.dense;
+    const lists = await collectCandidates(deps, queries, {
+      candidates: args.candidates,
+      documentWeight: w,
+      progress,
+      label: `fit: search, document blend ${w}`,
+      dense: !dense,
+    });
+    if (dense) {
+      for (const [q, c] of lists) {
+        c.dense = dense.get(q)!.dense;
+      }
+    }
     dense ??= lists;
     byWeight.set(w, lists);
   }
-  const fit = await fitFusion(byWeight, qrels, { fittedOn: `${dataset.name}/${args.split} (${queries.length} queries)`, candidates: args.candidates });
+  const fit = await fitFusion(byWeight, qrels, {
+    fittedOn: `${dataset.name}/${args.split} (${queries.length} queries)`,
+    candidates: args.candidates,
+  });
   await core.catalog.setGenerationFusion(core.generation.id, fit.fusion);
-  const [row] = await core.database.db.select().from(indexGenerations).where(eq(indexGenerations.id, core.generation.id));
+  const [row] = await core.database.db
+    .select()
+    .from(indexGenerations)
+    .where(eq(indexGenerations.id, core.generation.id));
   core.generation = row!;
   return fit;
 }
@@ -209,7 +303,15 @@ async function chunkTexts(core: CoreDeps): Promise<ChunkTexts> {
     core.database.db,
     sql`SELECT id, text, heading_path FROM chunks WHERE generation_id = ${core.generation.id}`,
   );
-  return new Map(rows.map((r) => [r.id, { text: r.text, headingPath: typeof r.heading_path === "string" ? (JSON.parse(r.heading_path) as string[]) : r.heading_path }]));
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        text: r.text,
+        headingPath: typeof r.heading_path === "string" ? (JSON.parse(r.heading_path) as string[]) : r.heading_path,
+      },
+    ]),
+  );
 }
 
 /**
@@ -218,17 +320,28 @@ async function chunkTexts(core: CoreDeps): Promise<ChunkTexts> {
  */
 export function publishedBaselines(dataset: BeirDataset): Array<{ system: string; ndcg10: number }> {
   const candidates = [
-    ...readdirSync(dataset.folder).filter((f) => /^readme/i.test(f)).map((f) => join(dataset.folder, f)),
+    ...readdirSync(dataset.folder)
+      .filter((f) => /^readme/i.test(f))
+      .map((f) => join(dataset.folder, f)),
     join(dirname(dataset.folder), "README.md"),
   ];
   for (const file of candidates) {
-    if (!existsSync(file)) continue;
+    if (!existsSync(file)) {
+      continue;
+    }
     let text = readFileSync(file, "utf8");
     const section = text.indexOf(`## ${dataset.name}/`);
-    if (section >= 0) text = text.slice(section, text.indexOf("\n## ", section + 3) >>> 0 || undefined);
+    if (section >= 0) {
+      text = text.slice(section, text.indexOf("\n## ", section + 3) >>> 0 || undefined);
+    }
     const m = /Published nDCG@10[^:]*:([\s\S]*?)(?:\n-|\n\n|$)/.exec(text);
-    if (!m) continue;
-    return [...m[1]!.replace(/\s+/g, " ").matchAll(/\s*((?:[^,(]|\([^)]*\))+?)\s+(0\.\d+)/g)].map((x) => ({ system: x[1]!.trim(), ndcg10: Number(x[2]) }));
+    if (!m) {
+      continue;
+    }
+    return [...m[1]!.replace(/\s+/g, " ").matchAll(/\s*((?:[^,(]|\([^)]*\))+?)\s+(0\.\d+)/g)].map((x) => ({
+      system: x[1]!.trim(),
+      ndcg10: Number(x[2]),
+    }));
   }
   return [];
 }
@@ -236,17 +349,24 @@ export function publishedBaselines(dataset: BeirDataset): Array<{ system: string
 function publishedTable(published: Array<{ system: string; ndcg10: number }>, figures: Figures): string {
   const ours = [
     { system: "**this run: hybrid retrieval**", ndcg10: figures["ndcg@10"] },
-    ...(figures["ndcg@10 reranked"] != null ? [{ system: "**this run: hybrid + /ask's lexical reranker**", ndcg10: figures["ndcg@10 reranked"] }] : []),
+    ...(figures["ndcg@10 reranked"] != null
+      ? [{ system: "**this run: hybrid + /ask's lexical reranker**", ndcg10: figures["ndcg@10 reranked"] }]
+      : []),
     { system: "this run: BM25 alone (store)", ndcg10: figures["ndcg@10 lexical only"] },
     { system: "this run: USE-Lite dense alone", ndcg10: figures["ndcg@10 dense only"] },
   ];
-  return ["| system | nDCG@10 |", "|---|---|", ...[...published, ...ours].map((p) => `| ${p.system} | ${fmt(p.ndcg10 ?? null, 3)} |`)].join("\n");
+  return [
+    "| system | nDCG@10 |",
+    "|---|---|",
+    ...[...published, ...ours].map((p) => `| ${p.system} | ${fmt(p.ndcg10 ?? null, 3)} |`),
+  ].join("\n");
 }
 
 function fitTable(fit: FitResult): string {
   const docWeights = [...new Set(fit.grid.map((c) => c.documentWeight))];
   const denseWeights = [...new Set(fit.grid.map((c) => c.denseWeight))];
-  const cell = (d: number, w: number) => fmt(fit.grid.find((c) => c.documentWeight === d && c.denseWeight === w)?.ndcg10 ?? null);
+  const cell = (d: number, w: number) =>
+    fmt(fit.grid.find((c) => c.documentWeight === d && c.denseWeight === w)?.ndcg10 ?? null);
   return [
     `nDCG@10 by document blend (rows) and dense weight (columns); chosen: document blend ${fit.fusion.documentWeight}, dense ${fit.fusion.denseWeight} (${fmt(fit.fusion.ndcg10)}), best single retriever: ${fit.fusion.bestSingle.retriever} ${fmt(fit.fusion.bestSingle.ndcg10)}.`,
     "",

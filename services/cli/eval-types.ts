@@ -5,11 +5,18 @@ import { apiEnv, commonEnv, watcherEnv } from "../common/config.js";
 // them and eval-suite.ts / eval-beir.ts take them, without importing the command back.
 
 const count = (flag: string, max: number) =>
-  z.coerce.number({ error: `--${flag} must be a number` }).int(`--${flag} must be a whole number`).min(1, `--${flag} must be at least 1`).max(max, `--${flag} must be at most ${max}`);
+  z.coerce
+    .number({ error: `--${flag} must be a number` })
+    .int(`--${flag} must be a whole number`)
+    .min(1, `--${flag} must be at least 1`)
+    .max(max, `--${flag} must be at most ${max}`);
 
 export const EvalArgsSchema = z.object({
   k: count("k", 50),
-  tolerance: z.coerce.number({ error: "--tolerance must be a number" }).min(0, "--tolerance must be 0 or more").max(1, "--tolerance must be at most 1"),
+  tolerance: z.coerce
+    .number({ error: "--tolerance must be a number" })
+    .min(0, "--tolerance must be 0 or more")
+    .max(1, "--tolerance must be at most 1"),
   limit: count("limit", 1_000_000).optional(),
   candidates: count("candidates", 10_000),
 });

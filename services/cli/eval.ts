@@ -59,16 +59,32 @@ export { EvalArgsSchema, evalEnv, type EvalArgs, type EvalConfig, type Io } from
  * The eval command. Returns the exit status: 0, 1 when the regression gate fails, 2 for bad input
  * (arguments, suite or BEIR files, configuration).
  */
-export async function main(argv: string[], env: Record<string, string | undefined> = process.env, io: Io = stdio): Promise<number> {
+export async function main(
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+  io: Io = stdio,
+): Promise<number> {
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-    if (values.help) return io.out(HELP), 0;
+    if (values.help) {
+      return (io.out(HELP), 0);
+    }
     const parsed = EvalArgsSchema.safeParse(values);
-    if (!parsed.success) throw new EvalInputError(parsed.error.issues.map((i) => i.message).join("; "));
-    if (positionals.length > 1) throw new EvalInputError(`one suite at a time, got ${positionals.length}: ${positionals.join(" ")}`);
-    if (!values.beir && positionals.length === 0) throw new EvalInputError("give a suite file or --beir <folder> (see --help)");
-    if (values.beir && positionals.length > 0) throw new EvalInputError("give either a suite file or --beir, not both");
-    if (values.fit && !values.beir) throw new EvalInputError("--fit works with --beir <folder> --split train");
+    if (!parsed.success) {
+      throw new EvalInputError(parsed.error.issues.map((i) => i.message).join("; "));
+    }
+    if (positionals.length > 1) {
+      throw new EvalInputError(`one suite at a time, got ${positionals.length}: ${positionals.join(" ")}`);
+    }
+    if (!values.beir && positionals.length === 0) {
+      throw new EvalInputError("give a suite file or --beir <folder> (see --help)");
+    }
+    if (values.beir && positionals.length > 0) {
+      throw new EvalInputError("give either a suite file or --beir, not both");
+    }
+    if (values.fit && !values.beir) {
+      throw new EvalInputError("--fit works with --beir <folder> --split train");
+    }
     const args: EvalArgs = {
       ...parsed.data,
       suite: positionals[0],
@@ -81,16 +97,30 @@ export async function main(argv: string[], env: Record<string, string | undefine
       split: values.split,
       dataDir: values["data-dir"],
       fit: values.fit,
-      promptVersions: values["prompt-version"]?.split(",").map((v) => v.trim()).filter(Boolean),
+      promptVersions: values["prompt-version"]
+        ?.split(",")
+        .map((v) => v.trim())
+        .filter(Boolean),
     };
-    if (args.promptVersions && values.beir) throw new EvalInputError("--prompt-version works with a suite (BEIR runs retrieval only)");
+    if (args.promptVersions && values.beir) {
+      throw new EvalInputError("--prompt-version works with a suite (BEIR runs retrieval only)");
+    }
     for (const v of args.promptVersions ?? []) {
-      if (!promptVersions("answer").includes(v)) throw new EvalInputError(`--prompt-version ${v}: no prompts/answer/${v}.md (there are: ${promptVersions("answer").join(", ")})`);
+      if (!promptVersions("answer").includes(v)) {
+        throw new EvalInputError(
+          `--prompt-version ${v}: no prompts/answer/${v}.md (there are: ${promptVersions("answer").join(", ")})`,
+        );
+      }
     }
     const config = parseConfig(evalEnv, env);
     return args.beir ? await runBeir(args, config, io) : await runSuite(args, config, io);
   } catch (err) {
-    if (err instanceof EvalInputError || err instanceof ConfigError || err instanceof DatabaseSetupError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (
+      err instanceof EvalInputError ||
+      err instanceof ConfigError ||
+      err instanceof DatabaseSetupError ||
+      (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+    ) {
       io.err(`eval: ${(err as Error).message}`);
       return 2;
     }

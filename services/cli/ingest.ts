@@ -54,9 +54,15 @@ async function resolveTargets(args: string[]): Promise<Targets> {
     const info = await stat(abs).catch(() => null);
     if (info?.isDirectory()) {
       targets.set(abs, targets.get(abs) ?? []);
-      for await (const file of walk(abs, () => {})) if (formatForPath(file) !== null) add(abs, file);
+      for await (const file of walk(abs, () => {})) {
+        if (formatForPath(file) !== null) {
+          add(abs, file);
+        }
+      }
     } else if (info?.isFile()) {
-      if (formatForPath(abs) === null) throw new ConfigError(`${arg}: not a format this service reads (Markdown, text, HTML, PDF, .docx).`);
+      if (formatForPath(abs) === null) {
+        throw new ConfigError(`${arg}: not a format this service reads (Markdown, text, HTML, PDF, .docx).`);
+      }
       add(dirname(abs), abs);
     } else {
       throw new ConfigError(`${arg}: no such file or folder.`);
@@ -68,10 +74,17 @@ async function resolveTargets(args: string[]): Promise<Targets> {
 const relPath = (root: string, abs: string) => relative(root, abs).split(sep).join("/");
 
 /** Runs the jobs here with the worker's handlers, on an in-process queue. */
-async function ingestHere(config: CliConfig, targets: Targets, collection: string, log: Logger): Promise<{ done: number; failures: Failure[]; outcomes: Map<string, number> }> {
+async function ingestHere(
+  config: CliConfig,
+  targets: Targets,
+  collection: string,
+  log: Logger,
+): Promise<{ done: number; failures: Failure[]; outcomes: Map<string, number> }> {
   const core = await createCoreDeps(config, log).catch((err: unknown) => {
     if (err instanceof DatabaseSetupError && /in use by process/.test(err.message)) {
-      throw new ConfigError(`${err.message}\nThe service holds the PGlite database: stop it first, or copy the files into WATCH_DIRS.`);
+      throw new ConfigError(
+        `${err.message}\nThe service holds the PGlite database: stop it first, or copy the files into WATCH_DIRS.`,
+      );
     }
     throw err;
   });
@@ -92,8 +105,13 @@ async function ingestHere(config: CliConfig, targets: Targets, collection: strin
     const queue = createInProcessQueue({
       concurrency: config.WORKER_CONCURRENCY,
       onError: (job, err, willRetry) => {
-        if (willRetry) return log.warn("ingest attempt failed; retrying", { job: job.id, err });
-        failures.push({ path: pathOf.get(job.id) ?? job.id, reason: `${(err as Error).message} (after ${job.attempt} attempts)` });
+        if (willRetry) {
+          return log.warn("ingest attempt failed; retrying", { job: job.id, err });
+        }
+        failures.push({
+          path: pathOf.get(job.id) ?? job.id,
+          reason: `${(err as Error).message} (after ${job.attempt} attempts)`,
+        });
         progress.tick(1);
       },
     });
@@ -103,7 +121,9 @@ async function ingestHere(config: CliConfig, targets: Targets, collection: strin
       "index-file": async (p) => {
         const outcome = (await handlers["index-file"](p)) as IngestOutcome;
         outcomes.set(outcome.status, (outcomes.get(outcome.status) ?? 0) + 1);
-        if (outcome.status === "failed") failures.push({ path: p.path, reason: `${outcome.code}: ${outcome.message}` });
+        if (outcome.status === "failed") {
+          failures.push({ path: p.path, reason: `${outcome.code}: ${outcome.message}` });
+        }
         progress.tick(1, p.path);
         return outcome;
       },
@@ -127,7 +147,13 @@ async function ingestHere(config: CliConfig, targets: Targets, collection: strin
 }
 
 /** Queues the jobs for the worker processes on BullMQ; with `wait`, reports what they recorded. */
-async function ingestViaWorkers(config: CliConfig & { REDIS_URL: string }, targets: Targets, collection: string, wait: boolean, log: Logger) {
+async function ingestViaWorkers(
+  config: CliConfig & { REDIS_URL: string },
+  targets: Targets,
+  collection: string,
+  wait: boolean,
+  log: Logger,
+) {
   const catalog = await openCatalog(config, log);
   const queue = createBullmqQueue({ url: config.REDIS_URL, prefix: config.QUEUE_PREFIX, log });
   try {
@@ -140,7 +166,9 @@ async function ingestViaWorkers(config: CliConfig & { REDIS_URL: string }, targe
         queued.push(job);
       }
     }
-    if (!wait) return { queued: queued.length, failures: undefined };
+    if (!wait) {
+      return { queued: queued.length, failures: undefined };
+    }
     const progress = createProgress({ label: "waiting for the workers", total: queued.length });
     let last = 0;
     for (;;) {
@@ -148,7 +176,9 @@ async function ingestViaWorkers(config: CliConfig & { REDIS_URL: string }, targe
       const left = Math.min(queued.length, depth.waiting + depth.active);
       progress.tick(Math.max(0, queued.length - left - last));
       last = Math.max(last, queued.length - left);
-      if (left === 0) break;
+      if (left === 0) {
+        break;
+      }
       await new Promise((r) => setTimeout(r, 500));
     }
     await queue.idle();
@@ -156,8 +186,14 @@ async function ingestViaWorkers(config: CliConfig & { REDIS_URL: string }, targe
     const failures: Failure[] = [];
     for (const job of queued) {
       const doc = await catalog.catalog.getDocument(job.sourceId, job.path);
-      if (!doc) failures.push({ path: job.path, reason: "not indexed: the job failed before the document was recorded (see the worker's log)" });
-      else if (doc.status === "failed") failures.push({ path: job.path, reason: `${doc.errorCode}: ${doc.error}` });
+      if (!doc) {
+        failures.push({
+          path: job.path,
+          reason: "not indexed: the job failed before the document was recorded (see the worker's log)",
+        });
+      } else if (doc.status === "failed") {
+        failures.push({ path: job.path, reason: `${doc.errorCode}: ${doc.error}` });
+      }
     }
     return { queued: queued.length, failures };
   } finally {
@@ -167,9 +203,13 @@ async function ingestViaWorkers(config: CliConfig & { REDIS_URL: string }, targe
 }
 
 function report(failures: Failure[]) {
-  if (failures.length === 0) return;
+  if (failures.length === 0) {
+    return;
+  }
   process.stdout.write(`${failures.length} failed:\n`);
-  for (const f of failures) process.stdout.write(`  ${f.path}: ${f.reason}\n`);
+  for (const f of failures) {
+    process.stdout.write(`  ${f.path}: ${f.reason}\n`);
+  }
   process.exitCode = 1;
 }
 
@@ -178,8 +218,12 @@ runMain(async () => {
     allowPositionals: true,
     options: { collection: { type: "string" }, wait: { type: "boolean" }, help: { type: "boolean", short: "h" } },
   });
-  if (values.help) return void process.stdout.write(`${HELP}\n`);
-  if (positionals.length === 0) throw new ConfigError(`Nothing to ingest: name at least one folder or file.\n\n${HELP}`);
+  if (values.help) {
+    return void process.stdout.write(`${HELP}\n`);
+  }
+  if (positionals.length === 0) {
+    throw new ConfigError(`Nothing to ingest: name at least one folder or file.\n\n${HELP}`);
+  }
   const config = parseConfig(CliConfigSchema, process.env);
   const collection = values.collection ?? config.COLLECTION;
   if (!watcherEnv.COLLECTION.safeParse(collection).success) {
@@ -192,14 +236,26 @@ runMain(async () => {
     const targets = await resolveTargets(positionals);
     // Workers on other hosts can share only a PostgreSQL server; PGlite is this process's alone.
     if (config.REDIS_URL && config.DATABASE_URL) {
-      const { queued, failures } = await ingestViaWorkers({ ...config, REDIS_URL: config.REDIS_URL }, targets, collection, values.wait ?? false, log);
-      if (!failures) return void process.stdout.write(`queued ${queued} files for the workers (add --wait to wait for them)\n`);
+      const { queued, failures } = await ingestViaWorkers(
+        { ...config, REDIS_URL: config.REDIS_URL },
+        targets,
+        collection,
+        values.wait ?? false,
+        log,
+      );
+      if (!failures) {
+        return void process.stdout.write(`queued ${queued} files for the workers (add --wait to wait for them)\n`);
+      }
       process.stdout.write(`${queued - failures.length} of ${queued} files indexed or unchanged\n`);
       return report(failures);
     }
     const { done, failures, outcomes } = await ingestHere(config, targets, collection, log);
-    const counts = ["indexed", "unchanged", "removed", "superseded"].filter((s) => outcomes.get(s)).map((s) => `${outcomes.get(s)} ${s}`);
-    process.stdout.write(`${done} file${done === 1 ? "" : "s"}: ${[...counts, `${failures.length} failed`].join(", ")}\n`);
+    const counts = ["indexed", "unchanged", "removed", "superseded"]
+      .filter((s) => outcomes.get(s))
+      .map((s) => `${outcomes.get(s)} ${s}`);
+    process.stdout.write(
+      `${done} file${done === 1 ? "" : "s"}: ${[...counts, `${failures.length} failed`].join(", ")}\n`,
+    );
     report(failures);
   } finally {
     await tracing.shutdown();

@@ -25,13 +25,23 @@ export async function runKeysCommand(argv: string[], db: Drizzle, out: (line: st
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { name: { type: "string" }, scopes: { type: "string" }, collections: { type: "string" }, tokens: { type: "string" }, usd: { type: "string" } },
+    options: {
+      name: { type: "string" },
+      scopes: { type: "string" },
+      collections: { type: "string" },
+      tokens: { type: "string" },
+      usd: { type: "string" },
+    },
   });
   const store = createApiKeyStore(db);
   const [command, ...rest] = positionals;
   if (command === "add") {
-    if (!values.name?.trim()) throw new UsageError("add needs --name <name> (who or what the key is for)");
-    if (!values.scopes) throw new UsageError("add needs --scopes, e.g. --scopes ask or --scopes ask,ingest,admin");
+    if (!values.name?.trim()) {
+      throw new UsageError("add needs --name <name> (who or what the key is for)");
+    }
+    if (!values.scopes) {
+      throw new UsageError("add needs --scopes, e.g. --scopes ask or --scopes ask,ingest,admin");
+    }
     let scopes, collections;
     try {
       scopes = parseScopes(values.scopes);
@@ -40,7 +50,13 @@ export async function runKeysCommand(argv: string[], db: Drizzle, out: (line: st
       throw new UsageError((err as Error).message);
     }
     const key = generateKey();
-    const row = await store.add({ name: values.name.trim(), keyHash: hashKey(key).toString("hex"), prefix: key.slice(0, 7), scopes, collections });
+    const row = await store.add({
+      name: values.name.trim(),
+      keyHash: hashKey(key).toString("hex"),
+      prefix: key.slice(0, 7),
+      scopes,
+      collections,
+    });
     out(`id:          ${row.id}`);
     out(`scopes:      ${scopes.join(",")}`);
     out(`collections: ${collections ? collections.join(",") : "*"}`);
@@ -50,31 +66,48 @@ export async function runKeysCommand(argv: string[], db: Drizzle, out: (line: st
   }
   if (command === "list") {
     const rows = await store.list();
-    if (rows.length === 0) return out("no keys (authentication is off unless API_KEYS is set)");
+    if (rows.length === 0) {
+      return out("no keys (authentication is off unless API_KEYS is set)");
+    }
     for (const r of rows) {
       const state = r.revokedAt ? `revoked ${r.revokedAt.toISOString()}` : "active";
-      const budget = r.dailyTokenBudget !== null || r.dailyUsdBudget !== null ? `  budget=${r.dailyTokenBudget ?? "-"} tokens/${r.dailyUsdBudget ?? "-"} usd` : "";
-      out(`${r.id}  ${r.prefix}…  ${r.name}  scopes=${r.scopes.join(",")}  collections=${r.collections?.join(",") ?? "*"}${budget}  ${state}`);
+      const budget =
+        r.dailyTokenBudget !== null || r.dailyUsdBudget !== null
+          ? `  budget=${r.dailyTokenBudget ?? "-"} tokens/${r.dailyUsdBudget ?? "-"} usd`
+          : "";
+      out(
+        `${r.id}  ${r.prefix}…  ${r.name}  scopes=${r.scopes.join(",")}  collections=${r.collections?.join(",") ?? "*"}${budget}  ${state}`,
+      );
     }
     return;
   }
   if (command === "revoke") {
     const id = rest[0];
-    if (!id) throw new UsageError("revoke needs the key's id (see keys list)");
-    if (!(await store.revoke(id))) throw new UsageError(`no active key with id ${id}`);
+    if (!id) {
+      throw new UsageError("revoke needs the key's id (see keys list)");
+    }
+    if (!(await store.revoke(id))) {
+      throw new UsageError(`no active key with id ${id}`);
+    }
     return out(`revoked ${id}`);
   }
   if (command === "budget") {
     const id = rest[0];
-    if (!id) throw new UsageError("budget needs the key's id (see keys list)");
-    if (values.tokens === undefined && values.usd === undefined) throw new UsageError("budget needs --tokens <n> and/or --usd <x> (none clears one)");
+    if (!id) {
+      throw new UsageError("budget needs the key's id (see keys list)");
+    }
+    if (values.tokens === undefined && values.usd === undefined) {
+      throw new UsageError("budget needs --tokens <n> and/or --usd <x> (none clears one)");
+    }
     const spend = createSpendStore(db);
     const current = await spend.budgetOf(id);
     const budget = {
       tokens: values.tokens === undefined ? current.tokens : amount("--tokens", values.tokens, true),
       usd: values.usd === undefined ? current.usd : amount("--usd", values.usd, false),
     };
-    if (!(await spend.setBudget(id, budget))) throw new UsageError(`no key with id ${id}`);
+    if (!(await spend.setBudget(id, budget))) {
+      throw new UsageError(`no key with id ${id}`);
+    }
     return out(`budget ${id}: tokens ${budget.tokens ?? "default"}, usd ${budget.usd ?? "default"} a day (UTC)`);
   }
   throw new UsageError(command ? `unknown command "${command}"` : "give a command: add, list, revoke or budget");
@@ -82,10 +115,14 @@ export async function runKeysCommand(argv: string[], db: Drizzle, out: (line: st
 
 /** A budget amount: a non-negative number (whole for tokens), or none to clear it. */
 function amount(flag: string, value: string, whole: boolean): number | null {
-  if (value === "none") return null;
+  if (value === "none") {
+    return null;
+  }
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || n < 0 || (whole && !Number.isInteger(n))) {
-    throw new UsageError(`${flag} must be ${whole ? "a whole number" : "a number"} of at least 0, or none (got ${JSON.stringify(value)})`);
+    throw new UsageError(
+      `${flag} must be ${whole ? "a whole number" : "a number"} of at least 0, or none (got ${JSON.stringify(value)})`,
+    );
   }
   return n;
 }

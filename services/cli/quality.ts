@@ -30,26 +30,44 @@ Options:
   -h --help     this text`;
 
 // STATUS_API_KEY is sent as X-API-Key when the service requires keys (README "Security").
-const CliConfigSchema = z.object({ ...commonEnv, PORT: apiEnv.PORT, STATUS_URL: env(z.url().optional()), STATUS_API_KEY: env(z.string().optional()) });
+const CliConfigSchema = z.object({
+  ...commonEnv,
+  PORT: apiEnv.PORT,
+  STATUS_URL: env(z.url().optional()),
+  STATUS_API_KEY: env(z.string().optional()),
+});
 type Window = { since?: string | undefined; until?: string | undefined; collection?: string | undefined };
 
 async function fromHttp(base: string, w: Window, apiKey?: string): Promise<QualityReport> {
   const params = new URLSearchParams(Object.entries(w).filter((e): e is [string, string] => e[1] !== undefined));
   const url = `${base.replace(/\/+$/, "")}/quality${params.size ? `?${params}` : ""}`;
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000), headers: apiKey ? { "x-api-key": apiKey } : {} }).catch((err: unknown) => {
+  const res = await fetch(url, {
+    signal: AbortSignal.timeout(10_000),
+    headers: apiKey ? { "x-api-key": apiKey } : {},
+  }).catch((err: unknown) => {
     throw new ConfigError(`Cannot reach ${url}: ${(err as Error).message}. Is the service running (npm start)?`);
   });
   const body = (await res.json().catch(() => null)) as QualityReport | { error: { message: string } } | null;
   if (!res.ok || !body || "error" in body) {
-    throw new ConfigError(`${url} answered ${res.status}: ${body && "error" in body ? body.error.message : "no JSON body"}`);
+    throw new ConfigError(
+      `${url} answered ${res.status}: ${body && "error" in body ? body.error.message : "no JSON body"}`,
+    );
   }
   return body;
 }
 
 async function fromDatabase(config: z.infer<typeof CliConfigSchema>, w: Window): Promise<QualityReport> {
-  const parsed = qualityQuerySchema(new Date()).safeParse(Object.fromEntries(Object.entries(w).filter((e) => e[1] !== undefined)));
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => i.message).join("; "));
-  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: `${config.DATA_DIR}/pglite`, poolMax: 1 });
+  const parsed = qualityQuerySchema(new Date()).safeParse(
+    Object.fromEntries(Object.entries(w).filter((e) => e[1] !== undefined)),
+  );
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => i.message).join("; "));
+  }
+  const database = await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: `${config.DATA_DIR}/pglite`,
+    poolMax: 1,
+  });
   try {
     return await createQualityQueries(database.db).summary(parsed.data);
   } finally {
@@ -68,20 +86,28 @@ runMain(async () => {
       help: { type: "boolean", short: "h" },
     },
   });
-  if (values.help) return void process.stdout.write(`${HELP}\n`);
+  if (values.help) {
+    return void process.stdout.write(`${HELP}\n`);
+  }
   const config = parseConfig(CliConfigSchema, process.env);
   const window: Window = { since: values.since, until: values.until, collection: values.collection };
   const httpBase = values.url ?? config.STATUS_URL;
   let report: QualityReport;
-  if (httpBase) report = await fromHttp(httpBase, window, config.STATUS_API_KEY);
-  else if (config.DATABASE_URL) report = await fromDatabase(config, window);
-  else {
+  if (httpBase) {
+    report = await fromHttp(httpBase, window, config.STATUS_API_KEY);
+  } else if (config.DATABASE_URL) {
+    report = await fromDatabase(config, window);
+  } else {
     if (!existsSync(`${config.DATA_DIR}/pglite`)) {
-      throw new ConfigError(`No database in ${config.DATA_DIR}/pglite: start the service once (npm start), or set DATA_DIR.`);
+      throw new ConfigError(
+        `No database in ${config.DATA_DIR}/pglite: start the service once (npm start), or set DATA_DIR.`,
+      );
     }
     report = await fromDatabase(config, window).catch((err: unknown) => {
       // PGlite serves one process: while the service holds it, ask the service.
-      if (err instanceof DatabaseSetupError && /in use by process/.test(err.message)) return fromHttp(`http://127.0.0.1:${config.PORT}`, window, config.STATUS_API_KEY);
+      if (err instanceof DatabaseSetupError && /in use by process/.test(err.message)) {
+        return fromHttp(`http://127.0.0.1:${config.PORT}`, window, config.STATUS_API_KEY);
+      }
       throw err;
     });
   }

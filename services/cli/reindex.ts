@@ -19,7 +19,9 @@ Options:
 
 runMain(async () => {
   const { values } = parseArgs({ options: { model: { type: "string" }, help: { type: "boolean", short: "h" } } });
-  if (values.help) return void process.stdout.write(`${HELP}\n`);
+  if (values.help) {
+    return void process.stdout.write(`${HELP}\n`);
+  }
   const config = parseConfig(z.object(commonEnv), process.env);
   const log = createLogger(config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL, { service: "reindex" });
   const core = await createCoreDeps(config, log);
@@ -43,7 +45,9 @@ runMain(async () => {
     const result = await completion;
     progress?.done(`${result.done} documents, ${result.failed} failed`);
     // The CLI exits now, so drop the retired generation here instead of after a grace period.
-    if (result.retiredId !== null) await core.store.dropGeneration(result.retiredId);
+    if (result.retiredId !== null) {
+      await core.store.dropGeneration(result.retiredId);
+    }
     process.stdout.write(
       `switched to generation ${result.generationId}: ${result.done} documents, ${result.failed} failed` +
         `${result.retiredId !== null ? `; generation ${result.retiredId} dropped` : ""}\n`,

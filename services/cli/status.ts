@@ -38,19 +38,30 @@ const CliConfigSchema = z.object({
 
 async function fromHttp(base: string, apiKey?: string): Promise<StatusReport> {
   const url = `${base.replace(/\/+$/, "")}/status`;
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000), headers: apiKey ? { "x-api-key": apiKey } : {} }).catch((err: unknown) => {
+  const res = await fetch(url, {
+    signal: AbortSignal.timeout(10_000),
+    headers: apiKey ? { "x-api-key": apiKey } : {},
+  }).catch((err: unknown) => {
     throw new ConfigError(`Cannot reach ${url}: ${(err as Error).message}. Is the service running (npm start)?`);
   });
   const body = (await res.json().catch(() => null)) as StatusReport | { error: { message: string } } | null;
   if (!res.ok || !body || "error" in body) {
-    throw new ConfigError(`${url} answered ${res.status}: ${body && "error" in body ? body.error.message : "no JSON body"}`);
+    throw new ConfigError(
+      `${url} answered ${res.status}: ${body && "error" in body ? body.error.message : "no JSON body"}`,
+    );
   }
   return body;
 }
 
 async function fromDatabase(config: z.infer<typeof CliConfigSchema>): Promise<StatusReport> {
-  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: `${config.DATA_DIR}/pglite`, poolMax: 1 });
-  const queue = config.REDIS_URL ? createBullmqQueue({ url: config.REDIS_URL, prefix: config.QUEUE_PREFIX }) : undefined;
+  const database = await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: `${config.DATA_DIR}/pglite`,
+    poolMax: 1,
+  });
+  const queue = config.REDIS_URL
+    ? createBullmqQueue({ url: config.REDIS_URL, prefix: config.QUEUE_PREFIX })
+    : undefined;
   try {
     // Dates become strings as they would over HTTP, so both paths print the same way.
     return JSON.parse(JSON.stringify(await statusReport(database.db, { mismatch: null, queue }))) as StatusReport;
@@ -64,19 +75,27 @@ runMain(async () => {
   const { values } = parseArgs({
     options: { json: { type: "boolean" }, url: { type: "string" }, help: { type: "boolean", short: "h" } },
   });
-  if (values.help) return void process.stdout.write(`${HELP}\n`);
+  if (values.help) {
+    return void process.stdout.write(`${HELP}\n`);
+  }
   const config = parseConfig(CliConfigSchema, process.env);
   const httpBase = values.url ?? config.STATUS_URL;
   let report: StatusReport;
-  if (httpBase) report = await fromHttp(httpBase, config.STATUS_API_KEY);
-  else if (config.DATABASE_URL) report = await fromDatabase(config);
-  else {
+  if (httpBase) {
+    report = await fromHttp(httpBase, config.STATUS_API_KEY);
+  } else if (config.DATABASE_URL) {
+    report = await fromDatabase(config);
+  } else {
     if (!existsSync(`${config.DATA_DIR}/pglite`)) {
-      throw new ConfigError(`No database in ${config.DATA_DIR}/pglite: start the service once (npm start), or set DATA_DIR.`);
+      throw new ConfigError(
+        `No database in ${config.DATA_DIR}/pglite: start the service once (npm start), or set DATA_DIR.`,
+      );
     }
     report = await fromDatabase(config).catch((err: unknown) => {
       // PGlite serves one process: while the service holds it, ask the service.
-      if (err instanceof DatabaseSetupError && /in use by process/.test(err.message)) return fromHttp(`http://127.0.0.1:${config.PORT}`, config.STATUS_API_KEY);
+      if (err instanceof DatabaseSetupError && /in use by process/.test(err.message)) {
+        return fromHttp(`http://127.0.0.1:${config.PORT}`, config.STATUS_API_KEY);
+      }
       throw err;
     });
   }

@@ -8,7 +8,11 @@ export interface AdminActions {
 }
 
 /** The operator actions the API exposes, bound to this process's configuration. */
-export function adminActions(core: CoreDeps, config: CoreConfig & { RETIRE_GRACE_MS: number }, log: Logger): AdminActions {
+export function adminActions(
+  core: CoreDeps,
+  config: CoreConfig & { RETIRE_GRACE_MS: number },
+  log: Logger,
+): AdminActions {
   return {
     async startReindex(embeddingModel) {
       const target = { ...embedderConfig(config), ...(embeddingModel && { model: embeddingModel }) };

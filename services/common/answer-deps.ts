@@ -45,7 +45,11 @@ export function answerDepsOf(core: CoreDeps, config: AnswerSettings, answerers: 
     documentWeight: fusion.documentWeight,
     candidates: fusion.candidates,
     verify: { mode: config.VERIFY_MODE ?? "remove", minSupportedShare: config.VERIFY_MIN_SUPPORTED ?? 0.5 },
-    quality: { lexicalOnly: config.METRICS_JUDGE === "lexical", judge: answerers.metricsJudge, onJudgeError: answerers.onJudgeError },
+    quality: {
+      lexicalOnly: config.METRICS_JUDGE === "lexical",
+      judge: answerers.metricsJudge,
+      onJudgeError: answerers.onJudgeError,
+    },
     answerability: { threshold: config.ANSWERABILITY_MIN ?? ANSWERABILITY_MODEL.threshold },
     // Citations of OCR'd pages say so (issue 19).
     pageTextLayers: (refs) => pageTextLayers(core.database.db, refs),

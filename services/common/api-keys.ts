@@ -32,18 +32,38 @@ const COLLECTION = /^[\w.-]{1,128}$/;
 
 /** Parses a comma-separated scope list; throws a message naming the bad part. */
 export function parseScopes(value: string): Scope[] {
-  const scopes = value.split(",").map((s) => s.trim()).filter(Boolean);
-  if (scopes.length === 0) throw new Error("no scopes given (use ask, ingest, admin, comma-separated)");
-  for (const s of scopes) if (!(SCOPES as readonly string[]).includes(s)) throw new Error(`unknown scope "${s}" (use ask, ingest, admin)`);
+  const scopes = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (scopes.length === 0) {
+    throw new Error("no scopes given (use ask, ingest, admin, comma-separated)");
+  }
+  for (const s of scopes) {
+    if (!(SCOPES as readonly string[]).includes(s)) {
+      throw new Error(`unknown scope "${s}" (use ask, ingest, admin)`);
+    }
+  }
   return [...new Set(scopes)] as Scope[];
 }
 
 /** Parses a comma-separated collection list, or `*` for all (null). */
 export function parseCollections(value: string): string[] | null {
-  const list = value.split(",").map((s) => s.trim()).filter(Boolean);
-  if (list.length === 1 && list[0] === "*") return null;
-  if (list.length === 0) throw new Error('no collections given (name them comma-separated, or "*" for all)');
-  for (const c of list) if (!COLLECTION.test(c)) throw new Error(`collection "${c}" must be 1-128 letters, digits, '.', '_' or '-'`);
+  const list = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (list.length === 1 && list[0] === "*") {
+    return null;
+  }
+  if (list.length === 0) {
+    throw new Error('no collections given (name them comma-separated, or "*" for all)');
+  }
+  for (const c of list) {
+    if (!COLLECTION.test(c)) {
+      throw new Error(`collection "${c}" must be 1-128 letters, digits, '.', '_' or '-'`);
+    }
+  }
   return [...new Set(list)];
 }
 
@@ -55,23 +75,39 @@ export function parseCollections(value: string): string[] | null {
  * never the key.
  */
 export function parseApiKeys(value: string): HashedKey[] {
-  const entries = value.split(";").map((e) => e.trim()).filter(Boolean);
+  const entries = value
+    .split(";")
+    .map((e) => e.trim())
+    .filter(Boolean);
   const out: HashedKey[] = [];
   entries.forEach((entry, i) => {
     const where = `entry ${i + 1}`;
     const parts = entry.split(":");
-    if (parts.length !== 3) throw new Error(`${where}: expected <key>:<scopes>:<collections>`);
+    if (parts.length !== 3) {
+      throw new Error(`${where}: expected <key>:<scopes>:<collections>`);
+    }
     const [key, scopes, collections] = parts as [string, string, string];
-    if (!KEY.test(key)) throw new Error(`${where}: the key must be 16-256 characters of letters, digits and _ . ~ + / = -`);
+    if (!KEY.test(key)) {
+      throw new Error(`${where}: the key must be 16-256 characters of letters, digits and _ . ~ + / = -`);
+    }
     try {
       const hash = hashKey(key);
-      out.push({ id: `env_${hash.toString("hex").slice(0, 8)}`, hash, scopes: parseScopes(scopes), collections: parseCollections(collections) });
+      out.push({
+        id: `env_${hash.toString("hex").slice(0, 8)}`,
+        hash,
+        scopes: parseScopes(scopes),
+        collections: parseCollections(collections),
+      });
     } catch (err) {
       throw new Error(`${where}: ${(err as Error).message}`);
     }
   });
-  if (out.length === 0) throw new Error("no keys given");
-  if (new Set(out.map((k) => k.id)).size !== out.length) throw new Error("the same key is listed twice");
+  if (out.length === 0) {
+    throw new Error("no keys given");
+  }
+  if (new Set(out.map((k) => k.id)).size !== out.length) {
+    throw new Error("the same key is listed twice");
+  }
   return out;
 }
 
@@ -81,6 +117,10 @@ export function parseApiKeys(value: string): HashedKey[] {
  */
 export function matchEnvKey(keys: readonly HashedKey[], presented: Buffer): HashedKey | undefined {
   let found: HashedKey | undefined;
-  for (const k of keys) if (timingSafeEqual(k.hash, presented) && !found) found = k;
+  for (const k of keys) {
+    if (timingSafeEqual(k.hash, presented) && !found) {
+      found = k;
+    }
+  }
   return found;
 }

@@ -51,8 +51,14 @@ export const commonEnv = {
   /** Mask personal data in ingested text before chunking and embedding (offsets then refer to the masked text). */
   PII_MASK_INGEST: env(flag.default(false)),
   /** OCR of scanned PDF pages (pipelines/parse/ocr.ts): auto picks the tesseract command when installed, else tesseract.js. */
-  OCR_ENGINE: env(z.enum(["auto", "tesseract", "tesseract.js", "off"], { error: "must be auto, tesseract, tesseract.js or off" }).default("auto")),
-  OCR_RENDERER: env(z.enum(["auto", "pdftoppm", "pdfjs"], { error: "must be auto, pdftoppm or pdfjs" }).default("auto")),
+  OCR_ENGINE: env(
+    z
+      .enum(["auto", "tesseract", "tesseract.js", "off"], { error: "must be auto, tesseract, tesseract.js or off" })
+      .default("auto"),
+  ),
+  OCR_RENDERER: env(
+    z.enum(["auto", "pdftoppm", "pdfjs"], { error: "must be auto, pdftoppm or pdfjs" }).default("auto"),
+  ),
   OCR_DPI: env(positiveInt.min(72).max(600).default(300)),
   OCR_MAX_PIXELS: env(positiveInt.min(500).max(10_000).default(4200)),
   OCR_PAGE_TIMEOUT_MS: env(positiveInt.default(120_000)),
@@ -63,7 +69,9 @@ export const commonEnv = {
   /** OpenTelemetry spans (services/common/tracing.ts), under the standard names: off unless set. */
   OTEL_TRACES_EXPORTER: env(z.enum(["otlp", "console", "none"]).default("none")),
   /** Base URL of an OTLP/HTTP collector; spans go to `<endpoint>/v1/traces`, as the OTLP spec says. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: env(z.url({ error: "must be an http(s) URL such as http://localhost:4318" }).default("http://localhost:4318")),
+  OTEL_EXPORTER_OTLP_ENDPOINT: env(
+    z.url({ error: "must be an http(s) URL such as http://localhost:4318" }).default("http://localhost:4318"),
+  ),
   OTEL_SERVICE_NAME: env(z.string().min(1).max(200).optional()),
 };
 
@@ -110,7 +118,9 @@ export const apiEnv = {
       .string()
       .optional()
       .transform((value, ctx) => {
-        if (value === undefined) return undefined;
+        if (value === undefined) {
+          return undefined;
+        }
         try {
           return parseApiKeys(value);
         } catch (err) {
@@ -141,9 +151,19 @@ export const apiEnv = {
 };
 
 export const queueEnv = {
-  REDIS_URL: env(z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional()),
+  REDIS_URL: env(
+    z
+      .string()
+      .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+      .optional(),
+  ),
   /** Namespaces the queue's Redis keys, so deployments (or test runs) can share one Redis. */
-  QUEUE_PREFIX: env(z.string().regex(/^[\w.:-]{1,64}$/, "must be 1-64 letters, digits, '.', ':', '_' or '-'").default("bull")),
+  QUEUE_PREFIX: env(
+    z
+      .string()
+      .regex(/^[\w.:-]{1,64}$/, "must be 1-64 letters, digits, '.', ':', '_' or '-'")
+      .default("bull"),
+  ),
   /**
    * Jobs one worker process (or the in-process queue) runs at once. Two keep the embedder's
    * threads busy: one document is read, parsed and written while another one's chunks embed.
@@ -160,7 +180,10 @@ const DURATION_UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 const duration = z
   .string()
   .trim()
-  .regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, "must be a duration such as 300s, 5m or 1h (a bare number is seconds; 0 turns it off)")
+  .regex(
+    /^\d+(\.\d+)?(ms|s|m|h)?$/,
+    "must be a duration such as 300s, 5m or 1h (a bare number is seconds; 0 turns it off)",
+  )
   .transform((v) => {
     const [, n, unit] = /^([\d.]+)(ms|s|m|h)?$/.exec(v)!;
     return Math.round(Number(n) * DURATION_UNIT_MS[(unit ?? "s") as keyof typeof DURATION_UNIT_MS]);
@@ -170,19 +193,23 @@ export const watcherEnv = {
   WATCH_DIRS: env(z.string().default("./docs")),
   /** How often every watched folder is reconciled with the index again (services/watcher/watcher.ts); 0: only after bursts. */
   RESCAN_INTERVAL: env(duration.default(5 * 60_000)),
-  COLLECTION: env(z.string().regex(/^[\w.-]{1,128}$/, "must be 1-128 letters, digits, '.', '_' or '-'").default("default")),
+  COLLECTION: env(
+    z
+      .string()
+      .regex(/^[\w.-]{1,128}$/, "must be 1-128 letters, digits, '.', '_' or '-'")
+      .default("default"),
+  ),
 };
 
 /**
  * Parses `source` (normally process.env) with `schema`; on failure throws one ConfigError that
  * lists every bad variable with what was wrong and the value given.
  */
-export function parseConfig<S extends z.ZodObject>(
-  schema: S,
-  source: Record<string, string | undefined>,
-): z.infer<S> {
+export function parseConfig<S extends z.ZodObject>(schema: S, source: Record<string, string | undefined>): z.infer<S> {
   const result = schema.safeParse(source);
-  if (result.success) return result.data;
+  if (result.success) {
+    return result.data;
+  }
   const lines = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? "(config)");
     const given = source[name];

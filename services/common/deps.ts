@@ -140,13 +140,21 @@ export async function createCoreDeps(
   try {
     const [migrations, embedder] = await Promise.all([
       database.migrate().catch((err: unknown) => {
-        if (err instanceof DatabaseSetupError) throw err;
-        const where = config.DATABASE_URL ? "the PostgreSQL server named by DATABASE_URL" : `PGlite in ${config.DATA_DIR}`;
+        if (err instanceof DatabaseSetupError) {
+          throw err;
+        }
+        const where = config.DATABASE_URL
+          ? "the PostgreSQL server named by DATABASE_URL"
+          : `PGlite in ${config.DATA_DIR}`;
         throw new DatabaseSetupError(`Cannot reach ${where}: ${(err as Error).message}`, { cause: err });
       }),
-      (overrides.embedder ? Promise.resolve(overrides.embedder) : createEmbedder(embedderConfig(config))).catch((err: unknown) => {
-        throw new ConfigError(`EMBEDDING_MODEL: cannot load ${config.EMBEDDING_MODEL}: ${(err as Error).message}`, { cause: err });
-      }),
+      (overrides.embedder ? Promise.resolve(overrides.embedder) : createEmbedder(embedderConfig(config))).catch(
+        (err: unknown) => {
+          throw new ConfigError(`EMBEDDING_MODEL: cannot load ${config.EMBEDDING_MODEL}: ${(err as Error).message}`, {
+            cause: err,
+          });
+        },
+      ),
     ]);
     log.info("database ready", { kind: database.kind, applied: migrations.applied });
     const configured = await chunkerFor(embedder, config.CHUNKER);
@@ -155,14 +163,21 @@ export async function createCoreDeps(
     const store = config.QDRANT_URL
       ? createQdrantStore({ url: config.QDRANT_URL, apiKey: config.QDRANT_API_KEY, db: database.db })
       : createPgvectorStore(database.db);
-    const generation = await catalog.ensureActiveGeneration(embedder.identity, configured.settings, specOf(embedderConfig(config)));
+    const generation = await catalog.ensureActiveGeneration(
+      embedder.identity,
+      configured.settings,
+      specOf(embedderConfig(config)),
+    );
     const chunker = await generationChunker(embedder, generation, config.CHUNKER ?? "structure", log);
     if (chunker.settings.strategy !== configured.settings.strategy) {
-      log.warn("CHUNKER differs from the active index's chunker: ingestion keeps the index's until a re-index builds one with CHUNKER", {
-        indexed: chunker.settings.strategy,
-        configured: configured.settings.strategy,
-        generation: generation.id,
-      });
+      log.warn(
+        "CHUNKER differs from the active index's chunker: ingestion keeps the index's until a re-index builds one with CHUNKER",
+        {
+          indexed: chunker.settings.strategy,
+          configured: configured.settings.strategy,
+          generation: generation.id,
+        },
+      );
     }
     const mismatch =
       generation.embedderKey === embedderKey(embedder.identity)
@@ -195,7 +210,9 @@ export async function createCoreDeps(
       async close() {
         await core.runtime.closeLoaded();
         await core.ocr.close();
-        if (!overrides.embedder) await embedder.close();
+        if (!overrides.embedder) {
+          await embedder.close();
+        }
         await database.close();
       },
     };
@@ -224,8 +241,12 @@ export async function openCatalog(
   });
   try {
     const migrations = await database.migrate().catch((err: unknown) => {
-      if (err instanceof DatabaseSetupError) throw err;
-      const where = config.DATABASE_URL ? "the PostgreSQL server named by DATABASE_URL" : `PGlite in ${config.DATA_DIR}`;
+      if (err instanceof DatabaseSetupError) {
+        throw err;
+      }
+      const where = config.DATABASE_URL
+        ? "the PostgreSQL server named by DATABASE_URL"
+        : `PGlite in ${config.DATA_DIR}`;
       throw new DatabaseSetupError(`Cannot reach ${where}: ${(err as Error).message}`, { cause: err });
     });
     log.info("database ready", { kind: database.kind, applied: migrations.applied });

@@ -35,13 +35,32 @@ export const gatewayEnv = {
    * 1 false hit in 34 hits (paraphrases are 0.85-0.97 from their originals, near misses up to 0.99).
    */
   ANSWER_CACHE_MIN_SIMILARITY: env(z.coerce.number().min(0.5).max(1).default(1)),
-  ANSWER_CACHE_TTL_SECONDS: env(z.coerce.number().int().min(1).max(30 * 86_400).default(86_400)),
+  ANSWER_CACHE_TTL_SECONDS: env(
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86_400)
+      .default(86_400),
+  ),
   /** Entries kept (least recently used dropped first), shared by every API process. */
   ANSWER_CACHE_MAX_ENTRIES: env(z.coerce.number().int().min(1).max(10_000_000).default(10_000)),
   /** A JSON file of prices ({"<model>": {"input": usd per 1M tokens, "output": ...}}) over the defaults; read once, here. */
-  PRICES_FILE: env(z.string().optional().transform((path, ctx) => tryPrices(ctx, () => (path === undefined ? undefined : readPriceFile(path))))),
+  PRICES_FILE: env(
+    z
+      .string()
+      .optional()
+      .transform((path, ctx) => tryPrices(ctx, () => (path === undefined ? undefined : readPriceFile(path)))),
+  ),
   /** The same JSON inline; applied after PRICES_FILE. */
-  PRICES_JSON: env(z.string().optional().transform((json, ctx) => tryPrices(ctx, () => (json === undefined ? undefined : parsePrices(JSON.parse(json), "PRICES_JSON"))))),
+  PRICES_JSON: env(
+    z
+      .string()
+      .optional()
+      .transform((json, ctx) =>
+        tryPrices(ctx, () => (json === undefined ? undefined : parsePrices(JSON.parse(json), "PRICES_JSON"))),
+      ),
+  ),
   /** Daily tokens (input + output) a key may spend; per-key budgets (npm run keys -- budget) override. Unset: none. */
   BUDGET_DAILY_TOKENS: env(z.coerce.number().int().min(0).optional()),
   /** Daily USD a key may spend, priced by the table. Unset: none. */

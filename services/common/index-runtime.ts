@@ -1,6 +1,12 @@
 import { createChunkerOfKind, kindOfStrategy, type ChunkerKind } from "../../pipelines/chunk/index.js";
 import type { Chunker } from "../../pipelines/chunk/types.js";
-import { createEmbedder, embedderKey, type Embedder, type EmbedderConfig, type EmbedderIdentity } from "../../pipelines/embed/index.js";
+import {
+  createEmbedder,
+  embedderKey,
+  type Embedder,
+  type EmbedderConfig,
+  type EmbedderIdentity,
+} from "../../pipelines/embed/index.js";
 import type { GenerationRow } from "../../pipelines/store/catalog.js";
 import type { CoreDeps } from "./deps.js";
 import type { Logger } from "./log.js";
@@ -34,7 +40,13 @@ export async function generationChunker(
 ): Promise<Chunker> {
   const recorded = (gen.chunker as { strategy?: unknown } | null)?.strategy;
   const kind = kindOfStrategy(recorded);
-  if (!kind) log.error("the generation's chunking strategy is unknown to this version; chunking with CHUNKER", { generation: gen.id, recorded, chunker: fallback });
+  if (!kind) {
+    log.error("the generation's chunking strategy is unknown to this version; chunking with CHUNKER", {
+      generation: gen.id,
+      recorded,
+      chunker: fallback,
+    });
+  }
   return chunkerFor(embedder, kind ?? fallback);
 }
 
@@ -46,7 +58,12 @@ export async function generationChunker(
  * it while the process ran (the operator asked for that model). A process that starts with a model
  * other than the active generation's refuses instead (409), as that is a configuration mistake.
  */
-export function createIndexRuntime(opts: { core: CoreDeps; apiKey?: string | undefined; chunker?: ChunkerKind | undefined; log: Logger }) {
+export function createIndexRuntime(opts: {
+  core: CoreDeps;
+  apiKey?: string | undefined;
+  chunker?: ChunkerKind | undefined;
+  log: Logger;
+}) {
   const { core, log } = opts;
   const registry = new Map<string, Embedder>([[embedderKey(core.embedder.identity), core.embedder]]);
   const loading = new Map<string, Promise<Embedder | null>>();
@@ -54,8 +71,12 @@ export function createIndexRuntime(opts: { core: CoreDeps; apiKey?: string | und
 
   async function load(gen: GenerationRow): Promise<Embedder | null> {
     const have = registry.get(gen.embedderKey);
-    if (have) return have;
-    if (!gen.embedderSpec) return null;
+    if (have) {
+      return have;
+    }
+    if (!gen.embedderSpec) {
+      return null;
+    }
     let pending = loading.get(gen.embedderKey);
     if (!pending) {
       pending = createEmbedder({ ...(gen.embedderSpec as EmbedderSpec), apiKey: opts.apiKey })
@@ -90,8 +111,12 @@ export function createIndexRuntime(opts: { core: CoreDeps; apiKey?: string | und
     async refresh(): Promise<void> {
       const { active, building } = await core.catalog.liveGenerations();
       // Warm the next generation's model while it builds, so the switch costs no query a load.
-      if (building) void load(building);
-      if (!active) return;
+      if (building) {
+        void load(building);
+      }
+      if (!active) {
+        return;
+      }
       if (active.id === servedId) {
         // Same generation, but its row can change under us: `npm run eval -- --fit` stores fusion weights on it.
         core.generation = active;
@@ -114,7 +139,11 @@ export function createIndexRuntime(opts: { core: CoreDeps; apiKey?: string | und
     },
 
     async closeLoaded(): Promise<void> {
-      for (const e of registry.values()) if (e !== core.embedder) await e.close();
+      for (const e of registry.values()) {
+        if (e !== core.embedder) {
+          await e.close();
+        }
+      }
     },
   };
 }

@@ -15,7 +15,11 @@ export interface StaleCheckLimits {
   /** Files listed under the roots to find those the catalog does not know (`unseen`), per request. */
   maxListed?: number;
 }
-export const DEFAULT_STALE_LIMITS: StaleCheckLimits = { maxStat: 20_000, maxHashBytes: 64 * 1024 * 1024, maxListed: 100_000 };
+export const DEFAULT_STALE_LIMITS: StaleCheckLimits = {
+  maxStat: 20_000,
+  maxHashBytes: 64 * 1024 * 1024,
+  maxListed: 100_000,
+};
 
 export interface DocumentCounts {
   indexed: number;
@@ -78,7 +82,13 @@ export async function sourceStatuses(
       ? sql`true`
       : sql`collection = ANY(${sql.param([...scope])}::text[]) AND source_id IN (SELECT id FROM sources WHERE ${sourceScope})`;
   const [sources, counts, indexed, paths] = await Promise.all([
-    queryRows<{ id: string; root: string; collection: string; last_scan_at: Date | string | null; last_event_at: Date | string | null }>(
+    queryRows<{
+      id: string;
+      root: string;
+      collection: string;
+      last_scan_at: Date | string | null;
+      last_event_at: Date | string | null;
+    }>(
       db,
       sql`SELECT id, root, collection, last_scan_at, last_event_at FROM sources WHERE ${sourceScope} ORDER BY root`,
     ),
@@ -96,7 +106,9 @@ export async function sourceStatuses(
   ]);
   const known = new Map<string, Set<string>>();
   for (const p of paths) {
-    if (!known.has(p.source_id)) known.set(p.source_id, new Set());
+    if (!known.has(p.source_id)) {
+      known.set(p.source_id, new Set());
+    }
     known.get(p.source_id)!.add(p.path);
   }
   const budget = { stat: limits.maxStat, hashBytes: limits.maxHashBytes };
@@ -106,7 +118,11 @@ export async function sourceStatuses(
     const mine = counts.filter((c) => c.source_id === s.id);
     const n = (status: string) => Number(mine.find((c) => c.status === status)?.n ?? 0);
     const oldestPendingAt = asDate(mine.find((c) => c.status === "pending")?.oldest ?? null);
-    const stale = await checkStale(s.root, indexed.filter((d) => d.source_id === s.id), budget);
+    const stale = await checkStale(
+      s.root,
+      indexed.filter((d) => d.source_id === s.id),
+      budget,
+    );
     const unseen = await findUnseen(s.root, known.get(s.id) ?? new Set(), walkBudget);
     const oldest = [oldestPendingAt, stale.oldestMtime, unseen.oldestAt].filter((d): d is Date => d !== null);
     const oldestMs = oldest.length ? Math.min(...oldest.map((d) => d.getTime())) : null;
@@ -131,10 +147,14 @@ export async function sourceStatuses(
 async function checkStale(root: string, docs: IndexedRow[], budget: { stat: number; hashBytes: number }) {
   const result = { count: 0, oldestMtime: null as Date | null, complete: true };
   // An unreachable root (unmounted volume) says nothing about its files; do not call them all stale.
-  if (!(await stat(root).catch(() => null))?.isDirectory()) return { ...result, complete: docs.length === 0 };
+  if (!(await stat(root).catch(() => null))?.isDirectory()) {
+    return { ...result, complete: docs.length === 0 };
+  }
   const base = resolve(root);
   const noteMtime = (m: Date) => {
-    if (!result.oldestMtime || m < result.oldestMtime) result.oldestMtime = m;
+    if (!result.oldestMtime || m < result.oldestMtime) {
+      result.oldestMtime = m;
+    }
   };
   // Stat in small batches: parallel enough for a network mount, bounded for file handles.
   for (let i = 0; i < docs.length; i += 32) {
@@ -154,14 +174,18 @@ async function checkStale(root: string, docs: IndexedRow[], budget: { stat: numb
       const indexedAt = asDate(doc.indexed_at);
       const sizeChanged = doc.size_bytes !== null && Number(doc.size_bytes) !== info.size;
       // ctime too: `rsync -a` and `mv` put a changed file in place with an older mtime.
-      if (!sizeChanged && indexedAt && info.mtime <= indexedAt && info.ctime <= indexedAt) continue;
+      if (!sizeChanged && indexedAt && info.mtime <= indexedAt && info.ctime <= indexedAt) {
+        continue;
+      }
       if (info.size > budget.hashBytes) {
         result.complete = false;
         continue;
       }
       budget.hashBytes -= info.size;
       const hash = await hashFile(resolve(base, doc.path)).catch(() => null);
-      if (hash !== null && hash === doc.content_hash) continue;
+      if (hash !== null && hash === doc.content_hash) {
+        continue;
+      }
       result.count++;
       noteMtime(info.mtime);
     }
@@ -173,7 +197,9 @@ async function checkStale(root: string, docs: IndexedRow[], budget: { stat: numb
 // that would step outside it is treated as missing rather than stat an arbitrary file.
 async function statInside(base: string, path: string) {
   const abs = resolve(base, path);
-  if (!abs.startsWith(base + sep)) return null;
+  if (!abs.startsWith(base + sep)) {
+    return null;
+  }
   return stat(abs).catch(() => null);
 }
 
@@ -190,7 +216,11 @@ function hashFile(abs: string): Promise<string> {
 /** The service-wide figures: summed counts and the worst lag over all sources. */
 export function summarize(sources: SourceStatus[]) {
   const documents: DocumentCounts = { indexed: 0, pending: 0, failed: 0, stale: 0 };
-  for (const s of sources) for (const k of Object.keys(documents) as (keyof DocumentCounts)[]) documents[k] += s.documents[k];
+  for (const s of sources) {
+    for (const k of Object.keys(documents) as (keyof DocumentCounts)[]) {
+      documents[k] += s.documents[k];
+    }
+  }
   const unseen = sources.reduce((n, s) => n + s.unseen, 0);
   return { documents, unseen, freshnessLagMs: Math.max(0, ...sources.map((s) => s.freshnessLagMs)) };
 }

@@ -29,9 +29,14 @@ const plain = (fields: Record<string, unknown>) => {
 
 function wrap(p: PinoLogger): Logger {
   const emit = (lvl: "debug" | "info" | "warn" | "error") => (msg: string, fields?: Record<string, unknown>) => {
-    if (!p.isLevelEnabled(lvl)) return;
-    if (fields) p[lvl](plain(fields), maskText(msg));
-    else p[lvl](maskText(msg));
+    if (!p.isLevelEnabled(lvl)) {
+      return;
+    }
+    if (fields) {
+      p[lvl](plain(fields), maskText(msg));
+    } else {
+      p[lvl](maskText(msg));
+    }
   };
   return {
     debug: emit("debug"),

@@ -97,10 +97,16 @@ export function createMetrics(opts: { queue?: () => JobQueue | undefined } = {})
       registers,
       async collect() {
         const queue = opts.queue?.();
-        if (!queue) return;
+        if (!queue) {
+          return;
+        }
         const depth = await queue.depth().catch(() => null);
-        if (!depth) return;
-        for (const [state, n] of Object.entries(depth)) this.set({ state }, n);
+        if (!depth) {
+          return;
+        }
+        for (const [state, n] of Object.entries(depth)) {
+          this.set({ state }, n);
+        }
       },
     }),
   };

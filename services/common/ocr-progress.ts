@@ -12,7 +12,9 @@ export interface OcrTally {
 
 /** "12 pages OCR'd (1 failed), 7.5 pages/min" or null when nothing was OCR'd. */
 export function describeOcr(t: OcrTally): string | null {
-  if (t.pages === 0) return null;
+  if (t.pages === 0) {
+    return null;
+  }
   const perMinute = t.ms > 0 ? (t.pages * 60_000) / t.ms : 0;
   return `${t.pages} page${t.pages === 1 ? "" : "s"} OCR'd${t.failed ? ` (${t.failed} failed)` : ""}, ${perMinute.toFixed(1)} pages/min`;
 }
@@ -28,12 +30,17 @@ export function showOcrProgress(ocr: PdfOcr, opts: { log: Logger; stream?: NodeJ
   return ocr.onPage((e: OcrPageEvent) => {
     let doc = open.get(e.path);
     if (!doc) {
-      doc = { progress: createProgress({ label: `OCR ${e.path}`, total: e.total, stream: opts.stream }), tally: { pages: 0, failed: 0, ms: 0 } };
+      doc = {
+        progress: createProgress({ label: `OCR ${e.path}`, total: e.total, stream: opts.stream }),
+        tally: { pages: 0, failed: 0, ms: 0 },
+      };
       open.set(e.path, doc);
     }
     doc.tally.pages++;
     doc.tally.ms += e.ms;
-    if (!e.ok) doc.tally.failed++;
+    if (!e.ok) {
+      doc.tally.failed++;
+    }
     doc.progress.tick(1, `page ${e.page}`);
     if (e.done >= e.total) {
       open.delete(e.path);
@@ -44,12 +51,17 @@ export function showOcrProgress(ocr: PdfOcr, opts: { log: Logger; stream?: NodeJ
 }
 
 /** Counts every page a process OCRs and hands each to `onPage` (the CLI's progress note). */
-export function tallyOcr(ocr: PdfOcr, onPage: (e: OcrPageEvent) => void = () => {}): { tally: OcrTally; stop: () => void } {
+export function tallyOcr(
+  ocr: PdfOcr,
+  onPage: (e: OcrPageEvent) => void = () => {},
+): { tally: OcrTally; stop: () => void } {
   const tally: OcrTally = { pages: 0, failed: 0, ms: 0 };
   const stop = ocr.onPage((e) => {
     tally.pages++;
     tally.ms += e.ms;
-    if (!e.ok) tally.failed++;
+    if (!e.ok) {
+      tally.failed++;
+    }
     onPage(e);
   });
   return { tally, stop };

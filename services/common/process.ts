@@ -17,10 +17,15 @@ export function runMain(start: () => Promise<void>): void {
 }
 
 /** Calls `stop` once on SIGTERM or SIGINT, then exits; a second signal exits at once. */
-export function onShutdown(stop: () => Promise<void>, log: { info(m: string): void; error(m: string, f?: object): void }) {
+export function onShutdown(
+  stop: () => Promise<void>,
+  log: { info(m: string): void; error(m: string, f?: object): void },
+) {
   let stopping = false;
   const handler = (signal: string) => {
-    if (stopping) process.exit(1);
+    if (stopping) {
+      process.exit(1);
+    }
     stopping = true;
     log.info(`${signal} received, shutting down`);
     stop().then(

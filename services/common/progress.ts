@@ -49,12 +49,16 @@ export function createProgress(options: ProgressOptions): Progress {
     if (options.total !== undefined) {
       const pct = options.total > 0 ? Math.min(100, (100 * count) / options.total) : 100;
       parts.push(`${count}/${options.total} (${pct.toFixed(0)}%)`);
-    } else parts.push(String(count));
+    } else {
+      parts.push(String(count));
+    }
     parts.push(`${rate.toFixed(rate < 10 ? 1 : 0)}/s`);
     if (options.total !== undefined && rate > 0 && count < options.total) {
       parts.push(`ETA ${formatDuration((options.total - count) / rate)}`);
     }
-    if (lastNote) parts.push(lastNote);
+    if (lastNote) {
+      parts.push(lastNote);
+    }
     return parts.join("  ");
   }
 
@@ -64,18 +68,28 @@ export function createProgress(options: ProgressOptions): Progress {
       // Clip to the terminal width so the line never wraps, which would break the in-place redraw.
       const width = stream.columns && stream.columns > 1 ? stream.columns - 1 : 120;
       stream.write(`\r\x1b[2K${line().slice(0, width)}`);
-    } else stream.write(`${line()}\n`);
+    } else {
+      stream.write(`${line()}\n`);
+    }
   }
 
   return {
     tick(n = 1, note) {
-      if (finished) return;
+      if (finished) {
+        return;
+      }
       count += n;
-      if (note !== undefined) lastNote = note;
-      if (now() - lastDraw >= minGap) draw();
+      if (note !== undefined) {
+        lastNote = note;
+      }
+      if (now() - lastDraw >= minGap) {
+        draw();
+      }
     },
     done(summary) {
-      if (finished) return;
+      if (finished) {
+        return;
+      }
       finished = true;
       const seconds = (now() - started) / 1000;
       const text = `${options.label}  ${summary ?? `${count} done`} in ${formatDuration(seconds)}`;
@@ -85,10 +99,16 @@ export function createProgress(options: ProgressOptions): Progress {
 }
 
 function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return "?";
+  if (!Number.isFinite(seconds)) {
+    return "?";
+  }
   const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  if (s < 60) {
+    return `${s}s`;
+  }
+  if (s < 3600) {
+    return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  }
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
@@ -109,7 +129,9 @@ export async function showDrain(
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
     const d = await queue.depth();
     const now = d.waiting + d.active;
-    if (now < left) progress.tick(left - now);
+    if (now < left) {
+      progress.tick(left - now);
+    }
     left = now;
   }
   progress.done(`${total} jobs done`);

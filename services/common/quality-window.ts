@@ -6,7 +6,8 @@ const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as co
 // A bound, so "since=99999999999d" is an error rather than an invalid date.
 const MAX_LOOKBACK_MS = 10 * 365 * UNIT_MS.d;
 const ISO = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
-const HINT = "an ISO 8601 time (2026-01-31 or 2026-01-31T09:00:00Z) or a duration back from now such as 30m, 24h, 7d or 2w";
+const HINT =
+  "an ISO 8601 time (2026-01-31 or 2026-01-31T09:00:00Z) or a duration back from now such as 30m, 24h, 7d or 2w";
 
 /** `24h` → now minus 24 hours; `2026-01-31T09:00:00Z` → that instant; null for anything else. */
 export function parseInstant(value: string, now: Date): Date | null {
@@ -15,7 +16,9 @@ export function parseInstant(value: string, now: Date): Date | null {
     const ms = Number(rel[1]) * UNIT_MS[rel[2] as keyof typeof UNIT_MS];
     return ms <= MAX_LOOKBACK_MS ? new Date(now.getTime() - ms) : null;
   }
-  if (!ISO.test(value)) return null;
+  if (!ISO.test(value)) {
+    return null;
+  }
   const t = Date.parse(value);
   return Number.isNaN(t) ? null : new Date(t);
 }
@@ -28,7 +31,9 @@ export function qualityQuerySchema(now: Date) {
   const instant = (name: string) =>
     z.string().transform((v, ctx) => {
       const at = parseInstant(v.trim(), now);
-      if (!at) ctx.addIssue({ code: "custom", message: `${name} must be ${HINT} (got ${JSON.stringify(v.slice(0, 40))})` });
+      if (!at) {
+        ctx.addIssue({ code: "custom", message: `${name} must be ${HINT} (got ${JSON.stringify(v.slice(0, 40))})` });
+      }
       return at ?? now;
     });
   return z

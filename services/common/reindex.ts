@@ -40,7 +40,9 @@ export async function startReindex(core: CoreDeps, opts: ReindexOptions) {
       embedder = await createEmbedder(opts.embedder);
       loadedHere = true;
     } catch (err) {
-      throw new ReindexError("embedder_unavailable", `Cannot load ${opts.embedder.model}: ${(err as Error).message}`, { cause: err });
+      throw new ReindexError("embedder_unavailable", `Cannot load ${opts.embedder.model}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     // Same identity as the loaded one: use that, there is no need for two copies of one model.
     if (embedderKey(embedder.identity) === embedderKey(core.embedder.identity)) {
@@ -53,18 +55,28 @@ export async function startReindex(core: CoreDeps, opts: ReindexOptions) {
   try {
     chunker = await chunkerFor(embedder, opts.chunker);
   } catch (err) {
-    if (loadedHere) await embedder.close();
+    if (loadedHere) {
+      await embedder.close();
+    }
     throw err;
   }
   let gen;
   try {
     gen = await core.catalog.startBuild(embedder.identity, chunker.settings, specOf(opts.embedder));
   } catch (err) {
-    if (loadedHere) await embedder.close();
+    if (loadedHere) {
+      await embedder.close();
+    }
     // Only the build slot being taken is a conflict; a database that is down is an outage to retry.
-    if (isPipelineError(err) && err.code === "build_running") throw new ReindexError("build_running", err.message, { cause: err });
+    if (isPipelineError(err) && err.code === "build_running") {
+      throw new ReindexError("build_running", err.message, { cause: err });
+    }
     if (isStoreUnavailable(err)) {
-      throw new ReindexError("store_unavailable", `Cannot start a re-index: the database cannot be reached (${(err as Error).message}).`, { cause: err });
+      throw new ReindexError(
+        "store_unavailable",
+        `Cannot start a re-index: the database cannot be reached (${(err as Error).message}).`,
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -91,7 +103,9 @@ export async function startReindex(core: CoreDeps, opts: ReindexOptions) {
     if (result.retiredId !== null) {
       const retired = result.retiredId;
       setTimeout(() => {
-        core.store.dropGeneration(retired).catch((err: unknown) => opts.log.error("dropping retired generation failed", { err }));
+        core.store
+          .dropGeneration(retired)
+          .catch((err: unknown) => opts.log.error("dropping retired generation failed", { err }));
       }, opts.retireGraceMs).unref();
     }
     return result;

@@ -19,8 +19,13 @@ const describeGeneration = (g: GenerationRow) => ({
 
 /** Queue figures never fail a status read: an unreachable Redis is reported, not thrown. */
 async function queueStatus(queue: JobQueue | undefined) {
-  if (!queue) return { queue: null, workers: null };
-  const [depth, workers] = await Promise.allSettled([queue.depth(), queue.workers ? queue.workers() : Promise.resolve(null)]);
+  if (!queue) {
+    return { queue: null, workers: null };
+  }
+  const [depth, workers] = await Promise.allSettled([
+    queue.depth(),
+    queue.workers ? queue.workers() : Promise.resolve(null),
+  ]);
   return {
     queue:
       depth.status === "fulfilled"

@@ -27,12 +27,19 @@ export interface Tracing {
  * pipelines/ stay non-recording no-ops. `process` names the service when OTEL_SERVICE_NAME is unset.
  */
 export function startTracing(config: TracingConfig, process: string): Tracing {
-  if (config.OTEL_TRACES_EXPORTER === "none") return { shutdown: async () => {} };
+  if (config.OTEL_TRACES_EXPORTER === "none") {
+    return { shutdown: async () => {} };
+  }
   const processor =
     config.OTEL_TRACES_EXPORTER === "console"
       ? new SimpleSpanProcessor(new ConsoleSpanExporter())
-      : new BatchSpanProcessor(new OTLPTraceExporter({ url: `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, "")}/v1/traces` }));
-  return registerTracing({ serviceName: config.OTEL_SERVICE_NAME ?? `rag-service-${process}`, spanProcessors: [processor] });
+      : new BatchSpanProcessor(
+          new OTLPTraceExporter({ url: `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, "")}/v1/traces` }),
+        );
+  return registerTracing({
+    serviceName: config.OTEL_SERVICE_NAME ?? `rag-service-${process}`,
+    spanProcessors: [processor],
+  });
 }
 
 /** Registers a tracer provider with these processors globally (tests pass an in-memory exporter's). */
@@ -64,11 +71,18 @@ class AsyncLocalStorageContextManager implements ContextManager {
   active(): Context {
     return this.storage.getStore() ?? ROOT_CONTEXT;
   }
-  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+    ctx: Context,
+    fn: F,
+    thisArg?: ThisParameterType<F>,
+    ...args: A
+  ): ReturnType<F> {
     return this.storage.run(ctx, () => fn.apply(thisArg, args));
   }
   bind<T>(ctx: Context, target: T): T {
-    if (typeof target !== "function") return target;
+    if (typeof target !== "function") {
+      return target;
+    }
     const run = (...args: unknown[]) => this.with(ctx, target as (...a: unknown[]) => unknown, undefined, ...args);
     return run as T;
   }

@@ -27,7 +27,9 @@ export async function findUnseen(
   const base = resolve(root);
   const realBase = await realpath(base).catch(() => null);
   // An unreachable root says nothing about its files (checkStale reports it).
-  if (realBase === null || !(await stat(base).catch(() => null))?.isDirectory()) return result;
+  if (realBase === null || !(await stat(base).catch(() => null))?.isDirectory()) {
+    return result;
+  }
   const escapes = async (abs: string) => {
     const real = await realpath(abs).catch(() => null);
     return real !== null && real !== realBase && !real.startsWith(realBase + sep);
@@ -39,7 +41,9 @@ export async function findUnseen(
       break;
     }
     budget.files--;
-    if (formatForPath(abs) === null || known.has(relative(base, abs).split(sep).join("/"))) continue;
+    if (formatForPath(abs) === null || known.has(relative(base, abs).split(sep).join("/"))) {
+      continue;
+    }
     result.count++;
     if (budget.stat <= 0) {
       result.complete = false;
@@ -47,7 +51,9 @@ export async function findUnseen(
     }
     budget.stat--;
     const info = await stat(abs).catch(() => null);
-    if (info && (!result.oldestAt || info.ctime < result.oldestAt)) result.oldestAt = info.ctime;
+    if (info && (!result.oldestAt || info.ctime < result.oldestAt)) {
+      result.oldestAt = info.ctime;
+    }
   }
   return result;
 }

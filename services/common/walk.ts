@@ -23,7 +23,9 @@ export async function* walk(
   let entries;
   try {
     const real = await realpath(dir);
-    if (entered.has(real)) return;
+    if (entered.has(real)) {
+      return;
+    }
     entered.add(real);
     entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {
@@ -32,11 +34,18 @@ export async function* walk(
   }
   onFolder?.(dir);
   for (const entry of entries) {
-    if (isIgnoredName(entry.name)) continue;
+    if (isIgnoredName(entry.name)) {
+      continue;
+    }
     const abs = join(dir, entry.name);
-    if (entry.isSymbolicLink() && (await escapes(abs))) continue;
+    if (entry.isSymbolicLink() && (await escapes(abs))) {
+      continue;
+    }
     const kind = entry.isSymbolicLink() ? await stat(abs).catch(() => null) : entry;
-    if (kind?.isDirectory()) yield* walk(abs, onUnlisted, entered, escapes, onFolder);
-    else if (kind?.isFile()) yield abs;
+    if (kind?.isDirectory()) {
+      yield* walk(abs, onUnlisted, entered, escapes, onFolder);
+    } else if (kind?.isFile()) {
+      yield abs;
+    }
   }
 }

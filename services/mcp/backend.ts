@@ -19,7 +19,11 @@ import { statusReport } from "../common/status-report.js";
 export interface RagBackend {
   listCollections(): Promise<CollectionSummary[]>;
   search(input: { query: string; collection?: string | undefined; topK: number }): Promise<Passage[]>;
-  ask(input: { question: string; collection?: string | undefined; history?: Array<{ role: "user" | "assistant"; content: string }> | undefined }): Promise<AskResponse>;
+  ask(input: {
+    question: string;
+    collection?: string | undefined;
+    history?: Array<{ role: "user" | "assistant"; content: string }> | undefined;
+  }): Promise<AskResponse>;
   getDocument(id: string, maxChars: number): Promise<Record<string, unknown>>;
   indexStatus(): Promise<Awaited<ReturnType<typeof statusReport>>>;
 }
@@ -36,7 +40,9 @@ export function createRagBackend(deps: ApiDeps, asker: Asker, signal?: AbortSign
   const scope = () => asker.principal.collections;
   const started = async (): Promise<CoreDeps> => {
     const core = deps.core;
-    if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+    if (!core) {
+      throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+    }
     await core.refresh();
     return core;
   };
@@ -53,7 +59,9 @@ export function createRagBackend(deps: ApiDeps, asker: Asker, signal?: AbortSign
     return core;
   };
   const known = async (core: CoreDeps, collection: string | undefined) => {
-    if (collection !== undefined) await requireKnownCollection(core, scope(), collection);
+    if (collection !== undefined) {
+      await requireKnownCollection(core, scope(), collection);
+    }
   };
 
   return {
@@ -89,8 +97,12 @@ export function createRagBackend(deps: ApiDeps, asker: Asker, signal?: AbortSign
     async getDocument(id, maxChars) {
       const core = await ready();
       // Another tenant's id reads as unknown, as on GET /documents/:id.
-      const doc = z.uuid().safeParse(id).success ? await createDocumentQueries(core.database.db, scope()).get(id) : undefined;
-      if (!doc) throw new ApiError("not_found", `No document with id ${JSON.stringify(id.slice(0, 80))}.`);
+      const doc = z.uuid().safeParse(id).success
+        ? await createDocumentQueries(core.database.db, scope()).get(id)
+        : undefined;
+      if (!doc) {
+        throw new ApiError("not_found", `No document with id ${JSON.stringify(id.slice(0, 80))}.`);
+      }
       return { ...doc, ...(await documentText(core.database.db, id, core.generation.id, maxChars)) };
     },
 

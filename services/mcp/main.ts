@@ -30,7 +30,9 @@ runMain(async () => {
   const config = loadMcpConfig(process.env);
   const log = createLogger(config.LOG_LEVEL, { service: "mcp" });
   if (config.OTEL_TRACES_EXPORTER === "console") {
-    throw new ConfigError("OTEL_TRACES_EXPORTER: console writes spans to stdout, which is the MCP channel of `npm run mcp`; use otlp or none.");
+    throw new ConfigError(
+      "OTEL_TRACES_EXPORTER: console writes spans to stdout, which is the MCP channel of `npm run mcp`; use otlp or none.",
+    );
   }
   const tracing = startTracing(config, "mcp");
   const { generator, reranker, metricsJudge, rewriter } = await createAnswerers(config, log);
@@ -85,5 +87,9 @@ runMain(async () => {
     await watcher.start();
   }
   deps.core = core;
-  log.info("mcp server ready on stdio", { generation: core.generation.id, watching: Boolean(watcher), collections: who.principal.collections ?? "all" });
+  log.info("mcp server ready on stdio", {
+    generation: core.generation.id,
+    watching: Boolean(watcher),
+    collections: who.principal.collections ?? "all",
+  });
 });

@@ -15,7 +15,9 @@ const collection = z
   .min(1)
   .max(128)
   .optional()
-  .describe("A collection from list_collections; omitted: every collection this key may read. An unknown one is refused, never widened.");
+  .describe(
+    "A collection from list_collections; omitted: every collection this key may read. An unknown one is refused, never widened.",
+  );
 
 /** Text for the assistant's model and the same result as structured content for programs. */
 function result(text: string, structured: Record<string, unknown>): CallToolResult {
@@ -30,8 +32,14 @@ async function guarded(run: () => Promise<CallToolResult>): Promise<CallToolResu
   try {
     return await run();
   } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
-    return { content: [{ type: "text", text: `${err.code}: ${err.message}` }], structuredContent: { error: { code: err.code, message: err.message } }, isError: true };
+    if (!(err instanceof ApiError)) {
+      throw err;
+    }
+    return {
+      content: [{ type: "text", text: `${err.code}: ${err.message}` }],
+      structuredContent: { error: { code: err.code, message: err.message } },
+      isError: true,
+    };
   }
 }
 
@@ -52,11 +60,23 @@ export function createMcpServer(backend: RagBackend, maxQuestionChars: number): 
     "search",
     {
       title: "Search the documents",
-      description: "Hybrid (dense + BM25) retrieval with re-ranking: the best passages for a query, with their document, path, page and score.",
+      description:
+        "Hybrid (dense + BM25) retrieval with re-ranking: the best passages for a query, with their document, path, page and score.",
       inputSchema: {
-        query: z.string().trim().min(1).max(maxQuestionChars).describe("What to look for, in natural language or keywords."),
+        query: z
+          .string()
+          .trim()
+          .min(1)
+          .max(maxQuestionChars)
+          .describe("What to look for, in natural language or keywords."),
         collection,
-        topK: z.number().int().min(1).max(ASK_LIMITS.maxTopK).default(8).describe("How many passages to return (1-50)."),
+        topK: z
+          .number()
+          .int()
+          .min(1)
+          .max(ASK_LIMITS.maxTopK)
+          .default(8)
+          .describe("How many passages to return (1-50)."),
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
@@ -64,7 +84,12 @@ export function createMcpServer(backend: RagBackend, maxQuestionChars: number): 
       guarded(async () => {
         const passages = await backend.search({ query, collection: name, topK });
         const text = passages.length
-          ? passages.map((p, i) => `[${i + 1}] ${p.path}${p.page !== null ? ` p.${p.page}` : ""} (score ${p.score}, documentId ${p.documentId})\n${p.snippet}`).join("\n\n")
+          ? passages
+              .map(
+                (p, i) =>
+                  `[${i + 1}] ${p.path}${p.page !== null ? ` p.${p.page}` : ""} (score ${p.score}, documentId ${p.documentId})\n${p.snippet}`,
+              )
+              .join("\n\n")
           : "No passage matched.";
         return result(text, { passages });
       }),
@@ -80,15 +105,21 @@ export function createMcpServer(backend: RagBackend, maxQuestionChars: number): 
       inputSchema: {
         question: z.string().trim().min(1).max(maxQuestionChars).describe("The question."),
         collection,
-        history: historySchema(maxQuestionChars).optional().describe("Earlier turns, oldest first, for a follow-up question."),
+        history: historySchema(maxQuestionChars)
+          .optional()
+          .describe("Earlier turns, oldest first, for a follow-up question."),
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     ({ question, collection: name, history }) =>
       guarded(async () => {
         const r = await backend.ask({ question, collection: name, history });
-        const sources = r.citations.map((c) => `[${c.n}] ${c.path}${c.page !== null ? ` p.${c.page}` : ""} (documentId ${c.documentId})`).join("\n");
-        const text = r.abstained ? `${r.answer}${r.abstainReason ? `\n(${r.abstainReason})` : ""}` : `${r.answer}\n\nSources:\n${sources}`;
+        const sources = r.citations
+          .map((c) => `[${c.n}] ${c.path}${c.page !== null ? ` p.${c.page}` : ""} (documentId ${c.documentId})`)
+          .join("\n");
+        const text = r.abstained
+          ? `${r.answer}${r.abstainReason ? `\n(${r.abstainReason})` : ""}`
+          : `${r.answer}\n\nSources:\n${sources}`;
         return result(text, {
           queryId: r.queryId,
           answer: r.answer,
@@ -103,7 +134,8 @@ export function createMcpServer(backend: RagBackend, maxQuestionChars: number): 
     "list_collections",
     {
       title: "List collections",
-      description: "The collections (tenants) this key may read, with their document counts and when they last changed.",
+      description:
+        "The collections (tenants) this key may read, with their document counts and when they last changed.",
       inputSchema: {},
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
@@ -111,7 +143,12 @@ export function createMcpServer(backend: RagBackend, maxQuestionChars: number): 
       guarded(async () => {
         const collections = await backend.listCollections();
         const text = collections.length
-          ? collections.map((c) => `${c.name}: ${c.indexed} of ${c.documents} documents indexed, last ${c.lastIndexedAt ?? "never"}`).join("\n")
+          ? collections
+              .map(
+                (c) =>
+                  `${c.name}: ${c.indexed} of ${c.documents} documents indexed, last ${c.lastIndexedAt ?? "never"}`,
+              )
+              .join("\n")
           : "This key may read no collection.";
         return result(text, { collections });
       }),
@@ -121,10 +158,17 @@ export function createMcpServer(backend: RagBackend, maxQuestionChars: number): 
     "get_document",
     {
       title: "Get a document",
-      description: "A document's metadata (path, collection, status, indexed time) and its indexed text, by the documentId that search and ask return.",
+      description:
+        "A document's metadata (path, collection, status, indexed time) and its indexed text, by the documentId that search and ask return.",
       inputSchema: {
         id: z.string().trim().min(1).max(80).describe("The documentId."),
-        maxChars: z.number().int().min(100).max(DOCUMENT_MAX_CHARS).default(50_000).describe("Cut the text after this many characters."),
+        maxChars: z
+          .number()
+          .int()
+          .min(100)
+          .max(DOCUMENT_MAX_CHARS)
+          .default(50_000)
+          .describe("Cut the text after this many characters."),
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
@@ -139,7 +183,8 @@ export function createMcpServer(backend: RagBackend, maxQuestionChars: number): 
     "index_status",
     {
       title: "Index status",
-      description: "How fresh the index is: documents indexed, pending, failed and stale per source, the freshness lag, the embedding model and queue depth.",
+      description:
+        "How fresh the index is: documents indexed, pending, failed and stale per source, the freshness lag, the embedding model and queue depth.",
       inputSchema: {},
       annotations: { readOnlyHint: true, openWorldHint: false },
     },

@@ -7,7 +7,8 @@ const COLLECTION_NAME = /^[\w.-]{1,128}$/;
 export const WatcherConfigSchema = z.object({ ...commonEnv, ...queueEnv, ...watcherEnv });
 export type WatcherConfig = z.infer<typeof WatcherConfigSchema>;
 
-export const loadWatcherConfig = (source: Record<string, string | undefined>) => parseConfig(WatcherConfigSchema, source);
+export const loadWatcherConfig = (source: Record<string, string | undefined>) =>
+  parseConfig(WatcherConfigSchema, source);
 
 /**
  * WATCH_DIRS is comma-separated; blanks are ignored. `<folder>=<collection>` puts a folder in its
@@ -21,7 +22,9 @@ export const watchDirs = (value: string): WatchDir[] =>
     .filter(Boolean)
     .map((entry) => {
       const eq = entry.lastIndexOf("=");
-      if (eq < 0) return entry;
+      if (eq < 0) {
+        return entry;
+      }
       const dir = entry.slice(0, eq).trim();
       const collection = entry.slice(eq + 1).trim();
       if (!dir || !COLLECTION_NAME.test(collection)) {

@@ -45,13 +45,17 @@ export function createRescanScheduler(opts: RescanSchedulerOptions) {
     })().finally(() => {
       running = undefined;
       // Asked for between the loop's last check and here: start again rather than lose it.
-      if (wanted.size && !closed) void drain();
+      if (wanted.size && !closed) {
+        void drain();
+      }
     });
     return running;
   }
 
   function request(root: string): Promise<void> {
-    if (closed) return Promise.resolve();
+    if (closed) {
+      return Promise.resolve();
+    }
     wanted.add(root);
     // A drain in progress takes the new root on its next turn.
     return running ?? drain();
@@ -62,19 +66,29 @@ export function createRescanScheduler(opts: RescanSchedulerOptions) {
     bursts.delete(root);
     // A few edits are what chokidar reports well; folders appearing, disappearing or being
     // replaced, and many files at once, are where it loses files.
-    if (burst && (burst.structural || burst.files >= opts.burstFiles)) void request(root);
+    if (burst && (burst.structural || burst.files >= opts.burstFiles)) {
+      void request(root);
+    }
   }
 
   return {
     /** Notes one watch event under `root`; the burst it belongs to is reconciled once it settles. */
     noteEvent(root: string, kind: WatchEventKind) {
-      if (closed) return;
+      if (closed) {
+        return;
+      }
       const now = Date.now();
       let burst = bursts.get(root);
-      if (burst) clearTimeout(burst.timer);
-      else burst = { files: 0, structural: false, firstAt: now, timer: undefined as unknown as NodeJS.Timeout };
-      if (kind === "add" || kind === "change") burst.files++;
-      else burst.structural = true;
+      if (burst) {
+        clearTimeout(burst.timer);
+      } else {
+        burst = { files: 0, structural: false, firstAt: now, timer: undefined as unknown as NodeJS.Timeout };
+      }
+      if (kind === "add" || kind === "change") {
+        burst.files++;
+      } else {
+        burst.structural = true;
+      }
       const wait = Math.max(0, Math.min(opts.settleMs, burst.firstAt + opts.maxWaitMs - now));
       burst.timer = setTimeout(() => settle(root), wait);
       bursts.set(root, burst);
@@ -88,14 +102,19 @@ export function createRescanScheduler(opts: RescanSchedulerOptions) {
     /** Resolves when no burst is waiting to settle and no reconciliation runs. */
     async idle(): Promise<void> {
       while (bursts.size || running) {
-        if (running) await running;
-        else await new Promise((r) => setTimeout(r, 20));
+        if (running) {
+          await running;
+        } else {
+          await new Promise((r) => setTimeout(r, 20));
+        }
       }
     },
     async close() {
       closed = true;
       clearInterval(interval);
-      for (const b of bursts.values()) clearTimeout(b.timer);
+      for (const b of bursts.values()) {
+        clearTimeout(b.timer);
+      }
       bursts.clear();
       await running;
     },

@@ -52,7 +52,6 @@ export interface SourceWatcher {
   close(): Promise<void>;
 }
 
-
 /**
  * Watches folders and turns file changes into ingestion jobs. A reconciliation scan at start-up
  * enqueues what was added, changed or deleted while the service was down, since events that
@@ -112,14 +111,25 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
     // ctime, not only mtime: `rsync -a` and `mv` put a file in place with an older mtime, but
     // setting it (or renaming) moves the ctime.
     const changedAt = info.ctime > info.mtime ? info.ctime : info.mtime;
-    if (known?.status === "indexed" && known.sizeBytes === info.size && known.indexedAt && changedAt <= known.indexedAt) return false;
+    if (
+      known?.status === "indexed" &&
+      known.sizeBytes === info.size &&
+      known.indexedAt &&
+      changedAt <= known.indexedAt
+    ) {
+      return false;
+    }
     // Failed: it fails again unless it changed. Pending: its job is queued or running. Start-up
     // takes both again (a job of the in-process queue dies with the process).
-    if (known && known.status !== "indexed" && !retryFailed && changedAt <= known.updatedAt) return false;
+    if (known && known.status !== "indexed" && !retryFailed && changedAt <= known.updatedAt) {
+      return false;
+    }
     const indexedHash = known?.status === "indexed" ? known.contentHash : null;
     // Over the limit: let the worker record why, without hashing a huge file here.
     const contentHash = info.size <= opts.maxFileBytes ? await hashFile(abs).catch(() => undefined) : undefined;
-    if (known !== undefined && contentHash !== undefined && contentHash === indexedHash) return false;
+    if (known !== undefined && contentHash !== undefined && contentHash === indexedHash) {
+      return false;
+    }
     await opts.queue.enqueue("index-file", { sourceId, path, contentHash }, { lane });
     return true;
   }
@@ -129,7 +139,9 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
     const sourceId = sources.get(root)!;
     const prefix = `${relPath(root, absDir)}/`;
     for (const doc of await opts.catalog.listDocuments(sourceId)) {
-      if (doc.path.startsWith(prefix)) await opts.queue.enqueue("remove-file", { sourceId, path: doc.path });
+      if (doc.path.startsWith(prefix)) {
+        await opts.queue.enqueue("remove-file", { sourceId, path: doc.path });
+      }
     }
   }
 
@@ -139,23 +151,36 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
    */
   async function escapes(root: string, abs: string): Promise<boolean> {
     const real = await realpath(abs).catch(() => null);
-    if (real === null) return false; // gone: the event or the scan handles it as a removal
+    if (real === null) {
+      return false; // gone: the event or the scan handles it as a removal
+    }
     const base = realRoots.get(root) ?? root;
-    if (real === base || real.startsWith(base + sep)) return false;
+    if (real === base || real.startsWith(base + sep)) {
+      return false;
+    }
     opts.log.warn("symbolic link leads outside the watched folder; skipped", { path: relPath(root, abs) });
     return true;
   }
 
   async function onEvent(kind: WatchEventKind, abs: string) {
     const root = rootOf(abs);
-    if (root) rescans.noteEvent(root, kind);
-    if (!root || abs === root || kind === "addDir" || (kind !== "unlinkDir" && formatForPath(abs) === null)) return;
-    if ((kind === "add" || kind === "change") && (await escapes(root, abs))) return;
+    if (root) {
+      rescans.noteEvent(root, kind);
+    }
+    if (!root || abs === root || kind === "addDir" || (kind !== "unlinkDir" && formatForPath(abs) === null)) {
+      return;
+    }
+    if ((kind === "add" || kind === "change") && (await escapes(root, abs))) {
+      return;
+    }
     try {
-      if (kind === "unlinkDir") await removeUnder(root, abs);
-      else if (kind === "unlink") {
+      if (kind === "unlinkDir") {
+        await removeUnder(root, abs);
+      } else if (kind === "unlink") {
         await opts.queue.enqueue("remove-file", { sourceId: sources.get(root)!, path: relPath(root, abs) });
-      } else await enqueueFile(root, abs);
+      } else {
+        await enqueueFile(root, abs);
+      }
       await opts.catalog.touchSource(sources.get(root)!, "event");
     } catch (err) {
       opts.log.error("watch event not enqueued", { kind, path: abs, err });
@@ -176,7 +201,9 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
       infos.forEach((info, j) => info && now.set(folders[i + j]!, `${info.ino}:${info.birthtimeMs}`));
     }
     folderInodes.set(root, now);
-    if (!before) return false;
+    if (!before) {
+      return false;
+    }
     const replaced = [...now].filter(([f, id]) => before.has(f) && before.get(f) !== id).map(([f]) => f);
     rearm(root, replaced, "replaced");
     return replaced.length > 0;
@@ -188,7 +215,9 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
    * not re-arm them. Existing files raise no event (ignoreInitial); the reconciliation has them.
    */
   function rearm(root: string, folders: string[], why: "replaced" | "files not reported") {
-    if (!watcher) return;
+    if (!watcher) {
+      return;
+    }
     for (const folder of [...new Set(folders)].sort()) {
       opts.log.info("watching a folder again", { path: relPath(root, folder) || ".", why });
       watcher.unwatch(folder);
@@ -206,8 +235,16 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
     };
     const files: string[] = [];
     const folders: string[] = [];
-    for await (const abs of walk(root, onUnlisted, undefined, (a) => escapes(root, a), (d) => folders.push(d))) {
-      if (formatForPath(abs) !== null) files.push(abs);
+    for await (const abs of walk(
+      root,
+      onUnlisted,
+      undefined,
+      (a) => escapes(root, a),
+      (d) => folders.push(d),
+    )) {
+      if (formatForPath(abs) !== null) {
+        files.push(abs);
+      }
     }
     return { files, folders, unlisted };
   }
@@ -220,7 +257,9 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
     const sourceId = sources.get(root)!;
     // Listed first, so the progress line has a total; hashing is the slow part, not listing.
     let listed = await listRoot(root);
-    if (await rearmReplaced(root, listed.folders)) listed = await listRoot(root);
+    if (await rearmReplaced(root, listed.folders)) {
+      listed = await listRoot(root);
+    }
     const { files, unlisted } = listed;
     // Read after the listing: a document the worker added meanwhile is known, not re-queued.
     const known = new Map<string, KnownDoc>((await opts.catalog.listDocuments(sourceId)).map((d) => [d.path, d]));
@@ -241,16 +280,22 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
       const doc = known.get(path) ?? null;
       if (await enqueueFile(root, abs, doc, "scan", retryFailed)) {
         enqueued++;
-        if (doc === null && !retryFailed) unreported.add(dirname(abs));
+        if (doc === null && !retryFailed) {
+          unreported.add(dirname(abs));
+        }
       }
       progress?.tick(1);
     }
     rearm(root, [...unreported], "files not reported");
     progress?.done(`${files.length} files checked, ${enqueued} queued for indexing`);
     for (const path of known.keys()) {
-      if (onDisk.has(path) || unlisted.some((dir) => dir === "/" || path.startsWith(dir))) continue;
+      if (onDisk.has(path) || unlisted.some((dir) => dir === "/" || path.startsWith(dir))) {
+        continue;
+      }
       // Listed before the catalog was read: a file created since is on disk, not gone.
-      if (await stat(join(root, path)).catch(() => null)) continue;
+      if (await stat(join(root, path)).catch(() => null)) {
+        continue;
+      }
       await opts.queue.enqueue("remove-file", { sourceId, path }, { lane: "scan" });
       removed++;
     }
@@ -281,7 +326,9 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
     rescan: (root) =>
       serially(async () => {
         const r = await scanRoot(root, false);
-        if (r.enqueued || r.removed) opts.log.info("reconciliation queued work", { root, ...r });
+        if (r.enqueued || r.removed) {
+          opts.log.info("reconciliation queued work", { root, ...r });
+        }
       }),
     onError: (root, err) => opts.log.error("reconciliation failed; the next one retries", { root, err }),
   });
@@ -306,8 +353,13 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
         // chokidar follows symbolic links: never into a target outside the root (one realpath per path).
         ignored: (p) => {
           const root = rootOf(p);
-          if (root === undefined) return false;
-          return relPath(root, p).split("/").some(isIgnoredName) || (p !== root && escapesSync(realRoots.get(root) ?? root, p));
+          if (root === undefined) {
+            return false;
+          }
+          return (
+            relPath(root, p).split("/").some(isIgnoredName) ||
+            (p !== root && escapesSync(realRoots.get(root) ?? root, p))
+          );
         },
       });
       watcher.on("add", (p) => void onEvent("add", p));

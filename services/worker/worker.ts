@@ -48,7 +48,9 @@ export function createWorker(deps: {
 
   async function sourceOf(sourceId: string) {
     const source = await core.catalog.getSource(sourceId);
-    if (!source) throw new PipelineError("file_missing", `Source ${sourceId} is not registered.`);
+    if (!source) {
+      throw new PipelineError("file_missing", `Source ${sourceId} is not registered.`);
+    }
     return source;
   }
 
@@ -59,7 +61,9 @@ export function createWorker(deps: {
    */
   async function refuseOnMismatch(p: { sourceId: string; path: string }, collection: string) {
     await core.refresh();
-    if (!core.mismatch) return;
+    if (!core.mismatch) {
+      return;
+    }
     const err = new PipelineError(
       "embedding_model_mismatch",
       `Ingestion refused: the index was built with ${embedderKey(core.mismatch.indexed)}, ` +
@@ -87,12 +91,19 @@ export function createWorker(deps: {
       readSourceFile(resolveInside(root, p.path), p.path, deps.maxFileBytes, root).catch(() => null),
       core.catalog.getDocument(p.sourceId, p.path),
     ]);
-    if (!read || !doc || doc.status !== "indexed") return;
+    if (!read || !doc || doc.status !== "indexed") {
+      return;
+    }
     const onDisk = read.kind === "gone" ? null : sha256(read.bytes);
-    if (onDisk === doc.contentHash) return;
+    if (onDisk === doc.contentHash) {
+      return;
+    }
     log.info("index lags the file; enqueueing its current version", { path: p.path });
-    if (onDisk === null) await queue.enqueue("remove-file", { sourceId: p.sourceId, path: p.path });
-    else await queue.enqueue("index-file", { sourceId: p.sourceId, path: p.path, contentHash: onDisk });
+    if (onDisk === null) {
+      await queue.enqueue("remove-file", { sourceId: p.sourceId, path: p.path });
+    } else {
+      await queue.enqueue("index-file", { sourceId: p.sourceId, path: p.path, contentHash: onDisk });
+    }
   }
 
   const handlers: JobHandlers = {
@@ -106,10 +117,14 @@ export function createWorker(deps: {
         path: p.path,
         contentHash: p.contentHash,
       });
-      if (outcome.status === "indexed") await followLatest(source.root, p);
+      if (outcome.status === "indexed") {
+        await followLatest(source.root, p);
+      }
       return report(p.path, outcome);
     }),
-    "remove-file": timed("remove-file", async (p: JobPayload<"remove-file">) => report(p.path, await removeFile(core, p))),
+    "remove-file": timed("remove-file", async (p: JobPayload<"remove-file">) =>
+      report(p.path, await removeFile(core, p)),
+    ),
   };
 
   return {

@@ -31,7 +31,9 @@ export const INJECTED =
 /** The number the prompt gave the source at `path` (the order is retrieval's, so tests look it up). */
 export function sourceNumber(userPrompt: string, path: string): number {
   const m = new RegExp(`<source n="(\\d+)" path="${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}"`).exec(userPrompt);
-  if (!m) throw new Error(`no source for ${path} in the prompt`);
+  if (!m) {
+    throw new Error(`no source for ${path} in the prompt`);
+  }
   return Number(m[1]);
 }
 
@@ -43,7 +45,10 @@ export function parseSse(text: string): Array<{ event: string; data: any }> {
     .map((block) => {
       const lines = block.split("\n");
       const event = lines.find((l) => l.startsWith("event: "))?.slice(7) ?? "message";
-      const data = lines.filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+      const data = lines
+        .filter((l) => l.startsWith("data: "))
+        .map((l) => l.slice(6))
+        .join("\n");
       return { event, data: JSON.parse(data) };
     });
 }

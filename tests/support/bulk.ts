@@ -18,7 +18,8 @@ export function writeTree(dir: string, files: Record<string, string>) {
 }
 
 /** A small document with words found in no other file, so a search can tell them apart. */
-export const docText = (tag: string) => `# ${tag}\n\nThe ledger entry ${tag.replace(/\W+/g, " ")} records a shipment of slate.\n`;
+export const docText = (tag: string) =>
+  `# ${tag}\n\nThe ledger entry ${tag.replace(/\W+/g, " ")} records a shipment of slate.\n`;
 
 /**
  * What is left to do before the index equals the disk under `root`: files without an indexed
@@ -28,23 +29,35 @@ export const docText = (tag: string) => `# ${tag}\n\nThe ledger entry ${tag.repl
 export async function indexBehindDisk(core: CoreDeps, root: string): Promise<string[]> {
   const onDisk = new Map<string, string>();
   for await (const abs of walk(root, () => {})) {
-    if (formatForPath(abs) === null) continue;
+    if (formatForPath(abs) === null) {
+      continue;
+    }
     onDisk.set(relative(root, abs).split(sep).join("/"), createHash("sha256").update(readFileSync(abs)).digest("hex"));
   }
   const docs = new Map((await core.catalog.listDocuments(sourceIdFor(root))).map((d) => [d.path, d]));
   const behind: string[] = [];
   for (const [path, hash] of onDisk) {
     const doc = docs.get(path);
-    if (!doc) behind.push(`not indexed: ${path}`);
-    else if (doc.status === "failed" && !doc.error) behind.push(`failed without a reason: ${path}`);
-    else if (doc.status !== "failed" && (doc.status !== "indexed" || doc.contentHash !== hash)) behind.push(`out of date: ${path}`);
+    if (!doc) {
+      behind.push(`not indexed: ${path}`);
+    } else if (doc.status === "failed" && !doc.error) {
+      behind.push(`failed without a reason: ${path}`);
+    } else if (doc.status !== "failed" && (doc.status !== "indexed" || doc.contentHash !== hash)) {
+      behind.push(`out of date: ${path}`);
+    }
   }
-  for (const path of docs.keys()) if (!onDisk.has(path)) behind.push(`deleted but still indexed: ${path}`);
+  for (const path of docs.keys()) {
+    if (!onDisk.has(path)) {
+      behind.push(`deleted but still indexed: ${path}`);
+    }
+  }
   const [orphans] = await queryRows<{ n: number }>(
     core.database.db,
     sql`SELECT count(*)::int AS n FROM chunks WHERE document_id NOT IN (SELECT id FROM documents)`,
   );
-  if (orphans!.n > 0) behind.push(`${orphans!.n} chunks of removed documents`);
+  if (orphans!.n > 0) {
+    behind.push(`${orphans!.n} chunks of removed documents`);
+  }
   return behind;
 }
 
@@ -68,12 +81,22 @@ export async function watchUntilCaughtUp(opts: {
     const s = await opts.status();
     samples++;
     maxUnseen = Math.max(maxUnseen, s.unseen);
-    const claimsFresh = s.documents.pending === 0 && s.documents.stale === 0 && s.unseen === 0 && s.sources.every((x) => x.staleCheckComplete);
+    const claimsFresh =
+      s.documents.pending === 0 &&
+      s.documents.stale === 0 &&
+      s.unseen === 0 &&
+      s.sources.every((x) => x.staleCheckComplete);
     const behind = await indexBehindDisk(opts.core, opts.root);
-    if (claimsFresh && behind.length > 0) falseFresh.push(behind.slice(0, 5));
-    if (claimsFresh && behind.length === 0) return { falseFresh, samples, maxUnseen, ms: Date.now() - started };
+    if (claimsFresh && behind.length > 0) {
+      falseFresh.push(behind.slice(0, 5));
+    }
+    if (claimsFresh && behind.length === 0) {
+      return { falseFresh, samples, maxUnseen, ms: Date.now() - started };
+    }
     if (Date.now() - started > opts.timeoutMs) {
-      throw new Error(`not caught up within ${opts.timeoutMs} ms: ${behind.slice(0, 5).join("; ") || "index equals disk, but /status is not fresh"}`);
+      throw new Error(
+        `not caught up within ${opts.timeoutMs} ms: ${behind.slice(0, 5).join("; ") || "index equals disk, but /status is not fresh"}`,
+      );
     }
     // Not faster: each round hashes every file under the root, CPU the worker needs too.
     await new Promise((r) => setTimeout(r, 500));

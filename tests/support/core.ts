@@ -36,7 +36,13 @@ export async function makeCore(mode: DbMode): Promise<{ core: CoreDeps; cleanup:
   }
   const server = await startSocketServer({ withVector: true });
   const core = await createCoreDeps(
-    { DATA_DIR: dataDir, DATABASE_URL: server.url, DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES: 1_000_000 },
+    {
+      DATA_DIR: dataDir,
+      DATABASE_URL: server.url,
+      DATABASE_POOL_MAX: 1,
+      EMBEDDING_MODEL: "use-lite",
+      MAX_FILE_BYTES: 1_000_000,
+    },
     quietLog,
     { embedder: emb },
   );

@@ -45,7 +45,9 @@ export function importCycles(graph: Map<string, string[]>): string[][] {
         low.set(v, Math.min(low.get(v)!, index.get(w)!));
       }
     }
-    if (low.get(v) !== index.get(v)) return;
+    if (low.get(v) !== index.get(v)) {
+      return;
+    }
     const component: string[] = [];
     let w: string;
     do {
@@ -53,9 +55,15 @@ export function importCycles(graph: Map<string, string[]>): string[][] {
       onStack.delete(w);
       component.push(w);
     } while (w !== v);
-    if (component.length > 1 || (graph.get(v) ?? []).includes(v)) cycles.push(component.sort());
+    if (component.length > 1 || (graph.get(v) ?? []).includes(v)) {
+      cycles.push(component.sort());
+    }
   };
-  for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v);
+  for (const v of [...graph.keys()].sort()) {
+    if (!index.has(v)) {
+      visit(v);
+    }
+  }
   return cycles;
 }
 
@@ -68,10 +76,14 @@ export function cyclePath(graph: Map<string, string[]>, component: string[]): st
   while (queue.length > 0) {
     const v = queue.shift()!;
     for (const w of graph.get(v) ?? []) {
-      if (!members.has(w)) continue;
+      if (!members.has(w)) {
+        continue;
+      }
       if (w === start) {
         const path = [start];
-        for (let at: string | null = v; at !== null && at !== start; at = seen.get(at) ?? null) path.splice(1, 0, at);
+        for (let at: string | null = v; at !== null && at !== start; at = seen.get(at) ?? null) {
+          path.splice(1, 0, at);
+        }
         return [...path, start].join(" → ");
       }
       if (!seen.has(w)) {
@@ -86,7 +98,9 @@ export function cyclePath(graph: Map<string, string[]>, component: string[]): st
 function tsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) return name === "node_modules" ? [] : tsFiles(path);
+    if (statSync(path).isDirectory()) {
+      return name === "node_modules" ? [] : tsFiles(path);
+    }
     return name.endsWith(".ts") && !name.endsWith(".d.ts") ? [path] : [];
   });
 }

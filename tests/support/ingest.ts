@@ -39,7 +39,12 @@ export async function openCore(opts: { dataDir?: string; maxFileBytes?: number }
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "rag-ingest-db-"));
   const embedder = countingEmbedder(await sharedEmbedder());
   const core = await createCoreDeps(
-    { DATA_DIR: dataDir, DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES: opts.maxFileBytes ?? 1_000_000 },
+    {
+      DATA_DIR: dataDir,
+      DATABASE_POOL_MAX: 1,
+      EMBEDDING_MODEL: "use-lite",
+      MAX_FILE_BYTES: opts.maxFileBytes ?? 1_000_000,
+    },
     quietLog,
     // Only a database that must outlive this core goes to disk; the rest stay in memory (faster).
     { embedder, inMemory: !opts.dataDir },
@@ -51,7 +56,9 @@ export async function openCore(opts: { dataDir?: string; maxFileBytes?: number }
     /** Closes the database; removes its folder only when this call created it. */
     async close() {
       await core.close();
-      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.dataDir) {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -17,7 +17,9 @@ export type Reply = (req: { body: any; n: number }, res: ServerResponse) => void
 export function vectorFor(text: string, dims = 4): number[] {
   const v = Array.from({ length: dims }, (_, i) => {
     let h = 7 + i;
-    for (let k = 0; k < text.length; k++) h = (h * 31 + text.charCodeAt(k) * (i + 1)) % 1009;
+    for (let k = 0; k < text.length; k++) {
+      h = (h * 31 + text.charCodeAt(k) * (i + 1)) % 1009;
+    }
     return h + 1;
   });
   const norm = Math.hypot(...v);
@@ -25,16 +27,20 @@ export function vectorFor(text: string, dims = 4): number[] {
 }
 
 /** Embeddings for every input, listed in reverse so clients must order by `index`. */
-export const embeddingsReply = (dims = 4): Reply => ({ body }, res) => {
-  const input: string[] = body.input;
-  res.writeHead(200, { "content-type": "application/json" });
-  res.end(JSON.stringify({ data: input.map((t, index) => ({ index, embedding: vectorFor(t, dims) })).reverse() }));
-};
+export const embeddingsReply =
+  (dims = 4): Reply =>
+  ({ body }, res) => {
+    const input: string[] = body.input;
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ data: input.map((t, index) => ({ index, embedding: vectorFor(t, dims) })).reverse() }));
+  };
 
-export const statusReply = (code: number, headers: Record<string, string> = {}): Reply => (_r, res) => {
-  res.writeHead(code, { "content-type": "application/json", ...headers });
-  res.end(JSON.stringify({ error: { message: `status ${code}` } }));
-};
+export const statusReply =
+  (code: number, headers: Record<string, string> = {}): Reply =>
+  (_r, res) => {
+    res.writeHead(code, { "content-type": "application/json", ...headers });
+    res.end(JSON.stringify({ error: { message: `status ${code}` } }));
+  };
 
 export async function startScriptedServer(replies: Reply[]): Promise<ScriptedServer> {
   const requests: ScriptedServer["requests"] = [];
@@ -72,41 +78,54 @@ export type ChatContent = string | ((body: any) => string);
  * A `/chat/completions` answer. With `stream: true` in the request it answers as OpenAI streams:
  * server-sent `data:` chunks of `delta.content`, a word at a time, then `data: [DONE]`.
  */
-export const chatReply = (content: ChatContent, opts: { chunkDelayMs?: number } = {}): Reply => ({ body }, res) => {
-  const text = typeof content === "function" ? content(body) : content;
-  if (!body.stream) {
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(
-      JSON.stringify({
-        id: "chatcmpl-test",
-        object: "chat.completion",
-        model: body.model,
-        choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
-        usage: { prompt_tokens: 100, completion_tokens: text.split(/\s+/).length, total_tokens: 100 + text.split(/\s+/).length },
-      }),
-    );
-    return;
-  }
-  streamChunks(text.match(/\S+\s*/g) ?? [], body.model, opts.chunkDelayMs ?? 0, res);
-};
+export const chatReply =
+  (content: ChatContent, opts: { chunkDelayMs?: number } = {}): Reply =>
+  ({ body }, res) => {
+    const text = typeof content === "function" ? content(body) : content;
+    if (!body.stream) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          id: "chatcmpl-test",
+          object: "chat.completion",
+          model: body.model,
+          choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
+          usage: {
+            prompt_tokens: 100,
+            completion_tokens: text.split(/\s+/).length,
+            total_tokens: 100 + text.split(/\s+/).length,
+          },
+        }),
+      );
+      return;
+    }
+    streamChunks(text.match(/\S+\s*/g) ?? [], body.model, opts.chunkDelayMs ?? 0, res);
+  };
 
 /** Streams the given deltas exactly, then, unless `broken`, `[DONE]`; `broken` ends the connection mid-answer. */
-export const chatStreamReply = (deltas: string[], opts: { chunkDelayMs?: number; broken?: boolean } = {}): Reply => ({ body }, res) =>
-  streamChunks(deltas, body.model, opts.chunkDelayMs ?? 0, res, opts.broken);
+export const chatStreamReply =
+  (deltas: string[], opts: { chunkDelayMs?: number; broken?: boolean } = {}): Reply =>
+  ({ body }, res) =>
+    streamChunks(deltas, body.model, opts.chunkDelayMs ?? 0, res, opts.broken);
 
 function streamChunks(deltas: string[], model: string, delayMs: number, res: ServerResponse, broken = false) {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
     `data: ${JSON.stringify({ id: "chatcmpl-test", object: "chat.completion.chunk", model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
   const parts = [chunk({ role: "assistant", content: "" }), ...deltas.map((d) => chunk({ content: d }))];
-  if (!broken) parts.push(chunk({}, "stop"), "data: [DONE]\n\n");
+  if (!broken) {
+    parts.push(chunk({}, "stop"), "data: [DONE]\n\n");
+  }
   let i = 0;
   const next = () => {
     if (i < parts.length) {
       res.write(parts[i++]);
       setTimeout(next, delayMs);
-    } else if (broken) res.destroy();
-    else res.end();
+    } else if (broken) {
+      res.destroy();
+    } else {
+      res.end();
+    }
   };
   next();
 }

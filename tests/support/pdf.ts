@@ -65,7 +65,9 @@ function writePdf(pages: PageSpec[]): Uint8Array {
   });
   const xref = Buffer.byteLength(out, "latin1");
   out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  for (const o of offsets) out += `${String(o).padStart(10, "0")} 00000 n \n`;
+  for (const o of offsets) {
+    out += `${String(o).padStart(10, "0")} 00000 n \n`;
+  }
   out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
   return new Uint8Array(Buffer.from(out, "latin1"));
 }

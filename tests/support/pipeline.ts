@@ -37,7 +37,14 @@ export async function startPipeline(
     ...(opts.log ? { log: opts.log } : {}),
   });
   await watcher.start();
-  const deps: ApiDeps = { config: apiConfig, log: quietLog, generator: createExtractiveGenerator(), core, queue, metrics };
+  const deps: ApiDeps = {
+    config: apiConfig,
+    log: quietLog,
+    generator: createExtractiveGenerator(),
+    core,
+    queue,
+    metrics,
+  };
   const app = createApp(deps);
   return {
     app,
@@ -67,7 +74,9 @@ export async function startPipeline(
  */
 export async function indexedFolder(files: Record<string, string>, prefix = "rag-test-") {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  for (const [name, text] of Object.entries(files)) {
+    writeFileSync(join(dir, name), text);
+  }
   const { core, cleanup } = await makeCore("pglite");
   const pipeline = await startPipeline(core, [dir]);
   await pipeline.queue.idle();
@@ -85,12 +94,20 @@ export async function indexedFolder(files: Record<string, string>, prefix = "rag
 export type IndexedFolder = Awaited<ReturnType<typeof indexedFolder>>;
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
-export async function waitFor<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, stepMs = 50): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 10_000,
+  stepMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    if (value) {
+      return value;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`condition not met within ${timeoutMs} ms`);
+    }
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }

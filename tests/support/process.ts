@@ -39,7 +39,9 @@ export function startService(entry: string, env: Record<string, string>): Servic
   const untilOutput = (text: string, ms: number) =>
     new Promise<void>((resolve, reject) => {
       const check = () => {
-        if (!out.includes(text)) return;
+        if (!out.includes(text)) {
+          return;
+        }
         done();
         resolve();
       };
@@ -61,8 +63,11 @@ export function startService(entry: string, env: Record<string, string>): Servic
       child.stdout!.on("data", check);
       child.stderr!.on("data", check);
       child.once("exit", onExit);
-      if (child.exitCode !== null) onExit(child.exitCode);
-      else check();
+      if (child.exitCode !== null) {
+        onExit(child.exitCode);
+      } else {
+        check();
+      }
     });
   return {
     child,
@@ -70,7 +75,9 @@ export function startService(entry: string, env: Record<string, string>): Servic
     exited,
     untilOutput,
     async stop() {
-      if (child.exitCode === null) child.kill("SIGTERM");
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+      }
       return exited;
     },
   };

@@ -26,7 +26,9 @@ export async function concatPdfs(parts: Uint8Array[]): Promise<Uint8Array> {
   const out = await PDFDocument.create();
   for (const part of parts) {
     const doc = await PDFDocument.load(part);
-    for (const page of await out.copyPages(doc, doc.getPageIndices())) out.addPage(page);
+    for (const page of await out.copyPages(doc, doc.getPageIndices())) {
+      out.addPage(page);
+    }
   }
   return out.save();
 }

@@ -46,12 +46,16 @@ function holdTurnsPerBatch(server: PGLiteSocketServer, db: PGlite) {
   }
   let owner: number | null = null;
   q.processQueue = async function processQueue(this: { queue: Queued[]; processing: boolean }) {
-    if (this.processing) return;
+    if (this.processing) {
+      return;
+    }
     this.processing = true;
     try {
       while (this.queue.length > 0) {
         const at = owner === null ? 0 : this.queue.findIndex((m) => m.handlerId === owner);
-        if (at === -1) break; // the owner's next message will restart the loop
+        if (at === -1) {
+          break; // the owner's next message will restart the loop
+        }
         const item = this.queue.splice(at, 1)[0]!;
         let bytes = 0;
         try {
@@ -65,7 +69,9 @@ function holdTurnsPerBatch(server: PGLiteSocketServer, db: PGlite) {
         const type = String.fromCharCode(item.message[0]!);
         const endsBatch = type === "S" || type === "Q" || item.message[0] === 0; // 0: start-up packet
         owner = endsBatch && !db.isInTransaction() ? null : item.handlerId;
-        if (type === "X") owner = null;
+        if (type === "X") {
+          owner = null;
+        }
         item.resolve(bytes);
       }
     } finally {
@@ -76,7 +82,9 @@ function holdTurnsPerBatch(server: PGLiteSocketServer, db: PGlite) {
   q.clearTransactionIfNeeded = async (id: number) => {
     if (owner === id) {
       // A client that died mid-batch or mid-transaction must not keep the turn.
-      if (db.isInTransaction()) await db.exec("ROLLBACK");
+      if (db.isInTransaction()) {
+        await db.exec("ROLLBACK");
+      }
       owner = null;
     }
     await q.processQueue();

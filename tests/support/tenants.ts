@@ -23,7 +23,10 @@ export const LIGHTHOUSES = {
     "Robert Stevenson designed the Bell Rock lighthouse, the oldest sea-washed lighthouse still standing.\n",
 };
 // Words found only in the hr collection: in anything the sea key receives, they are a leak.
-export const HR_FILES = { "leave.md": "# Parental leave\n\nParental leave is twenty six weeks, approved by Ms Quillfeather in the people team.\n" };
+export const HR_FILES = {
+  "leave.md":
+    "# Parental leave\n\nParental leave is twenty six weeks, approved by Ms Quillfeather in the people team.\n",
+};
 export const HR_MARKERS = ["Quillfeather", "leave.md", "Parental"];
 
 export const TENANT_KEYS = {
@@ -31,7 +34,9 @@ export const TENANT_KEYS = {
   hr: "hr-ask-key-0123456789abcdefg",
   all: "ops-all-key-0123456789abcdef",
 };
-export const TENANT_API_KEYS = parseApiKeys(`${TENANT_KEYS.sea}:ask:sea;${TENANT_KEYS.hr}:ask:hr;${TENANT_KEYS.all}:ask,admin:*`);
+export const TENANT_API_KEYS = parseApiKeys(
+  `${TENANT_KEYS.sea}:ask:sea;${TENANT_KEYS.hr}:ask:hr;${TENANT_KEYS.all}:ask,admin:*`,
+);
 
 /**
  * Two collections (sea: the lighthouses; hr: parental leave), indexed by the real pipeline on
@@ -40,8 +45,12 @@ export const TENANT_API_KEYS = parseApiKeys(`${TENANT_KEYS.sea}:ask:sea;${TENANT
 export async function twoTenants() {
   const seaDir = mkdtempSync(join(tmpdir(), "rag-sea-"));
   const hrDir = mkdtempSync(join(tmpdir(), "rag-hr-"));
-  for (const [name, text] of Object.entries(LIGHTHOUSES)) writeFileSync(join(seaDir, name), text);
-  for (const [name, text] of Object.entries(HR_FILES)) writeFileSync(join(hrDir, name), text);
+  for (const [name, text] of Object.entries(LIGHTHOUSES)) {
+    writeFileSync(join(seaDir, name), text);
+  }
+  for (const [name, text] of Object.entries(HR_FILES)) {
+    writeFileSync(join(hrDir, name), text);
+  }
   const { core, cleanup } = await makeCore("pglite");
   const queue = createInProcessQueue({ backoffScale: 0.01 });
   createWorker({ core, queue, log: quietLog, maxFileBytes: 1_000_000 }).start();
@@ -59,7 +68,13 @@ export async function twoTenants() {
   });
   await watcher.start();
   await queue.idle();
-  const base: ApiDeps = { config: { ...apiConfig, API_KEYS: TENANT_API_KEYS }, log: quietLog, generator: createExtractiveGenerator(), core, queue };
+  const base: ApiDeps = {
+    config: { ...apiConfig, API_KEYS: TENANT_API_KEYS },
+    log: quietLog,
+    generator: createExtractiveGenerator(),
+    core,
+    queue,
+  };
   const servers: Array<Parameters<typeof closeServer>[0]> = [];
   return {
     core,
@@ -73,7 +88,9 @@ export async function twoTenants() {
       return { app, url: `http://127.0.0.1:${port}` };
     },
     async close() {
-      for (const s of servers) await closeServer(s);
+      for (const s of servers) {
+        await closeServer(s);
+      }
       await watcher.close();
       await queue.close();
       await cleanup();

@@ -5,7 +5,9 @@ import type { Citation } from "./types.js";
 /** The link that opens the source viewer at a citation's chunk (and page, for a PDF). */
 export function viewerHref(c: Pick<Citation, "documentId" | "chunkId" | "page">): string {
   const q = new URLSearchParams({ chunk: c.chunkId });
-  if (c.page !== null) q.set("page", String(c.page));
+  if (c.page !== null) {
+    q.set("page", String(c.page));
+  }
   return `#/source/${encodeURIComponent(c.documentId)}?${q}`;
 }
 
@@ -14,7 +16,12 @@ export function viewerHref(c: Pick<Citation, "documentId" | "chunkId" | "page">)
  * shows a card with the snippet, file, page and heading path (`lookup` resolves n, as the
  * numbers known so far while streaming). Only text nodes and elements: never HTML.
  */
-export function renderAnswer(target: HTMLElement, text: string, lookup: (n: number) => Citation | undefined, card: CitationCard): void {
+export function renderAnswer(
+  target: HTMLElement,
+  text: string,
+  lookup: (n: number) => Citation | undefined,
+  card: CitationCard,
+): void {
   const paragraphs = text.split(/\n{2,}/).filter((p) => p.trim() !== "");
   fill(
     target,
@@ -34,10 +41,16 @@ export function renderAnswer(target: HTMLElement, text: string, lookup: (n: numb
 
 function marker(n: number, lookup: (n: number) => Citation | undefined, card: CitationCard): HTMLElement {
   const c = lookup(n);
-  const a = h("a", { class: "cite", attrs: { href: c ? viewerHref(c) : "#", "data-n": String(n), "aria-describedby": "cite-card" } }, `[${n}]`);
+  const a = h(
+    "a",
+    { class: "cite", attrs: { href: c ? viewerHref(c) : "#", "data-n": String(n), "aria-describedby": "cite-card" } },
+    `[${n}]`,
+  );
   const show = () => {
     const now = lookup(n);
-    if (now) card.show(a, now);
+    if (now) {
+      card.show(a, now);
+    }
   };
   a.addEventListener("mouseenter", show);
   a.addEventListener("focus", show);
@@ -46,7 +59,9 @@ function marker(n: number, lookup: (n: number) => Citation | undefined, card: Ci
   a.addEventListener("click", (ev) => {
     const now = lookup(n);
     ev.preventDefault();
-    if (now) location.hash = viewerHref(now);
+    if (now) {
+      location.hash = viewerHref(now);
+    }
   });
   return a;
 }
@@ -57,7 +72,9 @@ export class CitationCard {
 
   constructor() {
     document.addEventListener("keydown", (ev) => {
-      if (ev.key === "Escape") this.hide();
+      if (ev.key === "Escape") {
+        this.hide();
+      }
     });
   }
 
@@ -65,7 +82,11 @@ export class CitationCard {
     fill(
       this.el,
       h("div", { class: "cite-place" }, h("strong", {}, `[${c.n}] `), placeOf(c)),
-      h("blockquote", { class: "cite-snippet" }, c.snippet ? c.snippet : "(the snippet arrives with the verified answer)"),
+      h(
+        "blockquote",
+        { class: "cite-snippet" },
+        c.snippet ? c.snippet : "(the snippet arrives with the verified answer)",
+      ),
       h("div", { class: "cite-hint" }, "Click or press Enter to open the source"),
     );
     this.el.hidden = false;

@@ -22,7 +22,9 @@ let asking: Promise<void> | null = null;
 /** Asks for an API key once (concurrent 401s share one dialog) and keeps it for the tab. */
 function askForKey(reason: string): Promise<void> {
   asking ??= new Promise<void>((resolve) => {
-    const input = h("input", { attrs: { type: "password", id: "api-key", autocomplete: "off", required: "", spellcheck: "false" } });
+    const input = h("input", {
+      attrs: { type: "password", id: "api-key", autocomplete: "off", required: "", spellcheck: "false" },
+    });
     const dialog = h(
       "dialog",
       { class: "key-dialog", attrs: { "aria-labelledby": "key-title" } },
@@ -33,7 +35,9 @@ function askForKey(reason: string): Promise<void> {
             submit: (ev) => {
               ev.preventDefault();
               const key = input.value.trim();
-              if (!key) return;
+              if (!key) {
+                return;
+              }
               sessionStorage.setItem(KEY, key);
               dialog.close();
               dialog.remove();
@@ -63,11 +67,17 @@ export async function api(path: string, init: RequestInit = {}): Promise<Respons
   for (;;) {
     const headers = new Headers(init.headers);
     const key = storedKey();
-    if (key) headers.set("Authorization", `Bearer ${key}`);
+    if (key) {
+      headers.set("Authorization", `Bearer ${key}`);
+    }
     const res = await fetch(path, { ...init, headers });
-    if (res.status !== 401) return res;
+    if (res.status !== 401) {
+      return res;
+    }
     const body = await errorOf(res);
-    if (key) forgetKey();
+    if (key) {
+      forgetKey();
+    }
     await askForKey(key ? `That key was refused: ${body.message}` : "This service needs an API key.");
   }
 }
@@ -84,7 +94,9 @@ async function errorOf(res: Response): Promise<ApiFailure> {
 /** GET (or send) JSON; a non-2xx answer throws ApiFailure with the service's message. */
 export async function json<T>(path: string, init: RequestInit = {}): Promise<T> {
   const res = await api(path, init);
-  if (!res.ok) throw await errorOf(res);
+  if (!res.ok) {
+    throw await errorOf(res);
+  }
   return (await res.json()) as T;
 }
 

@@ -10,7 +10,15 @@ import type { AskResponse, Citation, Verification } from "./types.js";
  */
 export function askPage(who: Who): HTMLElement {
   const card = new CitationCard();
-  const question = h("textarea", { attrs: { id: "question", rows: "3", required: "", maxlength: "2000", placeholder: "Ask a question about your documents" } });
+  const question = h("textarea", {
+    attrs: {
+      id: "question",
+      rows: "3",
+      required: "",
+      maxlength: "2000",
+      placeholder: "Ask a question about your documents",
+    },
+  });
   const picker = h(
     "select",
     { attrs: { id: "collection" } },
@@ -19,25 +27,40 @@ export function askPage(who: Who): HTMLElement {
   );
   const submit = h("button", { attrs: { type: "submit", id: "ask-button" } }, "Ask");
   const status = h("p", { class: "status", attrs: { role: "status", "aria-live": "polite", id: "ask-status" } });
-  const answer = h("article", { class: "answer", attrs: { id: "answer", "aria-live": "polite", "aria-busy": "false" } });
+  const answer = h("article", {
+    class: "answer",
+    attrs: { id: "answer", "aria-live": "polite", "aria-busy": "false" },
+  });
   const abstain = h("div", { class: "abstain", attrs: { id: "abstain", hidden: "" } });
   const sources = h("ol", { class: "sources", attrs: { id: "sources" } });
   const why = h("details", { class: "why", attrs: { id: "why", hidden: "" } });
   const feedback = h("div", { class: "feedback", attrs: { id: "feedback", hidden: "" } });
-  const copy = h("button", { attrs: { type: "button", id: "copy", hidden: "" } }, "Copy answer with sources (Markdown)");
+  const copy = h(
+    "button",
+    { attrs: { type: "button", id: "copy", hidden: "" } },
+    "Copy answer with sources (Markdown)",
+  );
 
   let current: { question: string; response: AskResponse } | null = null;
   let inflight: AbortController | null = null;
 
   copy.addEventListener("click", async () => {
-    if (!current) return;
+    if (!current) {
+      return;
+    }
     const md = answerMarkdown(current.question, current.response.answer, current.response.citations);
     try {
       await navigator.clipboard.writeText(md);
       status.textContent = "Copied the answer and its sources as Markdown.";
     } catch {
       status.textContent = "The browser refused the clipboard; select the text below to copy it.";
-      answer.append(h("textarea", { class: "copy-fallback", attrs: { readonly: "", rows: "8", "aria-label": "Answer as Markdown" } }, md));
+      answer.append(
+        h(
+          "textarea",
+          { class: "copy-fallback", attrs: { readonly: "", rows: "8", "aria-label": "Answer as Markdown" } },
+          md,
+        ),
+      );
     }
   });
 
@@ -65,11 +88,15 @@ export function askPage(who: Who): HTMLElement {
   });
 
   async function ask(q: string, collection: string) {
-    if (!q) return;
+    if (!q) {
+      return;
+    }
     inflight?.abort();
     const ctrl = (inflight = new AbortController());
     current = null;
-    for (const el of [abstain, why, feedback, copy]) el.hidden = true;
+    for (const el of [abstain, why, feedback, copy]) {
+      el.hidden = true;
+    }
     fill(answer);
     fill(sources);
     status.textContent = "Searching…";
@@ -85,30 +112,42 @@ export function askPage(who: Who): HTMLElement {
         body: JSON.stringify({ question: q, stream: true, ...(collection ? { collection } : {}) }),
         signal: ctrl.signal,
       });
-      if (!res.ok || !res.body) throw await errorOf(res);
+      if (!res.ok || !res.body) {
+        throw await errorOf(res);
+      }
       for await (const ev of readSse(res.body)) {
         const data = JSON.parse(ev.data) as Record<string, unknown>;
         if (ev.event === "retrieval") {
-          for (const s of data.sources as Citation[]) known.set(s.n, s);
+          for (const s of data.sources as Citation[]) {
+            known.set(s.n, s);
+          }
           status.textContent = `Writing from ${known.size} source${known.size === 1 ? "" : "s"}…`;
         } else if (ev.event === "delta") {
           draft = data.restart ? "" : draft + String(data.text);
           renderAnswer(answer, draft, lookup, card);
         } else if (ev.event === "citations") {
-          for (const c of data.citations as Citation[]) known.set(c.n, c);
+          for (const c of data.citations as Citation[]) {
+            known.set(c.n, c);
+          }
         } else if (ev.event === "done") {
           const response = data as unknown as AskResponse;
           current = { question: q, response };
-          for (const c of response.citations) known.set(c.n, c);
+          for (const c of response.citations) {
+            known.set(c.n, c);
+          }
           show(response, lookup);
         } else if (ev.event === "error") {
           const e = (data as { error?: { message?: string } }).error;
           throw new Error(e?.message ?? "The answer failed.");
         }
       }
-      if (!current) throw new Error("The answer stream ended before the answer was complete.");
+      if (!current) {
+        throw new Error("The answer stream ended before the answer was complete.");
+      }
     } catch (err) {
-      if (ctrl.signal.aborted) return;
+      if (ctrl.signal.aborted) {
+        return;
+      }
       status.textContent = `Error: ${(err as Error).message}`;
     } finally {
       if (inflight === ctrl) {
@@ -128,7 +167,11 @@ export function askPage(who: Who): HTMLElement {
         h("strong", {}, "No answer: "),
         r.abstainReason ?? "the sources did not support an answer.",
         r.answerability
-          ? h("span", { class: "score" }, ` Answerability ${fmtNum(r.answerability.score)} (needs ${fmtNum(r.answerability.threshold)}).`)
+          ? h(
+              "span",
+              { class: "score" },
+              ` Answerability ${fmtNum(r.answerability.score)} (needs ${fmtNum(r.answerability.threshold)}).`,
+            )
           : null,
       );
       abstain.hidden = false;
@@ -174,7 +217,11 @@ function renderWhy(el: HTMLElement, v: Verification) {
   fill(
     el,
     h("summary", {}, summary),
-    h("p", { class: "muted" }, `Method ${v.method}, mode ${v.mode}; ${Math.round(v.supportedShare * 100)}% of claims supported.`),
+    h(
+      "p",
+      { class: "muted" },
+      `Method ${v.method}, mode ${v.mode}; ${Math.round(v.supportedShare * 100)}% of claims supported.`,
+    ),
     h(
       "ol",
       { class: "checks" },
@@ -198,10 +245,16 @@ function renderWhy(el: HTMLElement, v: Verification) {
 
 function renderFeedback(el: HTMLElement, queryId: string) {
   const result = h("span", { class: "muted", attrs: { role: "status", id: "feedback-status" } });
-  const comment = h("input", { attrs: { type: "text", id: "feedback-comment", maxlength: "2000", placeholder: "Optional comment" } });
+  const comment = h("input", {
+    attrs: { type: "text", id: "feedback-comment", maxlength: "2000", placeholder: "Optional comment" },
+  });
   const send = (rating: 1 | -1) => async () => {
     try {
-      await postJson("/feedback", { queryId, rating, ...(comment.value.trim() ? { comment: comment.value.trim() } : {}) });
+      await postJson("/feedback", {
+        queryId,
+        rating,
+        ...(comment.value.trim() ? { comment: comment.value.trim() } : {}),
+      });
       result.textContent = "Thanks: your rating is recorded.";
       up.disabled = down.disabled = true;
       up.setAttribute("aria-pressed", String(rating === 1));
@@ -214,5 +267,13 @@ function renderFeedback(el: HTMLElement, queryId: string) {
   const down = h("button", { attrs: { type: "button", id: "thumbs-down", "aria-pressed": "false" } }, "▼ Bad answer");
   up.addEventListener("click", send(1));
   down.addEventListener("click", send(-1));
-  fill(el, h("span", {}, "Was this answer useful?"), up, down, h("label", { class: "sr-only", attrs: { for: "feedback-comment" } }, "Comment"), comment, result);
+  fill(
+    el,
+    h("span", {}, "Was this answer useful?"),
+    up,
+    down,
+    h("label", { class: "sr-only", attrs: { for: "feedback-comment" } }, "Comment"),
+    comment,
+    result,
+  );
 }

@@ -10,7 +10,14 @@ export interface Series {
  * A time-series line chart (uPlot, bundled; loaded only with the Quality page). `times` are
  * seconds since the epoch, `span` the window shown. Resizes with its container, down to a phone's width.
  */
-export function lineChart(target: HTMLElement, title: string, span: [number, number], times: number[], series: Series[], yRange?: [number, number]): () => void {
+export function lineChart(
+  target: HTMLElement,
+  title: string,
+  span: [number, number],
+  times: number[],
+  series: Series[],
+  yRange?: [number, number],
+): () => void {
   const width = () => Math.max(280, target.clientWidth || 600);
   const chart = new uPlot(
     {
@@ -19,7 +26,16 @@ export function lineChart(target: HTMLElement, title: string, span: [number, num
       height: 220,
       // The whole window, not just the buckets that have answers: one busy hour must not fill the chart.
       scales: { x: { time: true, range: span }, ...(yRange ? { y: { range: yRange } } : {}) },
-      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: true, points: { show: true, size: 5 } }))],
+      series: [
+        {},
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.stroke,
+          width: 2,
+          spanGaps: true,
+          points: { show: true, size: 5 },
+        })),
+      ],
       axes: [{}, { size: 56 }],
     },
     [times, ...series.map((s) => s.values)],

@@ -19,7 +19,10 @@ async function route() {
   try {
     who ??= await json<Who>("/whoami");
   } catch (err) {
-    fill(main, h("p", { class: "error", attrs: { role: "alert" } }, `The service did not answer: ${(err as Error).message}`));
+    fill(
+      main,
+      h("p", { class: "error", attrs: { role: "alert" } }, `The service did not answer: ${(err as Error).message}`),
+    );
     return;
   }
   renderWho(who);
@@ -27,8 +30,11 @@ async function route() {
   const parts = path.split("/").filter(Boolean);
   const page = parts[0] ?? "ask";
   for (const a of document.querySelectorAll<HTMLAnchorElement>("nav a")) {
-    if (a.dataset.page === page) a.setAttribute("aria-current", "page");
-    else a.removeAttribute("aria-current");
+    if (a.dataset.page === page) {
+      a.setAttribute("aria-current", "page");
+    } else {
+      a.removeAttribute("aria-current");
+    }
   }
   if (page === "sources") {
     const p = sourcesPage(who);
@@ -52,13 +58,23 @@ async function route() {
 
 function renderWho(w: Who) {
   const el = document.getElementById("who")!;
-  if (!w.authentication) return fill(el, h("span", { class: "muted" }, "No authentication"));
+  if (!w.authentication) {
+    return fill(el, h("span", { class: "muted" }, "No authentication"));
+  }
   const signOut = h("button", { attrs: { type: "button", class: "link" } }, "Forget key");
   signOut.addEventListener("click", () => {
     forgetKey();
     location.reload();
   });
-  fill(el, h("span", { class: "muted" }, `Key ${w.keyId ?? ""} · ${w.allCollections ? "all collections" : w.collections.join(", ")}${w.admin ? " · admin" : ""} `), storedKey() ? signOut : null);
+  fill(
+    el,
+    h(
+      "span",
+      { class: "muted" },
+      `Key ${w.keyId ?? ""} · ${w.allCollections ? "all collections" : w.collections.join(", ")}${w.admin ? " · admin" : ""} `,
+    ),
+    storedKey() ? signOut : null,
+  );
 }
 
 window.addEventListener("hashchange", () => void route());

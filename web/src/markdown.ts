@@ -3,7 +3,9 @@ import type { Citation } from "./types.js";
 /** Where a citation points, in words: `guide.pdf, page 3 — Install › Linux`. */
 export function placeOf(c: Pick<Citation, "path" | "page" | "headingPath">): string {
   const parts = [c.path];
-  if (c.page !== null) parts.push(`page ${c.page}`);
+  if (c.page !== null) {
+    parts.push(`page ${c.page}`);
+  }
   const place = parts.join(", ");
   return c.headingPath.length ? `${place} — ${c.headingPath.join(" › ")}` : place;
 }
@@ -15,7 +17,9 @@ export function answerMarkdown(question: string, answer: string, citations: Cita
     lines.push("**Sources**", "");
     for (const c of [...citations].sort((a, b) => a.n - b.n)) {
       lines.push(`[${c.n}] ${placeOf(c)}`);
-      if (c.snippet) lines.push(`    > ${c.snippet.replace(/\s+/g, " ").trim()}`);
+      if (c.snippet) {
+        lines.push(`    > ${c.snippet.replace(/\s+/g, " ").trim()}`);
+      }
     }
   }
   return `${lines.join("\n").trimEnd()}\n`;

@@ -46,7 +46,17 @@ const WINDOWS = [
 ] as const;
 let since: string = "7d";
 // The figures an eval report is judged by first; the rest are in its .md beside the .json.
-const HEADLINE = ["ndcg@10", "recall@10", "recall@100", "faithfulness", "answerRelevancy", "contextPrecision", "abstentionAccuracy", "latencyP50Ms", "latencyP95Ms"];
+const HEADLINE = [
+  "ndcg@10",
+  "recall@10",
+  "recall@100",
+  "faithfulness",
+  "answerRelevancy",
+  "contextPrecision",
+  "abstentionAccuracy",
+  "latencyP50Ms",
+  "latencyP95Ms",
+];
 
 /** Quality over time: metric means and latency as charts, recent answers with feedback, eval reports. */
 export function qualityPage(): { el: HTMLElement; dispose: () => void } {
@@ -56,7 +66,11 @@ export function qualityPage(): { el: HTMLElement; dispose: () => void } {
   const recent = h("tbody", { attrs: { id: "recent-rows" } });
   const evals = h("div", { attrs: { id: "eval-reports" } });
   const error = h("p", { class: "error", attrs: { role: "alert", hidden: "" } });
-  const windowSelect = h("select", { attrs: { id: "quality-window" } }, ...WINDOWS.map(([v, label]) => h("option", { attrs: { value: v } }, label)));
+  const windowSelect = h(
+    "select",
+    { attrs: { id: "quality-window" } },
+    ...WINDOWS.map(([v, label]) => h("option", { attrs: { value: v } }, label)),
+  );
   windowSelect.value = since;
   windowSelect.addEventListener("change", () => {
     since = windowSelect.value;
@@ -78,7 +92,22 @@ export function qualityPage(): { el: HTMLElement; dispose: () => void } {
     h(
       "div",
       { class: "scroll" },
-      h("table", {}, h("thead", {}, h("tr", {}, ...["When", "Question", "Faithful", "Relevant", "Precision", "Latency", "Feedback"].map((t) => h("th", { attrs: { scope: "col" } }, t)))), recent),
+      h(
+        "table",
+        {},
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ...["When", "Question", "Faithful", "Relevant", "Precision", "Latency", "Feedback"].map((t) =>
+              h("th", { attrs: { scope: "col" } }, t),
+            ),
+          ),
+        ),
+        recent,
+      ),
     ),
     h("h2", {}, "Evaluation reports"),
     h("p", { class: "muted" }, "Written by npm run eval; the full tables are in the .md beside each report."),
@@ -98,7 +127,10 @@ export function qualityPage(): { el: HTMLElement; dispose: () => void } {
       renderSummary(summary);
       renderRecent(list.queries);
       renderEvals(reports.reports);
-      await renderCharts(series.buckets, [Date.parse(series.window.since) / 1000, Date.parse(series.window.until) / 1000]);
+      await renderCharts(series.buckets, [
+        Date.parse(series.window.since) / 1000,
+        Date.parse(series.window.until) / 1000,
+      ]);
     } catch (err) {
       error.textContent = `Could not load: ${(err as Error).message}`;
       error.hidden = false;
@@ -106,7 +138,13 @@ export function qualityPage(): { el: HTMLElement; dispose: () => void } {
   }
 
   function renderSummary(s: Summary) {
-    const card = (label: string, value: string, id?: string) => h("div", { class: "card" }, h("div", { class: "label" }, label), h("div", { class: "value", attrs: id ? { id } : {} }, value));
+    const card = (label: string, value: string, id?: string) =>
+      h(
+        "div",
+        { class: "card" },
+        h("div", { class: "label" }, label),
+        h("div", { class: "value", attrs: id ? { id } : {} }, value),
+      );
     fill(
       cards,
       card("Queries", String(s.queries), "q-queries"),
@@ -120,7 +158,9 @@ export function qualityPage(): { el: HTMLElement; dispose: () => void } {
   }
 
   async function renderCharts(buckets: Bucket[], span: [number, number]) {
-    for (const d of destroy) d();
+    for (const d of destroy) {
+      d();
+    }
     destroy = [];
     if (buckets.length === 0) {
       fill(metricsChart, h("p", { class: "muted" }, "No answers in this window yet."));
@@ -162,12 +202,22 @@ export function qualityPage(): { el: HTMLElement; dispose: () => void } {
               "tr",
               { attrs: { "data-query": r.id } },
               h("td", {}, fmtTime(r.createdAt)),
-              h("td", { class: "question" }, r.question, r.abstained ? h("span", { class: "badge removed" }, " abstained") : null),
+              h(
+                "td",
+                { class: "question" },
+                r.question,
+                r.abstained ? h("span", { class: "badge removed" }, " abstained") : null,
+              ),
               h("td", { class: "num" }, fmtNum(r.metrics?.faithfulness)),
               h("td", { class: "num" }, fmtNum(r.metrics?.answerRelevancy)),
               h("td", { class: "num" }, fmtNum(r.metrics?.contextPrecision)),
               h("td", { class: "num" }, fmtMs(r.totalMs)),
-              h("td", { class: "feedback-cell" }, r.feedback.up || r.feedback.down ? `${r.feedback.up} up, ${r.feedback.down} down` : "–", r.feedback.lastComment ? h("div", { class: "muted" }, r.feedback.lastComment) : null),
+              h(
+                "td",
+                { class: "feedback-cell" },
+                r.feedback.up || r.feedback.down ? `${r.feedback.up} up, ${r.feedback.down} down` : "–",
+                r.feedback.lastComment ? h("div", { class: "muted" }, r.feedback.lastComment) : null,
+              ),
             ),
           )
         : [h("tr", {}, h("td", { attrs: { colspan: "7" }, class: "muted" }, "No answers in this window."))]),
@@ -182,11 +232,19 @@ export function qualityPage(): { el: HTMLElement; dispose: () => void } {
             h(
               "div",
               { class: "eval" },
-              h("h3", {}, r.name ?? r.file, h("span", { class: "muted" }, ` ${r.kind ?? ""} · ${fmtTime(r.date)} · ${r.commit ?? ""}`)),
+              h(
+                "h3",
+                {},
+                r.name ?? r.file,
+                h("span", { class: "muted" }, ` ${r.kind ?? ""} · ${fmtTime(r.date)} · ${r.commit ?? ""}`),
+              ),
               h(
                 "dl",
                 { class: "figures" },
-                ...HEADLINE.filter((k) => k in r.figures).flatMap((k) => [h("dt", {}, k), h("dd", {}, k.endsWith("Ms") ? fmtMs(r.figures[k]) : fmtNum(r.figures[k], 3))]),
+                ...HEADLINE.filter((k) => k in r.figures).flatMap((k) => [
+                  h("dt", {}, k),
+                  h("dd", {}, k.endsWith("Ms") ? fmtMs(r.figures[k]) : fmtNum(r.figures[k], 3)),
+                ]),
               ),
             ),
           )
@@ -196,13 +254,17 @@ export function qualityPage(): { el: HTMLElement; dispose: () => void } {
 
   void load();
   const timer = setInterval(() => {
-    if (!document.hidden) void load();
+    if (!document.hidden) {
+      void load();
+    }
   }, 15_000);
   return {
     el,
     dispose: () => {
       clearInterval(timer);
-      for (const d of destroy) d();
+      for (const d of destroy) {
+        d();
+      }
     },
   };
 }

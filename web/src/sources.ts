@@ -20,7 +20,16 @@ interface Status {
   lastFailedReindex: Generation | null;
   documents: Counts;
   freshnessLagMs: number;
-  sources: Array<{ id: string; root: string; collection: string; documents: Counts; lastScanAt: string | null; lastEventAt: string | null; freshnessLagMs: number; staleCheckComplete: boolean }>;
+  sources: Array<{
+    id: string;
+    root: string;
+    collection: string;
+    documents: Counts;
+    lastScanAt: string | null;
+    lastEventAt: string | null;
+    freshnessLagMs: number;
+    staleCheckComplete: boolean;
+  }>;
   queue: { waiting: number | null; active: number | null; failed: number | null } | null;
 }
 interface Doc {
@@ -58,7 +67,12 @@ export function sourcesPage(who: Who): { el: HTMLElement; dispose: () => void } 
   const pager = h("div", { class: "pager" });
   const error = h("p", { class: "error", attrs: { role: "alert", hidden: "" } });
   const select = (id: string, label: string, options: string[], key: "status" | "collection" | "source") => {
-    const s = h("select", { attrs: { id } }, h("option", { attrs: { value: "" } }, "all"), ...options.map((o) => h("option", { attrs: { value: o } }, o)));
+    const s = h(
+      "select",
+      { attrs: { id } },
+      h("option", { attrs: { value: "" } }, "all"),
+      ...options.map((o) => h("option", { attrs: { value: o } }, o)),
+    );
     s.value = filters[key];
     s.addEventListener("change", () => {
       filters[key] = s.value;
@@ -83,15 +97,50 @@ export function sourcesPage(who: Who): { el: HTMLElement; dispose: () => void } 
       h(
         "table",
         {},
-        h("thead", {}, h("tr", {}, ...["Folder", "Collection", "Indexed", "Pending", "Failed", "Stale", "Freshness lag", "Last scan"].map((t) => h("th", { attrs: { scope: "col" } }, t)))),
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ...["Folder", "Collection", "Indexed", "Pending", "Failed", "Stale", "Freshness lag", "Last scan"].map(
+              (t) => h("th", { attrs: { scope: "col" } }, t),
+            ),
+          ),
+        ),
         sourceTable,
       ),
     ),
     h("h2", {}, "Failed documents"),
     failed,
     h("h2", {}, "Documents"),
-    h("div", { class: "filters" }, select("filter-status", "Status", ["pending", "indexed", "failed"], "status"), select("filter-collection", "Collection", who.collections, "collection"), sourceSelect),
-    h("div", { class: "scroll" }, h("table", { attrs: { id: "documents" } }, h("thead", {}, h("tr", {}, ...["Path", "Collection", "Status", "Chunks", "Indexed"].map((t) => h("th", { attrs: { scope: "col" } }, t)))), docRows)),
+    h(
+      "div",
+      { class: "filters" },
+      select("filter-status", "Status", ["pending", "indexed", "failed"], "status"),
+      select("filter-collection", "Collection", who.collections, "collection"),
+      sourceSelect,
+    ),
+    h(
+      "div",
+      { class: "scroll" },
+      h(
+        "table",
+        { attrs: { id: "documents" } },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ...["Path", "Collection", "Status", "Chunks", "Indexed"].map((t) =>
+              h("th", { attrs: { scope: "col" } }, t),
+            ),
+          ),
+        ),
+        docRows,
+      ),
+    ),
     pager,
   );
 
@@ -103,7 +152,11 @@ export function sourcesPage(who: Who): { el: HTMLElement; dispose: () => void } 
   async function refresh() {
     try {
       const q = new URLSearchParams({ limit: String(PAGE), offset: String(filters.offset) });
-      for (const k of ["status", "collection", "source"] as const) if (filters[k]) q.set(k, filters[k]);
+      for (const k of ["status", "collection", "source"] as const) {
+        if (filters[k]) {
+          q.set(k, filters[k]);
+        }
+      }
       const [status, page, fails] = await Promise.all([
         json<Status>("/status"),
         json<DocPage>(`/documents?${q}`),
@@ -118,7 +171,15 @@ export function sourcesPage(who: Who): { el: HTMLElement; dispose: () => void } 
       const ids = status.sources.map((s) => s.id).join(",");
       if (ids !== sourceIds) {
         sourceIds = ids;
-        fill(sourceSelect, select("filter-source", "Source", status.sources.map((s) => s.id), "source"));
+        fill(
+          sourceSelect,
+          select(
+            "filter-source",
+            "Source",
+            status.sources.map((s) => s.id),
+            "source",
+          ),
+        );
       }
       const failsSig = JSON.stringify(fails.documents);
       const pageSig = JSON.stringify([page, filters.offset]);
@@ -128,12 +189,21 @@ export function sourcesPage(who: Who): { el: HTMLElement; dispose: () => void } 
           failed,
           ...(fails.documents.length
             ? fails.documents.map((d) =>
-                h("li", {}, h("a", { attrs: { href: `#/source/${d.id}` } }, d.path), ` (${d.collection}) `, h("code", {}, d.errorCode ?? "failed"), h("div", { class: "reason" }, d.error ?? "")),
+                h(
+                  "li",
+                  {},
+                  h("a", { attrs: { href: `#/source/${d.id}` } }, d.path),
+                  ` (${d.collection}) `,
+                  h("code", {}, d.errorCode ?? "failed"),
+                  h("div", { class: "reason" }, d.error ?? ""),
+                ),
               )
             : [h("li", { class: "muted" }, "None.")]),
         );
       }
-      if (pageSig === lastPage) return;
+      if (pageSig === lastPage) {
+        return;
+      }
       lastPage = pageSig;
       fill(
         docRows,
@@ -159,7 +229,9 @@ export function sourcesPage(who: Who): { el: HTMLElement; dispose: () => void } 
       };
       prev.addEventListener("click", goTo(Math.max(0, filters.offset - PAGE)));
       next.addEventListener("click", goTo(page.nextOffset ?? filters.offset));
-      const shown = page.documents.length ? `${page.offset + 1}–${page.offset + page.documents.length} of ${page.total}` : `0 of ${page.total}`;
+      const shown = page.documents.length
+        ? `${page.offset + 1}–${page.offset + page.documents.length} of ${page.total}`
+        : `0 of ${page.total}`;
       fill(pager, prev, h("span", {}, shown), next);
     } catch (err) {
       error.textContent = `Could not refresh: ${(err as Error).message}`;
@@ -168,7 +240,13 @@ export function sourcesPage(who: Who): { el: HTMLElement; dispose: () => void } 
   }
 
   function renderStatus(s: Status) {
-    const card = (label: string, value: string, id?: string) => h("div", { class: "card" }, h("div", { class: "label" }, label), h("div", { class: "value", attrs: id ? { id } : {} }, value));
+    const card = (label: string, value: string, id?: string) =>
+      h(
+        "div",
+        { class: "card" },
+        h("div", { class: "label" }, label),
+        h("div", { class: "value", attrs: id ? { id } : {} }, value),
+      );
     fill(
       summary,
       card("Indexed", String(s.documents.indexed), "count-indexed"),
@@ -180,9 +258,17 @@ export function sourcesPage(who: Who): { el: HTMLElement; dispose: () => void } 
       card("Index generation", s.generation ? `#${s.generation.id}` : "none"),
     );
     const r = s.reindex;
-    const button = who.admin ? h("button", { attrs: { type: "button", id: "reindex-button" } }, "Re-index everything") : null;
+    const button = who.admin
+      ? h("button", { attrs: { type: "button", id: "reindex-button" } }, "Re-index everything")
+      : null;
     button?.addEventListener("click", async () => {
-      if (!confirm("Build a new index generation from every document? Answers keep using the current one until it is done.")) return;
+      if (
+        !confirm(
+          "Build a new index generation from every document? Answers keep using the current one until it is done.",
+        )
+      ) {
+        return;
+      }
       try {
         await postJson("/admin/reindex", {});
         void refresh();
@@ -191,7 +277,9 @@ export function sourcesPage(who: Who): { el: HTMLElement; dispose: () => void } 
         error.hidden = false;
       }
     });
-    if (button && r) button.disabled = true;
+    if (button && r) {
+      button.disabled = true;
+    }
     fill(
       reindex,
       s.generation ? h("p", { class: "muted" }, `Embedder ${s.generation.embedderKey}`) : null,
@@ -200,10 +288,22 @@ export function sourcesPage(who: Who): { el: HTMLElement; dispose: () => void } 
             "p",
             {},
             `Re-index to generation #${r.id}: ${r.progress.done} of ${r.progress.total} documents${r.progress.failed ? `, ${r.progress.failed} failed` : ""} `,
-            h("progress", { attrs: { max: String(Math.max(1, r.progress.total)), value: String(r.progress.done), "aria-label": "Re-index progress" } }),
+            h("progress", {
+              attrs: {
+                max: String(Math.max(1, r.progress.total)),
+                value: String(r.progress.done),
+                "aria-label": "Re-index progress",
+              },
+            }),
           )
         : null,
-      s.lastFailedReindex ? h("p", { class: "warn" }, `The last re-index (#${s.lastFailedReindex.id}) failed${s.lastFailedReindex.error ? `: ${s.lastFailedReindex.error}` : "."}`) : null,
+      s.lastFailedReindex
+        ? h(
+            "p",
+            { class: "warn" },
+            `The last re-index (#${s.lastFailedReindex.id}) failed${s.lastFailedReindex.error ? `: ${s.lastFailedReindex.error}` : "."}`,
+          )
+        : null,
       button,
     );
     fill(
@@ -228,7 +328,9 @@ export function sourcesPage(who: Who): { el: HTMLElement; dispose: () => void } 
   void refresh();
   // Polling, paused while the tab is hidden: a dropped file shows up as pending, then indexed.
   const timer = setInterval(() => {
-    if (!document.hidden) void refresh();
+    if (!document.hidden) {
+      void refresh();
+    }
   }, POLL_MS);
   return { el, dispose: () => clearInterval(timer) };
 }

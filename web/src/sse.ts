@@ -12,17 +12,23 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) break;
+      if (done) {
+        break;
+      }
       buffer += decoder.decode(value, { stream: true });
       let cut: RegExpExecArray | null;
       while ((cut = /\r?\n\r?\n/.exec(buffer))) {
         const ev = parse(buffer.slice(0, cut.index));
         buffer = buffer.slice(cut.index + cut[0].length);
-        if (ev) yield ev;
+        if (ev) {
+          yield ev;
+        }
       }
     }
     const last = parse(buffer + decoder.decode());
-    if (last) yield last;
+    if (last) {
+      yield last;
+    }
   } finally {
     reader.releaseLock();
   }
@@ -32,8 +38,11 @@ function parse(block: string): SseEvent | null {
   let event = "message";
   const data: string[] = [];
   for (const line of block.split(/\r?\n/)) {
-    if (line.startsWith("event:")) event = line.slice(6).trim();
-    else if (line.startsWith("data:")) data.push(line.slice(line[5] === " " ? 6 : 5));
+    if (line.startsWith("event:")) {
+      event = line.slice(6).trim();
+    } else if (line.startsWith("data:")) {
+      data.push(line.slice(line[5] === " " ? 6 : 5));
+    }
   }
   return data.length ? { event, data: data.join("\n") } : null;
 }

@@ -16,8 +16,11 @@ interface DocumentText {
 // Back to where the citation was clicked (the Ask page keeps its answer); the Ask page when opened directly.
 function back(ev: MouseEvent) {
   ev.preventDefault();
-  if (history.length > 1) history.back();
-  else location.hash = "#/ask";
+  if (history.length > 1) {
+    history.back();
+  } else {
+    location.hash = "#/ask";
+  }
 }
 
 /**
@@ -44,20 +47,46 @@ export function viewerPage(documentId: string, params: URLSearchParams): { el: H
     const page = chunk?.page ?? (Number.isInteger(pageParam) && pageParam > 0 ? pageParam : null);
     el.querySelector("h1")!.textContent = doc.path;
     const notes = [
-      h("p", { class: "muted" }, `${doc.collection} · ${doc.format}${doc.pageCount ? ` · ${doc.pageCount} pages` : ""}${doc.title ? ` · ${doc.title}` : ""}`),
-      doc.changed ? h("p", { class: "warn" }, "The file has changed since it was indexed: the highlight may be off until it is indexed again.") : null,
-      params.get("chunk") && !chunk ? h("p", { class: "warn" }, "The cited passage is no longer in the index (the file was re-indexed); showing the document.") : null,
+      h(
+        "p",
+        { class: "muted" },
+        `${doc.collection} · ${doc.format}${doc.pageCount ? ` · ${doc.pageCount} pages` : ""}${doc.title ? ` · ${doc.title}` : ""}`,
+      ),
+      doc.changed
+        ? h(
+            "p",
+            { class: "warn" },
+            "The file has changed since it was indexed: the highlight may be off until it is indexed again.",
+          )
+        : null,
+      params.get("chunk") && !chunk
+        ? h(
+            "p",
+            { class: "warn" },
+            "The cited passage is no longer in the index (the file was re-indexed); showing the document.",
+          )
+        : null,
     ];
     let pdf: HTMLElement | null = null;
     if (doc.format === "pdf") {
       const res = await api(`/documents/${encodeURIComponent(documentId)}/content`);
-      if (!res.ok) throw await errorOf(res);
+      if (!res.ok) {
+        throw await errorOf(res);
+      }
       blobUrl = URL.createObjectURL(new Blob([await res.arrayBuffer()], { type: "application/pdf" }));
       const at = `${blobUrl}#page=${page ?? 1}`;
       pdf = h(
         "div",
         { class: "pdf" },
-        h("p", {}, h("a", { attrs: { href: at, target: "_blank", rel: "noopener", id: "pdf-link" } }, `Open the PDF at page ${page ?? 1}`)),
+        h(
+          "p",
+          {},
+          h(
+            "a",
+            { attrs: { href: at, target: "_blank", rel: "noopener", id: "pdf-link" } },
+            `Open the PDF at page ${page ?? 1}`,
+          ),
+        ),
         h("iframe", { attrs: { src: at, title: `${doc.path}, page ${page ?? 1}`, id: "pdf-frame" } }),
       );
     }
@@ -66,7 +95,9 @@ export function viewerPage(documentId: string, params: URLSearchParams): { el: H
     if (chunk && chunk.end <= doc.text.length) {
       mark = h("mark", { attrs: { id: "cited", tabindex: "-1" } }, doc.text.slice(chunk.start, chunk.end));
       text.append(doc.text.slice(0, chunk.start), mark, doc.text.slice(chunk.end));
-    } else text.append(doc.text);
+    } else {
+      text.append(doc.text);
+    }
     fill(
       body,
       ...notes,
@@ -84,7 +115,9 @@ export function viewerPage(documentId: string, params: URLSearchParams): { el: H
   return {
     el,
     dispose: () => {
-      if (blobUrl) URL.revokeObjectURL(blobUrl);
+      if (blobUrl) {
+        URL.revokeObjectURL(blobUrl);
+      }
     },
   };
 }

@@ -16,7 +16,12 @@ export const adminReindexRoute = new Hono<AppEnv>().post("/", async (c) => {
   requireCore(core);
   requireCore(admin);
   // A re-index reads and rewrites every tenant's documents: only an admin key for all collections may start one.
-  if (scopeOf(c) !== null) throw new ApiError("forbidden", "Re-indexing covers every collection; it needs an admin key for all collections (*).");
+  if (scopeOf(c) !== null) {
+    throw new ApiError(
+      "forbidden",
+      "Re-indexing covers every collection; it needs an admin key for all collections (*).",
+    );
+  }
   const body = await parseJsonBody(c, ReindexRequestSchema, { optional: true });
   // A refusal (ReindexError) is answered by the app's error mapping (services/api/errors.ts).
   const { generationId } = await admin.startReindex(body.embeddingModel);

@@ -36,7 +36,13 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
   const scope = scopeOf(c);
   // A follow-up ("and who designed it?") is answered as the standalone question its history makes of it.
   const asked = await standaloneQuestion(c, req);
-  const guard = withConversation(createAnswerGuard(asked.question, { injectionMode: config.INJECTION_MODE ?? "flag", maskAnswers: config.PII_MASK_ANSWERS ?? false }), asked);
+  const guard = withConversation(
+    createAnswerGuard(asked.question, {
+      injectionMode: config.INJECTION_MODE ?? "flag",
+      maskAnswers: config.PII_MASK_ANSWERS ?? false,
+    }),
+    asked,
+  );
   // An explicit `stream: false` wins over the Accept header.
   const streaming = req.stream ?? (c.req.header("accept") ?? "").toLowerCase().includes("text/event-stream");
   requireCore(core);
@@ -55,10 +61,18 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
     );
   }
   const onJudgeError = (err: unknown) =>
-    log.warn("metrics judge failed; metrics use the default method", { requestId: c.var.requestId, judge: metricsJudge?.name, err });
+    log.warn("metrics judge failed; metrics use the default method", {
+      requestId: c.var.requestId,
+      judge: metricsJudge?.name,
+      err,
+    });
   const served = answerDepsOf(core, config, { generator, reranker, metricsJudge, onJudgeError });
   // Per request: the tenant's view of the store, and the reranker behind the injection screen.
-  const deps: AnswerDeps = { ...served, store: scopedStore(core.store, scope), reranker: guard.screen(served.reranker) };
+  const deps: AnswerDeps = {
+    ...served,
+    store: scopedStore(core.store, scope),
+    reranker: guard.screen(served.reranker),
+  };
   // The metrics are computed after the response unless the request asks for them (issue 14).
   let measure: (() => Promise<QueryMetrics>) | undefined;
   const input: AnswerInput = {
@@ -101,7 +115,9 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
       log.error("query log write failed", { requestId: c.var.requestId, err });
       return;
     }
-    if (measure) await deferMetrics(c.var.deps, response.queryId, measure);
+    if (measure) {
+      await deferMetrics(c.var.deps, response.queryId, measure);
+    }
   };
   // Past validation, before any work: above MAX_ANSWERS_IN_FLIGHT, 503 overloaded at once.
   const slot = admitAnswer(c, c.var.deps.admission, () => c.var.deps.metrics?.askShed.inc());
@@ -119,7 +135,9 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
 
 /** Latency to the complete answer (streamed or not), tokens, abstentions, verifier removals. */
 function observeAnswer(metrics: Metrics | undefined, r: AskResponse, streaming: boolean, seconds: number) {
-  if (!metrics) return;
+  if (!metrics) {
+    return;
+  }
   metrics.askDuration.observe({ mode: streaming ? "stream" : "json" }, seconds);
   metrics.askTokens.inc({ kind: "context" }, r.usage.contextTokens);
   metrics.askTokens.inc({ kind: "answer" }, r.usage.answerTokens);
@@ -130,7 +148,9 @@ function observeAnswer(metrics: Metrics | undefined, r: AskResponse, streaming: 
   metrics.verifierRemovals.inc({ kind: "citation" }, r.verification.citationsRemoved);
   for (const name of QUALITY_METRIC_NAMES) {
     const value = r.metrics?.[name];
-    if (typeof value === "number") metrics.answerQuality.observe({ metric: name }, value);
+    if (typeof value === "number") {
+      metrics.answerQuality.observe({ metric: name }, value);
+    }
   }
 }
 
@@ -166,7 +186,9 @@ function streamAnswer(
       await record(response);
       await send("done", response);
     } catch (err) {
-      if (abort.signal.aborted) return;
+      if (abort.signal.aborted) {
+        return;
+      }
       // The one error mapping (codes, no internals, logging) is the app's; reuse its body.
       const res = await onError(c.var.deps.log)(err instanceof Error ? err : new Error(String(err)), c);
       await send("error", await res.json());

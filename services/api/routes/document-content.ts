@@ -29,25 +29,43 @@ export const documentContentRoute = new Hono<AppEnv>().get("/:id/content", async
   const id = c.req.param("id");
   const { view } = parseQuery(c, ContentQuerySchema);
   const { core, config } = c.var.deps;
-  if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
-  const doc = z.uuid().safeParse(id).success ? await createDocumentQueries(core.database.db, scopeOf(c)).get(id) : undefined;
-  if (!doc) throw new ApiError("not_found", `No document with id ${JSON.stringify(id.slice(0, 80))}.`);
+  if (!core) {
+    throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  }
+  const doc = z.uuid().safeParse(id).success
+    ? await createDocumentQueries(core.database.db, scopeOf(c)).get(id)
+    : undefined;
+  if (!doc) {
+    throw new ApiError("not_found", `No document with id ${JSON.stringify(id.slice(0, 80))}.`);
+  }
 
   let bytes: Uint8Array;
   try {
     // The same containment checks as ingestion: no `..`, no symbolic link out of the watched folder.
-    const read = await readSourceFile(resolveInside(doc.root, doc.path), doc.path, config.MAX_FILE_BYTES ?? 50 * 1024 * 1024, doc.root);
-    if (read.kind === "gone") throw new ApiError("not_found", `"${doc.path}" is no longer in its watched folder.`);
+    const read = await readSourceFile(
+      resolveInside(doc.root, doc.path),
+      doc.path,
+      config.MAX_FILE_BYTES ?? 50 * 1024 * 1024,
+      doc.root,
+    );
+    if (read.kind === "gone") {
+      throw new ApiError("not_found", `"${doc.path}" is no longer in its watched folder.`);
+    }
     bytes = read.bytes;
   } catch (err) {
-    if (isPipelineError(err) && !err.retryable) throw new ApiError("not_found", `"${doc.path}" cannot be shown: ${err.message}`);
+    if (isPipelineError(err) && !err.retryable) {
+      throw new ApiError("not_found", `"${doc.path}" cannot be shown: ${err.message}`);
+    }
     throw err;
   }
 
   if (view === "raw") {
     // With PII_MASK_INGEST the index holds masked text only; the file itself would hand out what was masked.
     if (core.maskPiiOnIngest) {
-      throw new ApiError("forbidden", "PII_MASK_INGEST is on: only the masked text (view=text) of a document is served, not the file.");
+      throw new ApiError(
+        "forbidden",
+        "PII_MASK_INGEST is on: only the masked text (view=text) of a document is served, not the file.",
+      );
     }
     const pdf = doc.format === "pdf" || doc.path.toLowerCase().endsWith(".pdf");
     return new Response(bytes, {
@@ -65,7 +83,9 @@ export const documentContentRoute = new Hono<AppEnv>().get("/:id/content", async
     const raw = await parseDocument(bytes, doc.path);
     parsed = core.maskPiiOnIngest ? { ...raw, ...maskParsedText(raw) } : raw;
   } catch (err) {
-    if (isPipelineError(err) && !err.retryable) throw new ApiError("not_found", `"${doc.path}" cannot be shown: ${err.message}`);
+    if (isPipelineError(err) && !err.retryable) {
+      throw new ApiError("not_found", `"${doc.path}" cannot be shown: ${err.message}`);
+    }
     throw err;
   }
   await core.refresh();

@@ -16,7 +16,11 @@ export const documentRoute = new Hono<AppEnv>().get("/:id", async (c) => {
   requireCore(core);
   // Another tenant's id reads as unknown (the scope is in the query), so ids do not leak.
   // A malformed id cannot name a document; answer as for an unknown one (and spare the uuid cast error).
-  const doc = z.uuid().safeParse(id).success ? await createDocumentQueries(core.database.db, scopeOf(c)).get(id) : undefined;
-  if (!doc) throw new ApiError("not_found", `No document with id ${JSON.stringify(id.slice(0, 80))}.`);
+  const doc = z.uuid().safeParse(id).success
+    ? await createDocumentQueries(core.database.db, scopeOf(c)).get(id)
+    : undefined;
+  if (!doc) {
+    throw new ApiError("not_found", `No document with id ${JSON.stringify(id.slice(0, 80))}.`);
+  }
   return c.json(doc);
 });

@@ -24,6 +24,8 @@ export const feedbackRoute = new Hono<AppEnv>().post("/", async (c) => {
   requireCore(core);
   // Another tenant's queryId is answered as unknown (404, not 403), so query ids do not leak.
   const row = await core.catalog.recordFeedback({ queryId, rating, comment: comment || null }, scopeOf(c));
-  if (!row) throw new ApiError("not_found", `No answer with queryId ${queryId}; feedback rates a logged /ask response.`);
+  if (!row) {
+    throw new ApiError("not_found", `No answer with queryId ${queryId}; feedback rates a logged /ask response.`);
+  }
   return c.json({ id: row.id, queryId, rating }, 201);
 });

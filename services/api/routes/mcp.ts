@@ -14,11 +14,24 @@ import type { AppEnv } from "../context.js";
 export const mcpRoute = new Hono<AppEnv>().all("/", async (c) => {
   if (c.req.method !== "POST") {
     c.header("Allow", "POST");
-    return c.json({ jsonrpc: "2.0", error: { code: -32000, message: "This MCP endpoint is stateless: POST JSON-RPC messages to it." }, id: null }, 405);
+    return c.json(
+      {
+        jsonrpc: "2.0",
+        error: { code: -32000, message: "This MCP endpoint is stateless: POST JSON-RPC messages to it." },
+        id: null,
+      },
+      405,
+    );
   }
   const asker = { principal: c.var.principal, requestId: c.var.requestId, log: c.var.log };
-  const server = createMcpServer(createRagBackend(c.var.deps, asker, c.req.raw.signal), c.var.deps.config.MAX_QUESTION_CHARS);
-  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+  const server = createMcpServer(
+    createRagBackend(c.var.deps, asker, c.req.raw.signal),
+    c.var.deps.config.MAX_QUESTION_CHARS,
+  );
+  const transport = new WebStandardStreamableHTTPServerTransport({
+    sessionIdGenerator: undefined,
+    enableJsonResponse: true,
+  });
   await server.connect(transport);
   try {
     return await transport.handleRequest(c.req.raw);

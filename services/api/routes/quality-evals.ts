@@ -25,7 +25,9 @@ const str = (v: unknown) => (typeof v === "string" ? v : null);
 export const qualityEvalsRoute = new Hono<AppEnv>().get("/", async (c) => {
   const dir = c.var.deps.config.EVAL_REPORTS_DIR ?? "./eval-reports";
   const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === "ENOENT" || err.code === "ENOTDIR") return [] as string[];
+    if (err.code === "ENOENT" || err.code === "ENOTDIR") {
+      return [] as string[];
+    }
     throw err;
   });
   const reports: EvalReportSummary[] = [];
@@ -33,8 +35,12 @@ export const qualityEvalsRoute = new Hono<AppEnv>().get("/", async (c) => {
   for (const file of names.filter((n) => n.endsWith(".json")).sort()) {
     try {
       const raw: unknown = JSON.parse(await readFile(join(dir, file), "utf8"));
-      if (!isRecord(raw) || !isRecord(raw.figures)) throw new Error("no figures object");
-      const figures = Object.fromEntries(Object.entries(raw.figures).filter((e): e is [string, number] => typeof e[1] === "number"));
+      if (!isRecord(raw) || !isRecord(raw.figures)) {
+        throw new Error("no figures object");
+      }
+      const figures = Object.fromEntries(
+        Object.entries(raw.figures).filter((e): e is [string, number] => typeof e[1] === "number"),
+      );
       reports.push({
         file,
         kind: str(raw.kind),

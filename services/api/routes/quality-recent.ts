@@ -12,9 +12,14 @@ import { windowAndExtra } from "./quality-series.js";
 export const qualityRecentRoute = new Hono<AppEnv>().get("/", async (c) => {
   const { filter, extra } = windowAndExtra(
     c,
-    z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), bucket: z.undefined({ error: "unknown parameter bucket" }) }),
+    z.object({
+      limit: z.coerce.number().int().min(1).max(100).default(20),
+      bucket: z.undefined({ error: "unknown parameter bucket" }),
+    }),
   );
   const { core } = c.var.deps;
-  if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  if (!core) {
+    throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  }
   return c.json({ queries: await createQualitySeries(core.database.db).recent(filter, extra.limit) });
 });

@@ -24,12 +24,19 @@ const BucketSchema = z
  * The `?since=&until=&collection=` window of GET /quality, scoped to the caller's collections,
  * plus this route's own parameters (parsed by `extra`).
  */
-export function windowAndExtra<S extends z.ZodType>(c: Context<AppEnv>, extra: S): { filter: QualityFilter; extra: z.infer<S> } {
+export function windowAndExtra<S extends z.ZodType>(
+  c: Context<AppEnv>,
+  extra: S,
+): { filter: QualityFilter; extra: z.infer<S> } {
   const { bucket, limit, ...rest } = c.req.query();
   const window = qualityQuerySchema(new Date()).safeParse(rest);
-  if (!window.success) throw invalid(window.error);
+  if (!window.success) {
+    throw invalid(window.error);
+  }
   const own = extra.safeParse({ bucket, limit });
-  if (!own.success) throw invalid(own.error);
+  if (!own.success) {
+    throw invalid(own.error);
+  }
   requireCollection(c, window.data.collection);
   const scope = scopeOf(c);
   return { filter: { ...window.data, ...(scope ? { collections: scope } : {}) }, extra: own.data };
@@ -41,14 +48,26 @@ export function windowAndExtra<S extends z.ZodType>(c: Context<AppEnv>, extra: S
  * rate, mean faithfulness, answer relevancy and context precision, latency p50 and p95.
  */
 export const qualitySeriesRoute = new Hono<AppEnv>().get("/", async (c) => {
-  const { filter, extra } = windowAndExtra(c, z.object({ bucket: BucketSchema.optional(), limit: z.undefined({ error: "unknown parameter limit" }) }));
+  const { filter, extra } = windowAndExtra(
+    c,
+    z.object({ bucket: BucketSchema.optional(), limit: z.undefined({ error: "unknown parameter limit" }) }),
+  );
   const spanS = (filter.until.getTime() - filter.since.getTime()) / 1000;
   const bucketS = extra.bucket ?? NICE_S.find((s) => spanS / s <= 60) ?? NICE_S.at(-1)!;
   if (spanS / bucketS > MAX_BUCKETS) {
-    throw new ApiError("invalid_request", `bucket: ${bucketS} s buckets would cut this window into more than ${MAX_BUCKETS}; choose a larger bucket.`);
+    throw new ApiError(
+      "invalid_request",
+      `bucket: ${bucketS} s buckets would cut this window into more than ${MAX_BUCKETS}; choose a larger bucket.`,
+    );
   }
   const { core } = c.var.deps;
-  if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  if (!core) {
+    throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  }
   const buckets = await createQualitySeries(core.database.db).series(filter, bucketS);
-  return c.json({ window: { since: filter.since.toISOString(), until: filter.until.toISOString() }, bucketSeconds: bucketS, buckets });
+  return c.json({
+    window: { since: filter.since.toISOString(), until: filter.until.toISOString() },
+    bucketSeconds: bucketS,
+    buckets,
+  });
 });

@@ -18,5 +18,7 @@ export const qualityRoute = new Hono<AppEnv>().get("/", async (c) => {
   // Tenancy: a named collection outside the key's scope is unknown; without one, only the key's own collections count.
   requireCollection(c, q.collection);
   const scope = scopeOf(c);
-  return c.json(await createQualityQueries(core.database.db).summary({ ...q, ...(scope ? { collections: scope } : {}) }));
+  return c.json(
+    await createQualityQueries(core.database.db).summary({ ...q, ...(scope ? { collections: scope } : {}) }),
+  );
 });

@@ -15,10 +15,16 @@ const QueryIdSchema = z.uuid({ error: "the query id must be the queryId of an /a
  */
 export const queriesRoute = new Hono<AppEnv>().get("/:id/metrics", async (c) => {
   const id = QueryIdSchema.safeParse(c.req.param("id"));
-  if (!id.success) throw new ApiError("invalid_request", id.error.issues[0]?.message ?? "invalid query id");
+  if (!id.success) {
+    throw new ApiError("invalid_request", id.error.issues[0]?.message ?? "invalid query id");
+  }
   const { core } = c.var.deps;
-  if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  if (!core) {
+    throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  }
   const found = await createQueryMetricsStore(core.database.db).read(id.data, scopeOf(c));
-  if (!found) throw new ApiError("not_found", `No answer with queryId ${id.data}.`);
+  if (!found) {
+    throw new ApiError("not_found", `No answer with queryId ${id.data}.`);
+  }
   return c.json(found);
 });

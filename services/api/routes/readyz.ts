@@ -9,7 +9,10 @@ import type { AppEnv } from "../context.js";
 export const readyzRoute = new Hono<AppEnv>().get("/", (c) => {
   const { core, startupError } = c.var.deps;
   if (!core) {
-    return c.json({ status: startupError ? "failed" : "starting", migrations: false, model: false, error: startupError }, 503);
+    return c.json(
+      { status: startupError ? "failed" : "starting", migrations: false, model: false, error: startupError },
+      503,
+    );
   }
   return c.json({
     status: "ready",

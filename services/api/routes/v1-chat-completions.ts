@@ -23,7 +23,9 @@ import { scopeOf } from "../tenant.js";
 export const chatCompletionsRoute = new Hono<AppEnv>().post("/", async (c) => {
   const req = await parseJsonBody(c, ChatCompletionRequestSchema);
   const { deps } = c.var;
-  if (!deps.core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  if (!deps.core) {
+    throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  }
   await requireKnownCollection(deps.core, scopeOf(c), req.model, {
     what: "model (collection)",
     details: { openai: { code: "model_not_found", param: "model" } },
@@ -32,10 +34,14 @@ export const chatCompletionsRoute = new Hono<AppEnv>().post("/", async (c) => {
   const asker = { principal: c.var.principal, requestId: c.var.requestId, log: c.var.log };
   const answer = await askThroughRoute(deps, asker, { question, collection: req.model, history }, c.req.raw.signal);
   const usage = chatUsage(answer, deps.generator.promptTokens(answer.conversation?.rewrittenQuestion ?? question));
-  if (!req.stream) return c.json(toChatCompletion(answer, req.model, usage));
+  if (!req.stream) {
+    return c.json(toChatCompletion(answer, req.model, usage));
+  }
   const chunks = toChatChunks(answer, req.model, usage, req.stream_options?.include_usage === true);
   return streamSSE(c, async (stream) => {
-    for (const chunk of chunks) await stream.writeSSE({ data: JSON.stringify(chunk) });
+    for (const chunk of chunks) {
+      await stream.writeSSE({ data: JSON.stringify(chunk) });
+    }
     await stream.writeSSE({ data: "[DONE]" });
   });
 });

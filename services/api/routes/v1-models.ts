@@ -20,13 +20,17 @@ const model = (name: string, lastIndexedAt: string | null) => ({
 export const modelsRoute = new Hono<AppEnv>()
   .get("/", async (c) => {
     const { core } = c.var.deps;
-    if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+    if (!core) {
+      throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+    }
     const all = await listCollections(core.database.db, scopeOf(c));
     return c.json({ object: "list", data: all.map((m) => model(m.name, m.lastIndexedAt)) });
   })
   .get("/:id", async (c) => {
     const { core } = c.var.deps;
-    if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+    if (!core) {
+      throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+    }
     const found = await requireKnownCollection(core, scopeOf(c), c.req.param("id"), {
       what: "model (collection)",
       details: { openai: { code: "model_not_found", param: "model" } },

@@ -22,7 +22,11 @@ export const APP_CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-const TYPES: Record<string, string> = { js: "text/javascript; charset=utf-8", css: "text/css; charset=utf-8", html: "text/html; charset=utf-8" };
+const TYPES: Record<string, string> = {
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  html: "text/html; charset=utf-8",
+};
 const ASSET = /^[\w-]{1,64}\.(js|css)$/;
 
 /**
@@ -33,14 +37,18 @@ const ASSET = /^[\w-]{1,64}\.(js|css)$/;
 export function webRoute(dir: string = WEB_DIST) {
   let ready: Promise<unknown> | undefined;
   const ensureBuilt = () =>
-    (ready ??= access(join(dir, "index.html")).catch(() => buildWeb(dir)).catch((err: unknown) => {
-      ready = undefined;
-      throw err;
-    }));
+    (ready ??= access(join(dir, "index.html"))
+      .catch(() => buildWeb(dir))
+      .catch((err: unknown) => {
+        ready = undefined;
+        throw err;
+      }));
   const serve = async (file: string, cache: string) => {
     await ensureBuilt();
     const body = await readFile(join(dir, file)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") throw new ApiError("not_found", `No file ${JSON.stringify(file)} in the web app.`);
+      if (err.code === "ENOENT") {
+        throw new ApiError("not_found", `No file ${JSON.stringify(file)} in the web app.`);
+      }
       throw err;
     });
     return new Response(body, {
@@ -55,7 +63,9 @@ export function webRoute(dir: string = WEB_DIST) {
     .get("/", () => serve("index.html", "no-cache"))
     .get("/app/:file", (c) => {
       const file = c.req.param("file");
-      if (!ASSET.test(file)) throw new ApiError("not_found", "No such file in the web app.");
+      if (!ASSET.test(file)) {
+        throw new ApiError("not_found", "No such file in the web app.");
+      }
       return serve(file, "no-cache");
     });
 }

@@ -12,11 +12,14 @@ import { ApiError } from "../errors.js";
  */
 export const whoamiRoute = new Hono<AppEnv>().get("/", async (c) => {
   const { core } = c.var.deps;
-  if (!core) throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  if (!core) {
+    throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
+  }
   const p = c.var.principal;
   let collections: string[];
-  if (p.collections) collections = [...p.collections].sort();
-  else {
+  if (p.collections) {
+    collections = [...p.collections].sort();
+  } else {
     const rows = await queryRows<{ collection: string }>(
       core.database.db,
       sql`SELECT collection FROM sources UNION SELECT collection FROM documents ORDER BY 1`,

@@ -73,7 +73,9 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
       await untilReady(producer, READY_TIMEOUT_MS, () => lastError);
       return await op();
     } catch (err) {
-      throw new QueueUnavailableError(`Cannot ${what}: Redis at ${where} is unavailable (${(err as Error).message}).`, { cause: err });
+      throw new QueueUnavailableError(`Cannot ${what}: Redis at ${where} is unavailable (${(err as Error).message}).`, {
+        cause: err,
+      });
     }
   }
 
@@ -94,10 +96,14 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
       }
       if (state === "completed" || state === "failed") {
         // 0 when it changed state meanwhile (a manual retry): look again.
-        if ((await queue.remove(id)) === 0) continue;
+        if ((await queue.remove(id)) === 0) {
+          continue;
+        }
       } else if (state !== "unknown") {
         // The scan queued this very change and a live event now reports it: move it to the front.
-        if (state === "prioritized" && lane === "live") await (await queue.getJob(id))?.changePriority({ priority: 0 });
+        if (state === "prioritized" && lane === "live") {
+          await (await queue.getJob(id))?.changePriority({ priority: 0 });
+        }
         return { id };
       }
       await queue.add(name, data, { ...jobOptions(name, lane), jobId: id });
@@ -109,9 +115,13 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
   async function run(job: Job, token: string | undefined, handlers: JobHandlers): Promise<unknown> {
     const name = job.name as JobName;
     const spec = jobCatalog[name];
-    if (!spec) throw new UnrecoverableError(`unknown job name ${JSON.stringify(job.name)}`);
+    if (!spec) {
+      throw new UnrecoverableError(`unknown job name ${JSON.stringify(job.name)}`);
+    }
     const parsed = spec.payload.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid ${name} payload: ${parsed.error.message}`);
+    if (!parsed.success) {
+      throw new UnrecoverableError(`invalid ${name} payload: ${parsed.error.message}`);
+    }
     const handler = handlers[name] as (payload: unknown) => Promise<unknown>;
     let timer: NodeJS.Timeout | undefined;
     const stop = new Promise<never>((_, reject) => {
@@ -122,7 +132,9 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
       return await Promise.race([handler(parsed.data), stop]);
     } catch (err) {
       // Unreadable input or a refused model will not heal by waiting: fail now, keep it visible.
-      if (isPipelineError(err) && !err.retryable) throw new UnrecoverableError(`${err.code}: ${err.message}`);
+      if (isPipelineError(err) && !err.retryable) {
+        throw new UnrecoverableError(`${err.code}: ${err.message}`);
+      }
       throw err;
     } finally {
       clearTimeout(timer);
@@ -151,7 +163,9 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
     },
 
     process(handlers) {
-      if (worker) throw new Error("process() was already called on this queue");
+      if (worker) {
+        throw new Error("process() was already called on this queue");
+      }
       worker = new Worker(QUEUE_NAME, (job, token) => run(job, token, handlers), {
         // Blocking reads need a connection that waits out outages instead of failing commands.
         connection: { url: opts.url, maxRetriesPerRequest: null, connectTimeout: 5_000 },
@@ -169,7 +183,9 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
       // ioredis reconnects by itself; without a listener an error event would crash the process.
       worker.on("error", throttled("queue worker error", opts.log));
       worker.on("failed", (job, err) => {
-        if (!job || err instanceof WaitingError || err.name === "WaitingError") return;
+        if (!job || err instanceof WaitingError || err.name === "WaitingError") {
+          return;
+        }
         const attempts = job.opts.attempts ?? 1;
         const willRetry = !(err instanceof UnrecoverableError) && job.attemptsMade < attempts;
         opts.onError?.({ id: job.id!, name: job.name as JobName, attempt: job.attemptsMade }, err, willRetry);
@@ -180,7 +196,11 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
       const c = await redis("read the queue depth", () =>
         queue.getJobCounts("waiting", "delayed", "prioritized", "active", "failed"),
       );
-      return { waiting: (c.waiting ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, failed: c.failed ?? 0 };
+      return {
+        waiting: (c.waiting ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0),
+        active: c.active ?? 0,
+        failed: c.failed ?? 0,
+      };
     },
 
     async workers(): Promise<WorkerInfo[]> {
@@ -192,7 +212,9 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
         const name = raw.includes(":w:") ? raw.slice(raw.indexOf(":w:") + 3) : raw;
         const info = { name, ageSeconds: Number(w.age ?? 0), idleSeconds: Number(w.idle ?? 0) };
         const seen = byName.get(name);
-        if (!seen || info.idleSeconds < seen.idleSeconds) byName.set(name, info);
+        if (!seen || info.idleSeconds < seen.idleSeconds) {
+          byName.set(name, info);
+        }
       }
       return [...byName.values()];
     },
@@ -215,13 +237,17 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
         const c = await redis("read the queue depth", () =>
           queue.getJobCounts("waiting", "delayed", "prioritized", "active", "waiting-children"),
         );
-        if (Object.values(c).every((n) => n === 0)) return;
+        if (Object.values(c).every((n) => n === 0)) {
+          return;
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
     },
 
     async close() {
-      if (closed) return;
+      if (closed) {
+        return;
+      }
       closed = true;
       if (worker) {
         const closing = worker.close();
@@ -232,7 +258,9 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
         }
       }
       // A producer that never connected would make queue.close() wait for it.
-      if (producer.status !== "ready") producer.disconnect();
+      if (producer.status !== "ready") {
+        producer.disconnect();
+      }
       await within(queue.close(), 5_000);
       producer.disconnect();
     },
@@ -247,7 +275,12 @@ export { QueueUnavailableError };
  * message, as an unreachable database does. Later outages are waited out instead.
  */
 export async function assertRedisReachable(url: string, timeoutMs = 5_000): Promise<void> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   let cause: Error | undefined; // connect() only says "Connection is closed"; the error event says why
   client.on("error", (err: Error) => (cause ??= err));
   try {
@@ -266,7 +299,9 @@ export async function assertRedisReachable(url: string, timeoutMs = 5_000): Prom
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
-    if (u.password) u.password = "***";
+    if (u.password) {
+      u.password = "***";
+    }
     return u.toString();
   } catch {
     return "(unparseable REDIS_URL)";
@@ -274,7 +309,9 @@ export function redactUrl(url: string): string {
 }
 
 function untilReady(client: Redis, ms: number, lastError: () => Error | undefined): Promise<void> {
-  if (client.status === "ready") return Promise.resolve();
+  if (client.status === "ready") {
+    return Promise.resolve();
+  }
   return new Promise((resolve, reject) => {
     const onReady = () => {
       clearTimeout(timer);
@@ -295,7 +332,13 @@ async function within(p: Promise<unknown>, ms: number, rethrow = false): Promise
     timer = setTimeout(() => (rethrow ? reject(new Error(`no answer within ${ms} ms`)) : resolve(false)), ms);
   });
   try {
-    return await Promise.race([p.then(() => true, (err: unknown) => (rethrow ? Promise.reject(err) : true)), timeout]);
+    return await Promise.race([
+      p.then(
+        () => true,
+        (err: unknown) => (rethrow ? Promise.reject(err) : true),
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -306,7 +349,9 @@ function throttled(msg: string, log: Logger | undefined) {
   const last = new Map<string, number>();
   return (err: Error) => {
     const now = Date.now();
-    if (now - (last.get(err.message) ?? 0) < 60_000) return;
+    if (now - (last.get(err.message) ?? 0) < 60_000) {
+      return;
+    }
     last.set(err.message, now);
     log?.warn(msg, { err });
   };

@@ -41,14 +41,18 @@ export function createInProcessQueue(opts: InProcessQueueOptions = {}): JobQueue
 
   const isIdle = () => waiting.size === 0 && running.size === 0;
   function settleIdle() {
-    if (!isIdle()) return;
+    if (!isIdle()) {
+      return;
+    }
     const w = idleWaiters;
     idleWaiters = [];
     w.forEach((resolve) => resolve());
   }
 
   function schedule(delay = 0) {
-    if (closed || !handlers) return;
+    if (closed || !handlers) {
+      return;
+    }
     clearTimeout(timer);
     timer = setTimeout(pump, delay);
   }
@@ -57,19 +61,27 @@ export function createInProcessQueue(opts: InProcessQueueOptions = {}): JobQueue
   function next(now: number): [string, Pending] | undefined {
     let scan: [string, Pending] | undefined;
     for (const entry of waiting) {
-      if (entry[1].notBefore > now || running.has(entry[0])) continue;
-      if (entry[1].lane === "live") return entry;
+      if (entry[1].notBefore > now || running.has(entry[0])) {
+        continue;
+      }
+      if (entry[1].lane === "live") {
+        return entry;
+      }
       scan ??= entry;
     }
     return scan;
   }
 
   function pump() {
-    if (closed || !handlers) return;
+    if (closed || !handlers) {
+      return;
+    }
     const now = Date.now();
     while (running.size < concurrency) {
       const picked = next(now);
-      if (!picked) break;
+      if (!picked) {
+        break;
+      }
       void run(...picked);
     }
     // Nothing more can start now: wake for the soonest backoff, if any (a finishing job re-pumps).
@@ -98,8 +110,17 @@ export function createInProcessQueue(opts: InProcessQueueOptions = {}): JobQueue
         job.notBefore = Date.now() + spec.backoffMs * 2 ** (job.attempts - 1) * scale;
         waiting.set(key, job);
       } else if (!willRetry) {
-        failed.push({ id: job.id, name: job.name, payload: job.payload, attempts: job.attempts, error: String(err), failedAt: new Date() });
-        if (failed.length > 1000) failed.shift();
+        failed.push({
+          id: job.id,
+          name: job.name,
+          payload: job.payload,
+          attempts: job.attempts,
+          error: String(err),
+          failedAt: new Date(),
+        });
+        if (failed.length > 1000) {
+          failed.shift();
+        }
       }
     } finally {
       running.delete(key);
@@ -129,13 +150,17 @@ export function createInProcessQueue(opts: InProcessQueueOptions = {}): JobQueue
       return [...failed];
     },
     idle() {
-      if (isIdle()) return Promise.resolve();
+      if (isIdle()) {
+        return Promise.resolve();
+      }
       return new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
     async close() {
       closed = true;
       clearTimeout(timer);
-      while (running.size > 0) await new Promise((r) => setTimeout(r, 10));
+      while (running.size > 0) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
       idleWaiters.forEach((r) => r());
       idleWaiters = [];
     },

@@ -26,7 +26,9 @@ export interface QueueOptions {
  */
 export function createQueue(config: QueueConfig, opts: QueueOptions): JobQueue {
   const onError = logJobFailure(opts.log);
-  if (!config.REDIS_URL) return createInProcessQueue({ onError, concurrency: config.WORKER_CONCURRENCY });
+  if (!config.REDIS_URL) {
+    return createInProcessQueue({ onError, concurrency: config.WORKER_CONCURRENCY });
+  }
   return createBullmqQueue({
     url: config.REDIS_URL,
     prefix: config.QUEUE_PREFIX,
