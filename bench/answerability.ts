@@ -82,7 +82,10 @@ async function collect(): Promise<Row[]> {
   let given: ContextSource[] = [];
   const generator: Generator = {
     ...extractive,
-    generate: (input) => ((given = input.sources), extractive.generate(input)),
+    generate: (input) => {
+      given = input.sources;
+      return extractive.generate(input);
+    },
   };
   const packed: PackedRow[] = [];
   const deps = {
@@ -266,7 +269,9 @@ async function main() {
   names
     .map((n, j) => [n, fitted.weights[j]!] as const)
     .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
-    .forEach(([n, w]) => console.log(`  ${n.padEnd(16)} ${w.toFixed(3)}`));
+    .forEach(([n, w]) => {
+      console.log(`  ${n.padEnd(16)} ${w.toFixed(3)}`);
+    });
 
   if (args.write) {
     const r = (xs: number[]) => `[${xs.map((x) => Number(x.toPrecision(6))).join(", ")}]`;

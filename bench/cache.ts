@@ -76,7 +76,9 @@ const cosine = (a: number[], b: number[]) => {
     na = 0,
     nb = 0;
   for (let i = 0; i < a.length; i++) {
-    (dot += a[i]! * b[i]!), (na += a[i]! ** 2), (nb += b[i]! ** 2);
+    dot += a[i]! * b[i]!;
+    na += a[i]! ** 2;
+    nb += b[i]! ** 2;
   }
   return dot / Math.sqrt(na * nb);
 };

@@ -16,7 +16,9 @@ export function fitLogistic(xs: number[][], ys: number[], lambda = 0.01, iters =
       const p = 1 / (1 + Math.exp(-(b + z.reduce((s, v, j) => s + v * w[j]!, 0))));
       const err = p - ys[i]!;
       gb += err;
-      z.forEach((v, j) => (gw[j]! += err * v));
+      z.forEach((v, j) => {
+        gw[j]! += err * v;
+      });
     });
     for (let j = 0; j < d; j++) {
       w[j]! -= rate * (gw[j]! / zs.length + lambda * w[j]!);

@@ -64,7 +64,11 @@ const THREADS = Number(args.threads);
 const CONCURRENCY = Number(args.concurrency);
 const log = createLogger("silent");
 const temps: string[] = [];
-const temp = (prefix: string) => (temps.push(mkdtempSync(join(tmpdir(), prefix))), temps[temps.length - 1]!);
+const temp = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+};
 
 /**
  * The real model, timing its own calls so the pipeline's time outside embedding shows. With
@@ -346,7 +350,7 @@ async function bulkRun(model: Embedder, tree: string, mode: "drop" | "startup") 
     execFileSync("cp", ["-r", tree, join(root, "dropped")]);
   }
   let falseFresh = 0;
-  let report;
+  let report: Awaited<ReturnType<typeof statusReport>>;
   for (;;) {
     report = await statusReport(core.database.db, { mismatch: null });
     const d = report.documents;
@@ -382,7 +386,9 @@ async function main() {
   const rows: Row[] = [];
   const limit = args.limit ? Number(args.limit) : undefined;
   if (args.only === "ocr") {
-    return void (await benchOcr(args.docs!, model), await model.close());
+    await benchOcr(args.docs!, model);
+    await model.close();
+    return;
   }
   if (args["lag-only"]) {
     await lagOnly(join(args.docs!, "rust-book/ch04-01-what-is-ownership.md"), model);

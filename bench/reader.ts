@@ -133,7 +133,9 @@ async function main() {
   console.log("\nweights (standardised):");
   READER_FEATURES.map((f, j) => [f, fitted.weights[j]!] as const)
     .sort((x, y) => Math.abs(y[1]) - Math.abs(x[1]))
-    .forEach(([f, w]) => console.log(`  ${f.padEnd(16)} ${w.toFixed(3)}`));
+    .forEach(([f, w]) => {
+      console.log(`  ${f.padEnd(16)} ${w.toFixed(3)}`);
+    });
 
   if (args.write) {
     const r = (xs: readonly number[]) => `[${xs.map((x) => Number(x.toPrecision(6))).join(", ")}]`;

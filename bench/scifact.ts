@@ -281,12 +281,16 @@ async function openStore() {
     const zero = new Array<number>(embedder.identity.dimensions).fill(0);
     const store = createPgvectorStore(database.db);
     const byDoc = new Map<string, number[]>();
-    chunks.forEach((c, i) => (byDoc.get(c.doc) ?? byDoc.set(c.doc, []).get(c.doc)!).push(i));
+    chunks.forEach((c, i) => {
+      (byDoc.get(c.doc) ?? byDoc.set(c.doc, []).get(c.doc)!).push(i);
+    });
     const t0 = performance.now();
     for (const [n, d] of docs.entries()) {
       const row = await catalog.ensureDocument(source, `${d.id}.md`, "scifact");
       const mine = byDoc.get(d.id) ?? [];
-      mine.forEach((i) => chunkIndex.set(`${row.id}/${chunks[i]!.ordinal}`, i));
+      for (const i of mine) {
+        chunkIndex.set(`${row.id}/${chunks[i]!.ordinal}`, i);
+      }
       await store.replaceDocumentChunks(
         generationId,
         { documentId: row.id, collection: "scifact" },
@@ -424,7 +428,9 @@ await database?.close();
 if (!args["no-dense"]) {
   const dims = embedder.identity.dimensions;
   const matrix = new Float32Array(chunks.length * dims);
-  chunks.forEach((c, i) => matrix.set(vectors.get(sha(c.text))!, i * dims));
+  chunks.forEach((c, i) => {
+    matrix.set(vectors.get(sha(c.text))!, i * dims);
+  });
   const denseLists = new Map<string, Scored[]>();
   for (const q of allQueries) {
     const v = vectors.get(sha(queryText.get(q)!))!;

@@ -120,7 +120,10 @@ async function run(b: Backend) {
   /** Inserts chunks [loaded, to) document by document; returns chunks a second. */
   async function load(to: number): Promise<number> {
     const ids = await createDocuments(b.database, sourceId, docIds.length, (to - loaded) / PER_DOC);
-    ids.forEach((id) => (docIndex.set(id, docIds.length), docIds.push(id)));
+    for (const id of ids) {
+      docIndex.set(id, docIds.length);
+      docIds.push(id);
+    }
     const t0 = performance.now();
     for (let d = loaded / PER_DOC; d < to / PER_DOC; d++) {
       const chunks: StoredChunk[] = Array.from({ length: PER_DOC }, (_, o) => {
@@ -238,7 +241,10 @@ async function pgliteBackend(): Promise<Backend> {
       );
       return r?.n ?? 0;
     },
-    close: async () => (await database.close(), rmSync(dir, { recursive: true, force: true })),
+    close: async () => {
+      await database.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

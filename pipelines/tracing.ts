@@ -34,7 +34,10 @@ export function withSpan<T>(name: string, attrs: SpanAttrs, fn: (span: Span) => 
       const out = fn(span);
       if (out instanceof Promise) {
         return out.then(
-          (value: unknown) => (span.end(), value),
+          (value: unknown) => {
+            span.end();
+            return value;
+          },
           (err: unknown) => {
             fail(span, err);
             throw err;

@@ -171,8 +171,18 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
               await g.generate({
                 question: input.question,
                 sources: packed.sources,
-                onDelta: events.onDelta && ((d) => (streamed++, events.onDelta!(d))),
-                onRestart: events.onRestart && ((r) => ((streamed = 0), events.onRestart!(r))),
+                onDelta:
+                  events.onDelta &&
+                  ((d) => {
+                    streamed++;
+                    events.onDelta!(d);
+                  }),
+                onRestart:
+                  events.onRestart &&
+                  ((r) => {
+                    streamed = 0;
+                    events.onRestart!(r);
+                  }),
                 signal: events.signal,
               }),
               (a) => ({

@@ -79,7 +79,10 @@ export function createAnswerCache(opts: AnswerCacheOptions) {
     let sources: RetrievedSource[] = [];
     const events: AnswerEvents = {
       ...req.events,
-      onSources: (s) => ((sources = s), req.events?.onSources?.(s)),
+      onSources: (s) => {
+        sources = s;
+        req.events?.onSources?.(s);
+      },
     };
     // The question's embedding, computed for the lookup, is reused by retrieval; without a
     // semantic lookup, retrieval's own embedding of the question is kept for the entry.
@@ -178,7 +181,8 @@ export function createAnswerCache(opts: AnswerCacheOptions) {
         const exact = await opts.store.candidates({ keyHash, questionNorm, minSimilarity: 1, limit: 1 });
         for (const e of exact) {
           if (epochsCurrent(e.epochs, epochs)) {
-            return (opts.onOutcome?.("hit", "exact"), serve(req, e, started));
+            opts.onOutcome?.("hit", "exact");
+            return serve(req, e, started);
           }
           opts.onOutcome?.("stale");
           await opts.store.remove(e.id);

@@ -14,7 +14,9 @@ export function memoizeEmbed(
     const fresh = [...new Set(texts.filter((t) => !seen.has(t)))];
     if (fresh.length) {
       const vectors = await embed(fresh);
-      fresh.forEach((t, i) => seen.set(t, vectors[i]!));
+      fresh.forEach((t, i) => {
+        seen.set(t, vectors[i]!);
+      });
     }
     return texts.map((t) => seen.get(t)!);
   };

@@ -118,7 +118,10 @@ export async function createEmbedThreadPool(opts: {
           return reject(new Error(`${opts.name} thread ${index} stopped while loading the model: ${why.message}`));
         }
         if (closed) {
-          return lost.forEach((t) => t.reject(new Error(`${opts.name} embedder closed before the batch was embedded`)));
+          for (const t of lost) {
+            t.reject(new Error(`${opts.name} embedder closed before the batch was embedded`));
+          }
+          return;
         }
         // Only the batches the thread held are lost; the caller's retry (the job queue's) repeats them.
         for (const t of lost) {

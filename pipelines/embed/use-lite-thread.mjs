@@ -40,7 +40,9 @@ async function embed(msg) {
     const rows = await model.embed(msg.texts);
     const dimensions = rows[0]?.length ?? 0;
     const vectors = new Float32Array(rows.length * dimensions);
-    rows.forEach((row, i) => vectors.set(row, i * dimensions));
+    rows.forEach((row, i) => {
+      vectors.set(row, i * dimensions);
+    });
     port.postMessage({ id: msg.id, vectors, dimensions }, [vectors.buffer]);
   } catch (err) {
     port.postMessage({ id: msg.id, error: err instanceof Error ? err.message : String(err) });

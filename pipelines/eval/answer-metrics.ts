@@ -26,7 +26,8 @@ export function tokenRecall(answer: string, reference: string): number {
   for (const t of ref) {
     const n = have.get(t) ?? 0;
     if (n > 0) {
-      hit++, have.set(t, n - 1);
+      hit++;
+      have.set(t, n - 1);
     }
   }
   return hit / ref.length;

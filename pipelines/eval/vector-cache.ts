@@ -69,7 +69,9 @@ export async function embedCached(
   for (const batch of batches) {
     const out = await embedder.embed(batch.map(([, t]) => t));
     const flat = new Float32Array(batch.length * dims);
-    out.forEach((v, j) => flat.set(v, j * dims));
+    out.forEach((v, j) => {
+      flat.set(v, j * dims);
+    });
     record(batch, flat);
   }
   return vectors;

@@ -45,7 +45,12 @@ export function withFallbacks(steps: FallbackStep[], onFailure?: (label: string,
       const fallbacks: GeneratedAnswer["fallbacks"] = [];
       for (const [i, step] of steps.entries()) {
         let streamed = false;
-        const onDelta = input.onDelta && ((d: string) => ((streamed = true), input.onDelta!(d)));
+        const onDelta =
+          input.onDelta &&
+          ((d: string) => {
+            streamed = true;
+            input.onDelta!(d);
+          });
         try {
           const answer = await step.generator.generate({ ...input, onDelta });
           return { ...answer, fallbacks: [...fallbacks, ...answer.fallbacks] };

@@ -171,7 +171,8 @@ export function chooseAnswer(question: string, scored: ScoredUnit[], model: Read
   if (best.features.typeFound === 0 && ["value", "number", "date", "code", "name"].includes(type)) {
     const next = scored.find((s) => s.source === best.source && s.unit.position === best.unit.position + 1);
     if (next && next.features.typeFound === 1) {
-      (pulled = next), chosen.add(next);
+      pulled = next;
+      chosen.add(next);
     }
   }
   const ordered = [...chosen].sort((a, b) => a.source.n - b.source.n || a.unit.position - b.unit.position);

@@ -14,8 +14,8 @@ export async function* sseData(body: ReadableStream<Uint8Array>, onBytes: () => 
       }
       onBytes();
       buffer += decoder.decode(value, { stream: true });
-      let cut: RegExpExecArray | null;
-      while ((cut = /\r?\n\r?\n/.exec(buffer))) {
+      const blank = /\r?\n\r?\n/;
+      for (let cut = blank.exec(buffer); cut; cut = blank.exec(buffer)) {
         const event = buffer.slice(0, cut.index);
         buffer = buffer.slice(cut.index + cut[0].length);
         const data = dataOf(event);

@@ -96,10 +96,22 @@ export const stripHidden = (text: string) =>
 export function defangAnswer(text: string): { text: string; removed: number } {
   let removed = 0;
   const out = text
-    .replace(/!\[([^\]]*)\]\(\s*<?[a-z][\w+.-]*:[^)]*\)/gi, (_m, alt: string) => (removed++, alt))
-    .replace(/<img\b[^>]*>/gi, () => (removed++, ""))
-    .replace(/\[([^\]]+)\]\(\s*<?(?:https?|data|javascript):[^)]*\)/gi, (_m, label: string) => (removed++, label))
+    .replace(/!\[([^\]]*)\]\(\s*<?[a-z][\w+.-]*:[^)]*\)/gi, (_m, alt: string) => {
+      removed++;
+      return alt;
+    })
+    .replace(/<img\b[^>]*>/gi, () => {
+      removed++;
+      return "";
+    })
+    .replace(/\[([^\]]+)\]\(\s*<?(?:https?|data|javascript):[^)]*\)/gi, (_m, label: string) => {
+      removed++;
+      return label;
+    })
     // A snippet cut mid-image ("![x](https://evil.example/pix…") still names the URL; drop the tail.
-    .replace(/!?\[([^\]\n]*)\]\(\s*<?[a-z][\w+.-]*:[^)\s]*…?$/i, (_m, label: string) => (removed++, label));
+    .replace(/!?\[([^\]\n]*)\]\(\s*<?[a-z][\w+.-]*:[^)\s]*…?$/i, (_m, label: string) => {
+      removed++;
+      return label;
+    });
   return { text: out, removed };
 }

@@ -35,7 +35,9 @@ export async function embedWithCache(
     deps.embedder,
     missing.map((h) => textOf.get(h)!),
   );
-  missing.forEach((h, i) => known.set(h, fresh[i]!));
+  missing.forEach((h, i) => {
+    known.set(h, fresh[i]!);
+  });
   await deps.embeddingCache.putMany(
     key,
     missing.map((h, i) => ({ textHash: h, embedding: fresh[i]! })),

@@ -85,7 +85,7 @@ export function indexFile(deps: IngestDeps, job: IndexFileJob): Promise<IngestOu
 
 async function indexFileStages(deps: IngestDeps, job: IndexFileJob): Promise<IngestOutcome> {
   const abs = resolveInside(job.root, job.path);
-  let read;
+  let read: Awaited<ReturnType<typeof readSourceFile>>;
   try {
     read = await withSpan("ingest.read", { "rag.document.path": job.path }, async (span) => {
       // With the root: a symbolic link that leads outside it is refused, and the reason recorded.

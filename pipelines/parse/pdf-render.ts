@@ -130,8 +130,14 @@ export function createPdfjsRenderer(): PageRenderer {
               fail(new OcrError("ocr_timeout", `rendering page ${page} took longer than ${timeoutMs} ms`));
             }, timeoutMs);
             pending.set(id, {
-              done: (png) => (clearTimeout(timer), done(png)),
-              fail: (e) => (clearTimeout(timer), fail(e)),
+              done: (png) => {
+                clearTimeout(timer);
+                done(png);
+              },
+              fail: (e) => {
+                clearTimeout(timer);
+                fail(e);
+              },
             });
             w.postMessage({ id, page, scale: dpi / 72 });
           });

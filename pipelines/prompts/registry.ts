@@ -55,7 +55,7 @@ export function loadPrompt(
   const text = readFileSync(file, "utf8")
     .replace(/\r\n/g, "\n")
     .replace(/\n$/, "")
-    .replace(/\{\{(\w+)\}\}/g, (whole, name: string) => {
+    .replace(/\{\{(\w+)\}\}/g, (_whole, name: string) => {
       const value = vars[name];
       if (value === undefined) {
         throw new Error(`${file}: {{${name}}} has no value`);

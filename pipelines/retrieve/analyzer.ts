@@ -69,9 +69,17 @@ function stripPossessive(token: string): string {
 }
 
 /** Java's Character.toLowerCase, one code point at a time (no context rules such as final sigma). */
+function isAscii(token: string): boolean {
+  for (let i = 0; i < token.length; i++) {
+    if (token.charCodeAt(i) > 0x7f) {
+      return false;
+    }
+  }
+  return true;
+}
+
 function lowerCase(token: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (/^[\x00-\x7f]*$/.test(token)) {
+  if (isAscii(token)) {
     return token.toLowerCase();
   }
   let out = "";

@@ -145,7 +145,8 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number; warmM
     const docIdx = (id: string) => {
       let i = c.documentIndex.get(id);
       if (i === undefined) {
-        c.documentIndex.set(id, (i = c.documentIds.push(id) - 1));
+        i = c.documentIds.push(id) - 1;
+        c.documentIndex.set(id, i);
       }
       return i;
     };
@@ -203,7 +204,8 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number; warmM
       rows.forEach((r, i) => {
         let k = c.chunkIndex.get(r.chunk_id);
         if (k === undefined) {
-          c.chunkIndex.set(r.chunk_id, (k = c.chunkIds.push(r.chunk_id) - 1));
+          k = c.chunkIds.push(r.chunk_id) - 1;
+          c.chunkIndex.set(r.chunk_id, k);
           c.chunkDocument.push(docIdx(r.document_id));
           c.chunkCollection.push(r.collection);
         }

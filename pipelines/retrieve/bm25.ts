@@ -103,7 +103,8 @@ export function createBm25Index(params: Bm25Params = ANSERINI_BM25): Bm25Index {
       for (const [term, tf] of counts) {
         let p = postings.get(term);
         if (!p) {
-          postings.set(term, (p = { docs: [], tfs: [] }));
+          p = { docs: [], tfs: [] };
+          postings.set(term, p);
         }
         p.docs.push(doc);
         p.tfs.push(tf);

@@ -126,7 +126,9 @@ export function minMaxFusion(dense: Scored[], lexical: Scored[], denseWeight: nu
   const out = new Map<string, number>();
   const add = (list: Scored[], weight: number) => {
     const n = minMax(list.map((h) => h.score));
-    list.forEach((h, i) => out.set(h.id, (out.get(h.id) ?? 0) + weight * n[i]!));
+    list.forEach((h, i) => {
+      out.set(h.id, (out.get(h.id) ?? 0) + weight * n[i]!);
+    });
   };
   add(dense, denseWeight);
   add(lexical, 1 - denseWeight);
@@ -137,7 +139,9 @@ export function minMaxFusion(dense: Scored[], lexical: Scored[], denseWeight: nu
 export function rrfFusion(dense: Scored[], lexical: Scored[], denseWeight: number, k = 60): Map<string, number> {
   const out = new Map<string, number>();
   const add = (list: Scored[], weight: number) =>
-    list.forEach((h, i) => out.set(h.id, (out.get(h.id) ?? 0) + weight / (k + i + 1)));
+    list.forEach((h, i) => {
+      out.set(h.id, (out.get(h.id) ?? 0) + weight / (k + i + 1));
+    });
   add(dense, denseWeight);
   add(lexical, 1 - denseWeight);
   return out;

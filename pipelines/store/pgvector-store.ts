@@ -10,7 +10,7 @@ import {
 } from "../retrieve/bm25-store.js";
 import { createBm25Cache } from "../retrieve/bm25-cache.js";
 import { queryRows, type Drizzle } from "./database.js";
-import type { ChunkHit, SearchOptions, StoredChunk, VectorStore } from "./types.js";
+import type { ChunkHit, SearchOptions, VectorStore } from "./types.js";
 
 interface HitRow extends Record<string, unknown> {
   chunk_id: string;

@@ -1,13 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { createApiKeyStore, type ApiKeyRow } from "../../pipelines/store/api-key-queries.js";
-import {
-  matchEnvKey,
-  hashKey,
-  OPEN_PRINCIPAL,
-  type HashedKey,
-  type Principal,
-  type Scope,
-} from "../common/api-keys.js";
+import { matchEnvKey, hashKey, OPEN_PRINCIPAL, type HashedKey, type Scope } from "../common/api-keys.js";
 import type { CoreDeps } from "../common/deps.js";
 import type { AppEnv, Authenticator } from "./context.js";
 

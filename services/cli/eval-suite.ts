@@ -211,7 +211,8 @@ async function ingest(core: CoreDeps, root: string, config: EvalConfig, io: Io):
       path,
     });
     if (outcome.status === "failed") {
-      failed++, io.err(`  ${path}: ${outcome.code}: ${outcome.message}`);
+      failed++;
+      io.err(`  ${path}: ${outcome.code}: ${outcome.message}`);
     }
     progress.tick(1, path);
   }
@@ -227,7 +228,11 @@ async function askOne(deps: AnswerDeps, item: SuiteItem, k: number): Promise<Ite
     ...(item.reference !== undefined && { reference: item.reference }),
   } as AnswerInput;
   const t0 = performance.now();
-  const response = await answerQuestion(deps, input, { onSources: (s) => void (sources = s) });
+  const response = await answerQuestion(deps, input, {
+    onSources: (s) => {
+      sources = s;
+    },
+  });
   const ms = performance.now() - t0;
   // A relevant entry names a path relative to its source root, or a document id.
   const wanted = new Set(item.relevant);

@@ -67,7 +67,8 @@ export async function main(
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     if (values.help) {
-      return (io.out(HELP), 0);
+      io.out(HELP);
+      return 0;
     }
     const parsed = EvalArgsSchema.safeParse(values);
     if (!parsed.success) {

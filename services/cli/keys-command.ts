@@ -42,7 +42,8 @@ export async function runKeysCommand(argv: string[], db: Drizzle, out: (line: st
     if (!values.scopes) {
       throw new UsageError("add needs --scopes, e.g. --scopes ask or --scopes ask,ingest,admin");
     }
-    let scopes, collections;
+    let scopes: ReturnType<typeof parseScopes>;
+    let collections: ReturnType<typeof parseCollections>;
     try {
       scopes = parseScopes(values.scopes);
       collections = parseCollections(values.collections ?? "*");

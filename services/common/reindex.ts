@@ -51,7 +51,7 @@ export async function startReindex(core: CoreDeps, opts: ReindexOptions) {
       loadedHere = false;
     }
   }
-  let chunker;
+  let chunker: Awaited<ReturnType<typeof chunkerFor>>;
   try {
     chunker = await chunkerFor(embedder, opts.chunker);
   } catch (err) {
@@ -60,7 +60,7 @@ export async function startReindex(core: CoreDeps, opts: ReindexOptions) {
     }
     throw err;
   }
-  let gen;
+  let gen: Awaited<ReturnType<typeof core.catalog.startBuild>>;
   try {
     gen = await core.catalog.startBuild(embedder.identity, chunker.settings, specOf(opts.embedder));
   } catch (err) {

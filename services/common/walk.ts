@@ -1,3 +1,4 @@
+import type { Dirent } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -20,7 +21,7 @@ export async function* walk(
   /** Told each folder entered, `dir` itself first. */
   onFolder?: (dir: string) => void,
 ): AsyncGenerator<string> {
-  let entries;
+  let entries: Dirent[];
   try {
     const real = await realpath(dir);
     if (entered.has(real)) {

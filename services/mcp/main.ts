@@ -55,7 +55,10 @@ runMain(async () => {
       await tracing.shutdown();
     })().then(
       () => process.exit(code),
-      (err: unknown) => (log.error("shutdown failed", { err }), process.exit(1)),
+      (err: unknown) => {
+        log.error("shutdown failed", { err });
+        process.exit(1);
+      },
     ));
   process.on("SIGTERM", () => void stop());
   process.on("SIGINT", () => void stop());

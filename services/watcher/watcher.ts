@@ -110,7 +110,7 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
     }
     // ctime, not only mtime: `rsync -a` and `mv` put a file in place with an older mtime, but
     // setting it (or renaming) moves the ctime.
-    const changedAt = info.ctime > info.mtime ? info.ctime : info.mtime;
+    const changedAt = new Date(Math.max(info.ctimeMs, info.mtimeMs));
     if (
       known?.status === "indexed" &&
       known.sizeBytes === info.size &&
@@ -198,7 +198,11 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
     for (let i = 0; i < folders.length; i += 64) {
       const infos = await Promise.all(folders.slice(i, i + 64).map((f) => stat(f).catch(() => null)));
       // With the birth time where the file system keeps one: a freed inode number is often reused at once.
-      infos.forEach((info, j) => info && now.set(folders[i + j]!, `${info.ino}:${info.birthtimeMs}`));
+      infos.forEach((info, j) => {
+        if (info) {
+          now.set(folders[i + j]!, `${info.ino}:${info.birthtimeMs}`);
+        }
+      });
     }
     folderInodes.set(root, now);
     if (!before) {

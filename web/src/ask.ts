@@ -92,7 +92,8 @@ export function askPage(who: Who): HTMLElement {
       return;
     }
     inflight?.abort();
-    const ctrl = (inflight = new AbortController());
+    const ctrl = new AbortController();
+    inflight = ctrl;
     current = null;
     for (const el of [abstain, why, feedback, copy]) {
       el.hidden = true;

@@ -16,8 +16,8 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
         break;
       }
       buffer += decoder.decode(value, { stream: true });
-      let cut: RegExpExecArray | null;
-      while ((cut = /\r?\n\r?\n/.exec(buffer))) {
+      const blank = /\r?\n\r?\n/;
+      for (let cut = blank.exec(buffer); cut; cut = blank.exec(buffer)) {
         const ev = parse(buffer.slice(0, cut.index));
         buffer = buffer.slice(cut.index + cut[0].length);
         if (ev) {

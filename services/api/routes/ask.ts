@@ -81,7 +81,11 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
     topK: req.topK ?? config.DEFAULT_TOP_K,
     maxContextTokens: req.maxContextTokens,
     reference: req.reference,
-    deferMetrics: req.metrics ? undefined : (compute) => void (measure = compute),
+    deferMetrics: req.metrics
+      ? undefined
+      : (compute) => {
+          measure = compute;
+        },
     compress: req.compress ?? config.COMPRESS_RATIO,
   };
   const run = (events: AnswerEvents) => gateway.answer({ c, req, deps, input, events, finish: guard.finish });
@@ -175,9 +179,15 @@ function streamAnswer(
     const relay = (text: string) => void (text && send("delta", { text }));
     try {
       const response = await run({
-        onSources: (sources) => (guard.onSources(sources), send("retrieval", { sources })),
+        onSources: (sources) => {
+          guard.onSources(sources);
+          send("retrieval", { sources });
+        },
         onDelta: (text) => relay(deltas.push(text)),
-        onRestart: (reason) => (deltas.reset(), void send("delta", { text: "", restart: true, reason })),
+        onRestart: (reason) => {
+          deltas.reset();
+          void send("delta", { text: "", restart: true, reason });
+        },
         signal: abort.signal,
       });
       relay(deltas.flush());

@@ -78,7 +78,7 @@ export const documentContentRoute = new Hono<AppEnv>().get("/:id/content", async
     });
   }
 
-  let parsed;
+  let parsed: Awaited<ReturnType<typeof parseDocument>>;
   try {
     const raw = await parseDocument(bytes, doc.path);
     parsed = core.maskPiiOnIngest ? { ...raw, ...maskParsedText(raw) } : raw;

@@ -495,7 +495,8 @@ export const openApiRoute = new Hono<AppEnv>().get("/", (c) => {
   const limit = c.var.deps.config.MAX_QUESTION_CHARS;
   let doc = built.get(limit);
   if (!doc) {
-    built.set(limit, (doc = openApiDocument(limit)));
+    doc = openApiDocument(limit);
+    built.set(limit, doc);
   }
   return c.json(doc);
 });

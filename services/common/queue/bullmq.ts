@@ -48,7 +48,10 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
   const producer = new Redis(opts.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000 });
   let lastError: Error | undefined;
   const producerErrors = throttled("redis unavailable to the producer; reconnecting", opts.log);
-  producer.on("error", (err: Error) => producerErrors((lastError = err)));
+  producer.on("error", (err: Error) => {
+    lastError = err;
+    producerErrors(err);
+  });
   const queue = new Queue(QUEUE_NAME, { connection: producer, prefix: opts.prefix });
   queue.on("error", () => {}); // the producer connection reports its own errors above
   let worker: Worker | undefined;

@@ -46,7 +46,9 @@ export function createInProcessQueue(opts: InProcessQueueOptions = {}): JobQueue
     }
     const w = idleWaiters;
     idleWaiters = [];
-    w.forEach((resolve) => resolve());
+    for (const resolve of w) {
+      resolve();
+    }
   }
 
   function schedule(delay = 0) {
@@ -161,7 +163,9 @@ export function createInProcessQueue(opts: InProcessQueueOptions = {}): JobQueue
       while (running.size > 0) {
         await new Promise((r) => setTimeout(r, 10));
       }
-      idleWaiters.forEach((r) => r());
+      for (const r of idleWaiters) {
+        r();
+      }
       idleWaiters = [];
     },
   };
