@@ -6,6 +6,7 @@ import { openDatabase, queryRows, type Database } from "../pipelines/store/datab
 import { createPgvectorStore } from "../pipelines/store/pgvector-store.js";
 import type { ChunkHit, StoredChunk } from "../pipelines/store/types.js";
 import { startSharedPglite } from "./support/shared-pglite.js";
+import { migratedTemplate } from "./support/pglite-template.js";
 
 const opened: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -97,7 +98,7 @@ const QUERIES = [
 
 describe("in-memory BM25 (postings cached per term, versioned by the database)", () => {
   it("scores exactly as the SQL query does: same chunks, same order, same float64 scores, with and without a collection filter", async () => {
-    const db = await openDatabase({});
+    const db = await openDatabase({ startFrom: await migratedTemplate() });
     opened.push(() => db.close());
     await db.migrate();
     const memory = createPgvectorStore(db.db);

@@ -8,6 +8,7 @@ import { openDatabase, queryRows, type Database } from "../pipelines/store/datab
 import { createPgvectorStore } from "../pipelines/store/pgvector-store.js";
 import type { StoredChunk } from "../pipelines/store/types.js";
 import { startSocketServer } from "./support/core.js";
+import { migratedTemplate } from "./support/pglite-template.js";
 
 const opened: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -18,12 +19,12 @@ afterAll(async () => {
 
 async function open(mode: "pglite" | "pg-socket"): Promise<Database> {
   if (mode === "pglite") {
-    const db = await openDatabase({});
+    const db = await openDatabase({ startFrom: await migratedTemplate() });
     opened.push(() => db.close());
     await db.migrate();
     return db;
   }
-  const server = await startSocketServer({ withVector: true });
+  const server = await startSocketServer({ withVector: true, migrated: true });
   const db = await openDatabase({ databaseUrl: server.url, poolMax: 1 });
   opened.push(async () => (await db.close(), await server.stop()));
   await db.migrate();

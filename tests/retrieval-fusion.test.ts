@@ -8,6 +8,7 @@ import { openDatabase, queryRows, type Database } from "../pipelines/store/datab
 import { createPgvectorStore } from "../pipelines/store/pgvector-store.js";
 import type { VectorStore } from "../pipelines/store/types.js";
 import { sharedEmbedder } from "./support/core.js";
+import { migratedTemplate } from "./support/pglite-template.js";
 
 describe("fusion functions", () => {
   const dense = [
@@ -51,7 +52,7 @@ describe("retrieve() over the store's BM25 and pgvector", () => {
   let generationId: number;
 
   beforeAll(async () => {
-    database = await openDatabase({});
+    database = await openDatabase({ startFrom: await migratedTemplate() });
     await database.migrate();
     embedder = await sharedEmbedder();
     store = createPgvectorStore(database.db);

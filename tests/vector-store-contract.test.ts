@@ -8,6 +8,7 @@ import { createPgvectorStore } from "../pipelines/store/pgvector-store.js";
 import { bm25Weight, createQdrantStore, pointId, sparseVector } from "../pipelines/store/qdrant-store.js";
 import type { StoredChunk, VectorStore } from "../pipelines/store/types.js";
 import { startSocketServer } from "./support/core.js";
+import { migratedTemplate } from "./support/pglite-template.js";
 
 /** A store on a fresh backend, with the catalog rows its foreign keys and payloads need. */
 interface StoreFixture {
@@ -217,7 +218,9 @@ function catalogFixture(database: Database) {
 }
 
 async function migrated(databaseUrl?: string): Promise<Database> {
-  const database = await openDatabase(databaseUrl ? { databaseUrl, poolMax: 1 } : {});
+  const database = await openDatabase(
+    databaseUrl ? { databaseUrl, poolMax: 1 } : { startFrom: await migratedTemplate() },
+  );
   await database.migrate();
   return database;
 }
@@ -228,12 +231,15 @@ vectorStoreContract("pgvector on PGlite", async () => {
 });
 
 vectorStoreContract("pgvector over the pg driver", async () => {
-  const server = await startSocketServer({ withVector: true });
+  const server = await startSocketServer({ withVector: true, migrated: true });
   const database = await migrated(server.url);
   return {
     store: createPgvectorStore(database.db),
     ...catalogFixture(database),
-    cleanup: async () => (await database.close(), await server.stop()),
+    cleanup: async () => {
+      await database.close();
+      await server.stop();
+    },
   };
 });
 

@@ -25,6 +25,8 @@ export interface Database {
   /** Holds one session for `fn`, e.g. to keep an advisory lock across statements. */
   withSession<T>(fn: (session: ScriptSession) => Promise<T>): Promise<T>;
   migrate(): Promise<MigrationResult>;
+  /** PGlite only: the whole data directory as an uncompressed tarball, to start another database from. */
+  dumpDataDir?(): Promise<Blob>;
   close(): Promise<void>;
 }
 
@@ -34,19 +36,31 @@ export interface OpenDatabaseOptions {
   /** PGlite data directory; `undefined` keeps the database in memory (tests). */
   dataDir?: string | undefined;
   poolMax?: number;
+  /**
+   * PGlite in memory only: a data directory from `dumpDataDir()` to start from instead of running
+   * initdb, which is most of a new PGlite's start-up (tests start each database from one migrated copy).
+   */
+  startFrom?: Blob | undefined;
 }
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolMax ?? 10) : openPglite(opts.dataDir);
+  return opts.databaseUrl
+    ? openPostgres(opts.databaseUrl, opts.poolMax ?? 10)
+    : openPglite(opts.dataDir, opts.startFrom);
 }
 
-async function openPglite(dataDir: string | undefined): Promise<Database> {
+async function openPglite(dataDir: string | undefined, startFrom: Blob | undefined): Promise<Database> {
   let unlock = () => {};
   if (dataDir) {
     mkdirSync(dataDir, { recursive: true });
     unlock = lockDataDir(dataDir);
   }
-  const client = await PGlite.create({ dataDir, extensions: { vector } }).catch((err: unknown) => {
+  const loadDataDir = dataDir ? undefined : startFrom;
+  const client = await PGlite.create({
+    dataDir,
+    extensions: { vector },
+    ...(loadDataDir ? { loadDataDir } : {}),
+  }).catch((err: unknown) => {
     unlock();
     throw err;
   });
@@ -60,6 +74,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     db,
     withSession: (fn) => fn(session),
     migrate: () => runMigrations(database),
+    dumpDataDir: () => client.dumpDataDir("none"),
     close: async () => {
       await client.close();
       unlock();

@@ -122,7 +122,7 @@ export async function createCoreDeps(
   config: CoreConfig,
   log: Logger,
   /** Tests share one loaded model between databases, and keep PGlite in memory. */
-  overrides: { embedder?: Embedder; inMemory?: boolean } = {},
+  overrides: { embedder?: Embedder; inMemory?: boolean; pgliteTemplate?: Blob } = {},
 ): Promise<CoreDeps> {
   if (config.EMBEDDING_MODEL.startsWith("openai:") && !config.EMBEDDING_BASE_URL && !config.EMBEDDING_API_KEY) {
     throw new ConfigError(
@@ -134,6 +134,7 @@ export async function createCoreDeps(
     databaseUrl: config.DATABASE_URL,
     dataDir: config.DATABASE_URL || overrides.inMemory ? undefined : `${config.DATA_DIR}/pglite`,
     poolMax: config.DATABASE_POOL_MAX,
+    startFrom: overrides.inMemory ? overrides.pgliteTemplate : undefined,
   }).catch((err: unknown) => {
     throw new ConfigError(`Cannot open the database: ${(err as Error).message}`, { cause: err });
   });

@@ -7,6 +7,7 @@ import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { createEmbedder, type Embedder } from "../../pipelines/embed/index.js";
 import { createCoreDeps, type CoreDeps } from "../../services/common/deps.js";
 import { createLogger } from "../../services/common/log.js";
+import { migratedTemplate } from "./pglite-template.js";
 
 export const quietLog = createLogger("silent");
 
@@ -25,16 +26,20 @@ export type DbMode = "pglite" | "pg-socket";
  */
 export async function makeCore(mode: DbMode): Promise<{ core: CoreDeps; cleanup: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), "rag-core-"));
-  const emb = await sharedEmbedder();
+  const [emb, pgliteTemplate] = await Promise.all([sharedEmbedder(), migratedTemplate()]);
   if (mode === "pglite") {
     const core = await createCoreDeps(
       { DATA_DIR: dataDir, DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES: 1_000_000 },
       quietLog,
-      { embedder: emb, inMemory: true },
+      { embedder: emb, inMemory: true, pgliteTemplate },
     );
-    return { core, cleanup: async () => (await core.close(), rmSync(dataDir, { recursive: true, force: true })) };
+    const cleanup = async () => {
+      await core.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    };
+    return { core, cleanup };
   }
-  const server = await startSocketServer({ withVector: true });
+  const server = await startSocketServer({ withVector: true, migrated: true });
   const core = await createCoreDeps(
     {
       DATA_DIR: dataDir,
@@ -56,9 +61,15 @@ export async function makeCore(mode: DbMode): Promise<{ core: CoreDeps; cleanup:
   };
 }
 
-/** PGlite served over the PostgreSQL wire protocol on a random loopback port. */
-export async function startSocketServer(opts: { withVector: boolean }) {
-  const db = await PGlite.create(opts.withVector ? { extensions: { vector } } : {});
+/**
+ * PGlite served over the PostgreSQL wire protocol on a random loopback port; `migrated` starts it
+ * from the migrated template (tests of the migrations themselves start empty).
+ */
+export async function startSocketServer(opts: { withVector: boolean; migrated?: boolean }) {
+  const loadDataDir = opts.migrated ? await migratedTemplate() : undefined;
+  const db = await PGlite.create(
+    opts.withVector ? { extensions: { vector }, ...(loadDataDir ? { loadDataDir } : {}) } : {},
+  );
   const server = new PGLiteSocketServer({ db, port: 0, host: "127.0.0.1", maxConnections: 1 });
   await server.start();
   return {
