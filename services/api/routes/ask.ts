@@ -43,8 +43,15 @@ const nullIfAll = (c: readonly string[] | undefined) => (c === undefined ? null 
  * The question limit is the app's MAX_QUESTION_CHARS, so the declaration is made per app.
  */
 export function askRoute(maxQuestionChars: number) {
-  return defineRoute(askDeclaration(maxQuestionChars), answer, { components: STREAM_COMPONENTS });
+  // Built once per limit: /v1/chat/completions and MCP's ask mount it per request (internal-ask.ts).
+  let route = built.get(maxQuestionChars);
+  if (!route) {
+    route = defineRoute(askDeclaration(maxQuestionChars), answer, { components: STREAM_COMPONENTS });
+    built.set(maxQuestionChars, route);
+  }
+  return route;
 }
+const built = new Map<number, ReturnType<typeof defineRoute>>();
 
 const AskResponseComponent = named("AskResponse", AskResponseSchema);
 // What the stream's events carry, named in the document for clients that parse them.
