@@ -81,6 +81,11 @@ export const GUARDED_ERRORS = {
   internal_error: "a fault of ours; the request id finds it in the logs",
 } as const satisfies Partial<Record<ErrorCode, string>>;
 
+/** What a route that needs a key and not the index answers while the keys cannot be read yet (auth.ts fails closed). */
+export const STARTING_ERRORS = {
+  index_not_ready: "authentication is on and the keys cannot be read yet (start-up)",
+} as const satisfies Partial<Record<ErrorCode, string>>;
+
 /** What a route that reads a body can also answer: the body limit (MAX_BODY_BYTES). */
 export const BODY_ERRORS = {
   payload_too_large: "the body is larger than MAX_BODY_BYTES",

@@ -3,7 +3,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { createRagBackend } from "../../mcp/backend.js";
 import { createMcpServer } from "../../mcp/tools.js";
-import { defineRoute, errors, GUARDED_ERRORS, json, type RouteHandler } from "../contract.js";
+import { defineRoute, errors, GUARDED_ERRORS, json, type RouteHandler, STARTING_ERRORS } from "../contract.js";
 
 const JsonRpcSchema = z.looseObject({ jsonrpc: z.literal("2.0"), id: z.union([z.string(), z.number(), z.null()]) });
 const noSessions = (method: "get" | "delete") =>
@@ -17,7 +17,7 @@ const noSessions = (method: "get" | "delete") =>
         error: { code: -32000, message: "This MCP endpoint is stateless: POST JSON-RPC messages to it." },
         id: null,
       }),
-      ...errors(GUARDED_ERRORS),
+      ...errors({ ...STARTING_ERRORS, ...GUARDED_ERRORS }),
     },
   });
 const getRoute = noSessions("get");
@@ -44,7 +44,7 @@ const postRoute = createRoute({
     }),
     406: { description: "Accept must list application/json and text/event-stream" },
     415: { description: "Content-Type must be application/json" },
-    ...errors(GUARDED_ERRORS),
+    ...errors({ ...STARTING_ERRORS, ...GUARDED_ERRORS }),
   },
 });
 

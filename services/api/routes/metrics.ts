@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { defineRoute, errors, GUARDED_ERRORS, type RouteHandler } from "../contract.js";
+import { defineRoute, errors, GUARDED_ERRORS, type RouteHandler, STARTING_ERRORS } from "../contract.js";
 
 const route = createRoute({
   method: "get",
@@ -16,7 +16,7 @@ const route = createRoute({
         },
       },
     },
-    ...errors(GUARDED_ERRORS),
+    ...errors({ ...STARTING_ERRORS, ...GUARDED_ERRORS }),
   },
 });
 

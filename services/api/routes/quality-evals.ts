@@ -2,7 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { defineRoute, errors, GUARDED_ERRORS, json, type RouteHandler } from "../contract.js";
+import { defineRoute, errors, GUARDED_ERRORS, json, type RouteHandler, STARTING_ERRORS } from "../contract.js";
 
 /** What the Quality page shows of one report; the .md beside it has the full tables. */
 export interface EvalReportSummary {
@@ -52,7 +52,7 @@ const route = createRoute({
       ],
       unreadable: [],
     }),
-    ...errors(GUARDED_ERRORS),
+    ...errors({ ...STARTING_ERRORS, ...GUARDED_ERRORS }),
   },
 });
 
