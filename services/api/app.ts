@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import type { ApiDeps, AppEnv } from "./context.js";
@@ -45,7 +45,7 @@ export function createApp(deps: ApiDeps) {
   deps.metrics ??= createMetrics({ queue: () => deps.queue });
   deps.admission ??= createAdmission(deps.config.MAX_ANSWERS_IN_FLIGHT ?? DEFAULT_MAX_ANSWERS_IN_FLIGHT);
   deps.metricsQueue ??= apiMetricsQueue(deps, () => deps.admission?.inFlight ?? 0);
-  const app = new Hono<AppEnv>();
+  const app = new OpenAPIHono<AppEnv>();
   app.use(requestId());
   app.use(async (c, next) => {
     c.set("deps", deps);
@@ -70,7 +70,7 @@ export function createApp(deps: ApiDeps) {
         errorResponse(c, "payload_too_large", `The request body is larger than ${deps.config.MAX_BODY_BYTES} bytes.`),
     }),
   );
-  app.route("/ask", askRoute);
+  app.route("/ask", askRoute(deps.config.MAX_QUESTION_CHARS));
   app.route("/healthz", healthzRoute);
   app.route("/readyz", readyzRoute);
   app.route("/status", statusRoute);
@@ -87,7 +87,7 @@ export function createApp(deps: ApiDeps) {
   app.route("/", webRoute(deps.webDir));
   app.route("/metrics", metricsRoute);
   app.route("/admin/reindex", adminReindexRoute);
-  app.route("/openapi.json", openApiRoute);
+  app.route("/openapi.json", openApiRoute(app));
   app.route("/v1/chat/completions", chatCompletionsRoute);
   app.route("/v1/models", modelsRoute);
   app.route("/mcp", mcpRoute);

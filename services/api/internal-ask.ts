@@ -42,7 +42,7 @@ export async function askThroughRoute(
     c.set("log", asker.log);
     await next();
   });
-  sub.route("/ask", askRoute);
+  sub.route("/ask", askRoute(deps.config.MAX_QUESTION_CHARS));
   sub.onError(onError(deps.log));
   const res = await sub.request("/ask", {
     method: "POST",

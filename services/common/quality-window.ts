@@ -45,3 +45,19 @@ export function qualityQuerySchema(now: Date) {
     .strict()
     .refine((q) => q.since.getTime() < q.until.getTime(), { message: "since must be before until", path: ["since"] });
 }
+
+/**
+ * The window's parameters as the OpenAPI document shows them: qualityQuerySchema's own fields, with
+ * the defaults as a client writes them (`since` 24h, `until` now) instead of the instants of one call.
+ */
+export function qualityWindowQuery() {
+  const { shape } = qualityQuerySchema(new Date());
+  return z.object({
+    since: shape.since.meta({
+      default: DEFAULT_QUALITY_SINCE,
+      description: "Start: an ISO 8601 time, or a duration back from now (30m, 24h, 7d, 2w).",
+    }),
+    until: shape.until.unwrap().optional().meta({ description: "End, in the same forms; now when unset." }),
+    collection: shape.collection.meta({ description: "Only queries asked of this collection." }),
+  });
+}

@@ -1,15 +1,29 @@
 import type { Context } from "hono";
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
 import { streamSSE } from "hono/streaming";
 import type { AnswerDeps, AnswerEvents, AnswerInput } from "../../../pipelines/answer/ask.js";
 import { embedderKey } from "../../../pipelines/embed/types.js";
 import { QUALITY_METRIC_NAMES } from "../../../pipelines/store/quality-queries.js";
-import { askRequestSchema, type AskRequest, type AskResponse, type QueryMetrics } from "../../../schemas/api.js";
+import {
+  ASK_LIMITS,
+  AskResponseSchema,
+  askRequestSchema,
+  CitationSchema,
+  QueryMetricsSchema,
+  RetrievedSourceSchema,
+  VerificationSchema,
+  type AskRequest,
+  type AskResponse,
+  type QueryMetrics,
+} from "../../../schemas/api.js";
 import { answerDepsOf } from "../../common/answer-deps.js";
 import { deferMetrics } from "../metrics-queue.js";
 import { admitAnswer } from "../admission.js";
 import type { Metrics } from "../../common/metrics.js";
 import type { AppEnv } from "../context.js";
+import { BODY_ERRORS, defineRoute, errors, GUARDED_ERRORS, named, type RouteHandler } from "../contract.js";
+import { exampleAskResponse } from "../examples.js";
 import { requireCore } from "../require-core.js";
 import { ApiError, onError } from "../errors.js";
 import { gatewayFor } from "../gateway.js";
@@ -26,8 +40,79 @@ const nullIfAll = (c: readonly string[] | undefined) => (c === undefined ? null 
  * POST /ask: retrieve, re-rank, pack within the token budget, generate with citations, verify,
  * log the query. JSON by default; server-sent events with `stream: true` or
  * `Accept: text/event-stream` (events: retrieval, delta, citations, verification, done, error).
+ * The question limit is the app's MAX_QUESTION_CHARS, so the declaration is made per app.
  */
-export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
+export function askRoute(maxQuestionChars: number) {
+  // Built once per limit: /v1/chat/completions and MCP's ask mount it per request (internal-ask.ts).
+  let route = built.get(maxQuestionChars);
+  if (!route) {
+    route = defineRoute(askDeclaration(maxQuestionChars), answer, { components: STREAM_COMPONENTS });
+    built.set(maxQuestionChars, route);
+  }
+  return route;
+}
+const built = new Map<number, ReturnType<typeof defineRoute>>();
+
+const AskResponseComponent = named("AskResponse", AskResponseSchema);
+// What the stream's events carry, named in the document for clients that parse them.
+const STREAM_COMPONENTS = {
+  RetrievedSource: RetrievedSourceSchema,
+  Citation: CitationSchema,
+  Verification: VerificationSchema,
+  QueryMetrics: QueryMetricsSchema,
+  Delta: z.object({
+    text: z.string(),
+    restart: z.boolean().optional().describe("Text sent so far is void: the model failed and a fallback starts over."),
+    reason: z.string().optional(),
+  }),
+};
+
+function askDeclaration(maxQuestionChars: number) {
+  return createRoute({
+    method: "post",
+    path: "/",
+    summary: "Answer a question from the indexed documents, with verified [n] citations",
+    request: {
+      body: {
+        required: true,
+        content: { "application/json": { schema: named("AskRequest", askRequestSchema(maxQuestionChars)) } },
+      },
+    },
+    responses: {
+      200: {
+        description:
+          "The answer (JSON), or with stream: true or Accept: text/event-stream, server-sent events: " +
+          "`retrieval` {sources: RetrievedSource[]}, `delta` (Delta, raw model text before verification), " +
+          "`citations` {citations: Citation[]}, `verification` (Verification), `done` (AskResponse, the verified " +
+          "answer, which replaces the deltas) or `error` (Error) once the stream has started.",
+        content: {
+          "application/json": { schema: AskResponseComponent, example: exampleAskResponse },
+          "text/event-stream": {
+            schema: z.string(),
+            example: `event: done\ndata: ${JSON.stringify(exampleAskResponse)}\n\n`,
+          },
+        },
+      },
+      ...errors({
+        invalid_request:
+          `malformed JSON, unknown fields, an empty question or one over ${maxQuestionChars} characters, ` +
+          `topK outside 1-${ASK_LIMITS.maxTopK}, maxContextTokens outside ` +
+          `${ASK_LIMITS.minContextTokens}-${ASK_LIMITS.maxContextTokens}, an empty reference or one over ` +
+          `${maxQuestionChars * 4} characters`,
+        not_found: "the collection is not one the key may read",
+        embedding_model_mismatch: "the index was built by another embedder",
+        budget_exceeded: "the key has spent its day's budget",
+        index_not_ready: "the service is still starting",
+        overloaded: "MAX_ANSWERS_IN_FLIGHT answers are in the making; Retry-After says when to retry",
+        service_unavailable: "a dependency (database, model API) cannot be reached; Retry-After says when to retry",
+        ...BODY_ERRORS,
+        ...GUARDED_ERRORS,
+      }),
+    },
+  });
+}
+
+const answer: RouteHandler = async (c) => {
   const { config, core, generator, reranker, log, metrics, metricsJudge } = c.var.deps;
   const started = performance.now();
   const req = await parseRequest(c);
@@ -135,7 +220,7 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
     }
   }
   return streamAnswer(c, run, record, guard, slot);
-});
+};
 
 /** Latency to the complete answer (streamed or not), tokens, abstentions, verifier removals. */
 function observeAnswer(metrics: Metrics | undefined, r: AskResponse, streaming: boolean, seconds: number) {

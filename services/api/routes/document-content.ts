@@ -1,5 +1,5 @@
 import { basename } from "node:path";
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { isPipelineError } from "../../../pipelines/errors.js";
 import { maskParsedText } from "../../../pipelines/guard/pii.js";
@@ -8,7 +8,8 @@ import { readSourceFile, resolveInside } from "../../../pipelines/ingest/read-so
 import { parseDocument } from "../../../pipelines/parse/index.js";
 import { documentChunkSpans } from "../../../pipelines/store/document-chunks.js";
 import { createDocumentQueries } from "../../../pipelines/store/document-queries.js";
-import type { AppEnv } from "../context.js";
+import { defineRoute, errors, GUARDED_ERRORS, type RouteHandler } from "../contract.js";
+import { EXAMPLE_DOCUMENT_ID } from "../examples.js";
 import { ApiError } from "../errors.js";
 import { parseQuery } from "../query.js";
 import { scopeOf } from "../tenant.js";
@@ -18,6 +19,68 @@ const ContentQuerySchema = z.object({ view: z.enum(["raw", "text"]).default("raw
 // The file is served as data, never as a page: a sandboxed, script-less document even if opened directly.
 const RAW_CSP = "sandbox; default-src 'none'; frame-ancestors 'self'";
 
+const DocumentTextSchema = z.object({
+  id: z.uuid(),
+  path: z.string(),
+  collection: z.string(),
+  format: z.string(),
+  title: z.string().nullable(),
+  pageCount: z.int().nullable(),
+  changed: z.boolean().describe("The file changed since it was indexed: the chunks' offsets may be off."),
+  text: z.string().describe("The parsed text the chunks' offsets point into."),
+  chunks: z.array(
+    z.object({
+      id: z.string(),
+      ordinal: z.int(),
+      start: z.int(),
+      end: z.int(),
+      page: z.int().nullable(),
+      headingPath: z.array(z.string()),
+    }),
+  ),
+});
+
+const route = createRoute({
+  method: "get",
+  path: "/{id}/content",
+  summary:
+    "The document's source for the web app's viewer: the file (PDF as application/pdf, everything else as " +
+    "text/plain), or with view=text JSON with the parsed text and the chunks' offsets",
+  request: { params: z.object({ id: z.uuid() }), query: ContentQuerySchema },
+  responses: {
+    200: {
+      description: "The file (view=raw), or its parsed text (view=text)",
+      content: {
+        "application/pdf": { schema: z.string().openapi({ format: "binary" }) },
+        "text/plain": { schema: z.string(), example: "# Leave\n\nEmployees accrue 25 days of paid leave per year." },
+        "application/json": {
+          schema: DocumentTextSchema,
+          example: {
+            id: EXAMPLE_DOCUMENT_ID,
+            path: "handbook/leave.md",
+            collection: "default",
+            format: "md",
+            title: "Leave",
+            pageCount: null,
+            changed: false,
+            text: "# Leave\n\nEmployees accrue 25 days of paid leave per year.",
+            chunks: [
+              { id: `${EXAMPLE_DOCUMENT_ID}:0`, ordinal: 0, start: 0, end: 58, page: null, headingPath: ["Leave"] },
+            ],
+          },
+        },
+      },
+    },
+    ...errors({
+      invalid_request: "view other than raw or text, or an unknown parameter",
+      not_found: "unknown, another tenant's, gone from its folder, or no longer parseable",
+      index_not_ready: "the service is still starting",
+      ...GUARDED_ERRORS,
+      forbidden: "PII_MASK_INGEST is on and the file itself was asked for, or the key lacks the read scope",
+    }),
+  },
+});
+
 /**
  * GET /documents/:id/content: the source behind a citation, for the web app's viewer, to a key
  * that may read the document's collection (another tenant's id is 404, as for GET /documents/:id).
@@ -25,7 +88,7 @@ const RAW_CSP = "sandbox; default-src 'none'; frame-ancestors 'self'";
  * (an HTML source is shown, not rendered). `view=text`: JSON with the parsed text that chunk
  * offsets point into and the current generation's chunks, so the viewer can highlight a citation.
  */
-export const documentContentRoute = new Hono<AppEnv>().get("/:id/content", async (c) => {
+const showContent: RouteHandler<"/:id/content"> = async (c) => {
   const id = c.req.param("id");
   const { view } = parseQuery(c, ContentQuerySchema);
   const { core, config } = c.var.deps;
@@ -101,4 +164,6 @@ export const documentContentRoute = new Hono<AppEnv>().get("/:id/content", async
     text: parsed.text,
     chunks: await documentChunkSpans(core.database.db, doc.id, core.generation.id),
   });
-});
+};
+
+export const documentContentRoute = defineRoute(route, showContent);

@@ -1,8 +1,52 @@
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
 import { createRagBackend } from "../../mcp/backend.js";
 import { createMcpServer } from "../../mcp/tools.js";
-import type { AppEnv } from "../context.js";
+import { defineRoute, errors, GUARDED_ERRORS, json, type RouteHandler, STARTING_ERRORS } from "../contract.js";
+
+const JsonRpcSchema = z.looseObject({ jsonrpc: z.literal("2.0"), id: z.union([z.string(), z.number(), z.null()]) });
+const noSessions = (method: "get" | "delete") =>
+  createRoute({
+    method,
+    path: "/",
+    summary: "Not served: the endpoint is stateless, and only sessions need GET (a server stream) or DELETE",
+    responses: {
+      405: json("Allow: POST", JsonRpcSchema, {
+        jsonrpc: "2.0",
+        error: { code: -32000, message: "This MCP endpoint is stateless: POST JSON-RPC messages to it." },
+        id: null,
+      }),
+      ...errors({ ...STARTING_ERRORS, ...GUARDED_ERRORS }),
+    },
+  });
+const getRoute = noSessions("get");
+const deleteRoute = noSessions("delete");
+
+const postRoute = createRoute({
+  method: "post",
+  path: "/",
+  summary:
+    "Model Context Protocol, Streamable HTTP (stateless, JSON responses): tools search, ask, list_collections, " +
+    "get_document, index_status",
+  request: { body: { required: true, content: { "application/json": { schema: JsonRpcSchema } } } },
+  responses: {
+    200: json("A JSON-RPC response", JsonRpcSchema, {
+      jsonrpc: "2.0",
+      id: 1,
+      result: { tools: [{ name: "search" }, { name: "ask" }] },
+    }),
+    202: { description: "A notification or response was accepted; no body" },
+    400: json("Not a JSON-RPC message: a JSON-RPC error", JsonRpcSchema, {
+      jsonrpc: "2.0",
+      error: { code: -32700, message: "Parse error: Invalid JSON" },
+      id: null,
+    }),
+    406: { description: "Accept must list application/json and text/event-stream" },
+    415: { description: "Content-Type must be application/json" },
+    ...errors({ ...STARTING_ERRORS, ...GUARDED_ERRORS }),
+  },
+});
 
 /**
  * /mcp: the Model Context Protocol over Streamable HTTP, stateless: each POST gets a fresh server
@@ -11,7 +55,7 @@ import type { AppEnv } from "../context.js";
  * request. Responses are plain JSON (no server-initiated messages to stream); GET and DELETE,
  * which only sessions need, answer 405.
  */
-export const mcpRoute = new Hono<AppEnv>().all("/", async (c) => {
+const serveMcp: RouteHandler = async (c) => {
   if (c.req.method !== "POST") {
     c.header("Allow", "POST");
     return c.json(
@@ -38,4 +82,6 @@ export const mcpRoute = new Hono<AppEnv>().all("/", async (c) => {
   } finally {
     await server.close();
   }
-});
+};
+
+export const mcpRoute = defineRoute(postRoute, serveMcp, { anyMethod: true, also: [getRoute, deleteRoute] });

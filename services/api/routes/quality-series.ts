@@ -1,9 +1,10 @@
 import type { Context } from "hono";
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import type { QualityFilter } from "../../../pipelines/store/quality-queries.js";
 import { createQualitySeries } from "../../../pipelines/store/quality-series.js";
-import { qualityQuerySchema } from "../../common/quality-window.js";
+import { qualityQuerySchema, qualityWindowQuery } from "../../common/quality-window.js";
+import { defineRoute, errors, GUARDED_ERRORS, json, type RouteHandler } from "../contract.js";
 import type { AppEnv } from "../context.js";
 import { ApiError } from "../errors.js";
 import { invalid } from "../query.js";
@@ -42,12 +43,69 @@ export function windowAndExtra<S extends z.ZodType>(
   return { filter: { ...window.data, ...(scope ? { collections: scope } : {}) }, extra: own.data };
 }
 
+const SeriesSchema = z.object({
+  window: z.object({ since: z.string(), until: z.string() }),
+  bucketSeconds: z.int(),
+  buckets: z.array(
+    z.object({
+      start: z.string(),
+      queries: z.int(),
+      abstentionRate: z.number(),
+      faithfulness: z.number().nullable(),
+      answerRelevancy: z.number().nullable(),
+      contextPrecision: z.number().nullable(),
+      latencyP50Ms: z.number().nullable(),
+      latencyP95Ms: z.number().nullable(),
+    }),
+  ),
+});
+
+const route = createRoute({
+  method: "get",
+  path: "/",
+  summary:
+    "The window's answers in time buckets: query count, abstention rate, mean faithfulness, answer relevancy, " +
+    "context precision, latency p50/p95",
+  request: {
+    query: qualityWindowQuery().extend({
+      bucket: z
+        .string()
+        .optional()
+        .meta({ description: "Bucket length such as 15m, 1h, 1d; unset: about 60 buckets over the window." }),
+    }),
+  },
+  responses: {
+    200: json("The buckets that have answers, oldest first", SeriesSchema, {
+      window: { since: "2026-01-30T09:00:00.000Z", until: "2026-01-31T09:00:00.000Z" },
+      bucketSeconds: 1800,
+      buckets: [
+        {
+          start: "2026-01-30T09:00:00.000Z",
+          queries: 6,
+          abstentionRate: 0.1667,
+          faithfulness: 0.91,
+          answerRelevancy: 0.78,
+          contextPrecision: 0.66,
+          latencyP50Ms: 30.5,
+          latencyP95Ms: 71.2,
+        },
+      ],
+    }),
+    ...errors({
+      invalid_request: "a malformed time or bucket, too many buckets, an unknown parameter",
+      not_found: "the collection is not one the key may read",
+      index_not_ready: "the service is still starting",
+      ...GUARDED_ERRORS,
+    }),
+  },
+});
+
 /**
  * GET /quality/series?since=&until=&collection=&bucket=: the window's answers in time buckets
  * (15m, 1h, 1d...; chosen for about 60 points when unset): per bucket the query count, abstention
  * rate, mean faithfulness, answer relevancy and context precision, latency p50 and p95.
  */
-export const qualitySeriesRoute = new Hono<AppEnv>().get("/", async (c) => {
+const series: RouteHandler = async (c) => {
   const { filter, extra } = windowAndExtra(
     c,
     z.object({ bucket: BucketSchema.optional(), limit: z.undefined({ error: "unknown parameter limit" }) }),
@@ -70,4 +128,6 @@ export const qualitySeriesRoute = new Hono<AppEnv>().get("/", async (c) => {
     bucketSeconds: bucketS,
     buckets,
   });
-});
+};
+
+export const qualitySeriesRoute = defineRoute(route, series);

@@ -1,11 +1,47 @@
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { createQueryMetricsStore } from "../../../pipelines/store/query-metrics.js";
-import type { AppEnv } from "../context.js";
+import { defineRoute, errors, GUARDED_ERRORS, json, type RouteHandler } from "../contract.js";
+import { EXAMPLE_QUERY_ID } from "../examples.js";
+import { QueryMetricsSchema } from "../../../schemas/api.js";
 import { ApiError } from "../errors.js";
 import { scopeOf } from "../tenant.js";
 
 const QueryIdSchema = z.uuid({ error: "the query id must be the queryId of an /ask response" });
+
+const StoredMetricsSchema = z.object({
+  queryId: z.uuid(),
+  status: z.enum(["pending", "done", "skipped"]).describe("skipped: the service was too busy to measure it."),
+  metrics: QueryMetricsSchema.nullable(),
+});
+
+const route = createRoute({
+  method: "get",
+  path: "/{id}/metrics",
+  summary: "An answer's quality metrics, computed after it was sent",
+  request: { params: z.object({ id: QueryIdSchema }) },
+  responses: {
+    200: json("Where the metrics stand", StoredMetricsSchema, {
+      queryId: EXAMPLE_QUERY_ID,
+      status: "done",
+      metrics: {
+        method: "embedding+lexical",
+        faithfulness: 1,
+        answerRelevancy: 0.84,
+        contextPrecision: 0.75,
+        contextUtilisation: 0.75,
+        contextRecall: null,
+        answerCorrectness: null,
+      },
+    }),
+    ...errors({
+      invalid_request: "the id is not a uuid",
+      not_found: "no logged answer the key may read has that queryId",
+      index_not_ready: "the service is still starting",
+      ...GUARDED_ERRORS,
+    }),
+  },
+});
 
 /**
  * GET /queries/:id/metrics: an answer's quality metrics, computed after it was sent.
@@ -13,7 +49,7 @@ const QueryIdSchema = z.uuid({ error: "the query id must be the queryId of an /a
  * answer, `skipped` when the service was too busy to measure it (under load they are sampled).
  * 404 not_found for an unknown id, or another tenant's.
  */
-export const queriesRoute = new Hono<AppEnv>().get("/:id/metrics", async (c) => {
+const readMetrics: RouteHandler<"/:id/metrics"> = async (c) => {
   const id = QueryIdSchema.safeParse(c.req.param("id"));
   if (!id.success) {
     throw new ApiError("invalid_request", id.error.issues[0]?.message ?? "invalid query id");
@@ -27,4 +63,6 @@ export const queriesRoute = new Hono<AppEnv>().get("/:id/metrics", async (c) => 
     throw new ApiError("not_found", `No answer with queryId ${id.data}.`);
   }
   return c.json(found);
-});
+};
+
+export const queriesRoute = defineRoute(route, readMetrics);

@@ -1,12 +1,46 @@
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
 import { embedderKey } from "../../../pipelines/embed/types.js";
-import type { AppEnv } from "../context.js";
+import { defineRoute, errors, GUARDED_ERRORS, json, type RouteHandler } from "../contract.js";
+
+const ReadySchema = z
+  .object({
+    status: z.enum(["ready", "starting", "failed"]),
+    migrations: z.boolean(),
+    model: z.boolean(),
+    database: z.string().optional(),
+    embedder: z.string().optional(),
+    generation: z.int().optional(),
+    modelMismatch: z.boolean().optional(),
+    error: z.string().optional(),
+  })
+  .openapi("Ready");
+
+const route = createRoute({
+  method: "get",
+  path: "/",
+  summary: "Readiness: migrations applied, model loaded, folders watched",
+  security: [],
+  responses: {
+    200: json("Ready", ReadySchema, {
+      status: "ready",
+      migrations: true,
+      model: true,
+      database: "pglite",
+      embedder: "use-lite:universal-sentence-encoder-lite@1:512:l2",
+      generation: 1,
+      modelMismatch: false,
+    }),
+    503: json("Starting, or start-up failed", ReadySchema, { status: "starting", migrations: false, model: false }),
+    ...errors({ internal_error: GUARDED_ERRORS.internal_error }),
+  },
+});
 
 /**
  * Readiness: migrations applied and the embedding model loaded. A model mismatch is still
  * "ready" (the process can serve /status and admin routes) but says so.
  */
-export const readyzRoute = new Hono<AppEnv>().get("/", (c) => {
+const readiness: RouteHandler = (c) => {
   const { core, startupError } = c.var.deps;
   if (!core) {
     return c.json(
@@ -23,4 +57,6 @@ export const readyzRoute = new Hono<AppEnv>().get("/", (c) => {
     generation: core.generation.id,
     modelMismatch: core.mismatch !== null,
   });
-});
+};
+
+export const readyzRoute = defineRoute(route, readiness);

@@ -1,8 +1,9 @@
 import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
 import { buildWeb, WEB_DIST } from "../../../web/build.js";
-import type { AppEnv } from "../context.js";
+import { defineRoutes, errors, GUARDED_ERRORS, type RouteHandler } from "../contract.js";
 import { ApiError } from "../errors.js";
 
 /**
@@ -28,6 +29,35 @@ const TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",
 };
 const ASSET = /^[\w-]{1,64}\.(js|css)$/;
+
+const pageRoute = createRoute({
+  method: "get",
+  path: "/",
+  summary: "The web app (ask, sources, quality)",
+  security: [],
+  responses: {
+    200: {
+      description: "The app's page",
+      content: { "text/html": { schema: z.string(), example: '<!doctype html><html lang="en">...</html>' } },
+    },
+    ...errors({ internal_error: GUARDED_ERRORS.internal_error }),
+  },
+});
+
+const assetRoute = createRoute({
+  method: "get",
+  path: "/app/{file}",
+  summary: "The web app's scripts and styles",
+  security: [],
+  request: { params: z.object({ file: z.string().regex(ASSET) }) },
+  responses: {
+    200: {
+      description: "A script or a style sheet",
+      content: { "text/javascript": { schema: z.string() }, "text/css": { schema: z.string() } },
+    },
+    ...errors({ not_found: "no such file in the web app", internal_error: GUARDED_ERRORS.internal_error }),
+  },
+});
 
 /**
  * GET / (the web app) and GET /app/<file> (its scripts and styles), from `dir`. When `dir` has no
@@ -59,13 +89,12 @@ export function webRoute(dir: string = WEB_DIST) {
       },
     });
   };
-  return new Hono<AppEnv>()
-    .get("/", () => serve("index.html", "no-cache"))
-    .get("/app/:file", (c) => {
-      const file = c.req.param("file");
-      if (!ASSET.test(file)) {
-        throw new ApiError("not_found", "No such file in the web app.");
-      }
-      return serve(file, "no-cache");
-    });
+  const serveAsset: RouteHandler<"/app/:file"> = (c) => {
+    const file = c.req.param("file");
+    if (!ASSET.test(file)) {
+      throw new ApiError("not_found", "No such file in the web app.");
+    }
+    return serve(file, "no-cache");
+  };
+  return defineRoutes([pageRoute, () => serve("index.html", "no-cache")], [assetRoute, serveAsset]);
 }

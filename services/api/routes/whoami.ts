@@ -1,8 +1,36 @@
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
 import { sql } from "drizzle-orm";
 import { queryRows } from "../../../pipelines/store/database.js";
-import type { AppEnv } from "../context.js";
+import { defineRoute, errors, GUARDED_ERRORS, json, type RouteHandler } from "../contract.js";
 import { ApiError } from "../errors.js";
+
+const WhoamiSchema = z.object({
+  authentication: z.boolean().describe("False when the service runs without keys."),
+  keyId: z.string().nullable(),
+  scopes: z.array(z.string()),
+  collections: z.array(z.string()).describe("The collections the key may read (all the index knows for a * key)."),
+  allCollections: z.boolean(),
+  admin: z.boolean().describe("An admin key over all collections: the one that may start a re-index."),
+});
+
+const route = createRoute({
+  method: "get",
+  path: "/",
+  summary:
+    "What the presented key may do: authentication on or off, key id, scopes, readable collections, whether it may re-index",
+  responses: {
+    200: json("The key's rights", WhoamiSchema, {
+      authentication: true,
+      keyId: "k_eng01",
+      scopes: ["ask", "read"],
+      collections: ["engineering"],
+      allCollections: false,
+      admin: false,
+    }),
+    ...errors({ index_not_ready: "the service is still starting", ...GUARDED_ERRORS }),
+  },
+});
 
 /**
  * GET /whoami: what the presented key may do, for clients that adapt to it (the web app's
@@ -10,7 +38,7 @@ import { ApiError } from "../errors.js";
  * the collections it may read (every collection the index knows for a `*` key). `admin` is true
  * only for an admin key over all collections, the one that may start a re-index.
  */
-export const whoamiRoute = new Hono<AppEnv>().get("/", async (c) => {
+const whoami: RouteHandler = async (c) => {
   const { core } = c.var.deps;
   if (!core) {
     throw new ApiError("index_not_ready", "The service is still starting; retry when /readyz says ready.");
@@ -34,4 +62,6 @@ export const whoamiRoute = new Hono<AppEnv>().get("/", async (c) => {
     allCollections: p.collections === null,
     admin: p.scopes.has("admin") && p.collections === null,
   });
-});
+};
+
+export const whoamiRoute = defineRoute(route, whoami);
