@@ -1,11 +1,10 @@
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createExtractiveGenerator } from "../pipelines/generate/extractive.js";
 import { queryRows } from "../pipelines/store/database.js";
-import { AskResponseSchema } from "../schemas/api.js";
+import { type AskResponse, AskResponseSchema } from "../schemas/api.js";
 import { createApp } from "../services/api/app.js";
 import type { ApiConfig, ApiDeps } from "../services/api/context.js";
 import { adminActions } from "../services/common/admin.js";
@@ -16,7 +15,9 @@ import { createInProcessQueue } from "../services/common/queue/in-process.js";
 import { createSourceWatcher, type SourceWatcher } from "../services/watcher/watcher.js";
 import { createWorker } from "../services/worker/worker.js";
 import { makeCore, quietLog } from "./support/core.js";
+import { type AskBody, ask as askApi } from "./support/ask.js";
 import { apiConfig, waitFor } from "./support/pipeline.js";
+import { tempDir } from "./support/temp-dir.js";
 
 // Two collections holding the same handbook text, and two keys that may read both: a cached answer
 // must stay inside the collection set and the key that produced it.
@@ -38,16 +39,11 @@ const cacheConfig: Partial<ApiConfig> = { API_KEYS, ANSWER_CACHE: true, ANSWER_C
 
 async function ask(
   question: string,
-  opts: { key?: string; body?: Record<string, unknown>; headers?: Record<string, string> } = {},
+  opts: { key?: string; body?: Omit<AskBody, "question">; headers?: Record<string, string> } = {},
 ) {
-  const res = await app.request("/ask", {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${opts.key ?? KEYS.a}`, ...opts.headers },
-    body: JSON.stringify({ question, ...opts.body }),
-  });
-  return { status: res.status, body: (await res.json()) as any };
+  return askApi(app, { question, ...opts.body }, { key: opts.key ?? KEYS.a, headers: opts.headers ?? {} });
 }
-const cited = (body: any) => (body.citations as Array<{ chunkId: string }>).map((c) => c.chunkId).sort();
+const cited = (body: AskResponse) => body.citations.map((c) => c.chunkId).sort();
 const settle = async () => {
   for (const w of watchers) {
     await w.scan();
@@ -61,7 +57,7 @@ beforeAll(async () => {
   const metrics = createMetrics({ queue: () => queue });
   createWorker({ core, queue, log: quietLog, maxFileBytes: 1_000_000, metrics }).start();
   for (const collection of ["alpha", "beta"]) {
-    dirs[collection] = mkdtempSync(join(tmpdir(), `rag-cache-${collection}-`));
+    dirs[collection] = tempDir(`rag-cache-${collection}-`);
     writeFileSync(join(dirs[collection]!, "handbook.md"), HANDBOOK("25"));
     const w = createSourceWatcher({
       catalog: core.catalog,
@@ -92,9 +88,6 @@ afterAll(async () => {
   }
   await queue.close();
   await cleanup();
-  for (const d of Object.values(dirs)) {
-    rmSync(d, { recursive: true, force: true });
-  }
 });
 
 describe("the answer cache", () => {
@@ -105,11 +98,11 @@ describe("the answer cache", () => {
     expect(first.body.cache).toEqual({ hit: false, similarity: null, ageMs: null });
     expect(first.body.abstained).toBe(false);
     // Re-cased, the question embeds differently (a fresh answer may cite other passages): not the exact path.
-    expect((await ask(Q.toUpperCase(), { body: { collection: "alpha" } })).body.cache.hit).toBe(false);
+    expect((await ask(Q.toUpperCase(), { body: { collection: "alpha" } })).body.cache?.hit).toBe(false);
     const again = await ask(`  ${Q.replace(/ /g, "   ")}  `, { body: { collection: "alpha" } });
-    expect(again.body.cache.hit).toBe(true);
-    expect(again.body.cache.similarity).toBe(1);
-    expect(again.body.cache.ageMs).toBeGreaterThanOrEqual(0);
+    expect(again.body.cache?.hit).toBe(true);
+    expect(again.body.cache?.similarity).toBe(1);
+    expect(again.body.cache?.ageMs).toBeGreaterThanOrEqual(0);
     expect(again.body.answer).toBe(first.body.answer);
     expect(cited(again.body)).toEqual(cited(first.body));
     expect(again.body.queryId).not.toBe(first.body.queryId);
@@ -133,68 +126,68 @@ describe("the answer cache", () => {
 
   it("never serves an answer across collections or keys", async () => {
     await ask(Q, { body: { collection: "alpha" } });
-    expect((await ask(Q, { body: { collection: "alpha" } })).body.cache.hit).toBe(true);
+    expect((await ask(Q, { body: { collection: "alpha" } })).body.cache?.hit).toBe(true);
     const beta = await ask(Q, { body: { collection: "beta" } });
-    expect(beta.body.cache.hit).toBe(false);
-    expect(beta.body.citations.every((c: { sourceId: string }) => c.sourceId !== undefined)).toBe(true);
+    expect(beta.body.cache?.hit).toBe(false);
+    expect(beta.body.citations.every((c) => c.sourceId !== undefined)).toBe(true);
     const all = await ask(Q);
-    expect(all.body.cache.hit).toBe(false);
+    expect(all.body.cache?.hit).toBe(false);
     const otherKey = await ask(Q, { key: KEYS.b, body: { collection: "alpha" } });
-    expect(otherKey.body.cache.hit).toBe(false);
+    expect(otherKey.body.cache?.hit).toBe(false);
     // ...and other answer options are another cache too.
-    expect((await ask(Q, { body: { collection: "alpha", topK: 3 } })).body.cache.hit).toBe(false);
+    expect((await ask(Q, { body: { collection: "alpha", topK: 3 } })).body.cache?.hit).toBe(false);
   });
 
   it("does not match a question to its negation or to other numbers", async () => {
     await ask("Is remote work allowed on Fridays?", { body: { collection: "alpha" } });
     const negated = await ask("Is remote work not allowed on Fridays?", { body: { collection: "alpha" } });
-    expect(negated.body.cache.hit).toBe(false);
+    expect(negated.body.cache?.hit).toBe(false);
     await ask("Do employees receive 25 days of paid annual leave?", { body: { collection: "alpha" } });
     const other = await ask("Do employees receive 30 days of paid annual leave?", { body: { collection: "alpha" } });
-    expect(other.body.cache.hit).toBe(false);
+    expect(other.body.cache?.hit).toBe(false);
   });
 
   it("drops an answer when its document is edited, and answers from the new text", async () => {
     const before = await ask(Q, { body: { collection: "beta" } });
-    expect((await ask(Q, { body: { collection: "beta" } })).body.cache.hit).toBe(true);
+    expect((await ask(Q, { body: { collection: "beta" } })).body.cache?.hit).toBe(true);
     expect(before.body.answer).toContain("25");
     writeFileSync(join(dirs.beta!, "handbook.md"), HANDBOOK("31"));
     await settle();
     const after = await ask(Q, { body: { collection: "beta" } });
-    expect(after.body.cache.hit).toBe(false);
+    expect(after.body.cache?.hit).toBe(false);
     expect(after.body.answer).toContain("31");
     // The other collection's entry is untouched by an edit elsewhere.
-    expect((await ask(Q, { body: { collection: "alpha" } })).body.cache.hit).toBe(true);
+    expect((await ask(Q, { body: { collection: "alpha" } })).body.cache?.hit).toBe(true);
   });
 
   it("drops answers when any document of the collection changes, whoever writes it", async () => {
     await ask(Q, { body: { collection: "alpha" } });
-    expect((await ask(Q, { body: { collection: "alpha" } })).body.cache.hit).toBe(true);
+    expect((await ask(Q, { body: { collection: "alpha" } })).body.cache?.hit).toBe(true);
     // Another process (a worker, a CLI) writing through SQL: no call into this process's cache.
     await core.database.db.execute(sql`UPDATE documents SET updated_at = now() WHERE collection = 'alpha'`);
-    expect((await ask(Q, { body: { collection: "alpha" } })).body.cache.hit).toBe(false);
+    expect((await ask(Q, { body: { collection: "alpha" } })).body.cache?.hit).toBe(false);
     // A new document in the collection could give a better answer: that drops it too.
-    expect((await ask(Q, { body: { collection: "alpha" } })).body.cache.hit).toBe(true);
+    expect((await ask(Q, { body: { collection: "alpha" } })).body.cache?.hit).toBe(true);
     writeFileSync(join(dirs.alpha!, "extra.md"), "# Parking\n\nParking spaces are assigned by the facilities team.\n");
     await settle();
-    expect((await ask(Q, { body: { collection: "alpha" } })).body.cache.hit).toBe(false);
+    expect((await ask(Q, { body: { collection: "alpha" } })).body.cache?.hit).toBe(false);
   });
 
   it("drops an answer when its document is deleted", async () => {
     await ask(Q, { body: { collection: "alpha" } });
-    expect((await ask(Q, { body: { collection: "alpha" } })).body.cache.hit).toBe(true);
+    expect((await ask(Q, { body: { collection: "alpha" } })).body.cache?.hit).toBe(true);
     unlinkSync(join(dirs.alpha!, "handbook.md"));
     await settle();
     const after = await ask(Q, { body: { collection: "alpha" } });
-    expect(after.body.cache.hit).toBe(false);
-    expect(after.body.citations.some((c: { path: string }) => c.path === "handbook.md")).toBe(false);
+    expect(after.body.cache?.hit).toBe(false);
+    expect(after.body.citations.some((c) => c.path === "handbook.md")).toBe(false);
     writeFileSync(join(dirs.alpha!, "handbook.md"), HANDBOOK("25"));
     await settle();
   });
 
   it("drops answers when the index is rebuilt (a new generation)", async () => {
     await ask(Q, { body: { collection: "alpha" } });
-    expect((await ask(Q, { body: { collection: "alpha" } })).body.cache.hit).toBe(true);
+    expect((await ask(Q, { body: { collection: "alpha" } })).body.cache?.hit).toBe(true);
     deps.admin = adminActions(
       core,
       {
@@ -212,7 +205,7 @@ describe("the answer cache", () => {
     await waitFor(async () => ((await core.catalog.activeGeneration())?.id === generationId ? true : null), 60_000);
     const after = await ask(Q, { body: { collection: "alpha" } });
     expect(after.body.generation).toBe(generationId);
-    expect(after.body.cache.hit).toBe(false);
+    expect(after.body.cache?.hit).toBe(false);
   });
 
   it("at the default similarity (1) only the same question hits; a paraphrase is answered fresh", async () => {
@@ -222,28 +215,17 @@ describe("the answer cache", () => {
       config: { ...apiConfig, API_KEYS, ANSWER_CACHE: true },
     });
     const call = async (question: string) =>
-      (await (
-        await exactOnly.request("/ask", {
-          method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${KEYS.a}` },
-          body: JSON.stringify({ question, collection: "alpha" }),
-        })
-      ).json()) as any;
+      (await askApi(exactOnly, { question, collection: "alpha" }, { key: KEYS.a })).body;
     await call("Is remote work allowed on Fridays?");
-    expect((await call("Is remote work allowed on Fridays?")).cache.hit).toBe(true);
-    expect((await call("can you tell me is remote work allowed on Fridays?")).cache.hit).toBe(false);
+    expect((await call("Is remote work allowed on Fridays?")).cache?.hit).toBe(true);
+    expect((await call("can you tell me is remote work allowed on Fridays?")).cache?.hit).toBe(false);
   });
 
   it("is off when ANSWER_CACHE is unset", async () => {
     const off = createApp({ ...deps, metrics: undefined, config: { ...apiConfig, API_KEYS } });
-    const call = () =>
-      off.request("/ask", {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${KEYS.a}` },
-        body: JSON.stringify({ question: Q }),
-      });
+    const call = () => askApi(off, { question: Q }, { key: KEYS.a });
     await call();
-    const body = (await (await call()).json()) as any;
+    const { body } = await call();
     expect(body.cache).toEqual({ hit: false, similarity: null, ageMs: null, bypass: "disabled" });
   });
 });

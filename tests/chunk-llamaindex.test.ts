@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   createLlamaIndexChunker,
@@ -18,6 +15,7 @@ import { createCoreDeps, embedderConfig } from "../services/common/deps.js";
 import { createLogger } from "../services/common/log.js";
 import { startReindex } from "../services/common/reindex.js";
 import { sharedEmbedder } from "./support/core.js";
+import { tempDir } from "./support/temp-dir.js";
 
 // Deterministic, as in tests/chunk.test.ts; the real USE-Lite counter bounds chunks in the core test below.
 const words: TokenCounter = (t) => t.split(/\s+/).filter(Boolean).length;
@@ -133,45 +131,41 @@ describe("CHUNKER", () => {
   it("an index keeps the chunker it was built with when CHUNKER changes, and says so", {
     timeout: 60_000,
   }, async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "rag-chunker-"));
+    const dataDir = tempDir("rag-chunker-");
     const lines: string[] = [];
     const log = createLogger("warn", {}, { write: (s: string) => void lines.push(s) });
     const embedder = await sharedEmbedder();
     const config = { DATA_DIR: dataDir, DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES: 1_000_000 };
+    const first = await createCoreDeps({ ...config, CHUNKER: "llamaindex" }, log, { embedder });
+    expect(first.chunker.settings.strategy).toBe(LLAMAINDEX_STRATEGY);
+    expect((first.generation.chunker as { strategy: string }).strategy).toBe(LLAMAINDEX_STRATEGY);
+    const doc = parseMarkdown(
+      `# Notes\n\n${Array.from({ length: 40 }, (_, k) => `Fact number ${k} is recorded here.`).join(" ")}`,
+    );
+    const count: TokenCounter = (t) => embedder.countTokens(t);
+    expectValidChunks(doc, first.chunker.chunk(doc), first.chunker.settings.maxTokens, count);
+    await first.close();
+    expect(lines).toEqual([]);
+
+    const second = await createCoreDeps(config, log, { embedder });
     try {
-      const first = await createCoreDeps({ ...config, CHUNKER: "llamaindex" }, log, { embedder });
-      expect(first.chunker.settings.strategy).toBe(LLAMAINDEX_STRATEGY);
-      expect((first.generation.chunker as { strategy: string }).strategy).toBe(LLAMAINDEX_STRATEGY);
-      const doc = parseMarkdown(
-        `# Notes\n\n${Array.from({ length: 40 }, (_, k) => `Fact number ${k} is recorded here.`).join(" ")}`,
-      );
-      const count: TokenCounter = (t) => embedder.countTokens(t);
-      expectValidChunks(doc, first.chunker.chunk(doc), first.chunker.settings.maxTokens, count);
-      await first.close();
-      expect(lines).toEqual([]);
+      expect(second.chunker.settings.strategy).toBe(LLAMAINDEX_STRATEGY);
+      const warning = JSON.parse(lines.find((l) => l.includes("CHUNKER differs"))!) as Record<string, unknown>;
+      expect(warning).toMatchObject({ level: "warn", indexed: LLAMAINDEX_STRATEGY, configured: STRUCTURE_STRATEGY });
 
-      const second = await createCoreDeps(config, log, { embedder });
-      try {
-        expect(second.chunker.settings.strategy).toBe(LLAMAINDEX_STRATEGY);
-        const warning = JSON.parse(lines.find((l) => l.includes("CHUNKER differs"))!) as Record<string, unknown>;
-        expect(warning).toMatchObject({ level: "warn", indexed: LLAMAINDEX_STRATEGY, configured: STRUCTURE_STRATEGY });
-
-        // The documented way to change chunkers: a re-index builds with CHUNKER, and the switch follows it.
-        const { completion } = await startReindex(second, {
-          embedder: embedderConfig(config),
-          chunker: "structure",
-          maxFileBytes: 1_000_000,
-          retireGraceMs: 0,
-          log,
-        });
-        await completion;
-        expect((second.generation.chunker as { strategy: string }).strategy).toBe(STRUCTURE_STRATEGY);
-        expect(second.chunker.settings.strategy).toBe(STRUCTURE_STRATEGY);
-      } finally {
-        await second.close();
-      }
+      // The documented way to change chunkers: a re-index builds with CHUNKER, and the switch follows it.
+      const { completion } = await startReindex(second, {
+        embedder: embedderConfig(config),
+        chunker: "structure",
+        maxFileBytes: 1_000_000,
+        retireGraceMs: 0,
+        log,
+      });
+      await completion;
+      expect((second.generation.chunker as { strategy: string }).strategy).toBe(STRUCTURE_STRATEGY);
+      expect(second.chunker.settings.strategy).toBe(STRUCTURE_STRATEGY);
     } finally {
-      rmSync(dataDir, { recursive: true, force: true });
+      await second.close();
     }
   });
 });

@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadAllInOneConfig } from "../services/all-in-one/config.js";
 import { loadApiConfig } from "../services/api/config.js";
 import { ConfigError } from "../services/common/config.js";
 import { loadWatcherConfig, watchDirs } from "../services/watcher/config.js";
 import { freePort, startService } from "./support/process.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const configError = (fn: () => unknown): ConfigError => {
   try {
@@ -81,8 +79,7 @@ describe("configuration", () => {
 
 // The real entry point, as `npm start` runs it: a bad setting stops it with a message, no stack.
 describe("npm start refuses bad configuration", () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "rag-cfg-"));
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  const dataDir = tempDir("rag-cfg-");
 
   it.each([
     ["PORT", { PORT: "not-a-port" }, /PORT: .*"not-a-port"/],

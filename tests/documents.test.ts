@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeCore } from "./support/core.js";
 import { startPipeline } from "./support/pipeline.js";
 import type { CoreDeps } from "../services/common/deps.js";
+import { tempDir } from "./support/temp-dir.js";
 
 let core: CoreDeps;
 let cleanup: () => Promise<void>;
@@ -42,7 +42,7 @@ const get = async (url: string) => {
 
 beforeAll(async () => {
   for (let i = 0; i < 2; i++) {
-    dirs.push(mkdtempSync(join(tmpdir(), `rag-docs-${i}-`)));
+    dirs.push(tempDir(`rag-docs-${i}-`));
   }
   for (const [name, text] of Object.entries(files)) {
     writeFileSync(join(dirs[0]!, name), text);
@@ -59,9 +59,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pipeline.stop();
   await cleanup();
-  for (const d of dirs) {
-    rmSync(d, { recursive: true, force: true });
-  }
 });
 
 describe("GET /documents", () => {

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createEmbedder } from "../pipelines/embed/index.js";
@@ -12,6 +11,7 @@ import {
   type Reply,
   type ScriptedServer,
 } from "./support/openai-server.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const servers: ScriptedServer[] = [];
 afterEach(async () => {
@@ -117,7 +117,7 @@ describe("onnx:<folder> embedder", () => {
   });
 
   it("says what to install when @huggingface/transformers is absent", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rag-onnx-"));
+    const dir = tempDir("rag-onnx-");
     mkdirSync(join(dir, "onnx"));
     for (const f of ["config.json", "tokenizer.json"]) {
       writeFileSync(join(dir, f), "{}");
@@ -126,6 +126,5 @@ describe("onnx:<folder> embedder", () => {
     await expect(createEmbedder(`onnx:${dir}`)).rejects.toThrow(
       /needs @huggingface\/transformers.*ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm install @huggingface\/transformers/,
     );
-    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -1,9 +1,9 @@
-import { copyFileSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeCore, type DbMode } from "./support/core.js";
 import { startPipeline, waitFor } from "./support/pipeline.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const DOCS = new URL("../docs/", import.meta.url).pathname;
 
@@ -17,23 +17,25 @@ describe.each<DbMode>(["pglite", "pg-socket"])("end to end on %s", (mode) => {
   });
 
   async function setup() {
-    const dir = mkdtempSync(join(tmpdir(), "rag-watch-"));
+    const dir = tempDir("rag-watch-");
     const { core, cleanup } = await makeCore(mode);
     const pipeline = await startPipeline(core, [dir]);
     cleanups.push(async () => {
       await pipeline.stop();
       await cleanup();
-      rmSync(dir, { recursive: true, force: true });
     });
     return { dir, core, pipeline };
   }
 
   it("indexes what is already in the folder at start-up and cites it", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rag-watch-"));
+    const dir = tempDir("rag-watch-");
     copyFileSync(join(DOCS, "tokens-and-context-windows.txt"), join(dir, "tokens.txt"));
     const { core, cleanup } = await makeCore(mode);
     const pipeline = await startPipeline(core, [dir]);
-    cleanups.push(async () => (await pipeline.stop(), await cleanup(), rmSync(dir, { recursive: true, force: true })));
+    cleanups.push(async () => {
+      await pipeline.stop();
+      await cleanup();
+    });
     await pipeline.queue.idle();
 
     const { status, body } = await pipeline.ask("What is byte-pair encoding?");

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
 import { PipelineError } from "../pipelines/errors.js";
@@ -14,6 +11,7 @@ import { createBullmqQueue } from "../services/common/queue/bullmq.js";
 import { createExtractiveGenerator } from "../pipelines/generate/extractive.js";
 import { quietLog, sharedEmbedder, startSocketServer } from "./support/core.js";
 import { apiConfig } from "./support/pipeline.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -26,8 +24,7 @@ const config = { DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYT
 
 /** The API on a real core whose database can be taken away: PGlite in-process, or `pg` over a socket. */
 async function runningApp(mode: "pglite" | "pg-socket") {
-  const dataDir = mkdtempSync(join(tmpdir(), "rag-outage-"));
-  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const dataDir = tempDir("rag-outage-");
   const server = mode === "pg-socket" ? await startSocketServer({ withVector: true }) : undefined;
   const core = await createCoreDeps(
     { ...config, DATA_DIR: dataDir, ...(server && { DATABASE_URL: server.url }) },

@@ -1,8 +1,7 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { retrieve } from "../pipelines/retrieve/hybrid.js";
 import { indexGenerations } from "../schemas/db.js";
 import { main, type Io } from "../services/cli/eval.js";
@@ -10,10 +9,10 @@ import { createCoreDeps, type CoreDeps } from "../services/common/deps.js";
 import { makeCore, quietLog, sharedEmbedder } from "./support/core.js";
 import { ABSTAIN_MESSAGE } from "../pipelines/generate/answer-text.js";
 import { chatReply, startScriptedServer, userPrompt } from "./support/openai-server.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const FIXTURE = new URL("./fixtures/beir-tiny/", import.meta.url).pathname;
-const tmp = mkdtempSync(join(tmpdir(), "rag-eval-cli-"));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("rag-eval-cli-");
 
 /** Runs the command in-process and keeps what it printed. */
 async function run(argv: string[], env: Record<string, string> = {}) {

@@ -1,7 +1,6 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { corpusHash, readBeir, readQrels } from "../pipelines/eval/beir.js";
 import { fitFusion } from "../pipelines/eval/fit.js";
 import type { QueryCandidates } from "../pipelines/eval/beir-run.js";
@@ -9,10 +8,10 @@ import { evaluateRun, meanOf, mrrAt, ndcgAt, percentile, rankByScore, recallAt }
 import { chartSvg, compareToBaseline } from "../pipelines/eval/report.js";
 import { readSuite } from "../pipelines/eval/suite.js";
 import { fusionFor } from "../pipelines/retrieve/hybrid.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const FIXTURE = new URL("./fixtures/beir-tiny/", import.meta.url).pathname;
-const tmp = mkdtempSync(join(tmpdir(), "rag-eval-metrics-"));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("rag-eval-metrics-");
 
 describe("retrieval metrics on hand-made rankings", () => {
   const judged = new Map([

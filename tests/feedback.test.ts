@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +7,7 @@ import { queryRows } from "../pipelines/store/database.js";
 import type { CoreDeps } from "../services/common/deps.js";
 import { makeCore } from "./support/core.js";
 import { startPipeline } from "./support/pipeline.js";
+import { tempDir } from "./support/temp-dir.js";
 
 let core: CoreDeps;
 let cleanup: () => Promise<void>;
@@ -25,7 +25,7 @@ const post = async (body: unknown, contentType = "application/json") => {
 };
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "rag-feedback-"));
+  dir = tempDir("rag-feedback-");
   writeFileSync(join(dir, "tea.md"), "# Tea\n\nGreen tea is steeped at about 80 degrees Celsius for two minutes.\n");
   ({ core, cleanup } = await makeCore("pglite"));
   pipeline = await startPipeline(core, [dir]);
@@ -37,7 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pipeline.stop();
   await cleanup();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("POST /feedback", () => {

@@ -13,6 +13,7 @@ import { ApiConfigSchema } from "../services/api/config.js";
 import { KEEPERS, LIGHTHOUSE, sourceNumber } from "./support/answer-fixtures.js";
 import { chatReply, startScriptedServer, userPrompt, type ScriptedServer } from "./support/openai-server.js";
 import { apiConfig, indexedFolder, type IndexedFolder } from "./support/pipeline.js";
+import { ask as askApi, askError } from "./support/ask.js";
 
 const KEY = "cost-key-0123456789abcdef";
 const API_KEYS = parseApiKeys(`${KEY}:ask,admin:*`);
@@ -47,14 +48,14 @@ async function appWith(config: Partial<ApiConfig>, model = "gpt-4o-mini") {
     config: { ...apiConfig, API_KEYS, ...config },
   });
 }
+// Each call scripts one chat reply, consumed only when the query is not refused first.
 async function ask(app: ReturnType<typeof createApp>, key = KEY) {
   server.script([chatReply(ANSWER)]);
-  const res = await app.request("/ask", {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
-    body: JSON.stringify({ question: QUESTION, topK: 2 }),
-  });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+  return askApi(app, { question: QUESTION, topK: 2 }, { key });
+}
+async function askRefused(app: ReturnType<typeof createApp>, key = KEY) {
+  server.script([chatReply(ANSWER)]);
+  return askError(app, { question: QUESTION, topK: 2 }, { key });
 }
 const get = async (app: ReturnType<typeof createApp>, path: string) =>
   app.request(path, { headers: { authorization: `Bearer ${KEY}` } });
@@ -101,7 +102,7 @@ describe("cost per query", () => {
       expect(body.usage.completionTokens).toBe(COMPLETION);
       expect(body.usage.costUsd).toBeCloseTo((100 * 3 + COMPLETION * 15) / 1e6, 10);
       expect(body.promptVersion).toBe("answer/v1");
-      costs.push(body.usage.costUsd);
+      costs.push(body.usage.costUsd ?? Number.NaN); // checked just above
     }
     const quality = (await (await get(app, "/quality")).json()) as any;
     const mine = quality.cost.rows.filter((r: { keyId: string | null }) => r.keyId === API_KEYS[0]!.id);
@@ -141,17 +142,17 @@ describe("daily budgets", () => {
     const app = await appWith({ BUDGET_DAILY_TOKENS: 150 });
     expect((await ask(app)).status).toBe(200); // 107 tokens: under budget before it ran
     expect((await ask(app)).status).toBe(200); // 214 after this one: a query is never cut off midway
-    const blocked = await ask(app);
+    const blocked = await askRefused(app);
     expect(blocked.status).toBe(429);
     expect(blocked.body.error.code).toBe("budget_exceeded");
     const { resetsAt } = budgetDay(new Date());
-    expect(blocked.body.error.details.resetsAt).toBe(resetsAt.toISOString());
+    expect((blocked.body.error.details as { resetsAt: string }).resetsAt).toBe(resetsAt.toISOString());
     expect(blocked.body.error.message).toContain(resetsAt.toISOString());
     const retryAfter = Number(blocked.headers.get("retry-after"));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(86_400);
     // Shared in the database: another app (another API process) on the same database is blocked too.
-    expect((await ask(await appWith({ BUDGET_DAILY_TOKENS: 150 }))).status).toBe(429);
+    expect((await askRefused(await appWith({ BUDGET_DAILY_TOKENS: 150 }))).status).toBe(429);
     // The day ends: yesterday's spend no longer counts.
     await folder.core.database.db.execute(sql`UPDATE key_spend SET day = day - 1`);
     expect((await ask(app)).status).toBe(200);
@@ -172,7 +173,7 @@ describe("daily budgets", () => {
     await runKeysCommand(["budget", id, "--usd", "0.00001"], folder.core.database.db, () => {});
     const app = await appWith({ BUDGET_DAILY_USD: 100 });
     expect((await ask(app, key)).status).toBe(200); // gpt-4o-mini: 100·0.15 + 7·0.6 per million = $0.0000192
-    const blocked = await ask(app, key);
+    const blocked = await askRefused(app, key);
     expect(blocked.status).toBe(429);
     expect(blocked.body.error.message).toMatch(/\$0\.0000\d+ of \$0\.00001/);
     // The default budget still allows the other key.

@@ -1,7 +1,6 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { guardMismatch, questionFeatures } from "../pipelines/cache/guard.js";
 import { cacheKey, normalizeQuestion } from "../pipelines/cache/key.js";
 import { epochsCurrent } from "../pipelines/cache/store.js";
@@ -12,6 +11,7 @@ import { createGeneratorTokenizer } from "../pipelines/generate/tokens.js";
 import { loadPrompt, promptVersions } from "../pipelines/prompts/registry.js";
 import { budgetDay } from "../pipelines/store/spend-queries.js";
 import { hit } from "./support/answer-fixtures.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const mismatch = (a: string, b: string) => guardMismatch(questionFeatures(a), questionFeatures(b));
 
@@ -142,8 +142,7 @@ describe("context compression", () => {
 });
 
 describe("versioned prompts", () => {
-  const dir = mkdtempSync(join(tmpdir(), "rag-prompts-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir("rag-prompts-");
 
   it("reads prompts/<kind>/<version>.md and fills its placeholders", () => {
     expect(promptVersions("answer")).toEqual(expect.arrayContaining(["v1", "v2"]));

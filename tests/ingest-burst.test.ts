@@ -1,12 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { queryRows } from "../pipelines/store/database.js";
 import { sourceIdFor } from "../pipelines/store/catalog.js";
 import { openCore } from "./support/ingest.js";
 import { startPipeline, waitFor } from "./support/pipeline.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const FILES = 200;
 const FOLDERS = ["", "north", "south", "east/quay"];
@@ -14,21 +14,17 @@ const CROPS = ["barley", "rye", "oats", "flax", "hemp", "beans", "turnips", "clo
 
 describe("a burst of files dropped at once", () => {
   const cleanups: Array<() => Promise<void> | void> = [];
-  afterAll(async () => {
+  afterEach(async () => {
     while (cleanups.length) {
       await cleanups.pop()!();
     }
   });
 
   it(`indexes all ${FILES}, once each, with no duplicate documents or chunks`, async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rag-burst-"));
+    const dir = tempDir("rag-burst-");
     const { core, embedder, close } = await openCore();
     const pipeline = await startPipeline(core, [dir]);
-    cleanups.push(
-      () => rmSync(dir, { recursive: true, force: true }),
-      close,
-      () => pipeline.stop(),
-    );
+    cleanups.push(close, () => pipeline.stop());
     for (const f of FOLDERS) {
       mkdirSync(join(dir, f), { recursive: true });
     }

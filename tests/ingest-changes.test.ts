@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { indexFile } from "../pipelines/ingest/index-file.js";
@@ -7,6 +6,7 @@ import { sourceIdFor } from "../pipelines/store/catalog.js";
 import { makeCore, type DbMode } from "./support/core.js";
 import { allChunks, chunksOf, ingestDeps, openCore } from "./support/ingest.js";
 import { startPipeline, waitFor } from "./support/pipeline.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const SLOW = 60_000;
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -15,12 +15,6 @@ afterEach(async () => {
     await cleanups.pop()!();
   }
 });
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 async function setup() {
   const dir = tempDir("rag-changes-");

@@ -1,12 +1,12 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../pipelines/store/database.js";
 import { createCatalog } from "../pipelines/store/catalog.js";
 import { ROOT } from "./support/process.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const run = promisify(execFile);
 /** Runs a CLI script; resolves with its exit code and output whatever the code. */
@@ -27,8 +27,8 @@ const cli = (script: string, args: string[], env: Record<string, string> = {}) =
 let dataDir: string;
 let dir: string;
 beforeAll(() => {
-  dataDir = mkdtempSync(join(tmpdir(), "rag-ingest-cli-db-"));
-  dir = mkdtempSync(join(tmpdir(), "rag-ingest-cli-"));
+  dataDir = tempDir("rag-ingest-cli-db-");
+  dir = tempDir("rag-ingest-cli-");
   writeFileSync(join(dir, "owl.md"), "# Owls\n\nA barn owl hunts by sound in complete darkness.\n");
   mkdirSync(join(dir, "deep"));
   writeFileSync(join(dir, "deep", "heron.txt"), "A grey heron waits motionless at the water's edge for fish.\n");
@@ -38,10 +38,6 @@ beforeAll(() => {
     Uint8Array.from({ length: 3000 }, (_, i) => (i * 131) % 256),
   );
   writeFileSync(join(dir, "ignored.bin"), "not a format the service reads");
-});
-afterAll(() => {
-  rmSync(dataDir, { recursive: true, force: true });
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("npm run ingest", () => {

@@ -1,14 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Document, HeadingLevel, Packer, Paragraph, Table, TableCell, TableRow } from "docx";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { isPipelineError } from "../pipelines/errors.js";
 import { rowLines } from "../pipelines/parse/docx.js";
 import { formatForPath, parseDocument } from "../pipelines/parse/index.js";
 import { sourceIdFor } from "../pipelines/store/catalog.js";
 import { makeCore } from "./support/core.js";
 import { startPipeline, waitFor } from "./support/pipeline.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const cell = (text: string) => new TableCell({ children: [new Paragraph(text)] });
 const row = (...cells: string[]) => new TableRow({ children: cells.map(cell) });
@@ -100,18 +100,21 @@ describe(".docx parsing", () => {
 
 describe(".docx through the pipeline", () => {
   const cleanups: Array<() => Promise<void>> = [];
-  afterAll(async () => {
+  afterEach(async () => {
     while (cleanups.length) {
       await cleanups.pop()!();
     }
   });
 
   it("answers from a Word file and cites it with its heading path", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rag-docx-"));
+    const dir = tempDir("rag-docx-");
     writeFileSync(join(dir, "keeping.docx"), await keepersManual());
     const { core, cleanup } = await makeCore("pglite");
     const pipeline = await startPipeline(core, [dir]);
-    cleanups.push(async () => (await pipeline.stop(), await cleanup(), rmSync(dir, { recursive: true, force: true })));
+    cleanups.push(async () => {
+      await pipeline.stop();
+      await cleanup();
+    });
     await pipeline.queue.idle();
     expect(await core.catalog.getDocument(sourceIdFor(dir), "keeping.docx")).toMatchObject({
       status: "indexed",

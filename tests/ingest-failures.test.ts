@@ -1,13 +1,14 @@
 import { spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { sourceIdFor } from "../pipelines/store/catalog.js";
 import { ROOT } from "./support/process.js";
 import { chunksOf, openCore } from "./support/ingest.js";
 import { makePdf } from "./support/pdf.js";
 import { startPipeline, waitFor } from "./support/pipeline.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const ENCRYPTED = new URL("./fixtures/encrypted.pdf", import.meta.url).pathname;
 const text = (s: string) => new TextEncoder().encode(s);
@@ -68,21 +69,17 @@ const CASES: Array<{ path: string; good: Uint8Array; bad: () => Uint8Array; code
 
 describe("bad input", () => {
   const cleanups: Array<() => Promise<void> | void> = [];
-  afterAll(async () => {
+  afterEach(async () => {
     while (cleanups.length) {
       await cleanups.pop()!();
     }
   });
 
   it("marks each broken file failed with its reason, keeps its last good version searchable, and carries on", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rag-bad-"));
+    const dir = tempDir("rag-bad-");
     const { core, embedder, close } = await openCore();
     const pipeline = await startPipeline(core, [dir]);
-    cleanups.push(
-      () => rmSync(dir, { recursive: true, force: true }),
-      close,
-      () => pipeline.stop(),
-    );
+    cleanups.push(close, () => pipeline.stop());
     const sourceId = sourceIdFor(dir);
     for (const c of CASES) {
       writeFileSync(join(dir, c.path), c.good);
@@ -127,7 +124,7 @@ describe("bad input", () => {
   it("marks an unreadable file permission_denied and keeps its chunks (run as a user that permissions bind)", async (ctx) => {
     // Root reads a chmod 000 file regardless (CAP_DAC_OVERRIDE), so a real EACCES needs another
     // user: as root the scenario runs in a child process as `nobody`.
-    const probe = join(mkdtempSync(join(tmpdir(), "rag-probe-")), "p.txt");
+    const probe = join(tempDir("rag-probe-"), "p.txt");
     writeFileSync(probe, "x");
     chmodSync(probe, 0o000);
     const permissionsBind = (() => {
@@ -138,7 +135,6 @@ describe("bad input", () => {
         return true;
       }
     })();
-    rmSync(probe, { force: true });
     const asNobody = !permissionsBind && process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
     const child = spawn(process.execPath, ["--import", "tsx", "tests/support/permission-child.ts"], {
       cwd: ROOT,

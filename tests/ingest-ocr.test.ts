@@ -1,7 +1,6 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { isPipelineError } from "../pipelines/errors.js";
 import { parseDocument } from "../pipelines/parse/index.js";
 import { createTesseractJsEngine, fromTsv, OcrError } from "../pipelines/parse/ocr-engines.js";
@@ -12,6 +11,7 @@ import { makeCore } from "./support/core.js";
 import { makePdf } from "./support/pdf.js";
 import { startPipeline, waitFor } from "./support/pipeline.js";
 import { characterErrorRate, concatPdfs, rasterizePdf } from "./support/scanned-pdf.js";
+import { tempDir } from "./support/temp-dir.js";
 
 // OCR runs a page or two at a bounded 200 dpi; on two shared cores one page still takes 10-30 s.
 const OCR_TIMEOUT = 240_000;
@@ -177,7 +177,7 @@ describe("OCR of scanned PDFs (tesseract.js, pdf.js)", () => {
 
 describe("scanned PDF through the pipeline", () => {
   const cleanups: Array<() => Promise<void>> = [];
-  afterAll(async () => {
+  afterEach(async () => {
     while (cleanups.length) {
       await cleanups.pop()!();
     }
@@ -186,7 +186,7 @@ describe("scanned PDF through the pipeline", () => {
   it(
     "indexes the OCR'd text, shows the text layer on the document and /status, and cites the page as OCR'd",
     async () => {
-      const dir = mkdtempSync(join(tmpdir(), "rag-ocr-"));
+      const dir = tempDir("rag-ocr-");
       // The core's default OCR (auto): the tesseract command where installed, tesseract.js elsewhere.
       writeFileSync(
         join(dir, "harbour-scan.pdf"),
@@ -194,9 +194,10 @@ describe("scanned PDF through the pipeline", () => {
       );
       const { core, cleanup } = await makeCore("pglite");
       const pipeline = await startPipeline(core, [dir]);
-      cleanups.push(
-        async () => (await pipeline.stop(), await cleanup(), rmSync(dir, { recursive: true, force: true })),
-      );
+      cleanups.push(async () => {
+        await pipeline.stop();
+        await cleanup();
+      });
       await pipeline.queue.idle();
 
       const doc = await core.catalog.getDocument(sourceIdFor(dir), "harbour-scan.pdf");

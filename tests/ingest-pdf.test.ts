@@ -1,13 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { isPipelineError } from "../pipelines/errors.js";
 import { parseDocument } from "../pipelines/parse/index.js";
 import { sourceIdFor } from "../pipelines/store/catalog.js";
 import { makeCore } from "./support/core.js";
 import { makePdf, makeScannedPdf } from "./support/pdf.js";
 import { startPipeline, waitFor } from "./support/pipeline.js";
+import { tempDir } from "./support/temp-dir.js";
 
 // Made with `qpdf --encrypt secret owner 256 -- plain.pdf encrypted.pdf` from a makePdf() page.
 const ENCRYPTED = new URL("./fixtures/encrypted.pdf", import.meta.url).pathname;
@@ -123,18 +123,21 @@ describe("PDF parsing", () => {
 
 describe("PDF through the pipeline", () => {
   const cleanups: Array<() => Promise<void>> = [];
-  afterAll(async () => {
+  afterEach(async () => {
     while (cleanups.length) {
       await cleanups.pop()!();
     }
   });
 
   it("indexes a court print with page numbers and /ask cites the page", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rag-pdf-"));
+    const dir = tempDir("rag-pdf-");
     writeFileSync(join(dir, "bartenwerfer.pdf"), makePdf(courtPrint(18, 5)));
     const { core, cleanup } = await makeCore("pglite");
     const pipeline = await startPipeline(core, [dir]);
-    cleanups.push(async () => (await pipeline.stop(), await cleanup(), rmSync(dir, { recursive: true, force: true })));
+    cleanups.push(async () => {
+      await pipeline.stop();
+      await cleanup();
+    });
     await pipeline.queue.idle();
 
     const doc = await core.catalog.getDocument(sourceIdFor(dir), "bartenwerfer.pdf");

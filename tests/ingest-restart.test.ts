@@ -1,29 +1,25 @@
-import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { sourceIdFor } from "../pipelines/store/catalog.js";
 import { allChunks, openCore } from "./support/ingest.js";
 import { startPipeline } from "./support/pipeline.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const note = (topic: string, fact: string) =>
   `# ${topic}\n\n${fact}\n\n## Notes\n\nThe ${topic.toLowerCase()} notes are reviewed each winter.\n`;
 
 describe("changes made while the service was down", () => {
   const cleanups: Array<() => Promise<void> | void> = [];
-  afterAll(async () => {
+  afterEach(async () => {
     while (cleanups.length) {
       await cleanups.pop()!();
     }
   });
 
   it("are found by the start-up reconciliation scan on the same database", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rag-restart-"));
-    const dataDir = mkdtempSync(join(tmpdir(), "rag-restart-db-"));
-    cleanups.push(
-      () => rmSync(dir, { recursive: true, force: true }),
-      () => rmSync(dataDir, { recursive: true, force: true }),
-    );
+    const dir = tempDir("rag-restart-");
+    const dataDir = tempDir("rag-restart-db-");
     writeFileSync(join(dir, "kept.md"), note("Orchard", "The orchard has forty Bramley apple trees."));
     writeFileSync(join(dir, "edited.md"), note("Dairy", "The dairy herd is milked at five in the morning."));
     writeFileSync(join(dir, "deleted.md"), note("Forge", "The forge burns charcoal from the coppice."));

@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "./support/process.js";
 import { waitFor } from "./support/pipeline.js";
 import { HR_FILES, HR_MARKERS, LIGHTHOUSES, TENANT_KEYS, twoTenants, type TwoTenants } from "./support/tenants.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const TOOLS = ["ask", "get_document", "index_status", "list_collections", "search"];
 const DESIGNED = "Who designed the Skerryvore lighthouse?";
@@ -149,9 +149,9 @@ describe("MCP over Streamable HTTP at /mcp (the SDK's Client, the app on a loopb
 });
 
 describe("MCP over stdio (npm run mcp's entry, spawned with a temp DATA_DIR and watched folders)", () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "rag-mcp-data-"));
-  const seaDir = mkdtempSync(join(tmpdir(), "rag-mcp-sea-"));
-  const hrDir = mkdtempSync(join(tmpdir(), "rag-mcp-hr-"));
+  const dataDir = tempDir("rag-mcp-data-");
+  const seaDir = tempDir("rag-mcp-sea-");
+  const hrDir = tempDir("rag-mcp-hr-");
   for (const [name, text] of Object.entries(LIGHTHOUSES)) {
     writeFileSync(join(seaDir, name), text);
   }
@@ -185,9 +185,6 @@ describe("MCP over stdio (npm run mcp's entry, spawned with a temp DATA_DIR and 
   }
   afterAll(async () => {
     await client?.close();
-    for (const d of [dataDir, seaDir, hrDir]) {
-      rmSync(d, { recursive: true, force: true });
-    }
   });
 
   it("indexes the watched folders, then serves the same tools with the same tenancy as the HTTP endpoint", async () => {

@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../services/api/app.js";
@@ -7,6 +6,7 @@ import type { CoreDeps } from "../services/common/deps.js";
 import { createExtractiveGenerator } from "../pipelines/generate/extractive.js";
 import { makeCore, quietLog } from "./support/core.js";
 import { apiConfig, startPipeline } from "./support/pipeline.js";
+import { tempDir } from "./support/temp-dir.js";
 
 let core: CoreDeps;
 let cleanup: () => Promise<void>;
@@ -39,7 +39,7 @@ async function scrape(app = pipeline.app) {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "rag-metrics-"));
+  dir = tempDir("rag-metrics-");
   writeFileSync(
     join(dir, "bread.md"),
     "# Bread\n\nSourdough bread is leavened by wild yeast and lactic acid bacteria.\n",
@@ -56,7 +56,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pipeline.stop();
   await cleanup();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("GET /metrics", () => {

@@ -1,5 +1,4 @@
-import { cpSync, mkdtempSync, appendFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { getTableConfig } from "drizzle-orm/pg-core";
 import pg from "pg";
@@ -8,6 +7,7 @@ import { schema } from "../schemas/db.js";
 import { openDatabase, type Database } from "../pipelines/store/database.js";
 import { DatabaseSetupError, MIGRATIONS_DIR, runMigrations } from "../pipelines/store/migrate.js";
 import { startSocketServer } from "./support/core.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const opened: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -100,17 +100,16 @@ describe("migration failures stop start-up with a message saying what to do", ()
   });
 
   it("an applied migration that was edited afterwards", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rag-mig-"));
+    const dir = tempDir("rag-mig-");
     cpSync(MIGRATIONS_DIR, dir, { recursive: true });
     const db = await open("pglite");
     await runMigrations(db, dir);
     appendFileSync(join(dir, "0001_init.sql"), "\n-- edited\n");
     await expect(runMigrations(db, dir)).rejects.toThrow(/0001_init.sql was changed after it was applied/);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it("a failing migration rolls back and names the file", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rag-mig-"));
+    const dir = tempDir("rag-mig-");
     cpSync(MIGRATIONS_DIR, dir, { recursive: true });
     appendFileSync(join(dir, "0002_broken.sql"), "CREATE TABLE ok_table (id int);\nSELECT * FROM no_such_table;\n");
     const db = await open("pglite");
@@ -119,6 +118,5 @@ describe("migration failures stop start-up with a message saying what to do", ()
       s.query("SELECT 1 FROM information_schema.tables WHERE table_name = 'ok_table'"),
     );
     expect(left).toEqual([]);
-    rmSync(dir, { recursive: true, force: true });
   });
 });

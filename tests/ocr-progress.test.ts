@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
@@ -11,6 +10,7 @@ import { describeOcr, showOcrProgress } from "../services/common/ocr-progress.js
 import { makePdf } from "./support/pdf.js";
 import { ROOT } from "./support/process.js";
 import { rasterizePdf } from "./support/scanned-pdf.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const run = promisify(execFile);
 
@@ -56,12 +56,8 @@ describe("OCR progress", () => {
   }, 120_000);
 
   it("npm run ingest reports the pages it OCR'd", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rag-ocr-cli-"));
-    const dataDir = mkdtempSync(join(tmpdir(), "rag-ocr-cli-db-"));
-    cleanups.push(
-      () => rmSync(dir, { recursive: true, force: true }),
-      () => rmSync(dataDir, { recursive: true, force: true }),
-    );
+    const dir = tempDir("rag-ocr-cli-");
+    const dataDir = tempDir("rag-ocr-cli-db-");
     writeFileSync(
       join(dir, "scan.pdf"),
       await rasterizePdf(makePdf(["The ferry to the island leaves at seven each morning."]), 150),

@@ -1,8 +1,5 @@
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { promisify } from "node:util";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +13,7 @@ import type { CoreDeps } from "../services/common/deps.js";
 import { makeCore, quietLog, type DbMode } from "./support/core.js";
 import { apiConfig } from "./support/pipeline.js";
 import { ROOT } from "./support/process.js";
+import { tempDir } from "./support/temp-dir.js";
 
 type Row = {
   at: string;
@@ -259,13 +257,12 @@ describe("npm run quality", () => {
     });
   let dataDir: string;
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "rag-quality-cli-"));
+    dataDir = tempDir("rag-quality-cli-");
     const database = await openDatabase({ dataDir: `${dataDir}/pglite` });
     await database.migrate();
     await insert(database.db, ROWS);
     await database.close();
   });
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it("--help prints the usage", async () => {
     const { stdout } = await cli(["--help"], { DATA_DIR: dataDir });

@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -16,6 +15,7 @@ import { answerTypeOf, nameOf, termOf } from "../pipelines/generate/reader-featu
 import type { ContextSource } from "../pipelines/generate/types.js";
 import { verifyAnswer } from "../pipelines/verify/verify.js";
 import { hit } from "./support/answer-fixtures.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const source = (n: number, text: string, headingPath: string[] = []): ContextSource => ({
   n,
@@ -133,7 +133,7 @@ describe("answer metrics", () => {
 });
 
 describe("suites with answer_any", () => {
-  const dir = mkdtempSync(join(tmpdir(), "suite-any-"));
+  const dir = tempDir("suite-any-");
   const write = (lines: object[]) => {
     const file = join(dir, `s${Math.random().toString(36).slice(2)}.jsonl`);
     writeFileSync(file, lines.map((l) => JSON.stringify(l)).join("\n"));
@@ -151,6 +151,5 @@ describe("suites with answer_any", () => {
     expect(() => readSuite(write([{ question: "q?", relevant: ["a.html"], answer_any: [" "] }]))).toThrow(
       /must not be empty/,
     );
-    rmSync(dir, { recursive: true, force: true });
   });
 });

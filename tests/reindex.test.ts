@@ -1,13 +1,13 @@
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { adminActions } from "../services/common/admin.js";
-import { createCoreDeps, type CoreDeps } from "../services/common/deps.js";
+import { createCoreDeps } from "../services/common/deps.js";
 import { embedderKey } from "../pipelines/embed/types.js";
 import { quietLog, sharedEmbedder } from "./support/core.js";
 import { embeddingsReply, startScriptedServer, statusReply, type ScriptedServer } from "./support/openai-server.js";
 import { startPipeline, waitFor } from "./support/pipeline.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const DOCS = new URL("../docs/", import.meta.url).pathname;
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -27,15 +27,11 @@ const baseConfig = (dataDir: string) => ({
 
 /** A service core on a PGlite data directory that outlives it, with some example docs indexed. */
 async function indexedService(files = ["tokens-and-context-windows.txt"]) {
-  const dataDir = mkdtempSync(join(tmpdir(), "rag-reindex-"));
-  const docs = mkdtempSync(join(tmpdir(), "rag-reindex-docs-"));
+  const dataDir = tempDir("rag-reindex-");
+  const docs = tempDir("rag-reindex-docs-");
   for (const f of files) {
     cpSync(join(DOCS, f), join(docs, f));
   }
-  cleanups.push(
-    () => rmSync(dataDir, { recursive: true, force: true }),
-    () => rmSync(docs, { recursive: true, force: true }),
-  );
   const core = await createCoreDeps(baseConfig(dataDir), quietLog, { embedder: await sharedEmbedder() });
   const pipeline = await startPipeline(core, [docs]);
   await pipeline.queue.idle();
@@ -63,8 +59,7 @@ describe("index generations pin the embedding model", () => {
     cleanups.push(() => other.close());
     expect(other.mismatch?.indexed.dimensions).toBe(512);
     expect(other.mismatch?.current.dimensions).toBe(4);
-    const docs = mkdtempSync(join(tmpdir(), "rag-mismatch-"));
-    cleanups.push(() => rmSync(docs, { recursive: true, force: true }));
+    const docs = tempDir("rag-mismatch-");
     const p2 = await startPipeline(other, [docs]);
     cleanups.push(() => p2.stop());
 

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +15,7 @@ import { createWorker } from "../services/worker/worker.js";
 import { randomPrefix, rawQueue, REDIS_URL } from "./support/bullmq.js";
 import { makeCore } from "./support/core.js";
 import { apiConfig, waitFor } from "./support/pipeline.js";
+import { tempDir } from "./support/temp-dir.js";
 
 // Text that exists only outside the watched folder: finding it in the index means a link escaped.
 const SECRET = "Vaultkeeper master passphrase is tangerine-orbit-42.";
@@ -30,8 +30,8 @@ const lines: string[] = [];
 const log = createLogger("warn", {}, { write: (s: string) => void lines.push(s) });
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), "rag-sec-root-"));
-  outside = mkdtempSync(join(tmpdir(), "rag-sec-outside-"));
+  root = tempDir("rag-sec-root-");
+  outside = tempDir("rag-sec-outside-");
   writeFileSync(join(outside, "secret.md"), `# Secret\n\n${SECRET}\n`);
   mkdirSync(join(outside, "more"));
   writeFileSync(join(outside, "more", "also-secret.md"), `# Also\n\n${SECRET}\n`);
@@ -58,8 +58,6 @@ afterAll(async () => {
   await watcher.close();
   await queue.close();
   await cleanup();
-  rmSync(root, { recursive: true, force: true });
-  rmSync(outside, { recursive: true, force: true });
 });
 
 const secretChunks = async () =>

@@ -1,23 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createExtractiveGenerator } from "../pipelines/generate/extractive.js";
 import { queryRows } from "../pipelines/store/database.js";
 import { createApp } from "../services/api/app.js";
 import { createAuthenticator } from "../services/api/auth.js";
 import type { ApiConfig, ApiDeps } from "../services/api/context.js";
 import { runKeysCommand } from "../services/cli/keys-command.js";
-import { adminActions } from "../services/common/admin.js";
 import { OPEN_PRINCIPAL, parseApiKeys } from "../services/common/api-keys.js";
 import type { CoreDeps } from "../services/common/deps.js";
-import { createInProcessQueue } from "../services/common/queue/in-process.js";
-import type { JobQueue } from "../services/common/queue/types.js";
-import { createSourceWatcher, type SourceWatcher } from "../services/watcher/watcher.js";
-import { createWorker } from "../services/worker/worker.js";
-import { makeCore, quietLog } from "./support/core.js";
 import { apiConfig, waitFor } from "./support/pipeline.js";
+import { type IndexedCollections, indexedCollections } from "./support/tenants.js";
 
 // Two tenants, each with words found nowhere else: if one of them shows up in a body the other
 // tenant received, text leaked.
@@ -34,14 +27,11 @@ const API_KEYS = parseApiKeys(
   `${KEYS.hr}:ask:hr;${KEYS.eng}:ask:eng;${KEYS.engAdmin}:admin:eng;${KEYS.engIngest}:ingest:eng;${KEYS.ops}:ask,ingest,admin:*`,
 );
 
+let tenants: IndexedCollections;
 let core: CoreDeps;
-let cleanup: () => Promise<void>;
-let queue: JobQueue;
-let watcher: SourceWatcher;
 let base: ApiDeps;
 let app: ReturnType<typeof createApp>;
 let hrDir: string;
-let engDir: string;
 
 type Call = { status: number; text: string; json: any; headers: Headers };
 async function call(
@@ -74,61 +64,24 @@ const appWith = (config: Partial<ApiConfig>, extra: Partial<ApiDeps> = {}) =>
   createApp({ ...base, metrics: undefined, config: { ...apiConfig, API_KEYS, ...config }, ...extra });
 
 beforeAll(async () => {
-  hrDir = mkdtempSync(join(tmpdir(), "rag-sec-hr-"));
-  engDir = mkdtempSync(join(tmpdir(), "rag-sec-eng-"));
-  writeFileSync(
-    join(hrDir, "salaries.md"),
-    "# Parental leave\n\nParental leave is twenty six weeks, approved by Ms Quillfeather in the people team.\n\n" +
-      "# Payroll\n\nPayroll questions go to payroll.lead@example.com or +44 20 7946 0958 during office hours.\n",
-  );
-  writeFileSync(
-    join(engDir, "deploys.md"),
-    "# Deploys\n\nProduction deploys run on the Obsidianlantern cluster every Tuesday morning.\n",
-  );
-  ({ core, cleanup } = await makeCore("pglite"));
-  queue = createInProcessQueue({ backoffScale: 0.01 });
-  createWorker({ core, queue, log: quietLog, maxFileBytes: 1_000_000 }).start();
-  watcher = createSourceWatcher({
-    catalog: core.catalog,
-    queue,
-    log: quietLog,
-    dirs: [
-      { dir: hrDir, collection: "hr" },
-      { dir: engDir, collection: "eng" },
-    ],
-    collection: "default",
-    maxFileBytes: 1_000_000,
-    stabilityMs: 100,
-  });
-  await watcher.start();
-  await queue.idle();
-  base = {
-    config: apiConfig,
-    log: quietLog,
-    generator: createExtractiveGenerator(),
-    core,
-    queue,
-    admin: adminActions(
-      core,
-      {
-        DATA_DIR: "unused",
-        DATABASE_POOL_MAX: 1,
-        EMBEDDING_MODEL: "use-lite",
-        MAX_FILE_BYTES: 1_000_000,
-        RETIRE_GRACE_MS: 0,
+  tenants = await indexedCollections({
+    files: {
+      hr: {
+        "salaries.md":
+          "# Parental leave\n\nParental leave is twenty six weeks, approved by Ms Quillfeather in the people team.\n\n" +
+          "# Payroll\n\nPayroll questions go to payroll.lead@example.com or +44 20 7946 0958 during office hours.\n",
       },
-      quietLog,
-    ),
-  };
+      eng: {
+        "deploys.md": "# Deploys\n\nProduction deploys run on the Obsidianlantern cluster every Tuesday morning.\n",
+      },
+    },
+    admin: true,
+  });
+  ({ core, base } = tenants);
+  hrDir = tenants.dirs.hr!;
   app = appWith({});
 });
-afterAll(async () => {
-  await watcher.close();
-  await queue.close();
-  await cleanup();
-  rmSync(hrDir, { recursive: true, force: true });
-  rmSync(engDir, { recursive: true, force: true });
-});
+afterAll(async () => tenants.close());
 
 describe("authentication", () => {
   it("is off with no keys anywhere (the embedded default), and on once the keys table holds one", async () => {

@@ -1,19 +1,18 @@
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, ROOT, startService, type ServiceProcess } from "./support/process.js";
+import { tempDir } from "./support/temp-dir.js";
 
 // The whole product as a user runs it: `npm start` on the embedded default, a file copied into the
 // watched folder, and /ask over real HTTP. The measured lag is printed, not asserted on a stopwatch;
 // the 10 s bound is the product promise, so the poll gives up there.
 describe("npm start (all-in-one process)", () => {
-  const work = mkdtempSync(join(tmpdir(), "rag-proc-"));
+  const work = tempDir("rag-proc-");
   const docs = join(work, "docs");
   let svc: ServiceProcess | undefined;
   afterAll(async () => {
     await svc?.stop();
-    rmSync(work, { recursive: true, force: true });
   });
 
   it("serves /healthz, becomes ready, cites a newly copied Markdown file within 10 s, and stops on SIGTERM", async () => {

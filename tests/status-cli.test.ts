@@ -1,15 +1,15 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { closeServer, listen } from "../services/api/server.js";
 import { createLogger } from "../services/common/log.js";
 import { renderStatus } from "../services/cli/status-table.js";
 import { openCore } from "./support/ingest.js";
 import { startPipeline } from "./support/pipeline.js";
 import { freePort, ROOT } from "./support/process.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const run = promisify(execFile);
 const cli = (args: string[], env: Record<string, string>) =>
@@ -23,8 +23,8 @@ let dataDir: string;
 let dir: string;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "rag-status-cli-db-"));
-  dir = mkdtempSync(join(tmpdir(), "rag-status-cli-"));
+  dataDir = tempDir("rag-status-cli-db-");
+  dir = tempDir("rag-status-cli-");
   writeFileSync(join(dir, "owl.md"), "# Owls\n\nA barn owl hunts by sound in complete darkness.\n");
   writeFileSync(
     join(dir, "bad.txt"),
@@ -35,10 +35,6 @@ beforeAll(async () => {
   await p.queue.idle();
   await p.stop();
   await opened.close();
-});
-afterAll(() => {
-  rmSync(dataDir, { recursive: true, force: true });
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("npm run status", () => {
@@ -80,9 +76,8 @@ describe("npm run status", () => {
   });
 
   it("a missing database is a clear error", async () => {
-    const empty = mkdtempSync(join(tmpdir(), "rag-status-none-"));
+    const empty = tempDir("rag-status-none-");
     const err = await cli([], { DATA_DIR: empty }).catch((e: { code: number; stderr: string }) => e);
-    rmSync(empty, { recursive: true, force: true });
     expect(err).toMatchObject({ code: 1 });
     expect((err as { stderr: string }).stderr).toMatch(/No database in/);
   });

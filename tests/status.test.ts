@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StatusReport } from "../services/common/status-report.js";
 import { openCore } from "./support/ingest.js";
 import { startPipeline, waitFor } from "./support/pipeline.js";
+import { tempDir } from "./support/temp-dir.js";
 
 type Opened = Awaited<ReturnType<typeof openCore>>;
 let opened: Opened;
@@ -23,7 +23,7 @@ async function status(): Promise<StatusReport> {
 const source = async () => (await status()).sources[0]!;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "rag-status-"));
+  dir = tempDir("rag-status-");
   writeFileSync(join(dir, "kiln.md"), KILN);
   writeFileSync(join(dir, "quince.txt"), QUINCE);
   opened = await openCore();
@@ -33,7 +33,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pipeline.stop();
   await opened.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("GET /status follows the folder", () => {

@@ -1,7 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +8,7 @@ import { withSpan } from "../pipelines/tracing.js";
 import { registerTracing, startTracing, type Tracing } from "../services/common/tracing.js";
 import { makeCore } from "./support/core.js";
 import { startPipeline } from "./support/pipeline.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const exporter = new InMemorySpanExporter();
 let tracing: Tracing | undefined;
@@ -18,7 +18,7 @@ let dir: string;
 
 beforeAll(async () => {
   tracing = registerTracing({ serviceName: "rag-test", spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  dir = mkdtempSync(join(tmpdir(), "rag-tracing-"));
+  dir = tempDir("rag-tracing-");
   writeFileSync(
     join(dir, "owls.md"),
     "# Owls\n\nA barn owl hunts by sound in complete darkness.\n\n## Diet\n\nBarn owls eat voles and mice.\n",
@@ -32,7 +32,6 @@ afterAll(async () => {
   await pipeline?.stop();
   await cleanup?.();
   await tracing?.shutdown();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const named = (spans: ReadableSpan[], name: string) => spans.filter((s) => s.name === name);

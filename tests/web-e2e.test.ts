@@ -1,6 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,6 +17,7 @@ import { chromiumPresent, CHROMIUM, launchChromium } from "./support/browser.js"
 import { makeCore, quietLog } from "./support/core.js";
 import { apiConfig } from "./support/pipeline.js";
 import { makePdf } from "./support/pdf.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const ADMIN_KEY = "k_admin_0123456789abcdef";
 const ALPHA_KEY = "k_alpha_0123456789abcdef";
@@ -25,7 +25,7 @@ const BETA_KEY = "k_beta_0123456789abcdefg";
 // The suite's screenshots go to the README's folder only when asked: `npm test` must not dirty the tree.
 const SHOTS = process.env.UPDATE_SCREENSHOTS
   ? new URL("../web/screenshots/", import.meta.url).pathname
-  : mkdtempSync(join(tmpdir(), "rag-shots-"));
+  : tempDir("rag-shots-");
 
 const LIGHTHOUSE =
   "# Lighthouse keeping\n\n## Lamps\n\nThe Fresnel lens of the Skerryvore lighthouse was installed in 1844 " +
@@ -65,15 +65,15 @@ describe("web app, end to end in Chromium", { timeout: 120_000 }, () => {
     // Chromium starts while the folders are indexed: both take seconds on a busy machine.
     const launching = launchChromium();
     // Its own build folder: a concurrent `npm start` may be rebuilding web/dist.
-    const webDir = mkdtempSync(join(tmpdir(), "rag-web-dist-"));
+    const webDir = tempDir("rag-web-dist-");
     const built = await buildWeb(webDir);
     expect(built.firstVisitJs.gzipBytes).toBeLessThan(FIRST_VISIT_JS_BUDGET);
     console.log(
       `web: first visit JavaScript ${(built.firstVisitJs.gzipBytes / 1024).toFixed(1)} kB gzipped (${built.firstVisitJs.files.join(", ")})`,
     );
 
-    alphaDir = mkdtempSync(join(tmpdir(), "rag-web-alpha-"));
-    const betaDir = mkdtempSync(join(tmpdir(), "rag-web-beta-"));
+    alphaDir = tempDir("rag-web-alpha-");
+    const betaDir = tempDir("rag-web-beta-");
     writeFileSync(
       join(alphaDir, "harbour.pdf"),
       makePdf([
@@ -124,18 +124,12 @@ describe("web app, end to end in Chromium", { timeout: 120_000 }, () => {
       () => watcher.close(),
       () => queue.close(),
       cleanup,
-      () => rmSync(alphaDir, { recursive: true, force: true }),
-      () => rmSync(betaDir, { recursive: true, force: true }),
-      () => rmSync(webDir, { recursive: true, force: true }),
     );
   }, 180_000);
 
   afterAll(async () => {
     for (const c of cleanups) {
       await c();
-    }
-    if (!process.env.UPDATE_SCREENSHOTS) {
-      rmSync(SHOTS, { recursive: true, force: true });
     }
   });
 

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../services/api/app.js";
@@ -7,6 +6,7 @@ import type { ApiConfig } from "../services/api/context.js";
 import { APP_CSP } from "../services/api/routes/web.js";
 import { parseApiKeys } from "../services/common/api-keys.js";
 import { apiConfig, indexedFolder, type IndexedFolder } from "./support/pipeline.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const ADMIN = "k_admin_0123456789abcdef";
 const MAIN = "k_main_0123456789abcdefg";
@@ -22,7 +22,7 @@ describe("web app routes", () => {
   let folder: IndexedFolder;
   let reports: string;
   // An empty build folder of its own: the first request for the page builds the app there.
-  const webDir = mkdtempSync(join(tmpdir(), "rag-web-dist-"));
+  const webDir = tempDir("rag-web-dist-");
   const app = (config: Partial<ApiConfig> = {}) =>
     createApp({ ...folder.pipeline.deps, metrics: undefined, webDir, config: { ...apiConfig, API_KEYS, ...config } });
   const get = (path: string, key?: string, config?: Partial<ApiConfig>) =>
@@ -38,7 +38,7 @@ describe("web app routes", () => {
 
   beforeAll(async () => {
     folder = await indexedFolder({ "tides.md": MD, "kelp.html": HTML });
-    reports = mkdtempSync(join(tmpdir(), "rag-reports-"));
+    reports = tempDir("rag-reports-");
     writeFileSync(
       join(reports, "docs.json"),
       JSON.stringify({
@@ -59,8 +59,6 @@ describe("web app routes", () => {
   });
   afterAll(async () => {
     await folder.close();
-    rmSync(reports, { recursive: true, force: true });
-    rmSync(webDir, { recursive: true, force: true });
   });
 
   it("builds the app on the first request when its folder has none, then serves it without a key under the app's policy", async () => {

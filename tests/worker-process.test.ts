@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createExtractiveGenerator } from "../pipelines/generate/extractive.js";
@@ -15,6 +14,7 @@ import { makeCore, quietLog, sharedEmbedder } from "./support/core.js";
 import { apiConfig, waitFor } from "./support/pipeline.js";
 import { startService, type ServiceProcess } from "./support/process.js";
 import { startSharedPglite } from "./support/shared-pglite.js";
+import { tempDir } from "./support/temp-dir.js";
 
 const WORKER = "services/worker/main.ts";
 const WATCHER = "services/watcher/main.ts";
@@ -82,8 +82,8 @@ describe("separate watcher and worker processes on BullMQ", () => {
   beforeAll(async () => {
     // The processes share one database, as they share PostgreSQL in production.
     db = await startSharedPglite({ maxConnections: 8 });
-    dataDir = mkdtempSync(join(tmpdir(), "rag-procs-data-"));
-    dir = mkdtempSync(join(tmpdir(), "rag-procs-watch-"));
+    dataDir = tempDir("rag-procs-data-");
+    dir = tempDir("rag-procs-watch-");
     sourceId = sourceIdFor(resolve(dir));
     // Migrate before any process starts: in PGlite's single session, the processes' migration
     // locks cannot exclude each other.
@@ -137,8 +137,6 @@ describe("separate watcher and worker processes on BullMQ", () => {
     await raw?.obliterate();
     await core?.close();
     await db?.stop();
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("a watcher and two workers index dropped files, and /ask cites them", async () => {
@@ -258,7 +256,7 @@ describe("separate watcher and worker processes on BullMQ", () => {
 describe("the worker's latest-wins check", () => {
   it("a file rewritten while its job embeds ends at its latest content, even with no event to say so", async () => {
     const { core, cleanup } = await makeCore("pglite");
-    const dir = mkdtempSync(join(tmpdir(), "rag-latest-"));
+    const dir = tempDir("rag-latest-");
     const queue = createInProcessQueue();
     try {
       const sourceId = await core.catalog.upsertSource(dir, "default");
@@ -291,7 +289,6 @@ describe("the worker's latest-wins check", () => {
     } finally {
       await queue.close();
       await cleanup();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

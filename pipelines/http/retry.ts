@@ -40,6 +40,8 @@ export interface RetryOptions {
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+// Kept over p-retry: 9.0.0 needs Node 22 (we support 20.16); 7.1.1 cannot wait for a Retry-After, stops on any
+// non-network TypeError, and has no per-attempt timeout a stream can extend (`touch`), which is most of this loop.
 /**
  * Runs `run` until it succeeds, with a timeout per attempt, retrying network errors, timeouts,
  * 429 and 5xx with exponential backoff and jitter (or the server's Retry-After when it gives one).

@@ -18,6 +18,8 @@ export class DatabaseSetupError extends Error {
   override name = "DatabaseSetupError";
 }
 
+// Kept over drizzle's migrator: it applies only files newer than the last applied one (0010_a/0010_b merged out of
+// order would be skipped), takes no advisory lock, and never checks an applied file's checksum.
 /**
  * Applies migrations/*.sql in name order, each in its own transaction, once. An advisory lock
  * serialises processes that start together (api and workers against one PostgreSQL); a checksum

@@ -29,6 +29,8 @@ export interface ProgressOptions {
   now?: () => number;
 }
 
+// Kept over cli-progress 3.12.0: a tick costs a third of its (2M ticks: 0.7-0.9 s against 1.9-3.3 s, load 17),
+// and it has no clock to inject for tests nor a throttled plain-line mode for logs without a redraw timer.
 export function createProgress(options: ProgressOptions): Progress {
   const stream = options.stream ?? process.stderr;
   const now = options.now ?? Date.now;

@@ -1,16 +1,17 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createExtractiveGenerator } from "../../pipelines/generate/extractive.js";
 import { createApp } from "../../services/api/app.js";
 import type { ApiConfig, ApiDeps } from "../../services/api/context.js";
 import { closeServer, listen } from "../../services/api/server.js";
-import { parseApiKeys } from "../../services/common/api-keys.js";
+import { adminActions } from "../../services/common/admin.js";
+import { type HashedKey, parseApiKeys } from "../../services/common/api-keys.js";
 import { createInProcessQueue } from "../../services/common/queue/in-process.js";
 import { createSourceWatcher } from "../../services/watcher/watcher.js";
 import { createWorker } from "../../services/worker/worker.js";
 import { makeCore, quietLog } from "./core.js";
 import { apiConfig } from "./pipeline.js";
+import { tempDir } from "./temp-dir.js";
 
 // Two lighthouses, each designed by a different Stevenson: "who designed it?" has no answer of
 // its own, only the one its conversation's subject picks.
@@ -39,17 +40,24 @@ export const TENANT_API_KEYS = parseApiKeys(
 );
 
 /**
- * Two collections (sea: the lighthouses; hr: parental leave), indexed by the real pipeline on
- * PGlite with USE-Lite, and keys scoped to each. `serve` starts the app on a loopback port 0.
+ * Folders, one per collection, indexed by the real pipeline (PGlite with USE-Lite, in-process queue, worker and
+ * watcher), and the API's deps over them. The folders are temp folders removed with the test file (tempDir);
+ * `apiKeys` go into the deps' config; `admin` adds the admin actions. `serve` starts the app on loopback port 0.
+ *
+ * @example const t = await indexedCollections({ files: { hr: { "leave.md": "# Leave" } } }); t.dirs.hr
  */
-export async function twoTenants() {
-  const seaDir = mkdtempSync(join(tmpdir(), "rag-sea-"));
-  const hrDir = mkdtempSync(join(tmpdir(), "rag-hr-"));
-  for (const [name, text] of Object.entries(LIGHTHOUSES)) {
-    writeFileSync(join(seaDir, name), text);
-  }
-  for (const [name, text] of Object.entries(HR_FILES)) {
-    writeFileSync(join(hrDir, name), text);
+export async function indexedCollections(opts: {
+  files: Record<string, Record<string, string>>;
+  apiKeys?: readonly HashedKey[];
+  admin?: boolean;
+}) {
+  const dirs: Record<string, string> = {};
+  for (const [collection, files] of Object.entries(opts.files)) {
+    const dir = tempDir(`rag-${collection}-`);
+    for (const [name, text] of Object.entries(files)) {
+      writeFileSync(join(dir, name), text);
+    }
+    dirs[collection] = dir;
   }
   const { core, cleanup } = await makeCore("pglite");
   const queue = createInProcessQueue({ backoffScale: 0.01 });
@@ -58,10 +66,7 @@ export async function twoTenants() {
     catalog: core.catalog,
     queue,
     log: quietLog,
-    dirs: [
-      { dir: seaDir, collection: "sea" },
-      { dir: hrDir, collection: "hr" },
-    ],
+    dirs: Object.entries(dirs).map(([collection, dir]) => ({ dir, collection })),
     collection: "default",
     maxFileBytes: 1_000_000,
     stabilityMs: 100,
@@ -69,17 +74,32 @@ export async function twoTenants() {
   await watcher.start();
   await queue.idle();
   const base: ApiDeps = {
-    config: { ...apiConfig, API_KEYS: TENANT_API_KEYS },
+    config: opts.apiKeys ? { ...apiConfig, API_KEYS: opts.apiKeys } : apiConfig,
     log: quietLog,
     generator: createExtractiveGenerator(),
     core,
     queue,
+    ...(opts.admin && {
+      admin: adminActions(
+        core,
+        {
+          DATA_DIR: "unused",
+          DATABASE_POOL_MAX: 1,
+          EMBEDDING_MODEL: "use-lite",
+          MAX_FILE_BYTES: 1_000_000,
+          RETIRE_GRACE_MS: 0,
+        },
+        quietLog,
+      ),
+    }),
   };
   const servers: Array<Parameters<typeof closeServer>[0]> = [];
   return {
     core,
+    queue,
     base,
-    /** The app with `config` over the keyed defaults, listening on 127.0.0.1 port 0. */
+    dirs,
+    /** The app with `config` over the fixture's, listening on 127.0.0.1 port 0. */
     async serve(config: Partial<ApiConfig> = {}) {
       const app = createApp({ ...base, metrics: undefined, config: { ...base.config, ...config } });
       const server = await listen(app.fetch, 0, "127.0.0.1");
@@ -94,9 +114,13 @@ export async function twoTenants() {
       await watcher.close();
       await queue.close();
       await cleanup();
-      rmSync(seaDir, { recursive: true, force: true });
-      rmSync(hrDir, { recursive: true, force: true });
     },
   };
 }
-export type TwoTenants = Awaited<ReturnType<typeof twoTenants>>;
+export type IndexedCollections = Awaited<ReturnType<typeof indexedCollections>>;
+
+/** Two collections (sea: the lighthouses; hr: parental leave) and keys scoped to each. */
+export function twoTenants(): Promise<IndexedCollections> {
+  return indexedCollections({ files: { sea: LIGHTHOUSES, hr: HR_FILES }, apiKeys: TENANT_API_KEYS });
+}
+export type TwoTenants = IndexedCollections;
