@@ -18,14 +18,15 @@
  * is copied into it with `cp -r` while it watches (issue 12): files dropped, files indexed or
  * failed, seconds until GET /status's figures call the index fresh with every file settled, how
  * many reconciliations queued work the watcher had missed, and how often /status called the index
- * fresh too early. Baseline in the same run: the same tree already in place, found by the start-up
- * scan. `--bulk-files N` (default 1000): a generated tree of N small Markdown files in nested
+ * fresh too early. Baselines in the same run: the same files copied one by one into one flat folder
+ * while it watches (the copy issue 12 saw indexed completely), and the same tree already in place,
+ * found by the start-up scan. `--bulk-files N` (default 1000): a generated tree of N small Markdown files in nested
  * folders; `--bulk-files docs`: the docs corpus (the 112 chapters and 5 PDFs of the issue; minutes).
  *
  * OCR pages per minute and the scanned dr_a_order.pdf's answerability: bench/ocr.ts (--only ocr).
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -65,9 +66,8 @@ const CONCURRENCY = Number(args.concurrency);
 const log = createLogger("silent");
 const temps: string[] = [];
 const temp = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  temps.push(dir);
-  return dir;
+  temps.push(mkdtempSync(join(tmpdir(), prefix)));
+  return temps[temps.length - 1]!;
 };
 
 /**
@@ -307,10 +307,11 @@ function bulkTree(): string {
 
 /**
  * `drop`: the service starts on an empty folder and `tree` is copied in with `cp -r` while it
- * runs. `startup`: the tree is there before it starts (the reconciliation scan finds it).
+ * runs. `flat`: its files are copied one by one into one new folder while it runs. `startup`: the
+ * tree is there before it starts (the reconciliation scan finds it).
  * Timed until the status figures call the index fresh and every file is indexed or failed.
  */
-async function bulkRun(model: Embedder, tree: string, mode: "drop" | "startup") {
+async function bulkRun(model: Embedder, tree: string, mode: "drop" | "flat" | "startup") {
   const core = await createCoreDeps(
     { DATA_DIR: temp("bench-ingest-db-"), DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES },
     log,
@@ -319,12 +320,13 @@ async function bulkRun(model: Embedder, tree: string, mode: "drop" | "startup") 
   const queue = createInProcessQueue({ concurrency: CONCURRENCY });
   createWorker({ core, queue, log, maxFileBytes: MAX_FILE_BYTES }).start();
   const root = temp("bench-ingest-drop-");
-  let dropped = 0;
+  const treeFiles: string[] = [];
   for await (const abs of walk(tree, () => {})) {
     if (formatForPath(abs) !== null) {
-      dropped++;
+      treeFiles.push(abs);
     }
   }
+  const dropped = treeFiles.length;
   let reconciliations = 0;
   const counting = createLogger(
     "info",
@@ -348,6 +350,11 @@ async function bulkRun(model: Embedder, tree: string, mode: "drop" | "startup") 
   await watcher.start();
   if (mode === "drop") {
     execFileSync("cp", ["-r", tree, join(root, "dropped")]);
+  } else if (mode === "flat") {
+    mkdirSync(join(root, "flat"));
+    for (const [i, abs] of treeFiles.entries()) {
+      copyFileSync(abs, join(root, "flat", `${i}-${basename(abs)}`));
+    }
   }
   let falseFresh = 0;
   let report: Awaited<ReturnType<typeof statusReport>>;
@@ -399,9 +406,11 @@ async function main() {
   if (args.only === "bulk" || args.only === undefined) {
     const tree = bulkTree();
     console.log(
-      `bulk drop: cp -r ${tree} into a watched folder while the service runs; baseline: the same tree found at start-up`,
+      `bulk drop: cp -r ${tree} into a watched folder while the service runs; baselines: the same files copied one ` +
+        "by one into a flat folder while it runs, and the same tree found at start-up",
     );
     bulk.push(["cp -r while running", await bulkRun(model, tree, "drop")]);
+    bulk.push(["one by one into a flat folder while running (baseline)", await bulkRun(model, tree, "flat")]);
     bulk.push(["already there at start-up (baseline)", await bulkRun(model, tree, "startup")]);
   }
   if (args.only === undefined || args.only === "docs") {

@@ -4,8 +4,8 @@
  * which cases), so neither a burst nor a quiet period is trusted to have been reported in full.
  */
 export interface RescanSchedulerOptions {
-  /** Runs one reconciliation of `root`; calls never overlap. */
-  rescan: (root: string) => Promise<void>;
+  /** Runs one reconciliation of `root`; calls never overlap. `reason`: what asked for it. */
+  rescan: (root: string, reason: RescanReason) => Promise<void>;
   roots: readonly string[];
   /** Quiet time after the last event of a burst before the root is reconciled. */
   settleMs: number;
@@ -13,12 +13,28 @@ export interface RescanSchedulerOptions {
   maxWaitMs: number;
   /** Every root is reconciled this often (0: never). */
   intervalMs: number;
+  /** Runs the schedule; setInterval unless given (a test ticks it by hand to know when it runs). */
+  timer?: RescanTimer;
   /** File events in one burst from which it is reconciled even without folder events or removals. */
   burstFiles: number;
   onError: (root: string, err: unknown) => void;
 }
 
 export type WatchEventKind = "add" | "change" | "unlink" | "addDir" | "unlinkDir";
+
+export type RescanReason = "burst" | "schedule";
+
+/**
+ * Calls `tick` every `intervalMs` until the returned function is called. `tick` resolves once the
+ * reconciliations it asked for have run.
+ */
+export type RescanTimer = (tick: () => Promise<void>, intervalMs: number) => () => void;
+
+const intervalTimer: RescanTimer = (tick, intervalMs) => {
+  const handle = setInterval(() => void tick(), intervalMs);
+  handle.unref();
+  return () => clearInterval(handle);
+};
 
 interface Burst {
   files: number;
@@ -29,18 +45,19 @@ interface Burst {
 
 export function createRescanScheduler(opts: RescanSchedulerOptions) {
   const bursts = new Map<string, Burst>();
-  const wanted = new Set<string>();
+  // Roots waiting for a reconciliation, with what asked for the latest one.
+  const wanted = new Map<string, RescanReason>();
   let running: Promise<void> | undefined;
   let closed = false;
-  let interval: NodeJS.Timeout | undefined;
+  let stopTimer: (() => void) | undefined;
 
   /** Reconciles the wanted roots one after another; a root asked for again meanwhile runs again. */
   function drain(): Promise<void> {
     running ??= (async () => {
       while (!closed && wanted.size) {
-        const root = wanted.values().next().value!;
+        const [root, reason] = wanted.entries().next().value!;
         wanted.delete(root);
-        await opts.rescan(root).catch((err: unknown) => opts.onError(root, err));
+        await opts.rescan(root, reason).catch((err: unknown) => opts.onError(root, err));
       }
     })().finally(() => {
       running = undefined;
@@ -52,11 +69,11 @@ export function createRescanScheduler(opts: RescanSchedulerOptions) {
     return running;
   }
 
-  function request(root: string): Promise<void> {
+  function request(root: string, reason: RescanReason): Promise<void> {
     if (closed) {
       return Promise.resolve();
     }
-    wanted.add(root);
+    wanted.set(root, reason);
     // A drain in progress takes the new root on its next turn.
     return running ?? drain();
   }
@@ -67,7 +84,7 @@ export function createRescanScheduler(opts: RescanSchedulerOptions) {
     // A few edits are what chokidar reports well; folders appearing, disappearing or being
     // replaced, and many files at once, are where it loses files.
     if (burst && (burst.structural || burst.files >= opts.burstFiles)) {
-      void request(root);
+      void request(root, "burst");
     }
   }
 
@@ -95,8 +112,12 @@ export function createRescanScheduler(opts: RescanSchedulerOptions) {
     },
     start() {
       if (opts.intervalMs > 0) {
-        interval = setInterval(() => opts.roots.forEach((r) => void request(r)), opts.intervalMs);
-        interval.unref();
+        const tick = async () => {
+          await Promise.all(opts.roots.map((r) => request(r, "schedule")));
+          // A drain already running when asked took the roots on a later turn: wait for that too.
+          await running;
+        };
+        stopTimer = (opts.timer ?? intervalTimer)(tick, opts.intervalMs);
       }
     },
     /** Resolves when no burst is waiting to settle and no reconciliation runs. */
@@ -111,7 +132,7 @@ export function createRescanScheduler(opts: RescanSchedulerOptions) {
     },
     async close() {
       closed = true;
-      clearInterval(interval);
+      stopTimer?.();
       for (const b of bursts.values()) {
         clearTimeout(b.timer);
       }

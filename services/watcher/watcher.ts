@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream, realpathSync } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import { formatForPath } from "../../pipelines/parse/index.js";
 import type { Catalog, DocumentRow } from "../../pipelines/store/catalog.js";
@@ -9,7 +9,7 @@ import { ConfigError } from "../common/config.js";
 import type { Logger } from "../common/log.js";
 import { createProgress } from "../common/progress.js";
 import type { JobLane, JobQueue } from "../common/queue/types.js";
-import { createRescanScheduler, type WatchEventKind } from "./rescan-scheduler.js";
+import { createRescanScheduler, type RescanTimer, type WatchEventKind } from "./rescan-scheduler.js";
 import { isIgnoredName, walk } from "../common/walk.js";
 
 // The walk is shared with the status report's count of unseen files (services/common).
@@ -31,6 +31,13 @@ export interface WatcherOptions {
   rescanIntervalMs?: number;
   /** Quiet time after a burst of folder events (or many file events) before its root is reconciled. */
   burstSettleMs?: number;
+  /** Runs the RESCAN_INTERVAL schedule (setInterval by default); a test ticks it by hand. */
+  rescanTimer?: RescanTimer;
+  /**
+   * chokidar's `watch`, by default. A test passes one whose watcher loses some events, as chokidar
+   * does in the cases below, to show the reconciliation finds what events never told.
+   */
+  watchFiles?: typeof watch;
 }
 
 /** The catalog's view of a file, as the reconciliation compares it with the disk. */
@@ -67,6 +74,10 @@ export interface SourceWatcher {
  *   written into it in between is reported only if another change in that folder follows.
  * - a re-read asked for while a listing runs is dropped when that listing takes over a second
  *   (its throttle entry expires with the count), which a busy event loop makes likely.
+ * A replaced folder is often reported only as changes to the files it holds again (chokidar's
+ * last read through the dead watch), which alone would not call for a reconciliation; so the
+ * deletion of a watched folder itself (a raw `rename` event naming the folder on its own watch)
+ * counts as a folder event, and that folder is re-armed by the reconciliation that follows.
  */
 export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
   const roots = opts.dirs.map((d) => resolve(typeof d === "string" ? d : d.dir));
@@ -76,6 +87,10 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
   let watcher: FSWatcher | undefined;
   // Each folder's inode at the last scan: a new inode at a known path is a replaced folder.
   const folderInodes = new Map<string, Map<string, string>>(); // root → folder → inode and birth time
+  // Folders whose own watch saw them deleted, and chokidar reported no unlinkDir for since.
+  const lostWatch = new Map<string, Set<string>>(); // root → folders
+  // Folders chokidar reported as added since the last reconciliation listed them.
+  const addedDirs = new Set<string>();
   // One reconciliation at a time, whoever asks (start-up, a settled burst, the schedule, scan()).
   let exclusive: Promise<unknown> = Promise.resolve();
   const serially = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -110,7 +125,7 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
     }
     // ctime, not only mtime: `rsync -a` and `mv` put a file in place with an older mtime, but
     // setting it (or renaming) moves the ctime.
-    const changedAt = new Date(Math.max(info.ctimeMs, info.mtimeMs));
+    const changedAt = info.ctime > info.mtime ? info.ctime : info.mtime;
     if (
       known?.status === "indexed" &&
       known.sizeBytes === info.size &&
@@ -166,6 +181,13 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
     const root = rootOf(abs);
     if (root) {
       rescans.noteEvent(root, kind);
+      if (kind === "unlinkDir") {
+        // chokidar saw the removal and dropped its watch: a folder created there later is new to it.
+        lostWatch.get(root)?.delete(abs);
+        addedDirs.delete(abs);
+      } else if (kind === "addDir") {
+        addedDirs.add(abs);
+      }
     }
     if (!root || abs === root || kind === "addDir" || (kind !== "unlinkDir" && formatForPath(abs) === null)) {
       return;
@@ -188,6 +210,32 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
   }
 
   /**
+   * A raw event on a folder's own watch that names the folder itself: the folder was deleted or
+   * moved away (inotify's IN_DELETE_SELF or IN_MOVE_SELF, which Node reports as a `rename` of the
+   * watched path's name). If something is created at its path before chokidar reads the parent,
+   * chokidar keeps this dead watch. Noted as a folder event, so a reconciliation follows the burst.
+   */
+  function onRaw(event: string, name: string | null, details: unknown) {
+    const watched = (details as { watchedPath?: unknown } | undefined)?.watchedPath;
+    if (event !== "rename" || typeof watched !== "string" || name !== basename(watched)) {
+      return;
+    }
+    const abs = resolve(watched);
+    const root = rootOf(abs);
+    // A file's own watch reports its deletion the same way; chokidar re-watches a replaced file itself.
+    if (!root || abs === root || !(folderInodes.get(root)?.has(abs) || addedDirs.has(abs))) {
+      return;
+    }
+    let lost = lostWatch.get(root);
+    if (!lost) {
+      lost = new Set();
+      lostWatch.set(root, lost);
+    }
+    lost.add(abs);
+    rescans.noteEvent(root, "unlinkDir");
+  }
+
+  /**
    * The folders under `root` with their inodes. A known folder whose inode changed was replaced
    * behind chokidar's back (see above): unwatch and add it again so its new files are reported.
    * Returns whether any was re-armed, so the caller lists the files again after the re-arm.
@@ -198,17 +246,24 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
     for (let i = 0; i < folders.length; i += 64) {
       const infos = await Promise.all(folders.slice(i, i + 64).map((f) => stat(f).catch(() => null)));
       // With the birth time where the file system keeps one: a freed inode number is often reused at once.
-      infos.forEach((info, j) => {
+      for (const [j, info] of infos.entries()) {
         if (info) {
           now.set(folders[i + j]!, `${info.ino}:${info.birthtimeMs}`);
         }
-      });
+      }
     }
     folderInodes.set(root, now);
-    if (!before) {
-      return false;
+    for (const f of now.keys()) {
+      addedDirs.delete(f);
     }
-    const replaced = [...now].filter(([f, id]) => before.has(f) && before.get(f) !== id).map(([f]) => f);
+    // Whose own watch saw it deleted: if it is back, so are its sub-folders, all new to chokidar.
+    const lost = [...(lostWatch.get(root) ?? [])].filter((l) => now.has(l));
+    for (const l of lost) {
+      lostWatch.get(root)!.delete(l);
+    }
+    const replaced = [...now.keys()].filter(
+      (f) => (before?.has(f) && before.get(f) !== now.get(f)) || lost.some((l) => f === l || f.startsWith(l + sep)),
+    );
     rearm(root, replaced, "replaced");
     return replaced.length > 0;
   }
@@ -257,7 +312,7 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
    * Reconciles one root with the index: enqueues what is new or changed on disk and the removal of
    * what is gone. `retryFailed`: also retry failed files that did not change (start-up only).
    */
-  async function scanRoot(root: string, retryFailed: boolean) {
+  async function scanRoot(root: string, retryFailed: boolean): Promise<{ enqueued: number; removed: number }> {
     const sourceId = sources.get(root)!;
     // Listed first, so the progress line has a total; hashing is the slow part, not listing.
     let listed = await listRoot(root);
@@ -327,11 +382,12 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
     maxWaitMs: 10 * (opts.burstSettleMs ?? 1000),
     intervalMs: opts.rescanIntervalMs ?? 0,
     burstFiles: 20,
-    rescan: (root) =>
+    timer: opts.rescanTimer,
+    rescan: (root, reason) =>
       serially(async () => {
         const r = await scanRoot(root, false);
         if (r.enqueued || r.removed) {
-          opts.log.info("reconciliation queued work", { root, ...r });
+          opts.log.info("reconciliation queued work", { root, reason, ...r });
         }
       }),
     onError: (root, err) => opts.log.error("reconciliation failed; the next one retries", { root, err }),
@@ -350,7 +406,7 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
       // Watch first, then scan: a file created while chokidar crawls counts as "initial" and is
       // not reported, but the scan that follows sees it; one created after is an event.
       const stabilityThreshold = opts.stabilityMs ?? 300;
-      watcher = watch(roots, {
+      watcher = (opts.watchFiles ?? watch)(roots, {
         ignoreInitial: true,
         awaitWriteFinish: { stabilityThreshold, pollInterval: Math.min(100, stabilityThreshold) },
         // Judge only the part under the root: a root inside a dot-folder is still watched.
@@ -371,6 +427,7 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
       watcher.on("unlink", (p) => void onEvent("unlink", p));
       watcher.on("unlinkDir", (p) => void onEvent("unlinkDir", p));
       watcher.on("addDir", (p) => void onEvent("addDir", p));
+      watcher.on("raw", onRaw);
       watcher.on("error", (err) => opts.log.error("watcher error", { err }));
       await new Promise<void>((r) => watcher!.once("ready", () => r()));
       await scan();

@@ -7,6 +7,8 @@ import type { CoreDeps } from "../../services/common/deps.js";
 import type { Logger } from "../../services/common/log.js";
 import { createMetrics } from "../../services/common/metrics.js";
 import { createInProcessQueue } from "../../services/common/queue/in-process.js";
+import type { watch } from "chokidar";
+import type { RescanTimer } from "../../services/watcher/rescan-scheduler.js";
 import { createSourceWatcher } from "../../services/watcher/watcher.js";
 import { createWorker } from "../../services/worker/worker.js";
 import { createExtractiveGenerator } from "../../pipelines/generate/extractive.js";
@@ -18,9 +20,18 @@ export const apiConfig = { MAX_BODY_BYTES: 64 * 1024, MAX_QUESTION_CHARS: 2000, 
 export async function startPipeline(
   core: CoreDeps,
   dirs: string[],
-  opts: { stabilityMs?: number; rescanIntervalMs?: number; burstSettleMs?: number; log?: Logger } = {},
+  opts: {
+    stabilityMs?: number;
+    rescanIntervalMs?: number;
+    burstSettleMs?: number;
+    log?: Logger;
+    /** Jobs at once (WORKER_CONCURRENCY); 1 unless given, so most tests see jobs in order. */
+    concurrency?: number;
+    rescanTimer?: RescanTimer;
+    watchFiles?: typeof watch;
+  } = {},
 ) {
-  const queue = createInProcessQueue({ backoffScale: 0.01 });
+  const queue = createInProcessQueue({ backoffScale: 0.01, concurrency: opts.concurrency });
   // One registry for the worker and the API, as in the all-in-one process.
   const metrics = createMetrics({ queue: () => queue });
   createWorker({ core, queue, log: quietLog, maxFileBytes: 1_000_000, metrics }).start();
@@ -34,6 +45,8 @@ export async function startPipeline(
     stabilityMs: opts.stabilityMs ?? 100,
     rescanIntervalMs: opts.rescanIntervalMs,
     burstSettleMs: opts.burstSettleMs,
+    rescanTimer: opts.rescanTimer,
+    watchFiles: opts.watchFiles,
     ...(opts.log ? { log: opts.log } : {}),
   });
   await watcher.start();
