@@ -6,7 +6,6 @@ import {
   type AnswerabilityModel,
 } from "../pipelines/answer/answerability.js";
 import { ANSWERABILITY_MODEL } from "../pipelines/answer/answerability-model.js";
-import type { CoreDeps } from "../services/common/deps.js";
 import { KEEPERS, LIGHTHOUSE, sources } from "./support/answer-fixtures.js";
 import { indexedFolder, type startPipeline, type IndexedFolder } from "./support/pipeline.js";
 
@@ -72,7 +71,6 @@ describe("answerability judge", () => {
 });
 
 describe("/ask with the answerability judge", () => {
-  let core: CoreDeps;
   let pipeline: Awaited<ReturnType<typeof startPipeline>>;
   let folder: IndexedFolder;
   const QUESTION = "When was the Fresnel lens of the Skerryvore lighthouse installed?";
@@ -82,7 +80,7 @@ describe("/ask with the answerability judge", () => {
       { "lighthouse.md": `# Skerryvore\n\n${LIGHTHOUSE}\n\n${KEEPERS}\n` },
       "rag-answerability-",
     );
-    ({ core, pipeline } = folder);
+    ({ pipeline } = folder);
   });
   afterAll(async () => {
     await folder.close();

@@ -19,8 +19,14 @@ beforeAll(async () => {
   const store = core.store;
   const dense = store.searchDense.bind(store);
   const lexical = store.searchLexical.bind(store);
-  store.searchDense = (v, opts) => (seen.push({ kind: "dense", opts }), dense(v, opts));
-  store.searchLexical = (q, opts) => (seen.push({ kind: "lexical", opts }), lexical(q, opts));
+  store.searchDense = (v, opts) => {
+    seen.push({ kind: "dense", opts });
+    return dense(v, opts);
+  };
+  store.searchLexical = (q, opts) => {
+    seen.push({ kind: "lexical", opts });
+    return lexical(q, opts);
+  };
 });
 afterAll(async () => {
   await folder.close();

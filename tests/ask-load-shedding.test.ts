@@ -31,7 +31,11 @@ describe("load shedding (MAX_ANSWERS_IN_FLIGHT)", () => {
     // The first answer holds its slot inside generation until the test lets it go.
     const held: Generator = Object.create(original, {
       generate: {
-        value: async (req: Parameters<Generator["generate"]>[0]) => (entered(), await gate, original.generate(req)),
+        value: async (req: Parameters<Generator["generate"]>[0]) => {
+          entered();
+          await gate;
+          return original.generate(req);
+        },
       },
     });
     deps.generator = held;

@@ -82,9 +82,9 @@ function same(got: ChunkHit[], want: ChunkHit[], label = "") {
     got.map(({ score: _, ...h }) => h),
     label,
   ).toEqual(want.map(({ score: _, ...h }) => h));
-  got.forEach((h, i) =>
-    expect(Math.abs(h.score - want[i]!.score), label).toBeLessThanOrEqual(1e-12 * Math.abs(want[i]!.score)),
-  );
+  got.forEach((h, i) => {
+    expect(Math.abs(h.score - want[i]!.score), label).toBeLessThanOrEqual(1e-12 * Math.abs(want[i]!.score));
+  });
 }
 
 const QUERIES = [
@@ -127,7 +127,11 @@ describe("in-memory BM25 (postings cached per term, versioned by the database)",
     const server = await startSharedPglite({ maxConnections: 4 });
     const a = await openDatabase({ databaseUrl: server.url, poolMax: 2 });
     const b = await openDatabase({ databaseUrl: server.url, poolMax: 2 });
-    opened.push(async () => (await a.close(), await b.close(), await server.stop()));
+    opened.push(async () => {
+      await a.close();
+      await b.close();
+      await server.stop();
+    });
     await a.migrate();
     const storeA = createPgvectorStore(a.db);
     const storeB = createPgvectorStore(b.db);

@@ -26,7 +26,10 @@ async function open(mode: "pglite" | "pg-socket"): Promise<Database> {
   }
   const server = await startSocketServer({ withVector: true, migrated: true });
   const db = await openDatabase({ databaseUrl: server.url, poolMax: 1 });
-  opened.push(async () => (await db.close(), await server.stop()));
+  opened.push(async () => {
+    await db.close();
+    await server.stop();
+  });
   await db.migrate();
   return db;
 }
@@ -121,7 +124,9 @@ function reference(corpus: DocSpec[], query: string, s: LexicalSettings, collect
   const docIndex = createBm25Index(s);
   for (const doc of corpus) {
     const chunks = stored(doc).map((c) => ({ ...c, id: `${doc.path}#${c.ordinal}` }));
-    chunks.forEach((c) => chunkIndex.add(c.id, chunkField(c)));
+    for (const c of chunks) {
+      chunkIndex.add(c.id, chunkField(c));
+    }
     docIndex.add(doc.path, documentField(chunks));
   }
   const docScore = new Map(docIndex.search(query, 1000).map((h) => [h.id, h.score]));

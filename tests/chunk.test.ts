@@ -115,7 +115,10 @@ describe("structure-v1 chunker", () => {
 
   it("counts each sentence once plus about once per chunk, not quadratically", () => {
     let calls = 0;
-    const counting: TokenCounter = (t) => (calls++, words(t));
+    const counting: TokenCounter = (t) => {
+      calls++;
+      return words(t);
+    };
     const doc = parseText(Array.from({ length: 400 }, (_, k) => `This is sentence ${k}.`).join(" "));
     const chunks = createChunker(settings(50), counting).chunk(doc);
     expect(calls).toBeLessThanOrEqual(1 + 400 + chunks.length);

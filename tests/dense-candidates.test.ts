@@ -54,7 +54,9 @@ describe.each<DbMode>(["pglite", "pg-socket"])("dense search returns the candida
     expect(hits).toHaveLength(100);
     expect(hits[0]!.text).toBe("chunk 3");
     // Best first (many of these vectors tie to float precision, so allow rounding among ties).
-    hits.slice(1).forEach((h, i) => expect(h.score).toBeLessThanOrEqual(hits[i]!.score + 1e-6));
+    hits.slice(1).forEach((h, i) => {
+      expect(h.score).toBeLessThanOrEqual(hits[i]!.score + 1e-6);
+    });
     expect(await core.store.searchDense(q, { generationId: core.generation.id, topK: 5 })).toHaveLength(5);
   });
 });

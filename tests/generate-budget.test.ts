@@ -8,7 +8,10 @@ const tokenizer = createGeneratorTokenizer();
 
 // A seeded generator, so a failure can be replayed.
 function random(seed: number) {
-  return () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  return () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
 }
 
 const WORDS =

@@ -24,7 +24,10 @@ async function open(mode: "pglite" | "pg-socket"): Promise<Database> {
   }
   const server = await startSocketServer({ withVector: true });
   const db = await openDatabase({ databaseUrl: server.url, poolMax: 1 });
-  opened.push(async () => (await db.close(), await server.stop()));
+  opened.push(async () => {
+    await db.close();
+    await server.stop();
+  });
   return db;
 }
 
@@ -77,7 +80,10 @@ describe("migration failures stop start-up with a message saying what to do", ()
   it("a server without pgvector (PGlite without the extension, over the pg driver)", async () => {
     const server = await startSocketServer({ withVector: false });
     const db = await openDatabase({ databaseUrl: server.url, poolMax: 1 });
-    opened.push(async () => (await db.close(), await server.stop()));
+    opened.push(async () => {
+      await db.close();
+      await server.stop();
+    });
     const err = await db.migrate().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatabaseSetupError);
     expect((err as Error).message).toMatch(

@@ -41,7 +41,7 @@ describe("OCR progress", () => {
 
   it("draws a line per scanned document and logs when its pages are done", async () => {
     const writes: string[] = [];
-    const stream = { isTTY: false, write: (s: string) => (writes.push(s), true) } as unknown as NodeJS.WriteStream;
+    const stream = { isTTY: false, write: (s: string) => writes.push(s) > 0 } as unknown as NodeJS.WriteStream;
     const logged: Array<[string, Record<string, unknown> | undefined]> = [];
     const ocr = createPdfOcr({ engine: "tesseract.js", renderer: "pdfjs", dpi: 100 });
     cleanups.push(() => ocr.close());

@@ -5,7 +5,7 @@ import { createInProcessQueue } from "../services/common/queue/in-process.js";
 /** A writable that records what is written, posing as a terminal or a pipe. */
 function fakeStream(tty: boolean, columns = 80) {
   const writes: string[] = [];
-  const stream = { isTTY: tty, columns, write: (s: string) => (writes.push(s), true) } as unknown as NodeJS.WriteStream;
+  const stream = { isTTY: tty, columns, write: (s: string) => writes.push(s) > 0 } as unknown as NodeJS.WriteStream;
   return { stream, writes };
 }
 

@@ -28,7 +28,10 @@ const REFERENCE =
  */
 function fakeEmbed(table: Record<string, number[]> = {}) {
   const calls: string[][] = [];
-  const embed = async (texts: string[]) => (calls.push(texts), texts.map((t) => table[t] ?? [1, 0]));
+  const embed = async (texts: string[]) => {
+    calls.push(texts);
+    return texts.map((t) => table[t] ?? [1, 0]);
+  };
   return { embed, calls };
 }
 

@@ -71,7 +71,10 @@ const implementations: Array<[string, (opts?: { shutdownGraceMs?: number }) => M
 function recorder(index: (p: IndexPayload, n: number) => Promise<unknown> = async () => "ok") {
   const calls: IndexPayload[] = [];
   const handlers: JobHandlers = {
-    "index-file": async (p) => (calls.push(p), index(p, calls.length)),
+    "index-file": async (p) => {
+      calls.push(p);
+      return index(p, calls.length);
+    },
     "remove-file": async () => "removed",
   };
   return { calls, handlers };

@@ -18,7 +18,11 @@ const connect = async () => {
   await new Promise((ok) => r.once("ready", ok));
   return r;
 };
-afterAll(() => clients.forEach((c) => c.disconnect()));
+afterAll(() => {
+  for (const c of clients) {
+    c.disconnect();
+  }
+});
 
 /** An API process's middleware stack reduced to the limiter, with a caller that has a key. */
 function apiProcess(redis: Redis, prefix: string, perMinute: number) {

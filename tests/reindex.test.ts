@@ -84,7 +84,10 @@ describe("index generations pin the embedding model", () => {
 describe("re-index builds a new generation while the old one answers", () => {
   it("zero failed queries while a client queries continuously; answers switch generation once", async () => {
     const { core, pipeline } = await indexedService(["bm25-and-hybrid-search.html", "tokens-and-context-windows.txt"]);
-    cleanups.push(async () => (await pipeline.stop(), await core.close()));
+    cleanups.push(async () => {
+      await pipeline.stop();
+      await core.close();
+    });
     const oldGen = core.generation.id;
     pipeline.deps.admin = adminActions(core, baseConfig(""), quietLog);
 
@@ -133,7 +136,10 @@ describe("re-index builds a new generation while the old one answers", () => {
 
   it("switches to another model and dimension with no failed query, and a failed build leaves the old one serving", async () => {
     const { core, pipeline } = await indexedService();
-    cleanups.push(async () => (await pipeline.stop(), await core.close()));
+    cleanups.push(async () => {
+      await pipeline.stop();
+      await core.close();
+    });
     const server = await openaiServer();
     pipeline.deps.admin = adminActions(core, { ...baseConfig(""), EMBEDDING_BASE_URL: server.url }, quietLog);
 
@@ -174,7 +180,10 @@ describe("re-index builds a new generation while the old one answers", () => {
 
   it("refuses a model it cannot load, and a malformed request", async () => {
     const { core, pipeline } = await indexedService();
-    cleanups.push(async () => (await pipeline.stop(), await core.close()));
+    cleanups.push(async () => {
+      await pipeline.stop();
+      await core.close();
+    });
     pipeline.deps.admin = adminActions(core, baseConfig(""), quietLog);
     const post = (body: string) =>
       pipeline.app.request("/admin/reindex", { method: "POST", headers: { "content-type": "application/json" }, body });

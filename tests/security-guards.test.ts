@@ -6,7 +6,7 @@ import { ibanValid, luhnValid, maskParsedText, maskPii, maskText } from "../pipe
 import { buildMessages, renderSource } from "../pipelines/generate/prompt.js";
 import type { ChunkHit } from "../pipelines/store/types.js";
 import { IndexFilePayload, RemoveFilePayload } from "../schemas/jobs.js";
-import { hashKey, matchEnvKey, parseApiKeys } from "../services/common/api-keys.js";
+import { hashKey, matchEnvKey } from "../services/common/api-keys.js";
 import { apiEnv, parseConfig } from "../services/common/config.js";
 import { createLogger } from "../services/common/log.js";
 import { presentedKey } from "../services/api/auth.js";

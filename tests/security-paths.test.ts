@@ -121,7 +121,7 @@ describe("job payloads carrying '..' are refused before any file is touched", ()
   it("the in-process queue will not enqueue one", async () => {
     const sourceId = (await core.catalog.allDocuments())[0]!.sourceId;
     await expect(
-      queue.enqueue("index-file", { sourceId, path: "../" + outside.split("/").pop() + "/secret.md" }),
+      queue.enqueue("index-file", { sourceId, path: `../${outside.split("/").pop()}/secret.md` }),
     ).rejects.toThrow(/'\.\.' segments/);
     await expect(queue.enqueue("remove-file", { sourceId, path: "/etc/passwd" })).rejects.toThrow(/relative/);
   });
@@ -132,8 +132,14 @@ describe("job payloads carrying '..' are refused before any file is touched", ()
     const bull = createBullmqQueue({ url: REDIS_URL, prefix, backoffScale: 0.001 });
     const calls: unknown[] = [];
     const handlers: JobHandlers = {
-      "index-file": async (p) => (calls.push(p), { status: "superseded" }),
-      "remove-file": async (p) => (calls.push(p), { status: "removed", documentId: null }),
+      "index-file": async (p) => {
+        calls.push(p);
+        return { status: "superseded" };
+      },
+      "remove-file": async (p) => {
+        calls.push(p);
+        return { status: "removed", documentId: null };
+      },
     };
     try {
       await bull.process(handlers);

@@ -25,7 +25,9 @@ describe("worker heartbeats (BullMQ)", () => {
     for (const q of queues) {
       opened.push(() => q.close());
     }
-    queues.forEach((q) => q.process(noop));
+    for (const q of queues) {
+      q.process(noop);
+    }
     const names = async () => (await queues[0]!.workers!()).map((w) => w.name).sort();
     await waitFor(async () => (await names()).length === 2, 10_000);
     expect(await names()).toEqual(["host-a-1", "host-b-2"]);

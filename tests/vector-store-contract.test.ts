@@ -23,7 +23,7 @@ interface StoreFixture {
  * What every VectorStore must do, asserted on behaviour (order, membership, fields), never on a
  * retriever's exact scores: the lexical side of pgvector is being rewritten, Qdrant's differs again.
  */
-export function vectorStoreContract(name: string, makeStore: () => Promise<StoreFixture>, skipReason?: string) {
+function vectorStoreContract(name: string, makeStore: () => Promise<StoreFixture>, skipReason?: string) {
   describe.skipIf(skipReason !== undefined)(
     skipReason ? `${name} — skipped: ${skipReason}` : `VectorStore contract: ${name}`,
     () => {

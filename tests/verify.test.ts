@@ -16,7 +16,10 @@ async function options(extra: Partial<VerifyOptions> = {}) {
   const opts: VerifyOptions = {
     mode: "remove",
     minSupportedShare: 0.5,
-    embed: (texts) => (calls.push(texts), embedder.embed(texts)),
+    embed: (texts) => {
+      calls.push(texts);
+      return embedder.embed(texts);
+    },
     ...extra,
   };
   return { opts, calls };

@@ -125,7 +125,7 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
     }
     // ctime, not only mtime: `rsync -a` and `mv` put a file in place with an older mtime, but
     // setting it (or renaming) moves the ctime.
-    const changedAt = info.ctime > info.mtime ? info.ctime : info.mtime;
+    const changedAt = new Date(Math.max(info.ctimeMs, info.mtimeMs));
     if (
       known?.status === "indexed" &&
       known.sizeBytes === info.size &&

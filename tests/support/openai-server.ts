@@ -67,7 +67,11 @@ export async function startScriptedServer(replies: Reply[]): Promise<ScriptedSer
       current = next;
       sinceScript = 0;
     },
-    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 

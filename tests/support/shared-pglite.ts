@@ -60,7 +60,12 @@ function holdTurnsPerBatch(server: PGLiteSocketServer, db: PGlite) {
         let bytes = 0;
         try {
           await db.runExclusive(() =>
-            db.execProtocolRawStream(item.message, { onRawData: (d) => ((bytes += d.length), item.onData(d)) }),
+            db.execProtocolRawStream(item.message, {
+              onRawData: (d) => {
+                bytes += d.length;
+                item.onData(d);
+              },
+            }),
           );
         } catch (err) {
           item.reject(err);
