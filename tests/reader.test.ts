@@ -10,7 +10,9 @@ import {
 } from "../pipelines/eval/answer-metrics.js";
 import { EvalInputError } from "../pipelines/eval/beir.js";
 import { readSuite } from "../pipelines/eval/suite.js";
+import { READER_MODEL } from "../pipelines/answer/reader-model.js";
 import { createExtractiveGenerator } from "../pipelines/generate/extractive.js";
+import { chooseAnswer, scoreUnits } from "../pipelines/generate/reader.js";
 import { answerTypeOf, nameOf, termOf } from "../pipelines/generate/reader-features.js";
 import type { ContextSource } from "../pipelines/generate/types.js";
 import { verifyAnswer } from "../pipelines/verify/verify.js";
@@ -151,5 +153,51 @@ describe("suites with answer_any", () => {
     expect(() => readSuite(write([{ question: "q?", relevant: ["a.html"], answer_any: [" "] }]))).toThrow(
       /must not be empty/,
     );
+  });
+});
+
+describe("the reader reads a document's packed chunks as one passage", () => {
+  const chunk = (n: number, ordinal: number, text: string): ContextSource => ({
+    n,
+    hit: { ...hit("mount-logan.md", text, 1, ["Mount Logan"]), chunkId: `logan-${ordinal}`, ordinal },
+    text,
+    tokens: 0,
+  });
+  // Packed in rank order: the document's second chunk first.
+  const packed = [
+    chunk(
+      1,
+      1,
+      "Mount Logan lies within Kluane National Park Reserve in southwestern Yukon. It was first climbed in 1925.",
+    ),
+    chunk(2, 0, "Mount Logan is the highest mountain in Canada. It is named after the geologist William Logan."),
+    source(3, "Denali is the highest peak in North America and lies in Alaska.", ["Denali"]),
+  ];
+  const model = {
+    ...READER_MODEL,
+    weights: READER_MODEL.weights.map(() => 0),
+    bias: 0,
+    // Every unit has probability 0.5: none clears the bar, every neighbour clears the neighbour bar.
+    threshold: 0.9,
+    neighbourThreshold: 0.1,
+    maxUnits: 2,
+    secondSourceShare: 2,
+  };
+
+  it("numbers the units of both chunks in document order, across the chunk boundary", () => {
+    const scored = scoreUnits("where is mount logan located in yukon", packed, model, 1);
+    const logan = scored.filter((s) => s.source.n !== 3).sort((a, b) => a.index - b.index);
+    expect(new Set(logan.map((s) => s.passage)).size).toBe(1);
+    expect(logan.map((s) => s.source.n)).toEqual([2, 2, 1, 1]);
+    expect(scored.find((s) => s.source.n === 3)!.passage).not.toBe(logan[0]!.passage);
+  });
+
+  it("pulls in the neighbour from the other chunk, each sentence citing its own chunk", () => {
+    const scored = scoreUnits("where is mount logan located in yukon", packed, model, 1);
+    const { units } = chooseAnswer("where is mount logan located in yukon", scored, model, 4);
+    expect(units.map((u) => [u.source.n, u.text])).toEqual([
+      [2, "It is named after the geologist William Logan."],
+      [1, "Mount Logan lies within Kluane National Park Reserve in southwestern Yukon."],
+    ]);
   });
 });

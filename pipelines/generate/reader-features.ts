@@ -29,6 +29,8 @@ export interface ReadSource {
   units: ReadUnit[];
   /** The term this source's section describes (a signature, an option), when its heading is one. */
   subject: string | null;
+  /** The subject's content terms (empty without one). */
+  subjectTerms: Set<string>;
 }
 
 // Units of a source depend only on its text and heading, so they are kept across questions: /ask
@@ -47,7 +49,7 @@ export function readSource(source: ContextSource): ReadSource {
     cache.set(key, hit);
     return hit;
   }
-  const read = { units: unitsOf(source.text), subject };
+  const read = { units: unitsOf(source.text), subject, subjectTerms: new Set(subject ? contentTerms(subject) : []) };
   cache.set(key, read);
   if (cache.size > CACHE_LIMIT) {
     cache.delete(cache.keys().next().value!);

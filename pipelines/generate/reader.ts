@@ -16,14 +16,31 @@ import type { ContextSource } from "./types.js";
  * A logistic model over READER_FEATURES: the probability that a sentence (or table row) of the
  * packed sources belongs in the answer. Fitted on ClapNQ's gold `selected_sentences`
  * (`npm run bench:reader`), stored in pipelines/answer/reader-model.ts. Units of the best unit's
- * source at or above `threshold` join the answer.
+ * source at or above `threshold` join the answer; the stopping bars below are fitted with it.
  */
-export type ReaderModel = LogisticModel;
+export interface ReaderModel extends LogisticModel {
+  /**
+   * A unit beside one already in the answer joins at this (lower) bar: gold answers run on over
+   * neighbouring sentences ("… It premiered in 1998."). Unset: `threshold`.
+   */
+  neighbourThreshold?: number;
+  /** Another source's best unit is quoted when its support is this share of the best's; unset: 0.8. */
+  secondSourceShare?: number;
+  /** Most units an answer takes; unset: the generator's maxSentences. */
+  maxUnits?: number;
+}
 
 export interface ScoredUnit {
   source: ContextSource;
   read: ReadSource;
   unit: ReadUnit;
+  /**
+   * The passage the unit belongs to: the packed chunks of one document, read in document order as
+   * one text (a ClapNQ passage is packed as two to four chunks, and its answer runs across them).
+   */
+  passage: number;
+  /** The unit's place in its passage. */
+  index: number;
   features: Record<ReaderFeature, number>;
   /** IDF-weighted share of the question's terms in the unit (with its subject), times the rank prior. */
   support: number;
@@ -67,16 +84,17 @@ export function scoreUnits(
 
   const scored: ScoredUnit[] = [];
   let bestCoverage = 0;
-  for (const { source, read } of reads) {
-    const subjectTerms = new Set(read.subject ? contentTerms(read.subject) : []);
-    const subjectText = read.subject?.toLowerCase() ?? "";
-    const covs = read.units.map((u) => cover((t) => u.terms.has(t)));
+  for (const [passage, group] of passagesOf(reads).entries()) {
+    const units = group.flatMap(({ source, read }) => read.units.map((unit) => ({ source, read, unit })));
+    const covs = units.map(({ unit }) => cover((t) => unit.terms.has(t)));
     // Answers sit around the sentence that holds the question's terms: it, and the ones beside it.
     const bestPos = covs.reduce((b, c, i) => (c > covs[b]! ? i : b), 0);
-    read.units.forEach((u, i) => {
+    units.forEach(({ source, read, unit: u }, i) => {
+      const subjectTerms = read.subjectTerms;
+      const subjectText = read.subject?.toLowerCase() ?? "";
       const coverage = covs[i]!;
       bestCoverage = Math.max(bestCoverage, coverage);
-      const next = read.units[i + 1];
+      const next = units[i + 1]?.unit;
       const lower = u.text.toLowerCase();
       const features: Record<ReaderFeature, number> = {
         coverage,
@@ -101,6 +119,8 @@ export function scoreUnits(
         source,
         read,
         unit: u,
+        passage,
+        index: i,
         features,
         support: features.subjectCoverage * (1 + rankPrior / source.n),
         probability: 0,
@@ -112,6 +132,26 @@ export function scoreUnits(
     s.probability = logisticProbability(s.features, model);
   }
   return scored;
+}
+
+/**
+ * The packed sources grouped into passages: the chunks of one document (and one section: a term's
+ * description is not its neighbour's) in document order. Chunks end at sentences, so their units
+ * read on as the document's do.
+ */
+function passagesOf<T extends { source: ContextSource }>(reads: T[]): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const r of reads) {
+    const h = r.source.hit;
+    const key = `${h.documentId}\u0000${h.headingPath.join("\u0000")}`;
+    const group = groups.get(key);
+    if (group) {
+      group.push(r);
+    } else {
+      groups.set(key, [r]);
+    }
+  }
+  return [...groups.values()].map((g) => g.sort((a, b) => a.source.hit.ordinal - b.source.hit.ordinal));
 }
 
 export interface ReadAnswer {
@@ -135,7 +175,8 @@ export interface ReadAnswer {
 // A second source is quoted when its best sentence has this share of the best one's support.
 const SECOND_SOURCE_SHARE = 0.8;
 
-export function chooseAnswer(question: string, scored: ScoredUnit[], model: ReaderModel, maxUnits: number): ReadAnswer {
+export function chooseAnswer(question: string, scored: ScoredUnit[], model: ReaderModel, most: number): ReadAnswer {
+  const maxUnits = model.maxUnits ?? most;
   const prose = scored.filter(isProse);
   const best = prose.reduce<ScoredUnit | undefined>(
     (b, s) => (!b || s.support > b.support || (s.support === b.support && s.probability > b.probability) ? s : b),
@@ -144,7 +185,7 @@ export function chooseAnswer(question: string, scored: ScoredUnit[], model: Read
   if (!best) {
     return { units: [] };
   }
-  const same = prose.filter((s) => s.source === best.source);
+  const same = prose.filter((s) => s.passage === best.passage);
   const chosen = new Set([best]);
   for (const s of [...same].sort((a, b) => b.probability - a.probability)) {
     if (chosen.size >= maxUnits) {
@@ -158,10 +199,26 @@ export function chooseAnswer(question: string, scored: ScoredUnit[], model: Read
       chosen.add(s);
     }
   }
+  // Then the answer grows over its neighbours while they clear the neighbour bar.
+  const neighbourBar = model.neighbourThreshold ?? model.threshold;
+  const byIndex = new Map(same.map((s) => [s.index, s]));
+  for (let grew = true; grew && chosen.size < maxUnits; ) {
+    grew = false;
+    const beside = [...chosen]
+      .filter((c) => c.passage === best.passage)
+      .flatMap((c) => [byIndex.get(c.index - 1), byIndex.get(c.index + 1)])
+      .filter((s): s is ScoredUnit => s !== undefined && !chosen.has(s) && !s.unit.row && s.probability >= neighbourBar)
+      .sort((a, b) => b.probability - a.probability);
+    if (beside[0]) {
+      chosen.add(beside[0]);
+      grew = true;
+    }
+  }
   // Another source whose best sentence is nearly as well supported is quoted too, as the sentence
   // picker did: retrieval puts the passage that answers first only most of the time (ClapNQ: 91%).
+  const share = model.secondSourceShare ?? SECOND_SOURCE_SHARE;
   const others = prose
-    .filter((s) => s.source !== best.source && s.support >= best.support * SECOND_SOURCE_SHARE)
+    .filter((s) => s.passage !== best.passage && s.support >= best.support * share)
     .sort((a, b) => b.support - a.support || b.probability - a.probability);
   if (others[0] && chosen.size < maxUnits) {
     chosen.add(others[0]);
@@ -169,13 +226,14 @@ export function chooseAnswer(question: string, scored: ScoredUnit[], model: Read
   const type = answerTypeOf(question);
   let pulled: ScoredUnit | undefined;
   if (best.features.typeFound === 0 && ["value", "number", "date", "code", "name"].includes(type)) {
-    const next = scored.find((s) => s.source === best.source && s.unit.position === best.unit.position + 1);
+    const next = scored.find((s) => s.passage === best.passage && s.index === best.index + 1);
     if (next && next.features.typeFound === 1) {
       pulled = next;
       chosen.add(next);
     }
   }
-  const ordered = [...chosen].sort((a, b) => a.source.n - b.source.n || a.unit.position - b.unit.position);
+  // In the order the passages were packed, each read in document order.
+  const ordered = [...chosen].sort((a, b) => a.passage - b.passage || a.index - b.index);
   const seen = new Set<string>();
   const subject = best.read.subject;
   let named = false;
@@ -186,7 +244,7 @@ export function chooseAnswer(question: string, scored: ScoredUnit[], model: Read
     }
     seen.add(s.unit.text);
     let text = s.unit.text;
-    if (subject && !named && s.source === best.source) {
+    if (subject && !named && s.passage === best.passage) {
       // As a word: "len" is not named by "length".
       const name = nameOf(subject).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
       if (!new RegExp(`(?:^|[^\\w.])${name}(?![\\w])`, "i").test(s.unit.text)) {
@@ -197,8 +255,8 @@ export function chooseAnswer(question: string, scored: ScoredUnit[], model: Read
     units.push({
       source: s.source,
       text,
-      position: s.unit.position,
-      joinPrevious: s === pulled && units.at(-1)?.position === s.unit.position - 1,
+      position: s.index,
+      joinPrevious: s === pulled && units.at(-1)?.position === s.index - 1,
     });
   }
   return { units };

@@ -1,5 +1,6 @@
 import { PipelineError } from "../errors.js";
 import { ocrFoundNothing, readPdfPages, type PdfOcr } from "./ocr.js";
+import { pageLines, rebuildPdfTables, type PdfTextItem } from "./pdf-tables.js";
 import type { ParsedDocument, ParsedSection } from "./types.js";
 
 // Fewer words than this (after stamps and running lines are set aside) is a page without text:
@@ -40,7 +41,8 @@ export async function parsePdf(bytes: Uint8Array, path: string, ocr?: PdfOcr): P
     await parser.destroy().catch(() => {});
   }
 
-  const cleaned = pages.map((p) => ({ page: p.num, text: cleanPageText(p.text) }));
+  const tables = await tablePages(bytes);
+  const cleaned = pages.map((p) => ({ page: p.num, text: cleanPageText(tables.get(p.num) ?? p.text) }));
   const running = runningLines(cleaned.map((p) => p.text));
   const native = cleaned.map((p) => ({
     ...p,
@@ -84,7 +86,39 @@ export async function parsePdf(bytes: Uint8Array, path: string, ocr?: PdfOcr): P
 }
 
 /**
- * Page text as a reader would copy it: columns pdf.js separated with tabs become spaces, and a word
+ * Pages holding a table, as text with each table row written with its column headers
+ * (pdf-tables.ts). pdf-parse's text says nothing of where a line's items stand, so the items are
+ * read again from pdf.js; a page without a table keeps pdf-parse's text. A PDF pdf.js cannot read
+ * for this has no tables rebuilt: its text was read above, and that is what matters.
+ */
+async function tablePages(bytes: Uint8Array): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  const { getDocument } = await import("pdfjs-dist/legacy/build/pdf.mjs");
+  const doc = await getDocument({ data: new Uint8Array(bytes), verbosity: 0 }).promise.catch(() => null);
+  if (!doc) {
+    return out;
+  }
+  try {
+    for (let n = 1; n <= doc.numPages; n++) {
+      const page = await doc.getPage(n);
+      const content = await page.getTextContent();
+      const lines = pageLines(content.items.filter((i) => "str" in i) as PdfTextItem[]);
+      const rebuilt = rebuildPdfTables(lines);
+      if (rebuilt !== lines) {
+        out.set(n, rebuilt);
+      }
+      page.cleanup();
+    }
+  } catch {
+    // As above: the table rebuild is an improvement, never a reason to fail a readable PDF.
+  } finally {
+    await doc.destroy();
+  }
+  return out;
+}
+
+/**
+ * Page text as a reader would copy it: gaps outside tables (tabs) become spaces, and a word
  * hyphenated across a line break is joined so that "signif-\ncant" can be found as "significant".
  */
 function cleanPageText(raw: string): string {
