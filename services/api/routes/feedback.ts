@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { isWellFormedText, notWellFormed } from "../../../schemas/text.js";
 import type { AppEnv } from "../context.js";
 import { requireCore } from "../require-core.js";
 import { ApiError } from "../errors.js";
@@ -10,7 +11,7 @@ export const FeedbackRequestSchema = z
   .object({
     queryId: z.uuid({ error: "queryId must be the queryId of an /ask response" }),
     rating: z.union([z.literal(-1), z.literal(1)], { error: "rating must be -1 (bad answer) or 1 (good answer)" }),
-    comment: z.string().trim().max(2000).optional(),
+    comment: z.string().trim().max(2000).refine(isWellFormedText, notWellFormed("comment")).optional(),
   })
   .strict();
 
