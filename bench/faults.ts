@@ -310,7 +310,7 @@ async function askDuringDbRestart(dataDir: string) {
       PORT: String(apiPort),
       HOST: "127.0.0.1",
       DATA_DIR: dataDir,
-      LOG_LEVEL: "error",
+      LOG_LEVEL: "info",
     }),
   );
   await api.untilOutput('"msg":"ready"', 300_000);
