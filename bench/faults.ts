@@ -148,6 +148,8 @@ interface IngestResult {
   stale: number;
   failedReasons: Record<string, number>;
   jobsFailed: number;
+  /** Jobs still waiting or running at the end (the deadline came first): their files are unfinished. */
+  queued: number;
   stallMs?: number;
   redisDownMs?: number;
   kills: number;
@@ -246,6 +248,9 @@ async function ingest(name: string, redisPort: number, fault: "none" | "kills" |
       break;
     }
   }
+  // Files still queued or running when the deadline came are unfinished, not lost.
+  const left = await queue.getJobCounts("waiting", "active", "delayed", "prioritized").catch(() => ({}));
+  const queued = Object.values(left).reduce((a, b) => a + b, 0);
   const jobsFailed = await queue.getJobCountByTypes("failed").catch(() => -1);
   const failedJobs = await queue.getFailed(0, 20).catch(() => []);
   for (const j of failedJobs.slice(0, 5)) {
@@ -284,6 +289,7 @@ async function ingest(name: string, redisPort: number, fault: "none" | "kills" |
     stale,
     failedReasons,
     jobsFailed,
+    queued,
     kills,
     load: load(),
     ...(stallMs !== undefined && { stallMs }),
@@ -395,8 +401,10 @@ try {
     results.push(await ingest("redis", redis.port, "redis"));
   }
   const base = results.find((r) => r.name === "baseline")?.completeMs;
-  console.log("\n| ingest | files | complete s | vs baseline | indexed | failed (reason) | lost | stale | load |");
-  console.log("|---|---|---|---|---|---|---|---|---|");
+  console.log(
+    "\n| ingest | files | complete s | vs baseline | indexed | failed (reason) | lost or unfinished | stale | jobs left | load |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
   for (const r of results) {
     const ratio = base && r.completeMs ? `×${(r.completeMs / base).toFixed(2)}` : "";
     const extra =
@@ -406,7 +414,7 @@ try {
           ? ` (Redis down ${secs(r.redisDownMs!)} s, stalled ${secs(r.stallMs)} s)`
           : "";
     console.log(
-      `| ${r.name}${extra} | ${FILES} | ${r.completeMs === null ? "never" : secs(r.completeMs)} | ${ratio} | ${r.indexed} | ${r.failed} ${JSON.stringify(r.failedReasons)} | ${r.lost} | ${r.stale} | ${r.load} |`,
+      `| ${r.name}${extra} | ${FILES} | ${r.completeMs === null ? "never" : secs(r.completeMs)} | ${ratio} | ${r.indexed} | ${r.failed} ${JSON.stringify(r.failedReasons)} | ${r.lost} | ${r.stale} | ${r.queued} | ${r.load} |`,
     );
   }
   if (ONLY.has("db")) {
