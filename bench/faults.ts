@@ -380,6 +380,10 @@ async function askDuringDbRestart(dataDir: string) {
     load: load(),
   };
   console.log(JSON.stringify(result));
+  if (result.apiRestarted) {
+    // The API died under the outage: its last words say why.
+    console.log(`API process exited ${api.child.exitCode}; its output ends:\n${api.output().slice(-3000)}`);
+  }
   await api.stop();
   await killHard(db);
   return result;
