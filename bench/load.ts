@@ -320,7 +320,7 @@ const MALFORMED: Array<string> = [
 ];
 
 async function malformed(base: string, n: number) {
-  // 2xx: bodies that were valid after all (a lone surrogate is a question like any other).
+  // 2xx: bodies that were valid after all (none of MALFORMED should be; a lone surrogate is a 400).
   const counts = { "2xx": 0, "4xx": 0, "5xx": 0, other: 0 };
   let i = 0;
   const worker = async () => {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ConversationSchema, historySchema } from "./conversation.js";
+import { isWellFormedText, notWellFormed } from "./text.js";
 
 /** Bounds that keep one request from tying up the service (model denial of service). */
 export const ASK_LIMITS = { maxTopK: 50, minContextTokens: 64, maxContextTokens: 128_000 } as const;
@@ -11,8 +12,16 @@ export function askRequestSchema(maxQuestionChars: number) {
         .string({ error: "question must be a string" })
         .trim()
         .min(1, "question must not be empty")
-        .max(maxQuestionChars, `question must be at most ${maxQuestionChars} characters`),
-      collection: z.string().trim().min(1).max(128).optional().describe("Answer only from this collection."),
+        .max(maxQuestionChars, `question must be at most ${maxQuestionChars} characters`)
+        .refine(isWellFormedText, notWellFormed("question")),
+      collection: z
+        .string()
+        .trim()
+        .min(1)
+        .max(128)
+        .refine(isWellFormedText, notWellFormed("collection"))
+        .optional()
+        .describe("Answer only from this collection."),
       topK: z
         .number()
         .int()
@@ -42,6 +51,7 @@ export function askRequestSchema(maxQuestionChars: number) {
         .trim()
         .min(1, "reference must not be empty")
         .max(maxQuestionChars * 4, `reference must be at most ${maxQuestionChars * 4} characters`)
+        .refine(isWellFormedText, notWellFormed("reference"))
         .optional()
         .describe("A reference (ground-truth) answer: the metrics then include contextRecall and answerCorrectness."),
       history: historySchema(maxQuestionChars)

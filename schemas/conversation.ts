@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isWellFormedText, notWellFormed } from "./text.js";
 
 /** Turns a request may carry: enough for a long chat, bounded so history cannot be a denial of service. */
 export const HISTORY_LIMITS = { maxTurns: 50 } as const;
@@ -16,7 +17,8 @@ export function historySchema(maxQuestionChars: number) {
           role: z.enum(["user", "assistant"], { error: "history[].role must be user or assistant" }),
           content: z
             .string({ error: "history[].content must be a string" })
-            .max(maxTurnChars, `history[].content must be at most ${maxTurnChars} characters`),
+            .max(maxTurnChars, `history[].content must be at most ${maxTurnChars} characters`)
+            .refine(isWellFormedText, notWellFormed("history[].content")),
         })
         .strict(),
     )

@@ -1,13 +1,21 @@
 import { z } from "zod";
 import type { Citation } from "./api.js";
+import { isWellFormedText, notWellFormed } from "./text.js";
 
 /**
  * The part of OpenAI's chat-completions request this service reads. Clients send many more
  * fields (temperature, top_p, user, tools...); they are accepted and ignored, since the answer is
  * grounded and verified rather than sampled. `model` names a collection (GET /v1/models).
  */
+const messageText = z.string().refine(isWellFormedText, notWellFormed("messages[].content"));
+
 export const ChatCompletionRequestSchema = z.looseObject({
-  model: z.string({ error: "model must be a string naming a collection (GET /v1/models)" }).trim().min(1).max(128),
+  model: z
+    .string({ error: "model must be a string naming a collection (GET /v1/models)" })
+    .trim()
+    .min(1)
+    .max(128)
+    .refine(isWellFormedText, notWellFormed("model")),
   messages: z
     .array(
       z.looseObject({
@@ -15,7 +23,7 @@ export const ChatCompletionRequestSchema = z.looseObject({
           error: "messages[].role is not a chat role",
         }),
         content: z
-          .union([z.string(), z.array(z.looseObject({ type: z.string(), text: z.string().optional() })), z.null()])
+          .union([messageText, z.array(z.looseObject({ type: z.string(), text: messageText.optional() })), z.null()])
           .optional(),
       }),
     )

@@ -69,6 +69,55 @@ describe("POST /ask rejects bad input with 4xx in the documented shape", () => {
     expectError(await post(body), 400, "invalid_request", message);
   });
 
+  // Valid JSON, but no text: "\ud800" escapes a lone UTF-16 surrogate, which UTF-8 cannot carry.
+  it.each([
+    ["a lone high surrogate in the question", String.raw`{"question": "\ud800"}`, "question"],
+    ["a lone low surrogate inside the question", String.raw`{"question": "why \udc00 now?"}`, "question"],
+    ["surrogates in the wrong order", String.raw`{"question": "x\udc00\ud800"}`, "question"],
+    ["a lone surrogate in the collection", String.raw`{"question": "q?", "collection": "a\ud83d"}`, "collection"],
+    ["a lone surrogate in the reference", String.raw`{"question": "q?", "reference": "\ud800 r"}`, "reference"],
+    [
+      "a lone surrogate in a history turn",
+      String.raw`{"question": "and then?", "history": [{"role": "user", "content": "\udfff"}]}`,
+      "history.0.content",
+    ],
+  ])("%s → 400 invalid_request naming the field", async (_name, body, field) => {
+    const r = await post(body);
+    expectError(r, 400, "invalid_request", /well-formed Unicode.*lone UTF-16 surrogate/);
+    expect((r.json.error as { details?: Array<{ path: string }> }).details?.map((d) => d.path)).toEqual([field]);
+  });
+
+  it("a surrogate pair (an emoji), escaped or not, is text like any other → 200", async () => {
+    for (const body of [
+      String.raw`{"question": "what is \ud83d\ude00?"}`,
+      JSON.stringify({ question: "what is 😀?" }),
+    ]) {
+      expect((await post(body)).status).toBe(200);
+    }
+  });
+
+  it("a lone surrogate in /feedback's comment and /v1/chat/completions' messages → 400 naming the field", async () => {
+    const app = appWith();
+    const feedback = await app.request("/feedback", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: String.raw`{"queryId": "00000000-0000-4000-8000-000000000000", "rating": 1, "comment": "\ud800"}`,
+    });
+    expect(feedback.status).toBe(400);
+    expect(((await feedback.json()) as { error: { message: string } }).error.message).toMatch(/^comment: comment must/);
+    for (const content of [String.raw`"\ud800"`, String.raw`[{"type": "text", "text": "ok \udc00"}]`]) {
+      const chat = await app.request("/v1/chat/completions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: `{"model": "default", "messages": [{"role": "user", "content": ${content}}]}`,
+      });
+      expect(chat.status).toBe(400);
+      const err = ((await chat.json()) as { error: { message: string; type: string } }).error;
+      expect(err.type).toBe("invalid_request_error");
+      expect(err.message).toMatch(/messages\.0\.content.*lone UTF-16 surrogate/);
+    }
+  });
+
   it("a body that is not declared as JSON → 400", async () => {
     expectError(
       await post("question=hi", { "content-type": "application/x-www-form-urlencoded" }),

@@ -3,7 +3,9 @@ import { createApp } from "../api/app.js";
 import type { ApiDeps } from "../api/context.js";
 import { sharedRateLimits } from "../api/rate-limit-redis.js";
 import { closeServer, listen } from "../api/server.js";
+import { startApi } from "../api/serve.js";
 import { adminActions } from "../common/admin.js";
+import { assertClusterable, isApiWorker, runApiPrimary } from "../common/cluster.js";
 import { createCoreDeps } from "../common/deps.js";
 import { createLogger } from "../common/log.js";
 import { onShutdown, runMain } from "../common/process.js";
@@ -14,14 +16,21 @@ import { showDrain } from "../common/progress.js";
 import { startTracing } from "../common/tracing.js";
 import { watcherFromConfig } from "../watcher/config.js";
 import { createWorker } from "../worker/worker.js";
-import { loadAllInOneConfig } from "./config.js";
+import { type AllInOneConfig, loadAllInOneConfig } from "./config.js";
 
 /**
  * The embedded default: API, watcher and worker in one process, PGlite under DATA_DIR and an
  * in-process queue (BullMQ when REDIS_URL is set, so separate workers can join in). The HTTP server starts first so /healthz and /readyz answer during start-up.
+ * API_PROCESSES > 1 (with DATABASE_URL): this process watches and ingests, and forks that many API
+ * processes sharing PORT (node:cluster).
  */
 runMain(async () => {
   const config = loadAllInOneConfig(process.env);
+  assertClusterable(config);
+  if (config.API_PROCESSES > 1) {
+    await startClustered(config);
+    return;
+  }
   const log = createLogger(config.LOG_LEVEL, { service: "all-in-one" });
   const tracing = startTracing(config, "all-in-one");
   const { generator, reranker, metricsJudge, rewriter } = await createAnswerers(config, log);
@@ -75,3 +84,36 @@ runMain(async () => {
   apiDeps.core = core;
   log.info("ready", { generation: core.generation.id });
 });
+
+/** API_PROCESSES > 1: the primary runs the watcher and the worker, each forked process the API alone. */
+async function startClustered(config: AllInOneConfig) {
+  const log = createLogger(config.LOG_LEVEL, { service: "all-in-one", pid: process.pid });
+  const tracing = startTracing(config, "all-in-one");
+  if (isApiWorker()) {
+    const stop = await startApi(config, log);
+    onShutdown(async () => {
+      await stop();
+      await tracing.shutdown();
+    }, log);
+    return;
+  }
+  if (config.REDIS_URL) {
+    await assertRedisReachable(config.REDIS_URL);
+  }
+  const core = await createCoreDeps(config, log);
+  const queue = createQueue(config, { log });
+  createWorker({ core, queue, log, maxFileBytes: config.MAX_FILE_BYTES }).start();
+  showOcrProgress(core.ocr, { log });
+  const watcher = watcherFromConfig(config, { catalog: core.catalog, queue, log });
+  // Forked after the migrations ran here: the API processes then find the schema in place.
+  runApiPrimary(config.API_PROCESSES, log, {
+    onStop: async () => {
+      await watcher.close();
+      await queue.close();
+      await core.close();
+      await tracing.shutdown();
+    },
+  });
+  await watcher.start();
+  log.info("ready", { generation: core.generation.id, apiProcesses: config.API_PROCESSES });
+}

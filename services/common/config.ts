@@ -143,6 +143,8 @@ export const apiEnv = {
   METRICS_JUDGE_MODEL: env(z.string().min(1).optional()),
   /** Answers waiting for their quality metrics (computed after the response) at most; more are skipped. */
   METRICS_QUEUE_MAX: env(z.coerce.number().int().min(0).max(100_000).default(64)),
+  /** API processes sharing PORT (node:cluster); more than 1 needs DATABASE_URL, and REDIS_URL for shared rate limits. */
+  API_PROCESSES: env(positiveInt.max(64).default(1)),
   /** Answers in the making at most; more requests get 503 `overloaded` with Retry-After at once. */
   MAX_ANSWERS_IN_FLIGHT: env(positiveInt.max(10_000).default(16)),
   /** Abstain before generating when the answerability judge's probability is below this; 0 turns the judge off. Unset: the fitted bar. */

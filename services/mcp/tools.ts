@@ -3,6 +3,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { ASK_LIMITS } from "../../schemas/api.js";
 import { historySchema } from "../../schemas/conversation.js";
+import { isWellFormedText, notWellFormed } from "../../schemas/text.js";
 import { ApiError } from "../api/errors.js";
 import type { RagBackend } from "./backend.js";
 
@@ -14,6 +15,7 @@ const collection = z
   .trim()
   .min(1)
   .max(128)
+  .refine(isWellFormedText, notWellFormed("collection"))
   .optional()
   .describe(
     "A collection from list_collections; omitted: every collection this key may read. An unknown one is refused, never widened.",
@@ -68,6 +70,7 @@ export function createMcpServer(backend: RagBackend, maxQuestionChars: number): 
           .trim()
           .min(1)
           .max(maxQuestionChars)
+          .refine(isWellFormedText, notWellFormed("query"))
           .describe("What to look for, in natural language or keywords."),
         collection,
         topK: z
@@ -103,7 +106,13 @@ export function createMcpServer(backend: RagBackend, maxQuestionChars: number): 
         "A grounded answer with numbered citations [n], every sentence verified against the passage it cites; abstains when the documents do not answer. " +
         "Give earlier turns as history for a follow-up question.",
       inputSchema: {
-        question: z.string().trim().min(1).max(maxQuestionChars).describe("The question."),
+        question: z
+          .string()
+          .trim()
+          .min(1)
+          .max(maxQuestionChars)
+          .refine(isWellFormedText, notWellFormed("question"))
+          .describe("The question."),
         collection,
         history: historySchema(maxQuestionChars)
           .optional()

@@ -432,6 +432,13 @@ export function createSourceWatcher(opts: WatcherOptions): SourceWatcher {
       await new Promise<void>((r) => watcher!.once("ready", () => r()));
       await scan();
       rescans.start();
+      // A Redis that restarted empty lost the queued jobs of pending files, and events seen while it
+      // was away could not be enqueued: reconcile as at start-up (pending files queued again; a job
+      // still queued keeps its deterministic id, so nothing runs twice).
+      opts.queue.onReconnect?.(() => {
+        opts.log.info("queue reconnected; reconciling in case it lost queued jobs");
+        scan().catch((err: unknown) => opts.log.error("reconciliation after reconnect failed", { err }));
+      });
     },
     scan,
     settled: () => rescans.idle(),

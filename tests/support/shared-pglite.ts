@@ -16,9 +16,14 @@ import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
  * disconnects. Session state (advisory locks, SET) is still shared: migrate before the processes
  * start, since their migration lock cannot exclude each other in one session.
  */
-export async function startSharedPglite(opts: { maxConnections: number; dataDir?: string }) {
+export async function startSharedPglite(opts: { maxConnections: number; dataDir?: string; port?: number }) {
   const db = await PGlite.create({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), extensions: { vector } });
-  const server = new PGLiteSocketServer({ db, port: 0, host: "127.0.0.1", maxConnections: opts.maxConnections });
+  const server = new PGLiteSocketServer({
+    db,
+    port: opts.port ?? 0,
+    host: "127.0.0.1",
+    maxConnections: opts.maxConnections,
+  });
   holdTurnsPerBatch(server, db);
   await server.start();
   return {

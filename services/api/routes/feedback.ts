@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { BODY_ERRORS, defineRoute, errors, GUARDED_ERRORS, json, named, type RouteHandler } from "../contract.js";
 import { EXAMPLE_QUERY_ID } from "../examples.js";
+import { isWellFormedText, notWellFormed } from "../../../schemas/text.js";
 import { requireCore } from "../require-core.js";
 import { ApiError } from "../errors.js";
 import { parseJsonBody } from "../query.js";
@@ -11,7 +12,7 @@ export const FeedbackRequestSchema = z
   .object({
     queryId: z.uuid({ error: "queryId must be the queryId of an /ask response" }),
     rating: z.union([z.literal(-1), z.literal(1)], { error: "rating must be -1 (bad answer) or 1 (good answer)" }),
-    comment: z.string().trim().max(2000).optional(),
+    comment: z.string().trim().max(2000).refine(isWellFormedText, notWellFormed("comment")).optional(),
   })
   .strict();
 

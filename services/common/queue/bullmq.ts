@@ -52,6 +52,22 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
     lastError = err;
     producerErrors(err);
   });
+  // "ready" after a lost connection, not the first one: the Redis may have come back empty.
+  const reconnectListeners: Array<() => void> = [];
+  let connectionLost = false;
+  producer.on("close", () => {
+    connectionLost = true;
+  });
+  producer.on("ready", () => {
+    if (!connectionLost || closed) {
+      return;
+    }
+    connectionLost = false;
+    opts.log?.info("redis reachable again", { redis: where });
+    for (const listener of reconnectListeners) {
+      listener();
+    }
+  });
   const queue = new Queue(QUEUE_NAME, { connection: producer, prefix: opts.prefix });
   queue.on("error", () => {}); // the producer connection reports its own errors above
   let worker: Worker | undefined;
@@ -193,6 +209,10 @@ export function createBullmqQueue(opts: BullmqQueueOptions): JobQueue {
         const willRetry = !(err instanceof UnrecoverableError) && job.attemptsMade < attempts;
         opts.onError?.({ id: job.id!, name: job.name as JobName, attempt: job.attemptsMade }, err, willRetry);
       });
+    },
+
+    onReconnect(listener) {
+      reconnectListeners.push(listener);
     },
 
     async depth() {

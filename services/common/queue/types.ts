@@ -52,6 +52,13 @@ export interface JobQueue {
    * its worker connections, so a dead worker drops out by itself). Absent for the in-process queue.
    */
   workers?(): Promise<WorkerInfo[]>;
+  /**
+   * Calls `listener` each time the broker is reachable again after the connection was lost
+   * (BullMQ: Redis restarted or the network came back). A Redis restarted without persistence has
+   * lost every queued job, and enqueues made meanwhile failed: the watcher reconciles then.
+   * Absent for the in-process queue, whose jobs live and die with the process.
+   */
+  onReconnect?(listener: () => void): void;
   /** Resolves when nothing is waiting or running (used after a start-up scan, and by tests). */
   idle(): Promise<void>;
   close(): Promise<void>;
