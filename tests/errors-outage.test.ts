@@ -1,3 +1,4 @@
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
 import { PipelineError } from "../pipelines/errors.js";
@@ -66,6 +67,68 @@ async function expectUnavailable(res: Response) {
 }
 
 describe("a dependency that is down is a 503 with Retry-After", () => {
+  it("the PostgreSQL connection is reset under /ask traffic: every request answers, the process lives, and it recovers", async () => {
+    // Between the app and the server, a proxy that can cut every connection with a TCP reset, as a
+    // killed server or a failed-over host does (a clean close is survived more easily).
+    const server = await startSocketServer({ withVector: true, migrated: true });
+    const sockets = new Set<Socket>();
+    let cut = false;
+    const proxy = createServer((client) => {
+      if (cut) {
+        client.resetAndDestroy();
+        return;
+      }
+      const upstream = connect(server.port, "127.0.0.1");
+      sockets.add(client).add(upstream);
+      client.pipe(upstream).pipe(client);
+      for (const s of [client, upstream]) {
+        s.on("error", () => {});
+        s.on("close", () => sockets.delete(s));
+      }
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    const proxyPort = (proxy.address() as AddressInfo).port;
+    const dataDir = tempDir("rag-outage-");
+    const core = await createCoreDeps(
+      { ...config, DATA_DIR: dataDir, DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${proxyPort}/postgres` },
+      quietLog,
+      { embedder: await sharedEmbedder() },
+    );
+    cleanups.push(async () => {
+      await core.close().catch(() => {});
+      await new Promise((r) => proxy.close(r));
+      await server.stop();
+    });
+    const app = createApp({ config: apiConfig, log: quietLog, generator: createExtractiveGenerator(), core });
+    const ask = (question: string) =>
+      app.request("/ask", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ question }),
+      });
+    expect((await ask("What are the harbour's opening hours?")).status).toBe(200);
+    // Requests hold the pool's one connection and queue behind it when the connection is reset.
+    const inFlight = Array.from({ length: 8 }, (_, i) => ask(`Question number ${i} about the harbour?`));
+    await new Promise((r) => setImmediate(r));
+    cut = true;
+    for (const s of sockets) {
+      s.resetAndDestroy();
+    }
+    const statuses = await Promise.all(inFlight.map(async (r) => (await r).status));
+    expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
+    expect(statuses).toContain(503);
+    // The network comes back; the pool reconnects without a restart of the app.
+    cut = false;
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await app.request("/documents")).status;
+      if (status !== 200) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    expect(status).toBe(200);
+  });
+
   it.each(["pg-socket", "pglite"] as const)(
     "a database outage (%s) during POST /admin/reindex answers 503 service_unavailable, not 409",
     async (mode) => {

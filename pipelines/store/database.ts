@@ -124,8 +124,13 @@ function isAlive(pid: number): boolean {
 
 async function openPostgres(url: string, poolMax: number): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolMax });
-  // An idle client that loses its server must not crash the process; the next query reports it.
+  // A client that loses its server must not crash the process; the query it was running (or the
+  // next one) rejects instead. The pool reports idle clients' errors; a client checked out for a
+  // transaction or a session emits its own, and an unheard "error" event kills the process.
   pool.on("error", () => {});
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+  });
   const db = drizzlePg(pool, { schema }) as unknown as Drizzle;
   const database: Database = {
     kind: "postgres",

@@ -65,15 +65,16 @@ export async function makeCore(mode: DbMode): Promise<{ core: CoreDeps; cleanup:
  * PGlite served over the PostgreSQL wire protocol on a random loopback port; `migrated` starts it
  * from the migrated template (tests of the migrations themselves start empty).
  */
-export async function startSocketServer(opts: { withVector: boolean; migrated?: boolean }) {
+export async function startSocketServer(opts: { withVector: boolean; migrated?: boolean; port?: number }) {
   const loadDataDir = opts.migrated ? await migratedTemplate() : undefined;
   const db = await PGlite.create(
     opts.withVector ? { extensions: { vector }, ...(loadDataDir ? { loadDataDir } : {}) } : {},
   );
-  const server = new PGLiteSocketServer({ db, port: 0, host: "127.0.0.1", maxConnections: 1 });
+  const server = new PGLiteSocketServer({ db, port: opts.port ?? 0, host: "127.0.0.1", maxConnections: 1 });
   await server.start();
   return {
     url: `postgres://postgres:postgres@${server.getServerConn()}/postgres`,
+    port: Number(server.getServerConn().split(":").pop()),
     async stop() {
       await server.stop();
       await db.close();
