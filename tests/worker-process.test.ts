@@ -269,7 +269,7 @@ describe("the worker's latest-wins check", () => {
       // The file is rewritten from inside the job's first embedding call: the job has read the
       // older text and is embedding it. (A sleep before rewriting raced the threaded embedder.)
       // Nothing watches the folder here, so no event says so.
-      const embedder = core.embedder;
+      const embedder = core.runtime.current().embedder;
       const embed = embedder.embed;
       let rewritten = false;
       embedder.embed = async (texts) => {

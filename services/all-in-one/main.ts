@@ -73,5 +73,5 @@ runMain(async () => {
   }
   apiDeps.admin = adminActions(core, config, log);
   apiDeps.core = core;
-  log.info("ready", { generation: core.generation.id });
+  log.info("ready", { generation: core.runtime.current().generation.id });
 });

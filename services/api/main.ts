@@ -43,7 +43,7 @@ runMain(async () => {
   });
   deps.admin = adminActions(core, config, log);
   deps.core = core;
-  log.info("ready", { generation: core.generation.id });
+  log.info("ready", { generation: core.runtime.current().generation.id });
   onShutdown(async () => {
     await closeServer(server);
     // Answers already sent still get their quality metrics stored.

@@ -59,7 +59,7 @@ export async function runSuite(args: EvalArgs, config: EvalConfig, io: Io): Prom
   const t0 = performance.now();
   const core = await createCoreDeps(config, log);
   try {
-    if (core.mismatch) {
+    if (core.runtime.current().mismatch) {
       throw new EvalInputError(
         "the index was built with another embedder than EMBEDDING_MODEL names; run npm run reindex first",
       );
@@ -113,13 +113,15 @@ async function runVersion(
   ingestSeconds: number,
 ): Promise<{ figures: Figures; code: number }> {
   const { generator, reranker } = await createAnswerers(config, log);
-  const fusion = fusionFor(core.generation, core.embedder.identity.provider, config.DENSE_WEIGHT);
+  // One served index for the whole run: every question is answered from the same generation.
+  const served = core.runtime.current();
+  const fusion = fusionFor(served.generation, served.embedder.identity.provider, config.DENSE_WEIGHT);
   const deps: AnswerDeps = {
     store: core.store,
-    embedder: core.embedder,
+    embedder: served.embedder,
     generator,
     reranker,
-    generationId: core.generation.id,
+    generationId: served.generation.id,
     denseWeight: fusion.denseWeight,
     documentWeight: fusion.documentWeight,
     verify: { mode: config.VERIFY_MODE, minSupportedShare: config.VERIFY_MIN_SUPPORTED },
@@ -149,8 +151,8 @@ async function runVersion(
       suite: args.suite,
       questions: items.length,
       k: args.k,
-      embedder: core.generation.embedderKey,
-      generation: core.generation.id,
+      embedder: served.generation.embedderKey,
+      generation: served.generation.id,
       generator: generator.name,
       prompt: generator.promptVersion ?? "none (the extractive generator sends no prompt)",
       reranker: reranker.name,
@@ -204,7 +206,7 @@ async function ingest(core: CoreDeps, root: string, config: EvalConfig, io: Io):
   const progress = createProgress({ label: `ingest ${basename(root)}`, total: files.length });
   let failed = 0;
   for (const path of files.sort()) {
-    const outcome = await indexFile(ingestDepsOf(core, config.MAX_FILE_BYTES), {
+    const outcome = await indexFile(ingestDepsOf(core, core.runtime.current(), config.MAX_FILE_BYTES), {
       sourceId,
       root,
       collection: config.COLLECTION,

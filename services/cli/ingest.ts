@@ -89,9 +89,10 @@ async function ingestHere(
     throw err;
   });
   try {
-    if (core.mismatch) {
+    const { mismatch } = core.runtime.current();
+    if (mismatch) {
       throw new ConfigError(
-        `The index was built with ${core.mismatch.indexed.model}, this process embeds with ${core.mismatch.current.model}: ` +
+        `The index was built with ${mismatch.indexed.model}, this process embeds with ${mismatch.current.model}: ` +
           "run npm run reindex, or set EMBEDDING_MODEL back, before ingesting.",
       );
     }

@@ -6,7 +6,7 @@ import { createLexicalReranker } from "../../pipelines/rerank/lexical.js";
 import type { Reranker } from "../../pipelines/rerank/types.js";
 import { fusionFor } from "../../pipelines/retrieve/hybrid.js";
 import { pageTextLayers } from "../../pipelines/store/page-queries.js";
-import type { CoreDeps } from "./deps.js";
+import type { CoreDeps, ServedIndex } from "./deps.js";
 
 /** The answer-path settings of a process's config (the API's; unset ones take the documented defaults). */
 export interface AnswerSettings {
@@ -28,19 +28,25 @@ export interface Answerers {
 }
 
 /**
- * What answerQuestion needs, read from the core now, as ingestDepsOf is for indexFile: call it per
- * request, after `core.refresh()`, so a re-index switch is followed. Fusion weights are
+ * What answerQuestion needs, from the core's fixed parts and one served index, as ingestDepsOf is
+ * for indexFile: take `served` from `core.runtime.refresh()` once per request, so a re-index switch
+ * is followed and the answer reads one generation throughout. Fusion weights are
  * DENSE_WEIGHT, else those fitted for this generation's embedder, else the embedder's default.
  * The caller narrows what is per request (a tenant's store view, a guarded reranker).
  */
-export function answerDepsOf(core: CoreDeps, config: AnswerSettings, answerers: Answerers): AnswerDeps {
-  const fusion = fusionFor(core.generation, core.embedder.identity.provider, config.DENSE_WEIGHT);
+export function answerDepsOf(
+  core: CoreDeps,
+  served: ServedIndex,
+  config: AnswerSettings,
+  answerers: Answerers,
+): AnswerDeps {
+  const fusion = fusionFor(served.generation, served.embedder.identity.provider, config.DENSE_WEIGHT);
   return {
     store: core.store,
-    embedder: core.embedder,
+    embedder: served.embedder,
     generator: answerers.generator,
     reranker: answerers.reranker ?? createLexicalReranker(),
-    generationId: core.generation.id,
+    generationId: served.generation.id,
     denseWeight: fusion.denseWeight,
     documentWeight: fusion.documentWeight,
     candidates: fusion.candidates,

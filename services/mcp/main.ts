@@ -88,7 +88,7 @@ runMain(async () => {
   }
   deps.core = core;
   log.info("mcp server ready on stdio", {
-    generation: core.generation.id,
+    generation: core.runtime.current().generation.id,
     watching: Boolean(watcher),
     collections: who.principal.collections ?? "all",
   });

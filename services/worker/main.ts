@@ -48,5 +48,5 @@ runMain(async () => {
     await core.close();
     await tracing.shutdown();
   }, log);
-  log.info("ready", { concurrency: config.WORKER_CONCURRENCY, generation: core.generation.id });
+  log.info("ready", { concurrency: config.WORKER_CONCURRENCY, generation: core.runtime.current().generation.id });
 });

@@ -47,17 +47,18 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
   const streaming = req.stream ?? (c.req.header("accept") ?? "").toLowerCase().includes("text/event-stream");
   requireCore(core);
   // Follow a re-index switch; everything below reads the generation and embedder once.
-  await core.refresh();
+  const served = await core.runtime.refresh();
   // Budgets, the answer cache and prices (README "Gateway"); a key over its day's budget gets 429 here.
   const gateway = gatewayFor(c.var.deps, core);
   await gateway.enforceBudget(c);
-  if (core.mismatch) {
+  const { mismatch } = served;
+  if (mismatch) {
     throw new ApiError(
       "embedding_model_mismatch",
-      `The index was built with ${embedderKey(core.mismatch.indexed)} but this process embeds with ` +
-        `${embedderKey(core.mismatch.current)}. Set EMBEDDING_MODEL back to the indexed model, or rebuild the index ` +
+      `The index was built with ${embedderKey(mismatch.indexed)} but this process embeds with ` +
+        `${embedderKey(mismatch.current)}. Set EMBEDDING_MODEL back to the indexed model, or rebuild the index ` +
         "for the new one with `npm run reindex` (service stopped, or with DATABASE_URL) or POST /admin/reindex.",
-      { indexed: core.mismatch.indexed, current: core.mismatch.current },
+      { indexed: mismatch.indexed, current: mismatch.current },
     );
   }
   const onJudgeError = (err: unknown) =>
@@ -66,12 +67,12 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
       judge: metricsJudge?.name,
       err,
     });
-  const served = answerDepsOf(core, config, { generator, reranker, metricsJudge, onJudgeError });
+  const shared = answerDepsOf(core, served, config, { generator, reranker, metricsJudge, onJudgeError });
   // Per request: the tenant's view of the store, and the reranker behind the injection screen.
   const deps: AnswerDeps = {
-    ...served,
+    ...shared,
     store: scopedStore(core.store, scope),
-    reranker: guard.screen(served.reranker),
+    reranker: guard.screen(shared.reranker),
   };
   // The metrics are computed after the response unless the request asks for them (issue 14).
   let measure: (() => Promise<QueryMetrics>) | undefined;

@@ -88,7 +88,7 @@ export const documentContentRoute = new Hono<AppEnv>().get("/:id/content", async
     }
     throw err;
   }
-  await core.refresh();
+  const served = await core.runtime.refresh();
   return c.json({
     id: doc.id,
     path: doc.path,
@@ -99,6 +99,6 @@ export const documentContentRoute = new Hono<AppEnv>().get("/:id/content", async
     // Offsets are only right for the content that was indexed; the viewer says so when it has changed since.
     changed: doc.contentHash !== sha256(bytes),
     text: parsed.text,
-    chunks: await documentChunkSpans(core.database.db, doc.id, core.generation.id),
+    chunks: await documentChunkSpans(core.database.db, doc.id, served.generation.id),
   });
 });

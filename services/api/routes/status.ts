@@ -12,7 +12,7 @@ import { scopeOf } from "../tenant.js";
 export const statusRoute = new Hono<AppEnv>().get("/", async (c) => {
   const { core, queue } = c.var.deps;
   requireCore(core);
-  await core.refresh();
+  const { mismatch } = await core.runtime.refresh();
   // A scoped key sees its own sources and documents; the generation, embedder and queue are service-wide.
-  return c.json(await statusReport(core.database.db, { mismatch: core.mismatch, queue, collections: scopeOf(c) }));
+  return c.json(await statusReport(core.database.db, { mismatch, queue, collections: scopeOf(c) }));
 });
