@@ -3,7 +3,7 @@ import { ASK_LIMITS, type AskResponse, type Citation, type RetrievedSource } fro
 import type { Embedder } from "../embed/types.js";
 import { ABSTAIN_MESSAGE } from "../generate/answer-text.js";
 import { compressContext } from "../generate/compress.js";
-import { packContext } from "../generate/context.js";
+import { packContext } from "../generate/pack.js";
 import type { ContextSource, GeneratedAnswer, Generator } from "../generate/types.js";
 import type { Reranker } from "../rerank/types.js";
 import { retrieve } from "../retrieve/hybrid.js";

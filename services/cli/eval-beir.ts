@@ -31,7 +31,7 @@ import {
 } from "../../pipelines/eval/report.js";
 import { embedCached, sha256 } from "../../pipelines/eval/vector-cache.js";
 import { createReranker } from "../../pipelines/rerank/index.js";
-import { DEFAULT_LEXICAL } from "../../pipelines/retrieve/bm25-store.js";
+import { DEFAULT_LEXICAL } from "../../pipelines/store/bm25-postings.js";
 import { fusionFor } from "../../pipelines/retrieve/hybrid.js";
 import { queryRows } from "../../pipelines/store/database.js";
 import { chunkerFor } from "../common/index-runtime.js";
