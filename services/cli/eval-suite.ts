@@ -1,6 +1,5 @@
 import { statSync, writeFileSync } from "node:fs";
 import { basename, relative, resolve } from "node:path";
-import { ANSWERABILITY_MODEL } from "../../pipelines/answer/answerability-model.js";
 import { answerQuestion, type AnswerDeps, type AnswerInput } from "../../pipelines/answer/ask.js";
 import { answerContainsAny } from "../../pipelines/eval/answer-metrics.js";
 import { stripMarkers } from "../../pipelines/generate/answer-text.js";
@@ -21,6 +20,7 @@ import { formatForPath } from "../../pipelines/parse/index.js";
 import { fusionFor } from "../../pipelines/retrieve/hybrid.js";
 import type { QueryMetrics, RetrievedSource } from "../../schemas/api.js";
 import { createAnswerers } from "../api/answerers.js";
+import { answerDepsOf } from "../common/answer-deps.js";
 import { createCoreDeps, ingestDepsOf, type CoreDeps } from "../common/deps.js";
 import { createLogger } from "../common/log.js";
 import { createProgress } from "../common/progress.js";
@@ -116,18 +116,9 @@ async function runVersion(
   // One served index for the whole run: every question is answered from the same generation.
   const served = core.runtime.current();
   const fusion = fusionFor(served.generation, served.embedder.identity.provider, config.DENSE_WEIGHT);
-  const deps: AnswerDeps = {
-    store: core.store,
-    embedder: served.embedder,
-    generator,
-    reranker,
-    generationId: served.generation.id,
-    denseWeight: fusion.denseWeight,
-    documentWeight: fusion.documentWeight,
-    verify: { mode: config.VERIFY_MODE, minSupportedShare: config.VERIFY_MIN_SUPPORTED },
-    // As /ask answers (routes/ask.ts): a suite that skipped the judge would measure another abstention.
-    answerability: { threshold: config.ANSWERABILITY_MIN ?? ANSWERABILITY_MODEL.threshold },
-  };
+  // The deps POST /ask answers with (its answerability judge and its answer guard included): a suite
+  // that skipped either would measure another path than the one users get.
+  const deps: AnswerDeps = answerDepsOf(core, served, config, { generator, reranker });
   const t1 = performance.now();
   const progress = createProgress({ label: `eval ${basename(args.suite!)}`, total: items.length });
   const results: ItemResult[] = [];

@@ -15,6 +15,9 @@ export interface AnswerSettings {
   VERIFY_MIN_SUPPORTED?: number | undefined;
   METRICS_JUDGE?: "embedding" | "lexical" | "llm" | undefined;
   ANSWERABILITY_MIN?: number | undefined;
+  /** The answer guard (pipelines/answer/guarded.ts): flag or exclude chunks with injected instructions. */
+  INJECTION_MODE?: "flag" | "exclude" | undefined;
+  PII_MASK_ANSWERS?: boolean | undefined;
 }
 
 /** The models a process answers with, built once at start-up (services/api/answerers.ts). */
@@ -59,5 +62,6 @@ export function answerDepsOf(
     answerability: { threshold: config.ANSWERABILITY_MIN ?? ANSWERABILITY_MODEL.threshold },
     // Citations of OCR'd pages say so (issue 19).
     pageTextLayers: (refs) => pageTextLayers(core.database.db, refs),
+    guard: { injectionMode: config.INJECTION_MODE ?? "flag", maskAnswers: config.PII_MASK_ANSWERS ?? false },
   };
 }

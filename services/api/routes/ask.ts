@@ -15,7 +15,6 @@ import { ApiError, onError } from "../errors.js";
 import { gatewayFor } from "../gateway.js";
 import { parseJsonBody } from "../query.js";
 import { requireCollection, scopeOf } from "../tenant.js";
-import { createAnswerGuard, type AnswerGuard } from "../../../pipelines/guard/answer-guard.js";
 import { scopeCollections, scopedStore } from "../../../pipelines/store/scoped-store.js";
 import { standaloneQuestion, withConversation } from "../conversation.js";
 
@@ -36,13 +35,8 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
   const scope = scopeOf(c);
   // A follow-up ("and who designed it?") is answered as the standalone question its history makes of it.
   const asked = await standaloneQuestion(c, req);
-  const guard = withConversation(
-    createAnswerGuard(asked.question, {
-      injectionMode: config.INJECTION_MODE ?? "flag",
-      maskAnswers: config.PII_MASK_ANSWERS ?? false,
-    }),
-    asked,
-  );
+  // The answer guard (injection screen, defanged and masked output) is the answer path's own (deps.guard).
+  const finish = withConversation(asked);
   // An explicit `stream: false` wins over the Accept header.
   const streaming = req.stream ?? (c.req.header("accept") ?? "").toLowerCase().includes("text/event-stream");
   requireCore(core);
@@ -68,12 +62,8 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
       err,
     });
   const shared = answerDepsOf(core, served, config, { generator, reranker, metricsJudge, onJudgeError });
-  // Per request: the tenant's view of the store, and the reranker behind the injection screen.
-  const deps: AnswerDeps = {
-    ...shared,
-    store: scopedStore(core.store, scope),
-    reranker: guard.screen(shared.reranker),
-  };
+  // Per request: the tenant's view of the store.
+  const deps: AnswerDeps = { ...shared, store: scopedStore(core.store, scope) };
   // The metrics are computed after the response unless the request asks for them (issue 14).
   let measure: (() => Promise<QueryMetrics>) | undefined;
   const input: AnswerInput = {
@@ -85,7 +75,7 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
     deferMetrics: req.metrics ? undefined : (compute) => void (measure = compute),
     compress: req.compress ?? config.COMPRESS_RATIO,
   };
-  const run = (events: AnswerEvents) => gateway.answer({ c, req, deps, input, events, finish: guard.finish });
+  const run = (events: AnswerEvents) => gateway.answer({ c, req, deps, input, events, finish });
   const record = async (response: AskResponse) => {
     observeAnswer(metrics, response, streaming, (performance.now() - started) / 1000);
     try {
@@ -124,14 +114,14 @@ export const askRoute = new Hono<AppEnv>().post("/", async (c) => {
   const slot = admitAnswer(c, c.var.deps.admission, () => c.var.deps.metrics?.askShed.inc());
   if (!streaming) {
     try {
-      const response = await run({ onSources: guard.onSources });
+      const response = await run({});
       await record(response);
       return c.json(response);
     } finally {
       slot.release();
     }
   }
-  return streamAnswer(c, run, record, guard, slot);
+  return streamAnswer(c, run, record, slot);
 });
 
 /** Latency to the complete answer (streamed or not), tokens, abstentions, verifier removals. */
@@ -164,24 +154,20 @@ function streamAnswer(
   c: Context<AppEnv>,
   run: (events: AnswerEvents) => Promise<AskResponse>,
   record: (r: AskResponse) => Promise<void>,
-  guard: AnswerGuard,
   slot: { release(): void },
 ) {
   return streamSSE(c, async (stream) => {
     const abort = new AbortController();
     stream.onAbort(() => abort.abort(new Error("client went away")));
     const send = (event: string, data: unknown) => stream.writeSSE({ event, data: JSON.stringify(data) });
-    // Deltas are untrusted model text too: the filter defangs links and masks (when configured) as they pass.
-    const deltas = guard.deltaFilter();
-    const relay = (text: string) => void (text && send("delta", { text }));
+    // Deltas are untrusted model text too: the answer path's guard has defanged and masked them.
     try {
       const response = await run({
-        onSources: (sources) => (guard.onSources(sources), send("retrieval", { sources })),
-        onDelta: (text) => relay(deltas.push(text)),
-        onRestart: (reason) => (deltas.reset(), void send("delta", { text: "", restart: true, reason })),
+        onSources: (sources) => send("retrieval", { sources }),
+        onDelta: (text) => void send("delta", { text }),
+        onRestart: (reason) => void send("delta", { text: "", restart: true, reason }),
         signal: abort.signal,
       });
-      relay(deltas.flush());
       await send("citations", { citations: response.citations });
       await send("verification", response.verification);
       await record(response);
