@@ -28,6 +28,7 @@ import { createInProcessQueue } from "../services/common/queue/in-process.js";
 import { createSourceWatcher } from "../services/watcher/watcher.js";
 import { createWorker } from "../services/worker/worker.js";
 import { DEFAULT_CLAPNQ_DIR, fileOf, readClapnq, type Passage } from "./clapnq-data.js";
+import { createLexicalReranker } from "../pipelines/rerank/lexical.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -152,6 +153,7 @@ async function main() {
     },
     log,
     generator: createExtractiveGenerator(),
+    reranker: createLexicalReranker(),
     core,
     queue,
     metrics,

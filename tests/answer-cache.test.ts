@@ -17,6 +17,7 @@ import { createSourceWatcher, type SourceWatcher } from "../services/watcher/wat
 import { createWorker } from "../services/worker/worker.js";
 import { makeCore, quietLog } from "./support/core.js";
 import { apiConfig, waitFor } from "./support/pipeline.js";
+import { createLexicalReranker } from "../pipelines/rerank/lexical.js";
 
 // Two collections holding the same handbook text, and two keys that may read both: a cached answer
 // must stay inside the collection set and the key that produced it.
@@ -80,6 +81,7 @@ beforeAll(async () => {
     config: { ...apiConfig, ...cacheConfig },
     log: quietLog,
     generator: createExtractiveGenerator(),
+    reranker: createLexicalReranker(),
     core,
     queue,
     metrics,

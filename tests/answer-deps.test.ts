@@ -16,7 +16,7 @@ describe("answerDepsOf", () => {
   const generator = createExtractiveGenerator();
 
   it("reads the served generation and embedder and fills the documented defaults", () => {
-    const deps = answerDepsOf(core, core.runtime.current(), {}, { generator });
+    const deps = answerDepsOf(core, core.runtime.current(), {}, { generator, reranker: createLexicalReranker() });
     const fusion = fusionFor(core.runtime.current().generation, core.runtime.current().embedder.identity.provider);
     expect(deps).toMatchObject({
       store: core.store,
@@ -29,6 +29,7 @@ describe("answerDepsOf", () => {
       verify: { mode: "remove", minSupportedShare: 0.5 },
       quality: { lexicalOnly: false, judge: undefined },
       answerability: { threshold: ANSWERABILITY_MODEL.threshold },
+      guard: { injectionMode: "flag", maskAnswers: false },
     });
     expect(deps.reranker.name).toBe("lexical");
   });

@@ -18,6 +18,7 @@ import { createSourceWatcher, type SourceWatcher } from "../services/watcher/wat
 import { createWorker } from "../services/worker/worker.js";
 import { makeCore, quietLog } from "./support/core.js";
 import { apiConfig, waitFor } from "./support/pipeline.js";
+import { createLexicalReranker } from "../pipelines/rerank/lexical.js";
 
 // Two tenants, each with words found nowhere else: if one of them shows up in a body the other
 // tenant received, text leaked.
@@ -106,6 +107,7 @@ beforeAll(async () => {
     config: apiConfig,
     log: quietLog,
     generator: createExtractiveGenerator(),
+    reranker: createLexicalReranker(),
     core,
     queue,
     admin: adminActions(

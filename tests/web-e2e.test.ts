@@ -18,6 +18,7 @@ import { chromiumPresent, CHROMIUM, launchChromium } from "./support/browser.js"
 import { makeCore, quietLog } from "./support/core.js";
 import { apiConfig } from "./support/pipeline.js";
 import { makePdf } from "./support/pdf.js";
+import { createLexicalReranker } from "../pipelines/rerank/lexical.js";
 
 const ADMIN_KEY = "k_admin_0123456789abcdef";
 const ALPHA_KEY = "k_alpha_0123456789abcdef";
@@ -110,6 +111,7 @@ describe("web app, end to end in Chromium", { timeout: 120_000 }, () => {
       config: { ...apiConfig, API_KEYS },
       log: quietLog,
       generator: createExtractiveGenerator(),
+      reranker: createLexicalReranker(),
       core,
       queue,
       metrics,

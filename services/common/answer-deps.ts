@@ -2,7 +2,6 @@ import type { AnswerDeps } from "../../pipelines/answer/ask.js";
 import { ANSWERABILITY_MODEL } from "../../pipelines/answer/answerability-model.js";
 import type { Generator } from "../../pipelines/generate/types.js";
 import type { LlmJudge } from "../../pipelines/metrics/types.js";
-import { createLexicalReranker } from "../../pipelines/rerank/lexical.js";
 import type { Reranker } from "../../pipelines/rerank/types.js";
 import { fusionFor } from "../../pipelines/retrieve/hybrid.js";
 import { pageTextLayers } from "../../pipelines/store/page-queries.js";
@@ -23,8 +22,8 @@ export interface AnswerSettings {
 /** The models a process answers with, built once at start-up (services/api/answerers.ts). */
 export interface Answerers {
   generator: Generator;
-  /** The built-in lexical reranker when unset (it holds no state, so one per call costs nothing). */
-  reranker?: Reranker | undefined;
+  /** Built once with the process's deps (RERANKER; services/common/answerers.ts, or createApp's default). */
+  reranker: Reranker;
   metricsJudge?: LlmJudge | undefined;
   /** Hears a failed METRICS_JUDGE=llm call (the metrics then use the default method). */
   onJudgeError?: ((err: unknown) => void) | undefined;
@@ -48,7 +47,7 @@ export function answerDepsOf(
     store: core.store,
     embedder: served.embedder,
     generator: answerers.generator,
-    reranker: answerers.reranker ?? createLexicalReranker(),
+    reranker: answerers.reranker,
     generationId: served.generation.id,
     denseWeight: fusion.denseWeight,
     documentWeight: fusion.documentWeight,

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { searchPassages, type Passage } from "../../pipelines/answer/search.js";
 import { embedderKey } from "../../pipelines/embed/types.js";
-import { createLexicalReranker } from "../../pipelines/rerank/lexical.js";
 import { fusionFor } from "../../pipelines/retrieve/hybrid.js";
 import { listCollections, type CollectionSummary } from "../../pipelines/store/collection-queries.js";
 import { createDocumentQueries } from "../../pipelines/store/document-queries.js";
@@ -27,8 +26,6 @@ export interface RagBackend {
   getDocument(id: string, maxChars: number): Promise<Record<string, unknown>>;
   indexStatus(): Promise<Awaited<ReturnType<typeof statusReport>>>;
 }
-
-const defaultReranker = createLexicalReranker();
 
 /**
  * The tools' backend for `asker`: tenancy is the key's collection scope, applied as the HTTP
@@ -79,7 +76,7 @@ export function createRagBackend(deps: ApiDeps, asker: Asker, signal?: AbortSign
         {
           store: scopedStore(core.store, scope()),
           embedder: served.embedder,
-          reranker: deps.reranker ?? defaultReranker,
+          reranker: deps.reranker,
           generationId: served.generation.id,
           denseWeight: fusion.denseWeight,
           documentWeight: fusion.documentWeight,

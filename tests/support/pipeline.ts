@@ -11,6 +11,7 @@ import { createSourceWatcher } from "../../services/watcher/watcher.js";
 import { createWorker } from "../../services/worker/worker.js";
 import { createExtractiveGenerator } from "../../pipelines/generate/extractive.js";
 import { makeCore, quietLog } from "./core.js";
+import { createLexicalReranker } from "../../pipelines/rerank/lexical.js";
 
 export const apiConfig = { MAX_BODY_BYTES: 64 * 1024, MAX_QUESTION_CHARS: 2000, DEFAULT_TOP_K: 8 };
 
@@ -41,6 +42,7 @@ export async function startPipeline(
     config: apiConfig,
     log: quietLog,
     generator: createExtractiveGenerator(),
+    reranker: createLexicalReranker(),
     core,
     queue,
     metrics,

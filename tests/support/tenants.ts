@@ -11,6 +11,7 @@ import { createSourceWatcher } from "../../services/watcher/watcher.js";
 import { createWorker } from "../../services/worker/worker.js";
 import { makeCore, quietLog } from "./core.js";
 import { apiConfig } from "./pipeline.js";
+import { createLexicalReranker } from "../../pipelines/rerank/lexical.js";
 
 // Two lighthouses, each designed by a different Stevenson: "who designed it?" has no answer of
 // its own, only the one its conversation's subject picks.
@@ -72,6 +73,7 @@ export async function twoTenants() {
     config: { ...apiConfig, API_KEYS: TENANT_API_KEYS },
     log: quietLog,
     generator: createExtractiveGenerator(),
+    reranker: createLexicalReranker(),
     core,
     queue,
   };
