@@ -14,7 +14,7 @@ import type { CoreDeps } from "../services/common/deps.js";
 import { createMetrics } from "../services/common/metrics.js";
 import { createInProcessQueue } from "../services/common/queue/in-process.js";
 import { createSourceWatcher, type SourceWatcher } from "../services/watcher/watcher.js";
-import { createWorker } from "../services/worker/worker.js";
+import { createWorker } from "../services/common/ingest-worker.js";
 import { makeCore, quietLog } from "./support/core.js";
 import { apiConfig, waitFor } from "./support/pipeline.js";
 import { createLexicalReranker } from "../pipelines/rerank/lexical.js";

@@ -12,7 +12,7 @@ import { parseApiKeys } from "../services/common/api-keys.js";
 import { createMetrics } from "../services/common/metrics.js";
 import { createInProcessQueue } from "../services/common/queue/in-process.js";
 import { createSourceWatcher } from "../services/watcher/watcher.js";
-import { createWorker } from "../services/worker/worker.js";
+import { createWorker } from "../services/common/ingest-worker.js";
 import { buildWeb, FIRST_VISIT_JS_BUDGET } from "../web/build.js";
 import { chromiumPresent, CHROMIUM, launchChromium } from "./support/browser.js";
 import { makeCore, quietLog } from "./support/core.js";

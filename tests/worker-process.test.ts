@@ -9,7 +9,7 @@ import { jobId } from "../schemas/jobs.js";
 import { createApp } from "../services/api/app.js";
 import { createCoreDeps, type CoreDeps } from "../services/common/deps.js";
 import { createInProcessQueue } from "../services/common/queue/in-process.js";
-import { createWorker } from "../services/worker/worker.js";
+import { createWorker } from "../services/common/ingest-worker.js";
 import { randomPrefix, rawQueue, REDIS_URL } from "./support/bullmq.js";
 import { makeCore, quietLog, sharedEmbedder } from "./support/core.js";
 import { apiConfig, waitFor } from "./support/pipeline.js";

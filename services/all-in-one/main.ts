@@ -1,4 +1,4 @@
-import { createAnswerers } from "../api/answerers.js";
+import { createAnswerers } from "../common/answerers.js";
 import { createApp } from "../api/app.js";
 import type { ApiDeps } from "../api/context.js";
 import { sharedRateLimits } from "../api/rate-limit-redis.js";
@@ -13,7 +13,7 @@ import { showOcrProgress } from "../common/ocr-progress.js";
 import { showDrain } from "../common/progress.js";
 import { startTracing } from "../common/tracing.js";
 import { watcherFromConfig } from "../watcher/config.js";
-import { createWorker } from "../worker/worker.js";
+import { createWorker } from "../common/ingest-worker.js";
 import { loadAllInOneConfig } from "./config.js";
 
 /**

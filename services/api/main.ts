@@ -4,7 +4,7 @@ import { createLogger } from "../common/log.js";
 import { onShutdown, runMain } from "../common/process.js";
 import { createQueue } from "../common/queue/index.js";
 import { startTracing } from "../common/tracing.js";
-import { createAnswerers } from "./answerers.js";
+import { createAnswerers } from "../common/answerers.js";
 import { createApp } from "./app.js";
 import { loadApiConfig } from "./config.js";
 import type { ApiDeps } from "./context.js";

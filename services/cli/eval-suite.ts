@@ -19,12 +19,12 @@ import { indexFile } from "../../pipelines/ingest/index-file.js";
 import { formatForPath } from "../../pipelines/parse/index.js";
 import { fusionFor } from "../../pipelines/retrieve/hybrid.js";
 import type { QueryMetrics, RetrievedSource } from "../../schemas/api.js";
-import { createAnswerers } from "../api/answerers.js";
+import { createAnswerers } from "../common/answerers.js";
 import { answerDepsOf } from "../common/answer-deps.js";
 import { createCoreDeps, ingestDepsOf, type CoreDeps } from "../common/deps.js";
 import { createLogger } from "../common/log.js";
 import { createProgress } from "../common/progress.js";
-import { walk } from "../watcher/watcher.js";
+import { walk } from "../common/walk.js";
 import type { EvalArgs, EvalConfig, Io } from "./eval-types.js";
 
 const RAGAS = [

@@ -14,8 +14,8 @@ import { createProgress } from "../common/progress.js";
 import { createBullmqQueue } from "../common/queue/bullmq.js";
 import { createInProcessQueue } from "../common/queue/in-process.js";
 import { startTracing } from "../common/tracing.js";
-import { walk } from "../watcher/watcher.js";
-import { createWorker } from "../worker/worker.js";
+import { walk } from "../common/walk.js";
+import { createWorker } from "../common/ingest-worker.js";
 
 const HELP = `npm run ingest -- <folder or file...> [--collection <name>] [--wait]
 

@@ -2,11 +2,11 @@ import { embedderKey } from "../../pipelines/embed/types.js";
 import { PipelineError } from "../../pipelines/errors.js";
 import { indexFile, removeFile, resolveInside, sha256, type IngestOutcome } from "../../pipelines/ingest/index-file.js";
 import { readSourceFile } from "../../pipelines/ingest/read-source.js";
-import { ingestDepsOf, type CoreDeps, type ServedIndex } from "../common/deps.js";
-import type { Logger } from "../common/log.js";
-import type { Metrics } from "../common/metrics.js";
+import { ingestDepsOf, type CoreDeps, type ServedIndex } from "./deps.js";
+import type { Logger } from "./log.js";
+import type { Metrics } from "./metrics.js";
 import type { JobPayload } from "../../schemas/jobs.js";
-import type { JobHandlers, JobQueue } from "../common/queue/types.js";
+import type { JobHandlers, JobQueue } from "./queue/types.js";
 
 /**
  * The ingestion consumer: turns catalog jobs into index updates. Jobs carry source ids and

@@ -8,7 +8,7 @@ import type { Logger } from "../../services/common/log.js";
 import { createMetrics } from "../../services/common/metrics.js";
 import { createInProcessQueue } from "../../services/common/queue/in-process.js";
 import { createSourceWatcher } from "../../services/watcher/watcher.js";
-import { createWorker } from "../../services/worker/worker.js";
+import { createWorker } from "../../services/common/ingest-worker.js";
 import { createExtractiveGenerator } from "../../pipelines/generate/extractive.js";
 import { makeCore, quietLog } from "./core.js";
 import { createLexicalReranker } from "../../pipelines/rerank/lexical.js";

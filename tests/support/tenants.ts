@@ -8,7 +8,7 @@ import { closeServer, listen } from "../../services/api/server.js";
 import { parseApiKeys } from "../../services/common/api-keys.js";
 import { createInProcessQueue } from "../../services/common/queue/in-process.js";
 import { createSourceWatcher } from "../../services/watcher/watcher.js";
-import { createWorker } from "../../services/worker/worker.js";
+import { createWorker } from "../../services/common/ingest-worker.js";
 import { makeCore, quietLog } from "./core.js";
 import { apiConfig } from "./pipeline.js";
 import { createLexicalReranker } from "../../pipelines/rerank/lexical.js";
