@@ -88,13 +88,14 @@ async function collect(): Promise<Row[]> {
     },
   };
   const packed: PackedRow[] = [];
+  const served = core.runtime.current();
   const deps = {
     store: core.store,
-    embedder: core.embedder,
+    embedder: served.embedder,
     generator,
     reranker: createLexicalReranker(),
-    generationId: core.generation.id,
-    denseWeight: defaultDenseWeight(core.embedder.identity.provider),
+    generationId: served.generation.id,
+    denseWeight: defaultDenseWeight(served.embedder.identity.provider),
     verify: { mode: "remove" as const, minSupportedShare: 0.5 },
     // Runs the judge (a bar above 0) but never below it: the placeholder model scores 0.5.
     answerability: { threshold: Number.MIN_VALUE, model: zero },

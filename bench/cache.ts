@@ -26,8 +26,9 @@ import { createLogger } from "../services/common/log.js";
 import { createMetrics } from "../services/common/metrics.js";
 import { createInProcessQueue } from "../services/common/queue/in-process.js";
 import { createSourceWatcher } from "../services/watcher/watcher.js";
-import { createWorker } from "../services/worker/worker.js";
+import { createWorker } from "../services/common/ingest-worker.js";
 import { DEFAULT_CLAPNQ_DIR, fileOf, readClapnq, type Passage } from "./clapnq-data.js";
+import { createLexicalReranker } from "../pipelines/rerank/lexical.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -154,6 +155,7 @@ async function main() {
     },
     log,
     generator: createExtractiveGenerator(),
+    reranker: createLexicalReranker(),
     core,
     queue,
     metrics,

@@ -14,7 +14,7 @@ import { createMetrics } from "../services/common/metrics.js";
 import { createInProcessQueue } from "../services/common/queue/in-process.js";
 import type { JobQueue } from "../services/common/queue/types.js";
 import { createSourceWatcher } from "../services/watcher/watcher.js";
-import { createWorker } from "../services/worker/worker.js";
+import { createWorker } from "../services/common/ingest-worker.js";
 
 export const DEFAULT_CLAPNQ_DIR = new URL("../../shared/eval-data/clapnq/", import.meta.url).pathname;
 const MAX_FILE_BYTES = 1_000_000;

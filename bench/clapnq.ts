@@ -26,6 +26,7 @@ import { createApp } from "../services/api/app.js";
 import type { ApiDeps } from "../services/api/context.js";
 import { createLogger } from "../services/common/log.js";
 import { DEFAULT_CLAPNQ_DIR, fileOf, halfOf, indexClapnq, pct, readClapnq, type Item } from "./clapnq-data.js";
+import { createLexicalReranker } from "../pipelines/rerank/lexical.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -72,6 +73,7 @@ async function main() {
     config: { MAX_BODY_BYTES: 64 * 1024, MAX_QUESTION_CHARS: 2000, DEFAULT_TOP_K: Number(args["top-k"]) },
     log,
     generator,
+    reranker: createLexicalReranker(),
     core,
     queue,
     metrics,

@@ -40,7 +40,7 @@ import { createProgress } from "../services/common/progress.js";
 import { statusReport } from "../services/common/status-report.js";
 import { createInProcessQueue } from "../services/common/queue/in-process.js";
 import { createSourceWatcher, walk } from "../services/watcher/watcher.js";
-import { createWorker } from "../services/worker/worker.js";
+import { createWorker } from "../services/common/ingest-worker.js";
 import { benchOcr } from "./ocr.js";
 
 const { values: args } = parseArgs({

@@ -22,7 +22,7 @@ import { createLogger } from "../services/common/log.js";
 import { describeOcr, tallyOcr } from "../services/common/ocr-progress.js";
 import { createInProcessQueue } from "../services/common/queue/in-process.js";
 import { createSourceWatcher } from "../services/watcher/watcher.js";
-import { createWorker } from "../services/worker/worker.js";
+import { createWorker } from "../services/common/ingest-worker.js";
 
 // Questions whose answers are on one page of the order (read from the scan itself).
 const QUESTIONS: Array<{ question: string; page: number; expect: RegExp }> = [

@@ -12,6 +12,7 @@
  *
  *   npm run bench:reader-collect -- [--limit N] [--data DIR]
  */
+import { createLexicalReranker } from "../pipelines/rerank/lexical.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
@@ -56,8 +57,8 @@ async function main() {
       return inner.generate(input);
     },
   };
-  await indexed.core.refresh();
-  const served = answerDepsOf(indexed.core, {}, { generator });
+  const snapshot = await indexed.core.runtime.refresh();
+  const served = answerDepsOf(indexed.core, snapshot, {}, { generator, reranker: createLexicalReranker() });
   // A bar no probability falls under: the judge runs and is recorded, the generator always reads.
   const deps = { ...served, embedder, answerability: { threshold: Number.MIN_VALUE } };
 

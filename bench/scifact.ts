@@ -24,7 +24,7 @@ import { evaluateRun, percentile as nearestRank, rankByScore } from "../pipeline
 import { embedCached } from "../pipelines/eval/vector-cache.js";
 import { parseMarkdown } from "../pipelines/parse/index.js";
 import { createBm25Index } from "../pipelines/retrieve/bm25.js";
-import { DEFAULT_LEXICAL } from "../pipelines/retrieve/bm25-store.js";
+import { DEFAULT_LEXICAL } from "../pipelines/store/bm25-postings.js";
 import { minMaxFusion, rrfFusion, type Scored } from "../pipelines/retrieve/hybrid.js";
 import { createCatalog } from "../pipelines/store/catalog.js";
 import { openDatabase, queryRows } from "../pipelines/store/database.js";
@@ -225,7 +225,7 @@ const indexKey = sha(
       "../pipelines/retrieve/analyzer.ts",
       "../pipelines/retrieve/porter.ts",
       "../pipelines/retrieve/bm25.ts",
-      "../pipelines/retrieve/bm25-store.ts",
+      "../pipelines/store/bm25-postings.ts",
     ].map((f) => sha(readFileSync(new URL(f, import.meta.url), "utf8"))),
     ...readdirSync(MIGRATIONS_DIR)
       .sort()

@@ -13,11 +13,12 @@ import type { CoreDeps } from "../services/common/deps.js";
 import { createMetrics } from "../services/common/metrics.js";
 import { createInProcessQueue } from "../services/common/queue/in-process.js";
 import { createSourceWatcher, type SourceWatcher } from "../services/watcher/watcher.js";
-import { createWorker } from "../services/worker/worker.js";
+import { createWorker } from "../services/common/ingest-worker.js";
 import { makeCore, quietLog } from "./support/core.js";
 import { type AskBody, ask as askApi } from "./support/ask.js";
 import { apiConfig, waitFor } from "./support/pipeline.js";
 import { tempDir } from "./support/temp-dir.js";
+import { createLexicalReranker } from "../pipelines/rerank/lexical.js";
 
 // Two collections holding the same handbook text, and two keys that may read both: a cached answer
 // must stay inside the collection set and the key that produced it.
@@ -76,6 +77,7 @@ beforeAll(async () => {
     config: { ...apiConfig, ...cacheConfig },
     log: quietLog,
     generator: createExtractiveGenerator(),
+    reranker: createLexicalReranker(),
     core,
     queue,
     metrics,

@@ -16,19 +16,20 @@ describe("answerDepsOf", () => {
   const generator = createExtractiveGenerator();
 
   it("reads the served generation and embedder and fills the documented defaults", () => {
-    const deps = answerDepsOf(core, {}, { generator });
-    const fusion = fusionFor(core.generation, core.embedder.identity.provider);
+    const deps = answerDepsOf(core, core.runtime.current(), {}, { generator, reranker: createLexicalReranker() });
+    const fusion = fusionFor(core.runtime.current().generation, core.runtime.current().embedder.identity.provider);
     expect(deps).toMatchObject({
       store: core.store,
-      embedder: core.embedder,
+      embedder: core.runtime.current().embedder,
       generator,
-      generationId: core.generation.id,
+      generationId: core.runtime.current().generation.id,
       denseWeight: fusion.denseWeight,
       documentWeight: fusion.documentWeight,
       candidates: fusion.candidates,
       verify: { mode: "remove", minSupportedShare: 0.5 },
       quality: { lexicalOnly: false, judge: undefined },
       answerability: { threshold: ANSWERABILITY_MODEL.threshold },
+      guard: { injectionMode: "flag", maskAnswers: false },
     });
     expect(deps.reranker.name).toBe("lexical");
   });
@@ -39,6 +40,7 @@ describe("answerDepsOf", () => {
     const onJudgeError = () => {};
     const deps = answerDepsOf(
       core,
+      core.runtime.current(),
       {
         DENSE_WEIGHT: 0.7,
         VERIFY_MODE: "flag",

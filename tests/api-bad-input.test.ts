@@ -162,9 +162,17 @@ describe("POST /ask rejects bad input with 4xx in the documented shape", () => {
   });
 
   it("an index built by another embedder → 409 embedding_model_mismatch naming both", async () => {
-    const other = { ...core.embedder.identity, provider: "openai", model: "text-embedding-3-small", dimensions: 1536 };
+    const served = core.runtime.current();
+    const other = {
+      ...served.embedder.identity,
+      provider: "openai",
+      model: "text-embedding-3-small",
+      dimensions: 1536,
+    };
+    // The served index a process gets when the active generation was built by `other`.
+    const mismatched = { ...served, mismatch: { indexed: other, current: served.embedder.identity } };
     const r = await post(JSON.stringify({ question: "q?" }), undefined, {
-      core: { ...core, mismatch: { indexed: other, current: core.embedder.identity } },
+      core: { ...core, runtime: { ...core.runtime, current: () => mismatched, refresh: async () => mismatched } },
     });
     expectError(r, 409, "embedding_model_mismatch", /text-embedding-3-small.*use-lite/);
   });

@@ -38,7 +38,7 @@ describe("/ask on a fitted generation", () => {
     await pipeline.ask("At what temperature is green tea steeped?");
     expect(seen.map((s) => s.opts.topK)).toEqual([120, 120]); // 3 × topK 8 re-ranked, 5 × that fetched
 
-    await core.catalog.setGenerationFusion(core.generation.id, {
+    await core.catalog.setGenerationFusion(core.runtime.current().generation.id, {
       denseWeight: 0.25,
       documentWeight: 0.85,
       fittedOn: "test (1 query)",

@@ -137,19 +137,20 @@ describe("CHUNKER", () => {
     const embedder = await sharedEmbedder();
     const config = { DATA_DIR: dataDir, DATABASE_POOL_MAX: 1, EMBEDDING_MODEL: "use-lite", MAX_FILE_BYTES: 1_000_000 };
     const first = await createCoreDeps({ ...config, CHUNKER: "llamaindex" }, log, { embedder });
-    expect(first.chunker.settings.strategy).toBe(LLAMAINDEX_STRATEGY);
-    expect((first.generation.chunker as { strategy: string }).strategy).toBe(LLAMAINDEX_STRATEGY);
+    const firstServed = first.runtime.current();
+    expect(firstServed.chunker.settings.strategy).toBe(LLAMAINDEX_STRATEGY);
+    expect((firstServed.generation.chunker as { strategy: string }).strategy).toBe(LLAMAINDEX_STRATEGY);
     const doc = parseMarkdown(
       `# Notes\n\n${Array.from({ length: 40 }, (_, k) => `Fact number ${k} is recorded here.`).join(" ")}`,
     );
     const count: TokenCounter = (t) => embedder.countTokens(t);
-    expectValidChunks(doc, first.chunker.chunk(doc), first.chunker.settings.maxTokens, count);
+    expectValidChunks(doc, firstServed.chunker.chunk(doc), firstServed.chunker.settings.maxTokens, count);
     await first.close();
     expect(lines).toEqual([]);
 
     const second = await createCoreDeps(config, log, { embedder });
     try {
-      expect(second.chunker.settings.strategy).toBe(LLAMAINDEX_STRATEGY);
+      expect(second.runtime.current().chunker.settings.strategy).toBe(LLAMAINDEX_STRATEGY);
       const warning = JSON.parse(lines.find((l) => l.includes("CHUNKER differs"))!) as Record<string, unknown>;
       expect(warning).toMatchObject({ level: "warn", indexed: LLAMAINDEX_STRATEGY, configured: STRUCTURE_STRATEGY });
 
@@ -162,8 +163,9 @@ describe("CHUNKER", () => {
         log,
       });
       await completion;
-      expect((second.generation.chunker as { strategy: string }).strategy).toBe(STRUCTURE_STRATEGY);
-      expect(second.chunker.settings.strategy).toBe(STRUCTURE_STRATEGY);
+      const switched = second.runtime.current();
+      expect((switched.generation.chunker as { strategy: string }).strategy).toBe(STRUCTURE_STRATEGY);
+      expect(switched.chunker.settings.strategy).toBe(STRUCTURE_STRATEGY);
     } finally {
       await second.close();
     }

@@ -17,7 +17,7 @@ describe.each<DbMode>(["pglite", "pg-socket"])("dense search returns the candida
 
   beforeAll(async () => {
     ({ core, cleanup } = await makeCore(mode));
-    const dims = core.embedder.identity.dimensions;
+    const dims = core.runtime.current().embedder.identity.dimensions;
     const source = await core.catalog.upsertSource("/dense-candidates", "default");
     const doc = await core.catalog.ensureDocument(source, "many.md", "default");
     const chunks = Array.from({ length: 120 }, (_, i) => ({
@@ -31,12 +31,16 @@ describe.each<DbMode>(["pglite", "pg-socket"])("dense search returns the candida
       headingPath: [],
       tokenCount: 2,
     }));
-    await core.store.replaceDocumentChunks(core.generation.id, { documentId: doc.id, collection: "default" }, chunks);
+    await core.store.replaceDocumentChunks(
+      core.runtime.current().generation.id,
+      { documentId: doc.id, collection: "default" },
+      chunks,
+    );
   });
   afterAll(() => cleanup());
 
   it("more than HNSW's default ef_search of 40, best first", async () => {
-    const dims = core.embedder.identity.dimensions;
+    const dims = core.runtime.current().embedder.identity.dimensions;
     const q = vectorNear(3, dims);
     // On 120 rows the planner would rather sort them all; make it take the HNSW index, as it does
     // on a real index, and show the cap the store has to lift.
@@ -45,18 +49,20 @@ describe.each<DbMode>(["pglite", "pg-socket"])("dense search returns the candida
     const plain = await queryRows<{ id: string }>(
       core.database.db,
       sql.raw(
-        `SELECT id FROM chunks WHERE generation_id = ${core.generation.id} ` +
+        `SELECT id FROM chunks WHERE generation_id = ${core.runtime.current().generation.id} ` +
           `ORDER BY (embedding::vector(${dims})) <=> '[${q.join(",")}]'::vector(${dims}) LIMIT 100`,
       ),
     );
     expect(plain.length).toBeLessThanOrEqual(40);
-    const hits = await core.store.searchDense(q, { generationId: core.generation.id, topK: 100 });
+    const hits = await core.store.searchDense(q, { generationId: core.runtime.current().generation.id, topK: 100 });
     expect(hits).toHaveLength(100);
     expect(hits[0]!.text).toBe("chunk 3");
     // Best first (many of these vectors tie to float precision, so allow rounding among ties).
     hits.slice(1).forEach((h, i) => {
       expect(h.score).toBeLessThanOrEqual(hits[i]!.score + 1e-6);
     });
-    expect(await core.store.searchDense(q, { generationId: core.generation.id, topK: 5 })).toHaveLength(5);
+    expect(
+      await core.store.searchDense(q, { generationId: core.runtime.current().generation.id, topK: 5 }),
+    ).toHaveLength(5);
   });
 });

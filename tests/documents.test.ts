@@ -137,7 +137,12 @@ describe("GET /documents/:id", () => {
     expect(new Date(body.indexedAt).getTime()).toBeGreaterThan(Date.now() - 60_000);
     expect(new Date(body.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(body.indexedAt).getTime());
     expect(body.versions).toEqual([
-      { generationId: core.generation.id, generationStatus: "active", chunks: body.chunkCount, pages: null },
+      {
+        generationId: core.runtime.current().generation.id,
+        generationStatus: "active",
+        chunks: body.chunkCount,
+        pages: null,
+      },
     ]);
   });
 

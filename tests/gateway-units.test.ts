@@ -5,7 +5,7 @@ import { guardMismatch, questionFeatures } from "../pipelines/cache/guard.js";
 import { cacheKey, normalizeQuestion } from "../pipelines/cache/key.js";
 import { epochsCurrent } from "../pipelines/cache/store.js";
 import { compressContext } from "../pipelines/generate/compress.js";
-import { packContext } from "../pipelines/generate/context.js";
+import { packContext } from "../pipelines/generate/pack.js";
 import { renderSource } from "../pipelines/generate/prompt.js";
 import { createGeneratorTokenizer } from "../pipelines/generate/tokens.js";
 import { loadPrompt, promptVersions } from "../pipelines/prompts/registry.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { packContext } from "../pipelines/generate/context.js";
+import { packContext } from "../pipelines/generate/pack.js";
 import { renderSource } from "../pipelines/generate/prompt.js";
 import { createGeneratorTokenizer, encodingForModel, tokenizerForModel } from "../pipelines/generate/tokens.js";
 import { hit } from "./support/answer-fixtures.js";

@@ -178,13 +178,16 @@ describe.each<DbMode>(["pglite", "pg-socket"])("atomic replacement on %s", (mode
       writeFileSync(join(dir, "ledger.md"), ledger("alpha"));
       await waitFor(async () => (await chunksOf(core, "ledger.md")).length === 10, 30_000);
 
-      const [question] = await core.embedder.embed(["which version is the harbour ledger kept in"]);
+      const [question] = await core.runtime.current().embedder.embed(["which version is the harbour ledger kept in"]);
       const seen: string[] = [];
       const violations: string[] = [];
       let stop = false;
       const loop = (async () => {
         while (!stop) {
-          const hits = await core.store.searchDense(question!, { generationId: core.generation.id, topK: 50 });
+          const hits = await core.store.searchDense(question!, {
+            generationId: core.runtime.current().generation.id,
+            topK: 50,
+          });
           const versions = [...new Set(hits.map((h) => /version (\w+)/.exec(h.text)?.[1]))];
           if (versions.length !== 1) {
             violations.push(`search saw versions [${versions.join(", ")}]`);

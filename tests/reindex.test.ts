@@ -47,7 +47,7 @@ async function openaiServer(): Promise<ScriptedServer> {
 describe("index generations pin the embedding model", () => {
   it("a process started with another model (and another dimension) refuses /ask and ingestion with 409", async () => {
     const { dataDir, core, pipeline } = await indexedService();
-    const indexedKey = embedderKey(core.embedder.identity);
+    const indexedKey = embedderKey(core.runtime.current().embedder.identity);
     await pipeline.stop();
     await core.close();
 
@@ -57,8 +57,9 @@ describe("index generations pin the embedding model", () => {
       quietLog,
     );
     cleanups.push(() => other.close());
-    expect(other.mismatch?.indexed.dimensions).toBe(512);
-    expect(other.mismatch?.current.dimensions).toBe(4);
+    const { mismatch } = other.runtime.current();
+    expect(mismatch?.indexed.dimensions).toBe(512);
+    expect(mismatch?.current.dimensions).toBe(4);
     const docs = tempDir("rag-mismatch-");
     const p2 = await startPipeline(other, [docs]);
     cleanups.push(() => p2.stop());
@@ -77,7 +78,7 @@ describe("index generations pin the embedding model", () => {
     await p2.queue.idle();
     const failed = await p2.queue.failedJobs();
     expect(failed.some((j) => /embedding_model_mismatch|Ingestion refused/.test(j.error))).toBe(true);
-    expect(await other.store.countChunks(other.generation.id)).toBeGreaterThan(0); // the old index is intact
+    expect(await other.store.countChunks(other.runtime.current().generation.id)).toBeGreaterThan(0); // the old index is intact
   });
 });
 
@@ -88,7 +89,7 @@ describe("re-index builds a new generation while the old one answers", () => {
       await pipeline.stop();
       await core.close();
     });
-    const oldGen = core.generation.id;
+    const oldGen = core.runtime.current().generation.id;
     pipeline.deps.admin = adminActions(core, baseConfig(""), quietLog);
 
     const seen: number[] = [];
@@ -172,7 +173,7 @@ describe("re-index builds a new generation while the old one answers", () => {
       expect(r.status).toBe(200);
       return r.body.generation === generationId;
     }, 120_000);
-    expect(core.embedder.identity).toMatchObject({ provider: "openai", dimensions: 4 });
+    expect(core.runtime.current().embedder.identity).toMatchObject({ provider: "openai", dimensions: 4 });
     const r = await pipeline.ask("What is byte-pair encoding?");
     expect(r.body.abstained).toBe(false);
     expect(r.body.citations[0].path).toBe("tokens-and-context-windows.txt");

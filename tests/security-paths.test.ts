@@ -11,7 +11,7 @@ import { createBullmqQueue } from "../services/common/queue/bullmq.js";
 import { createInProcessQueue } from "../services/common/queue/in-process.js";
 import type { JobHandlers } from "../services/common/queue/types.js";
 import { createSourceWatcher, type SourceWatcher } from "../services/watcher/watcher.js";
-import { createWorker } from "../services/worker/worker.js";
+import { createWorker } from "../services/common/ingest-worker.js";
 import { randomPrefix, rawQueue, REDIS_URL } from "./support/bullmq.js";
 import { makeCore } from "./support/core.js";
 import { apiConfig, waitFor } from "./support/pipeline.js";

@@ -258,9 +258,9 @@ describe("cross-tenant probes: the eng key never sees hr text through any route"
   });
 
   it("the stores treat an empty collection list as nothing, never as everything", async () => {
-    const search = { generationId: core.generation.id, topK: 10, collections: [] as string[] };
+    const search = { generationId: core.runtime.current().generation.id, topK: 10, collections: [] as string[] };
     expect(await core.store.searchLexical("parental leave Quillfeather", search)).toEqual([]);
-    const [v] = await core.embedder.embed(["parental leave"]);
+    const [v] = await core.runtime.current().embedder.embed(["parental leave"]);
     expect(await core.store.searchDense(v!, search)).toEqual([]);
   });
 

@@ -11,13 +11,14 @@ import { parseApiKeys } from "../services/common/api-keys.js";
 import { createMetrics } from "../services/common/metrics.js";
 import { createInProcessQueue } from "../services/common/queue/in-process.js";
 import { createSourceWatcher } from "../services/watcher/watcher.js";
-import { createWorker } from "../services/worker/worker.js";
+import { createWorker } from "../services/common/ingest-worker.js";
 import { buildWeb, FIRST_VISIT_JS_BUDGET } from "../web/build.js";
 import { chromiumPresent, CHROMIUM, launchChromium } from "./support/browser.js";
 import { makeCore, quietLog } from "./support/core.js";
 import { apiConfig } from "./support/pipeline.js";
 import { makePdf } from "./support/pdf.js";
 import { tempDir } from "./support/temp-dir.js";
+import { createLexicalReranker } from "../pipelines/rerank/lexical.js";
 
 const ADMIN_KEY = "k_admin_0123456789abcdef";
 const ALPHA_KEY = "k_alpha_0123456789abcdef";
@@ -110,6 +111,7 @@ describe("web app, end to end in Chromium", { timeout: 120_000 }, () => {
       config: { ...apiConfig, API_KEYS },
       log: quietLog,
       generator: createExtractiveGenerator(),
+      reranker: createLexicalReranker(),
       core,
       queue,
       metrics,

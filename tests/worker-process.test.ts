@@ -8,7 +8,7 @@ import { jobId } from "../schemas/jobs.js";
 import { createApp } from "../services/api/app.js";
 import { createCoreDeps, type CoreDeps } from "../services/common/deps.js";
 import { createInProcessQueue } from "../services/common/queue/in-process.js";
-import { createWorker } from "../services/worker/worker.js";
+import { createWorker } from "../services/common/ingest-worker.js";
 import { randomPrefix, rawQueue, REDIS_URL } from "./support/bullmq.js";
 import { makeCore, quietLog, sharedEmbedder } from "./support/core.js";
 import { apiConfig, waitFor } from "./support/pipeline.js";
@@ -267,7 +267,7 @@ describe("the worker's latest-wins check", () => {
       // The file is rewritten from inside the job's first embedding call: the job has read the
       // older text and is embedding it. (A sleep before rewriting raced the threaded embedder.)
       // Nothing watches the folder here, so no event says so.
-      const embedder = core.embedder;
+      const embedder = core.runtime.current().embedder;
       const embed = embedder.embed;
       let rewritten = false;
       embedder.embed = async (texts) => {

@@ -1,7 +1,7 @@
 import { logisticProbability } from "./logistic.js";
 import type { ContextSource } from "../generate/types.js";
 import { numbersIn } from "../verify/evidence.js";
-import { cosine } from "../verify/judge.js";
+import { cosine } from "../verify/claim-support.js";
 import { splitSentences } from "../text/sentences.js";
 import { contentTerms } from "../text/terms.js";
 import { ANSWERABILITY_MODEL } from "./answerability-model.js";

@@ -3,7 +3,7 @@ import { ASK_LIMITS, type AskResponse, type Citation, type RetrievedSource } fro
 import type { Embedder } from "../embed/types.js";
 import { ABSTAIN_MESSAGE } from "../generate/answer-text.js";
 import { compressContext } from "../generate/compress.js";
-import { packContext } from "../generate/context.js";
+import { packContext } from "../generate/pack.js";
 import type { ContextSource, GeneratedAnswer, Generator } from "../generate/types.js";
 import type { Reranker } from "../rerank/types.js";
 import { retrieve } from "../retrieve/hybrid.js";
@@ -12,7 +12,9 @@ import { annotate, withSpan } from "../tracing.js";
 import { verifyAnswer } from "../verify/verify.js";
 import { memoizeEmbed } from "../embed/memo.js";
 import { computeQueryMetrics, type LlmJudge, type QueryMetrics } from "../metrics/index.js";
+import type { AnswerGuardOptions } from "../guard/answer-guard.js";
 import { judgeAnswerability, type Answerability, type AnswerabilityModel } from "./answerability.js";
+import { withGuard } from "./guarded.js";
 import { withTextLayers, type PageTextLayers } from "./text-layer.js";
 
 export interface AnswerDeps {
@@ -36,6 +38,11 @@ export interface AnswerDeps {
   answerability?: { threshold: number; model?: AnswerabilityModel } | undefined;
   /** Where cited PDF pages' text came from, so a citation of OCR'd text says so; unset: not marked. */
   pageTextLayers?: PageTextLayers | undefined;
+  /**
+   * The prompt-injection and PII guard (INJECTION_MODE, PII_MASK_ANSWERS): screens re-ranked chunks,
+   * filters streamed deltas and defangs the answer (pipelines/answer/guarded.ts); unset: off.
+   */
+  guard?: AnswerGuardOptions | undefined;
 }
 
 export interface AnswerInput {
@@ -71,7 +78,10 @@ export interface AnswerEvents {
 const RERANK_POOL_FACTOR = 3;
 const SNIPPET_CHARS = 300;
 
-/** Retrieval, re-ranking, token-budgeted packing, generation and verification for one question. Pure of HTTP. */
+/**
+ * Retrieval, re-ranking, token-budgeted packing, generation and verification for one question,
+ * behind the answer guard when `deps.guard` is set. Pure of HTTP.
+ */
 export function answerQuestion(deps: AnswerDeps, input: AnswerInput, events: AnswerEvents = {}): Promise<AskResponse> {
   // One span per question, a child of the request's; each stage below is a child of this one.
   const attrs = {
@@ -80,7 +90,7 @@ export function answerQuestion(deps: AnswerDeps, input: AnswerInput, events: Ans
     "rag.question.chars": input.question.length,
   };
   return withSpan("ask", attrs, async (span) =>
-    annotate(span, await answerStages(deps, input, events), (r) => ({
+    annotate(span, await withGuard(deps, input.question, events, (d, e) => answerStages(d, input, e)), (r) => ({
       "rag.query.id": r.queryId,
       "rag.abstained": r.abstained,
       "rag.citations": r.citations.length,

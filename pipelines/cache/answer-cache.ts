@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { answerQuestion, type AnswerDeps, type AnswerEvents, type AnswerInput } from "../answer/ask.js";
+import { guardedEvents, screenedReranker } from "../answer/guarded.js";
+import { createAnswerGuard } from "../guard/answer-guard.js";
 import { embedderKey } from "../embed/types.js";
 import { retrieve } from "../retrieve/hybrid.js";
 import { ASK_LIMITS, type AskResponse, type RetrievedSource } from "../../schemas/api.js";
@@ -39,7 +41,10 @@ export interface CachedAnswerRequest {
   key: Omit<CacheKeyParts, "generationId" | "embedder"> | null;
   /** Set with `key: null`: why the cache was bypassed (reported in `cache.bypass`). */
   bypass?: string;
-  /** Applied to a fresh answer before it is returned and stored (the route's guard). */
+  /**
+   * Applied to a fresh answer before it is returned and stored (the route's conversation report);
+   * the answer guard is the answer path's own (`deps.guard`).
+   */
   finish?: (r: AskResponse) => AskResponse;
   /** A question the injection screen flagged is answered fresh and never stored. */
   storable?: (r: AskResponse) => boolean;
@@ -138,7 +143,9 @@ export function createAnswerCache(opts: AnswerCacheOptions) {
         candidates: d.candidates,
       },
     );
-    const ranked = (await d.reranker.rerank(req.input.question, hits)).slice(0, req.input.topK);
+    // Behind the injection screen, as the answer path re-ranks: an excluded chunk is no source.
+    const reranker = screenedReranker(d, req.input.question);
+    const ranked = (await reranker.rerank(req.input.question, hits)).slice(0, req.input.topK);
     const want = entry.sourceChunks;
     const got = ranked.slice(0, want.length).map((h) => h.chunkId);
     return want.length > 0 && want.length === got.length && want.every((id, i) => got[i] === id);
@@ -146,8 +153,12 @@ export function createAnswerCache(opts: AnswerCacheOptions) {
 
   function serve(req: CachedAnswerRequest, entry: CacheEntry, started: number): AskResponse {
     const { response, sources } = entry.response as unknown as Stored;
-    req.events?.onSources?.(sources);
-    req.events?.onDelta?.(response.answer);
+    // The stored answer streams through the guard's delta filter, as a fresh one does.
+    const guard = req.deps.guard && createAnswerGuard(req.input.question, req.deps.guard);
+    const stream = guard ? guardedEvents(guard, req.events ?? {}) : { events: req.events, flush() {} };
+    stream.events?.onSources?.(sources);
+    stream.events?.onDelta?.(response.answer);
+    stream.flush();
     void opts.store.touch(entry.id).catch((err: unknown) => opts.onError?.(err));
     const totalMs = Math.round((now() - started) * 10) / 10;
     return {

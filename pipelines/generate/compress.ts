@@ -1,7 +1,7 @@
 import type { ChunkHit } from "../store/types.js";
 import { splitSentences } from "../text/sentences.js";
 import { contentTerms } from "../text/terms.js";
-import type { PackedContext } from "./context.js";
+import type { PackedContext } from "./pack.js";
 import type { GeneratorTokenizer } from "./tokens.js";
 import type { ContextSource } from "./types.js";
 

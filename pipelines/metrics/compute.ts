@@ -2,7 +2,7 @@ import { isAbstention, stripMarkers } from "../generate/answer-text.js";
 import { splitSentences } from "../text/sentences.js";
 import { contentTerms } from "../text/terms.js";
 import { lexicalSupport, numbersIn, sourceEvidence, termWeights } from "../verify/evidence.js";
-import { cosine } from "../verify/judge.js";
+import { cosine } from "../verify/claim-support.js";
 import { answerCorrectness, answerRelevancy, claimF1, rankPrecision, share } from "./formulas.js";
 import { createSupportBatch } from "./support.js";
 import type { LlmJudgement, MetricsInput, MetricsOptions, QueryMetrics } from "./types.js";

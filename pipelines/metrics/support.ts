@@ -1,6 +1,6 @@
 import { contentTerms } from "../text/terms.js";
 import { lexicalSupport, type SourceEvidence } from "../verify/evidence.js";
-import { closestSentences, cosine, judgeLexically, THRESHOLDS, type Verdict } from "../verify/judge.js";
+import { closestSentences, cosine, judgeLexically, THRESHOLDS, type Verdict } from "../verify/claim-support.js";
 
 /**
  * Is a source relevant to a question (as opposed to: does it support a claim)? A question is not a

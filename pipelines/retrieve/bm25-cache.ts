@@ -1,7 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { queryRows, type Drizzle } from "../store/database.js";
 import { queryTerms } from "./bm25.js";
-import type { LexicalQuery } from "./bm25-store.js";
+import type { LexicalQuery } from "../store/bm25-postings.js";
 
 /** One term's postings in one field, as parallel arrays (compact, and scanned in order). */
 interface Postings {

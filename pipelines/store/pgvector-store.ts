@@ -7,7 +7,7 @@ import {
   deleteDocumentPostings,
   writeLexicalPostings,
   type LexicalSettings,
-} from "../retrieve/bm25-store.js";
+} from "./bm25-postings.js";
 import { createBm25Cache } from "../retrieve/bm25-cache.js";
 import { queryRows, type Drizzle } from "./database.js";
 import type { ChunkHit, SearchOptions, VectorStore } from "./types.js";
@@ -41,7 +41,7 @@ export interface PgvectorStoreOptions {
  * pgvector in the service's own PostgreSQL (or PGlite). Each generation has its own partial HNSW
  * index on `(embedding::vector(d))`; queries repeat that expression and predicate so the planner
  * can use it. Lexical search is BM25 over postings in the same database, written in the same
- * transaction as the chunks (pipelines/retrieve/bm25-store.ts).
+ * transaction as the chunks (pipelines/store/bm25-postings.ts).
  */
 export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions = {}): VectorStore {
   const dims = new Map<number, number>();

@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { documents } from "../../schemas/db.js";
 import { analyze, termCounts } from "../retrieve/analyzer.js";
 import { ANSERINI_BM25, bm25TermScore, luceneLength, queryTerms } from "../retrieve/bm25.js";
-import { chunkField } from "../retrieve/bm25-store.js";
+import { chunkField } from "./bm25-postings.js";
 import type { Drizzle } from "./database.js";
 import type { ChunkHit, SearchOptions, StoredChunk, VectorStore } from "./types.js";
 

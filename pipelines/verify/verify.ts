@@ -3,7 +3,7 @@ import type { AnswerSentence, ContextSource, GeneratedAnswer } from "../generate
 import { termOf } from "../generate/reader-features.js";
 import { contentTerms } from "../text/terms.js";
 import { mergeEvidence, numbersIn, sourceEvidence, termWeights, type SourceEvidence } from "./evidence.js";
-import { closestSentences, cosine, judgeLexically, THRESHOLDS, type Judgement } from "./judge.js";
+import { closestSentences, cosine, judgeLexically, THRESHOLDS, type Judgement } from "./claim-support.js";
 import { rebuild, withCites } from "./rewrite.js";
 import type { SentenceCheck, VerifiedAnswer, VerifyOptions } from "./types.js";
 

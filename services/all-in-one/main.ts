@@ -1,4 +1,4 @@
-import { createAnswerers } from "../api/answerers.js";
+import { createAnswerers } from "../common/answerers.js";
 import { createApp } from "../api/app.js";
 import type { ApiDeps } from "../api/context.js";
 import { sharedRateLimits } from "../api/rate-limit-redis.js";
@@ -15,7 +15,7 @@ import { showOcrProgress } from "../common/ocr-progress.js";
 import { showDrain } from "../common/progress.js";
 import { startTracing } from "../common/tracing.js";
 import { watcherFromConfig } from "../watcher/config.js";
-import { createWorker } from "../worker/worker.js";
+import { createWorker } from "../common/ingest-worker.js";
 import { type AllInOneConfig, loadAllInOneConfig } from "./config.js";
 
 /**
@@ -82,7 +82,7 @@ runMain(async () => {
   }
   apiDeps.admin = adminActions(core, config, log);
   apiDeps.core = core;
-  log.info("ready", { generation: core.generation.id });
+  log.info("ready", { generation: core.runtime.current().generation.id });
 });
 
 /** API_PROCESSES > 1: the primary runs the watcher and the worker, each forked process the API alone. */
@@ -115,5 +115,5 @@ async function startClustered(config: AllInOneConfig) {
     },
   });
   await watcher.start();
-  log.info("ready", { generation: core.generation.id, apiProcesses: config.API_PROCESSES });
+  log.info("ready", { generation: core.runtime.current().generation.id, apiProcesses: config.API_PROCESSES });
 }

@@ -1,7 +1,8 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
-import type { ApiDeps, AppEnv } from "./context.js";
+import { createLexicalReranker } from "../../pipelines/rerank/lexical.js";
+import type { ApiDeps, ApiDepsInput, AppEnv } from "./context.js";
 import { errorResponse, onError } from "./errors.js";
 import { createMetrics } from "../common/metrics.js";
 import { authenticate, createAuthenticator } from "./auth.js";
@@ -40,7 +41,9 @@ import { whoamiRoute } from "./routes/whoami.js";
  *   const app = createApp(deps);
  *   const res = await app.request("/ask", { method: "POST", body: JSON.stringify({ question }) });
  */
-export function createApp(deps: ApiDeps) {
+export function createApp(input: ApiDepsInput) {
+  // The same object, completed in place: main.ts sets `core` and `queue` on it after start-up.
+  const deps: ApiDeps = Object.assign(input, { reranker: input.reranker ?? createLexicalReranker() });
   // One registry per app; the queue is read at scrape time, since main.ts sets it after start-up.
   deps.metrics ??= createMetrics({ queue: () => deps.queue });
   deps.admission ??= createAdmission(deps.config.MAX_ANSWERS_IN_FLIGHT ?? DEFAULT_MAX_ANSWERS_IN_FLIGHT);

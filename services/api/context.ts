@@ -48,8 +48,8 @@ export interface ApiDeps {
   config: ApiConfig;
   log: Logger;
   generator: Generator;
-  /** The built-in lexical reranker when unset. */
-  reranker?: Reranker;
+  /** RERANKER, built once at start-up; createApp builds the lexical one when unset. */
+  reranker: Reranker;
   /** METRICS_JUDGE=llm: asks a chat model for the quality judgements; the default method when unset. */
   metricsJudge?: LlmJudge | undefined;
   core: CoreDeps | null;
@@ -74,6 +74,9 @@ export interface ApiDeps {
   /** The built web app served at `/` (web/dist when unset; built there on first request if missing). */
   webDir?: string;
 }
+
+/** What createApp takes: the deps, with what it builds itself when unset. */
+export type ApiDepsInput = Omit<ApiDeps, "reranker"> & { reranker?: Reranker | undefined };
 
 /** `principal`: who is calling (services/api/auth.ts); every key-guarded route reads its collections from it. */
 export type AppEnv = { Variables: { deps: ApiDeps; requestId: string; log: Logger; principal: Principal } };

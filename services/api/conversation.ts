@@ -31,10 +31,10 @@ export async function standaloneQuestion(
   return { ...r, original: req.question, withHistory: true };
 }
 
-/** `guard` whose finished response also says which question was answered, when history was given. */
-export function withConversation<G extends { finish(r: AskResponse): AskResponse }>(guard: G, asked: AskedQuestion): G {
+/** Adds to a finished response which question was answered, when history was given. */
+export function withConversation(asked: AskedQuestion): (r: AskResponse) => AskResponse {
   if (!asked.withHistory) {
-    return guard;
+    return (r) => r;
   }
   const conversation = {
     question: asked.original,
@@ -42,5 +42,5 @@ export function withConversation<G extends { finish(r: AskResponse): AskResponse
     rewritten: asked.rewritten,
     method: asked.method,
   };
-  return { ...guard, finish: (r: AskResponse) => ({ ...guard.finish(r), conversation }) };
+  return (r) => ({ ...r, conversation });
 }

@@ -2,7 +2,7 @@ import { adminActions } from "../common/admin.js";
 import { createCoreDeps } from "../common/deps.js";
 import type { Logger } from "../common/log.js";
 import { createQueue } from "../common/queue/index.js";
-import { createAnswerers } from "./answerers.js";
+import { createAnswerers } from "../common/answerers.js";
 import { createApp } from "./app.js";
 import type { ApiServiceConfig } from "./config.js";
 import type { ApiDeps } from "./context.js";
@@ -39,7 +39,7 @@ export async function startApi(config: ApiServiceConfig, log: Logger): Promise<(
   });
   deps.admin = adminActions(core, config, log);
   deps.core = core;
-  log.info("ready", { generation: core.generation.id });
+  log.info("ready", { generation: core.runtime.current().generation.id });
   return async () => {
     await closeServer(server);
     // Answers already sent still get their quality metrics stored.

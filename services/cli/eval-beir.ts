@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { createEmbedder, embedderKey } from "../../pipelines/embed/index.js";
 import { readBeir, readQrels, EvalInputError, type BeirDataset } from "../../pipelines/eval/beir.js";
 import {
@@ -31,10 +31,9 @@ import {
 } from "../../pipelines/eval/report.js";
 import { embedCached, sha256 } from "../../pipelines/eval/vector-cache.js";
 import { createReranker } from "../../pipelines/rerank/index.js";
-import { DEFAULT_LEXICAL } from "../../pipelines/retrieve/bm25-store.js";
+import { DEFAULT_LEXICAL } from "../../pipelines/store/bm25-postings.js";
 import { fusionFor } from "../../pipelines/retrieve/hybrid.js";
 import { queryRows } from "../../pipelines/store/database.js";
-import { indexGenerations } from "../../schemas/db.js";
 import { chunkerFor } from "../common/index-runtime.js";
 import { createCoreDeps, embedderConfig, type CoreDeps } from "../common/deps.js";
 import { createLogger } from "../common/log.js";
@@ -82,6 +81,8 @@ export async function runBeir(args: EvalArgs, config: EvalConfig, io: Io): Promi
       { embedder },
     );
     try {
+      // This process's own data directory: nothing re-indexes it while the eval runs.
+      let served = core.runtime.current();
       const built: BeirIndexMarker =
         marker ??
         (await buildBeirIndex(
@@ -90,15 +91,15 @@ export async function runBeir(args: EvalArgs, config: EvalConfig, io: Io): Promi
             catalog: core.catalog,
             store: core.store,
             embedder,
-            chunker: core.chunker,
+            chunker: served.chunker,
             countTokens: (t) => core.tokenizer.count(t),
-            generationId: core.generation.id,
+            generationId: served.generation.id,
           },
           dataset,
           { dataDir, cacheDir, key, progress },
         ));
       io.out(
-        `${marker ? "reusing" : "built"} ${dataDir}: ${built.documents} documents, ${built.chunks} chunks, generation ${core.generation.id} (${built.embedder})`,
+        `${marker ? "reusing" : "built"} ${dataDir}: ${built.documents} documents, ${built.chunks} chunks, generation ${served.generation.id} (${built.embedder})`,
       );
       const t1 = performance.now();
       const questions = queryIds.map((q) => dataset.queries.get(q)!);
@@ -112,17 +113,19 @@ export async function runBeir(args: EvalArgs, config: EvalConfig, io: Io): Promi
 
       let fit: FitResult | undefined;
       if (args.fit) {
-        fit = await fitOnSplit(core, dataset, args, queries, qrels);
+        fit = await fitOnSplit(core, served.generation.id, dataset, args, queries, qrels);
+        // The generation row now carries the fitted weights.
+        served = await core.runtime.refresh();
         io.out(
           `fitted on ${fit.fusion.fittedOn}: dense weight ${fit.fusion.denseWeight}, document blend ${fit.fusion.documentWeight} ` +
-            `(train nDCG@10 ${fmt(fit.fusion.ndcg10)}; best single retriever ${fit.fusion.bestSingle.retriever} ${fmt(fit.fusion.bestSingle.ndcg10)}); stored on generation ${core.generation.id}`,
+            `(train nDCG@10 ${fmt(fit.fusion.ndcg10)}; best single retriever ${fit.fusion.bestSingle.retriever} ${fmt(fit.fusion.bestSingle.ndcg10)}); stored on generation ${served.generation.id}`,
         );
       }
       const t3 = performance.now();
-      const fusion = fusionFor(core.generation, embedder.identity.provider, config.DENSE_WEIGHT);
+      const fusion = fusionFor(served.generation, embedder.identity.provider, config.DENSE_WEIGHT);
       const documentWeight = fusion.documentWeight ?? DEFAULT_LEXICAL.documentWeight;
       // Searched afresh even after a fit, so the latency figures time both retrievers together.
-      const candidates = await collectCandidates({ store: core.store, generationId: core.generation.id }, queries, {
+      const candidates = await collectCandidates({ store: core.store, generationId: served.generation.id }, queries, {
         candidates: args.candidates,
         documentWeight,
         progress,
@@ -133,7 +136,7 @@ export async function runBeir(args: EvalArgs, config: EvalConfig, io: Io): Promi
       const lexical = await scoreRun(candidates, qrels, { denseWeight: 0 });
       const dense = await scoreRun(candidates, qrels, { denseWeight: 1 });
       const reranker = await createReranker(config.RERANKER);
-      const texts = reranker.name === "none" ? new Map() : await chunkTexts(core);
+      const texts = reranker.name === "none" ? new Map() : await chunkTexts(core, served.generation.id);
       const reranked =
         reranker.name === "none"
           ? null
@@ -160,7 +163,7 @@ export async function runBeir(args: EvalArgs, config: EvalConfig, io: Io): Promi
         latencyP95Ms: latency.p95,
         latencyP99Ms: latency.p99,
       };
-      const weights = `dense ${fusion.denseWeight}, document blend ${documentWeight} (${fusion.source === "fitted" ? `fitted on ${core.generation.fusion!.fittedOn}` : fusion.source})`;
+      const weights = `dense ${fusion.denseWeight}, document blend ${documentWeight} (${fusion.source === "fitted" ? `fitted on ${served.generation.fusion!.fittedOn}` : fusion.source})`;
       const name = args.name ?? `${dataset.name}-${args.split}${args.limit ? `-${args.limit}` : ""}`;
       const gate = baseline ? compareToBaseline(figures, baseline, args.tolerance) : undefined;
       const published = publishedBaselines(dataset);
@@ -260,12 +263,13 @@ function prepareDataDir(dataDir: string, key: string): BeirIndexMarker | null {
 
 async function fitOnSplit(
   core: CoreDeps,
+  generationId: number,
   dataset: BeirDataset,
   args: EvalArgs,
   queries: Array<{ id: string; text: string; vector: number[] }>,
   qrels: Map<string, Map<string, number>>,
 ): Promise<FitResult> {
-  const deps = { store: core.store, generationId: core.generation.id };
+  const deps = { store: core.store, generationId };
   const byWeight = new Map<number, Map<string, QueryCandidates>>();
   let dense: Map<string, QueryCandidates> | undefined;
   for (const w of DOCUMENT_WEIGHT_GRID) {
@@ -289,19 +293,14 @@ async function fitOnSplit(
     fittedOn: `${dataset.name}/${args.split} (${queries.length} queries)`,
     candidates: args.candidates,
   });
-  await core.catalog.setGenerationFusion(core.generation.id, fit.fusion);
-  const [row] = await core.database.db
-    .select()
-    .from(indexGenerations)
-    .where(eq(indexGenerations.id, core.generation.id));
-  core.generation = row!;
+  await core.catalog.setGenerationFusion(generationId, fit.fusion);
   return fit;
 }
 
-async function chunkTexts(core: CoreDeps): Promise<ChunkTexts> {
+async function chunkTexts(core: CoreDeps, generationId: number): Promise<ChunkTexts> {
   const rows = await queryRows<{ id: string; text: string; heading_path: string[] | string }>(
     core.database.db,
-    sql`SELECT id, text, heading_path FROM chunks WHERE generation_id = ${core.generation.id}`,
+    sql`SELECT id, text, heading_path FROM chunks WHERE generation_id = ${generationId}`,
   );
   return new Map(
     rows.map((r) => [

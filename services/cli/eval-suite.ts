@@ -1,6 +1,5 @@
 import { statSync, writeFileSync } from "node:fs";
 import { basename, relative, resolve } from "node:path";
-import { ANSWERABILITY_MODEL } from "../../pipelines/answer/answerability-model.js";
 import { answerQuestion, type AnswerDeps, type AnswerInput } from "../../pipelines/answer/ask.js";
 import { answerContainsAny } from "../../pipelines/eval/answer-metrics.js";
 import { stripMarkers } from "../../pipelines/generate/answer-text.js";
@@ -20,11 +19,12 @@ import { indexFile } from "../../pipelines/ingest/index-file.js";
 import { formatForPath } from "../../pipelines/parse/index.js";
 import { fusionFor } from "../../pipelines/retrieve/hybrid.js";
 import type { QueryMetrics, RetrievedSource } from "../../schemas/api.js";
-import { createAnswerers } from "../api/answerers.js";
+import { createAnswerers } from "../common/answerers.js";
+import { answerDepsOf } from "../common/answer-deps.js";
 import { createCoreDeps, ingestDepsOf, type CoreDeps } from "../common/deps.js";
 import { createLogger } from "../common/log.js";
 import { createProgress } from "../common/progress.js";
-import { walk } from "../watcher/watcher.js";
+import { walk } from "../common/walk.js";
 import type { EvalArgs, EvalConfig, Io } from "./eval-types.js";
 
 const RAGAS = [
@@ -59,7 +59,7 @@ export async function runSuite(args: EvalArgs, config: EvalConfig, io: Io): Prom
   const t0 = performance.now();
   const core = await createCoreDeps(config, log);
   try {
-    if (core.mismatch) {
+    if (core.runtime.current().mismatch) {
       throw new EvalInputError(
         "the index was built with another embedder than EMBEDDING_MODEL names; run npm run reindex first",
       );
@@ -113,19 +113,12 @@ async function runVersion(
   ingestSeconds: number,
 ): Promise<{ figures: Figures; code: number }> {
   const { generator, reranker } = await createAnswerers(config, log);
-  const fusion = fusionFor(core.generation, core.embedder.identity.provider, config.DENSE_WEIGHT);
-  const deps: AnswerDeps = {
-    store: core.store,
-    embedder: core.embedder,
-    generator,
-    reranker,
-    generationId: core.generation.id,
-    denseWeight: fusion.denseWeight,
-    documentWeight: fusion.documentWeight,
-    verify: { mode: config.VERIFY_MODE, minSupportedShare: config.VERIFY_MIN_SUPPORTED },
-    // As /ask answers (routes/ask.ts): a suite that skipped the judge would measure another abstention.
-    answerability: { threshold: config.ANSWERABILITY_MIN ?? ANSWERABILITY_MODEL.threshold },
-  };
+  // One served index for the whole run: every question is answered from the same generation.
+  const served = core.runtime.current();
+  const fusion = fusionFor(served.generation, served.embedder.identity.provider, config.DENSE_WEIGHT);
+  // The deps POST /ask answers with (its answerability judge and its answer guard included): a suite
+  // that skipped either would measure another path than the one users get.
+  const deps: AnswerDeps = answerDepsOf(core, served, config, { generator, reranker });
   const t1 = performance.now();
   const progress = createProgress({ label: `eval ${basename(args.suite!)}`, total: items.length });
   const results: ItemResult[] = [];
@@ -149,8 +142,8 @@ async function runVersion(
       suite: args.suite,
       questions: items.length,
       k: args.k,
-      embedder: core.generation.embedderKey,
-      generation: core.generation.id,
+      embedder: served.generation.embedderKey,
+      generation: served.generation.id,
       generator: generator.name,
       prompt: generator.promptVersion ?? "none (the extractive generator sends no prompt)",
       reranker: reranker.name,
@@ -204,7 +197,7 @@ async function ingest(core: CoreDeps, root: string, config: EvalConfig, io: Io):
   const progress = createProgress({ label: `ingest ${basename(root)}`, total: files.length });
   let failed = 0;
   for (const path of files.sort()) {
-    const outcome = await indexFile(ingestDepsOf(core, config.MAX_FILE_BYTES), {
+    const outcome = await indexFile(ingestDepsOf(core, core.runtime.current(), config.MAX_FILE_BYTES), {
       sourceId,
       root,
       collection: config.COLLECTION,

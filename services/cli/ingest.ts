@@ -14,8 +14,8 @@ import { createProgress } from "../common/progress.js";
 import { createBullmqQueue } from "../common/queue/bullmq.js";
 import { createInProcessQueue } from "../common/queue/in-process.js";
 import { startTracing } from "../common/tracing.js";
-import { walk } from "../watcher/watcher.js";
-import { createWorker } from "../worker/worker.js";
+import { walk } from "../common/walk.js";
+import { createWorker } from "../common/ingest-worker.js";
 
 const HELP = `npm run ingest -- <folder or file...> [--collection <name>] [--wait]
 
@@ -89,9 +89,10 @@ async function ingestHere(
     throw err;
   });
   try {
-    if (core.mismatch) {
+    const { mismatch } = core.runtime.current();
+    if (mismatch) {
       throw new ConfigError(
-        `The index was built with ${core.mismatch.indexed.model}, this process embeds with ${core.mismatch.current.model}: ` +
+        `The index was built with ${mismatch.indexed.model}, this process embeds with ${mismatch.current.model}: ` +
           "run npm run reindex, or set EMBEDDING_MODEL back, before ingesting.",
       );
     }

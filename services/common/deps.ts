@@ -1,5 +1,4 @@
 import type { ChunkerKind } from "../../pipelines/chunk/index.js";
-import type { Chunker } from "../../pipelines/chunk/types.js";
 import {
   createEmbedder,
   embedderKey,
@@ -10,7 +9,7 @@ import {
 import type { IngestDeps } from "../../pipelines/ingest/index-file.js";
 import { createPdfOcr, type OcrSettings, type PdfOcr } from "../../pipelines/parse/ocr.js";
 import { createGeneratorTokenizer, type GeneratorTokenizer } from "../../pipelines/generate/tokens.js";
-import { createCatalog, type Catalog, type GenerationRow } from "../../pipelines/store/catalog.js";
+import { createCatalog, type Catalog } from "../../pipelines/store/catalog.js";
 import { openDatabase, type Database } from "../../pipelines/store/database.js";
 import { createEmbeddingCache, type EmbeddingCache } from "../../pipelines/store/embedding-cache.js";
 import { createPageStore, type PageStore } from "../../pipelines/store/page-queries.js";
@@ -19,7 +18,15 @@ import { createPgvectorStore } from "../../pipelines/store/pgvector-store.js";
 import { createQdrantStore } from "../../pipelines/store/qdrant-store.js";
 import type { VectorStore } from "../../pipelines/store/types.js";
 import { ConfigError } from "./config.js";
-import { chunkerFor, createIndexRuntime, generationChunker, specOf, type IndexRuntime } from "./index-runtime.js";
+import {
+  chunkerFor,
+  createIndexRuntime,
+  generationChunker,
+  specOf,
+  type IndexRuntime,
+  type ModelMismatch,
+  type ServedIndex,
+} from "./index-runtime.js";
 import type { Logger } from "./log.js";
 
 export interface CoreConfig {
@@ -51,19 +58,22 @@ export interface CoreConfig {
   OCR_CONCURRENCY?: number | undefined;
 }
 
+export type { IndexRuntime, ModelMismatch, ServedIndex } from "./index-runtime.js";
+
 /**
- * What indexFile needs, read from the core now: call it per job, after `core.refresh()`, so a
- * re-index switch is followed.
+ * What indexFile needs: the core's fixed parts and one served index. Take `served` from
+ * `core.runtime.refresh()` once per job, so a re-index switch is followed and the job writes one
+ * generation with its own embedder and chunker.
  */
-export function ingestDepsOf(core: CoreDeps, maxFileBytes: number): IngestDeps {
+export function ingestDepsOf(core: CoreDeps, served: ServedIndex, maxFileBytes: number): IngestDeps {
   return {
     catalog: core.catalog,
     store: core.store,
     embeddingCache: core.embeddingCache,
-    embedder: core.embedder,
-    chunker: core.chunker,
+    embedder: served.embedder,
+    chunker: served.chunker,
     tokenizer: core.tokenizer,
-    generationId: core.generation.id,
+    generationId: served.generation.id,
     maxFileBytes,
     maskPii: core.maskPiiOnIngest,
     ocr: core.ocr,
@@ -83,34 +93,26 @@ export const embedderConfig = (c: CoreConfig): EmbedderConfig => ({
   threads: c.EMBEDDING_THREADS,
 });
 
-/** Set when the index was built by a different embedder than the one this process loaded. */
-export interface ModelMismatch {
-  indexed: EmbedderIdentity;
-  current: EmbedderIdentity;
-}
-
-/** What every process builds once at start-up and passes down. */
+/**
+ * What every process builds once at start-up and passes down. Every field is fixed for the life
+ * of the process; what a re-index switches (generation, embedder, chunker) is the `runtime`'s.
+ */
 export interface CoreDeps {
   database: Database;
   catalog: Catalog;
   store: VectorStore;
   embeddingCache: EmbeddingCache;
-  embedder: Embedder;
-  chunker: Chunker;
   tokenizer: GeneratorTokenizer;
-  generation: GenerationRow;
-  mismatch: ModelMismatch | null;
   /** PII_MASK_INGEST: every ingestion path (worker, re-index) masks personal data before chunking. */
   maskPiiOnIngest: boolean;
   /** OCR for scanned PDF pages; starts its engine on the first such page. */
   ocr: PdfOcr;
   pages: PageStore;
   /**
-   * Follows the active generation (a re-index switches it). Call before each query or job; the
-   * fields above change together, so read them after this call, not across an await.
+   * The served index: `await core.runtime.refresh()` once per query or job follows a re-index
+   * switch and returns the snapshot to use throughout it.
    */
-  refresh(): Promise<void>;
-  runtime: IndexRuntime;
+  readonly runtime: IndexRuntime;
   close(): Promise<void>;
 }
 
@@ -180,7 +182,7 @@ export async function createCoreDeps(
         },
       );
     }
-    const mismatch =
+    const mismatch: ModelMismatch | null =
       generation.embedderKey === embedderKey(embedder.identity)
         ? null
         : { indexed: generation.embedder as EmbedderIdentity, current: embedder.identity };
@@ -193,32 +195,33 @@ export async function createCoreDeps(
       await store.prepareGeneration(generation.id, embedder.identity.dimensions);
     }
     log.info("embedder loaded", { embedder: embedderKey(embedder.identity), generation: generation.id });
-    const core: CoreDeps = {
+    const runtime = createIndexRuntime({
+      catalog,
+      initial: { generation, embedder, chunker, mismatch },
+      apiKey: config.EMBEDDING_API_KEY,
+      chunker: config.CHUNKER,
+      log,
+    });
+    const ocr = createPdfOcr(ocrSettingsOf(config));
+    return {
       database,
       catalog,
       store,
       embeddingCache: createEmbeddingCache(database.db),
-      embedder,
-      chunker,
       tokenizer: createGeneratorTokenizer(),
-      generation,
-      mismatch,
       maskPiiOnIngest: config.PII_MASK_INGEST ?? false,
-      ocr: createPdfOcr(ocrSettingsOf(config)),
+      ocr,
       pages: createPageStore(database.db),
-      refresh: () => core.runtime.refresh(),
-      runtime: undefined as unknown as IndexRuntime,
+      runtime,
       async close() {
-        await core.runtime.closeLoaded();
-        await core.ocr.close();
+        await runtime.closeLoaded();
+        await ocr.close();
         if (!overrides.embedder) {
           await embedder.close();
         }
         await database.close();
       },
     };
-    core.runtime = createIndexRuntime({ core, apiKey: config.EMBEDDING_API_KEY, chunker: config.CHUNKER, log });
-    return core;
   } catch (err) {
     await database.close().catch(() => {});
     throw err;

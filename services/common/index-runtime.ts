@@ -7,8 +7,7 @@ import {
   type EmbedderConfig,
   type EmbedderIdentity,
 } from "../../pipelines/embed/index.js";
-import type { GenerationRow } from "../../pipelines/store/catalog.js";
-import type { CoreDeps } from "./deps.js";
+import type { Catalog, GenerationRow } from "../../pipelines/store/catalog.js";
 import type { Logger } from "./log.js";
 
 /**
@@ -50,6 +49,40 @@ export async function generationChunker(
   return chunkerFor(embedder, kind ?? fallback);
 }
 
+/** Set when the index was built by a different embedder than the one this process loaded. */
+export interface ModelMismatch {
+  readonly indexed: EmbedderIdentity;
+  readonly current: EmbedderIdentity;
+}
+
+/**
+ * The index a process serves at one instant: the active generation, the embedder and chunker
+ * that match it, and the mismatch when this process cannot embed as it was built. A value, never
+ * changed: a re-index switch makes a new one, so a request or job that took one reads one
+ * generation throughout, across every await.
+ */
+export interface ServedIndex {
+  readonly generation: GenerationRow;
+  readonly embedder: Embedder;
+  readonly chunker: Chunker;
+  readonly mismatch: ModelMismatch | null;
+}
+
+/** Owns the served index of a process and follows the active generation (createIndexRuntime). */
+export interface IndexRuntime {
+  /** The index served now, as the last refresh left it (no database read). */
+  current(): ServedIndex;
+  /**
+   * Reads the active generation and returns the index to serve it with, replacing the current one
+   * in one step. Call once per query or job and use what it returns throughout.
+   */
+  refresh(): Promise<ServedIndex>;
+  /** Registers an embedder this process loaded for a build, so the switch needs no reload. */
+  register(embedder: Embedder): void;
+  /** Closes the embedders loaded for other generations (the configured one is its owner's to close). */
+  closeLoaded(): Promise<void>;
+}
+
 /**
  * Keeps a process on the active generation. A re-index switches the active generation in the
  * database at one instant; each query and job calls `refresh()` first, so every process follows
@@ -59,15 +92,22 @@ export async function generationChunker(
  * other than the active generation's refuses instead (409), as that is a configuration mistake.
  */
 export function createIndexRuntime(opts: {
-  core: CoreDeps;
+  catalog: Pick<Catalog, "liveGenerations">;
+  /** The index settled at start-up; its embedder is the configured one. */
+  initial: ServedIndex;
   apiKey?: string | undefined;
   chunker?: ChunkerKind | undefined;
   log: Logger;
-}) {
-  const { core, log } = opts;
-  const registry = new Map<string, Embedder>([[embedderKey(core.embedder.identity), core.embedder]]);
+}): IndexRuntime {
+  const { catalog, log } = opts;
+  const configured = opts.initial.embedder;
+  const registry = new Map<string, Embedder>([[embedderKey(configured.identity), configured]]);
   const loading = new Map<string, Promise<Embedder | null>>();
-  let servedId = core.generation.id;
+  let served: ServedIndex = Object.freeze({ ...opts.initial });
+  // Refreshes overlap (one per request); one that read the database earlier must not replace
+  // what a later one installed, or a finished switch could be undone until the next refresh.
+  let started = 0;
+  let installed = 0;
 
   async function load(gen: GenerationRow): Promise<Embedder | null> {
     const have = registry.get(gen.embedderKey);
@@ -102,50 +142,55 @@ export function createIndexRuntime(opts: {
     return pending;
   }
 
+  /** The index to serve `active` with, from what is served now (`from`). */
+  async function servedFor(active: GenerationRow, from: ServedIndex): Promise<ServedIndex> {
+    if (active.id === from.generation.id) {
+      // Same generation, but its row can change under us: `npm run eval -- --fit` stores fusion weights on it.
+      return { ...from, generation: active };
+    }
+    const embedder = await load(active);
+    const chunker = embedder && (await generationChunker(embedder, active, opts.chunker ?? "structure", log));
+    if (!embedder || !chunker) {
+      log.error("the active generation's embedder is not available in this process", { generation: active.id });
+      const mismatch = { indexed: active.embedder as EmbedderIdentity, current: from.embedder.identity };
+      return { generation: active, embedder: from.embedder, chunker: from.chunker, mismatch };
+    }
+    log.info("switched to generation", { generation: active.id, embedder: active.embedderKey });
+    return { generation: active, embedder, chunker, mismatch: null };
+  }
+
   return {
-    /** Registers an embedder this process loaded for a build, so the switch needs no reload. */
-    register(embedder: Embedder) {
+    current: () => served,
+
+    register(embedder) {
       registry.set(embedderKey(embedder.identity), embedder);
     },
 
-    async refresh(): Promise<void> {
-      const { active, building } = await core.catalog.liveGenerations();
+    async refresh() {
+      const ticket = ++started;
+      const { active, building } = await catalog.liveGenerations();
       // Warm the next generation's model while it builds, so the switch costs no query a load.
       if (building) {
         void load(building);
       }
-      if (!active) {
-        return;
+      if (!active || ticket < installed) {
+        return served;
       }
-      if (active.id === servedId) {
-        // Same generation, but its row can change under us: `npm run eval -- --fit` stores fusion weights on it.
-        core.generation = active;
-        return;
+      const next = await servedFor(active, served);
+      if (ticket < installed) {
+        return served;
       }
-      const embedder = await load(active);
-      // Built before any field changes, so a concurrent refresh never sees the new id with the old chunker.
-      const chunker = embedder && (await generationChunker(embedder, active, opts.chunker ?? "structure", log));
-      servedId = active.id;
-      core.generation = active;
-      if (!embedder || !chunker) {
-        core.mismatch = { indexed: active.embedder as EmbedderIdentity, current: core.embedder.identity };
-        log.error("the active generation's embedder is not available in this process", { generation: active.id });
-        return;
-      }
-      core.embedder = embedder;
-      core.chunker = chunker;
-      core.mismatch = null;
-      log.info("switched to generation", { generation: active.id, embedder: active.embedderKey });
+      installed = ticket;
+      served = Object.freeze(next);
+      return served;
     },
 
-    async closeLoaded(): Promise<void> {
-      for (const e of registry.values()) {
-        if (e !== core.embedder) {
+    async closeLoaded() {
+      for (const e of new Set(registry.values())) {
+        if (e !== configured) {
           await e.close();
         }
       }
     },
   };
 }
-
-export type IndexRuntime = ReturnType<typeof createIndexRuntime>;

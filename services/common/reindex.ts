@@ -30,11 +30,13 @@ export { ReindexError };
  * answering. Resolves once the build has started, with its generation id and its completion.
  */
 export async function startReindex(core: CoreDeps, opts: ReindexOptions) {
-  let embedder: Embedder = core.embedder;
+  // The embedder serving now; the build reuses it when it is the one asked for.
+  const loaded = core.runtime.current().embedder;
+  let embedder: Embedder = loaded;
   let loadedHere = false;
   // USE-Lite has no settings: the loaded copy is the one asked for. Other providers are loaded and
   // their identity compared, since a base URL or dimension setting may differ.
-  const loadedIsTarget = opts.embedder.model === "use-lite" && core.embedder.identity.provider === "use-lite";
+  const loadedIsTarget = opts.embedder.model === "use-lite" && loaded.identity.provider === "use-lite";
   if (!loadedIsTarget) {
     try {
       embedder = await createEmbedder(opts.embedder);
@@ -45,9 +47,9 @@ export async function startReindex(core: CoreDeps, opts: ReindexOptions) {
       });
     }
     // Same identity as the loaded one: use that, there is no need for two copies of one model.
-    if (embedderKey(embedder.identity) === embedderKey(core.embedder.identity)) {
+    if (embedderKey(embedder.identity) === embedderKey(loaded.identity)) {
       await embedder.close();
-      embedder = core.embedder;
+      embedder = loaded;
       loadedHere = false;
     }
   }
@@ -98,7 +100,7 @@ export async function startReindex(core: CoreDeps, opts: ReindexOptions) {
     gen,
     opts.onProgress,
   ).then(async (result) => {
-    await core.refresh();
+    await core.runtime.refresh();
     opts.log.info("re-index switched", { ...result });
     if (result.retiredId !== null) {
       const retired = result.retiredId;

@@ -1,7 +1,7 @@
 import { createCatalog, type GenerationRow } from "../../pipelines/store/catalog.js";
 import type { Drizzle } from "../../pipelines/store/database.js";
 import { textLayerCounts } from "../../pipelines/store/page-queries.js";
-import type { ModelMismatch } from "./deps.js";
+import type { ModelMismatch } from "./index-runtime.js";
 import { sourceStatuses, summarize } from "./index-status.js";
 import type { JobQueue } from "./queue/types.js";
 

@@ -1,5 +1,5 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { createAnswerers } from "../api/answerers.js";
+import { createAnswerers } from "../common/answerers.js";
 import { createAuthenticator } from "../api/auth.js";
 import type { ApiDeps } from "../api/context.js";
 import type { Principal, Scope } from "../common/api-keys.js";
@@ -12,7 +12,7 @@ import type { JobQueue } from "../common/queue/types.js";
 import { startTracing } from "../common/tracing.js";
 import { watcherFromConfig } from "../watcher/config.js";
 import type { SourceWatcher } from "../watcher/watcher.js";
-import { createWorker } from "../worker/worker.js";
+import { createWorker } from "../common/ingest-worker.js";
 import { createRagBackend } from "./backend.js";
 import { loadMcpConfig } from "./config.js";
 import { createMcpServer } from "./tools.js";
@@ -91,7 +91,7 @@ runMain(async () => {
   }
   deps.core = core;
   log.info("mcp server ready on stdio", {
-    generation: core.generation.id,
+    generation: core.runtime.current().generation.id,
     watching: Boolean(watcher),
     collections: who.principal.collections ?? "all",
   });

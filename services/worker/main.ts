@@ -8,7 +8,7 @@ import { showOcrProgress } from "../common/ocr-progress.js";
 import { createQueue } from "../common/queue/index.js";
 import { startTracing } from "../common/tracing.js";
 import { loadWorkerConfig } from "./config.js";
-import { createWorker } from "./worker.js";
+import { createWorker } from "../common/ingest-worker.js";
 
 const HEARTBEAT_MS = 60_000;
 
@@ -48,5 +48,5 @@ runMain(async () => {
     await core.close();
     await tracing.shutdown();
   }, log);
-  log.info("ready", { concurrency: config.WORKER_CONCURRENCY, generation: core.generation.id });
+  log.info("ready", { concurrency: config.WORKER_CONCURRENCY, generation: core.runtime.current().generation.id });
 });

@@ -85,5 +85,5 @@ export async function chunksOf(core: CoreDeps, path: string): Promise<ChunkRow[]
 
 /** What the worker passes to indexFile, for tests that call it directly. */
 export function ingestDeps(core: CoreDeps, maxFileBytes = 1_000_000): IngestDeps {
-  return ingestDepsOf(core, maxFileBytes);
+  return ingestDepsOf(core, core.runtime.current(), maxFileBytes);
 }

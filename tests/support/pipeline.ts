@@ -10,9 +10,10 @@ import { createInProcessQueue } from "../../services/common/queue/in-process.js"
 import type { watch } from "chokidar";
 import type { RescanTimer } from "../../services/watcher/rescan-scheduler.js";
 import { createSourceWatcher } from "../../services/watcher/watcher.js";
-import { createWorker } from "../../services/worker/worker.js";
+import { createWorker } from "../../services/common/ingest-worker.js";
 import { createExtractiveGenerator } from "../../pipelines/generate/extractive.js";
 import { makeCore, quietLog } from "./core.js";
+import { createLexicalReranker } from "../../pipelines/rerank/lexical.js";
 
 export const apiConfig = { MAX_BODY_BYTES: 64 * 1024, MAX_QUESTION_CHARS: 2000, DEFAULT_TOP_K: 8 };
 
@@ -54,6 +55,7 @@ export async function startPipeline(
     config: apiConfig,
     log: quietLog,
     generator: createExtractiveGenerator(),
+    reranker: createLexicalReranker(),
     core,
     queue,
     metrics,

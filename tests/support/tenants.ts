@@ -8,10 +8,11 @@ import { adminActions } from "../../services/common/admin.js";
 import { type HashedKey, parseApiKeys } from "../../services/common/api-keys.js";
 import { createInProcessQueue } from "../../services/common/queue/in-process.js";
 import { createSourceWatcher } from "../../services/watcher/watcher.js";
-import { createWorker } from "../../services/worker/worker.js";
+import { createWorker } from "../../services/common/ingest-worker.js";
 import { makeCore, quietLog } from "./core.js";
 import { apiConfig } from "./pipeline.js";
 import { tempDir } from "./temp-dir.js";
+import { createLexicalReranker } from "../../pipelines/rerank/lexical.js";
 
 // Two lighthouses, each designed by a different Stevenson: "who designed it?" has no answer of
 // its own, only the one its conversation's subject picks.
@@ -77,6 +78,7 @@ export async function indexedCollections(opts: {
     config: opts.apiKeys ? { ...apiConfig, API_KEYS: opts.apiKeys } : apiConfig,
     log: quietLog,
     generator: createExtractiveGenerator(),
+    reranker: createLexicalReranker(),
     core,
     queue,
     ...(opts.admin && {

@@ -29,7 +29,6 @@ import { ApiError, onError } from "../errors.js";
 import { gatewayFor } from "../gateway.js";
 import { parseJsonBody } from "../query.js";
 import { requireCollection, scopeOf } from "../tenant.js";
-import { createAnswerGuard, type AnswerGuard } from "../../../pipelines/guard/answer-guard.js";
 import { scopeCollections, scopedStore } from "../../../pipelines/store/scoped-store.js";
 import { standaloneQuestion, withConversation } from "../conversation.js";
 
@@ -121,28 +120,24 @@ const answer: RouteHandler = async (c) => {
   const scope = scopeOf(c);
   // A follow-up ("and who designed it?") is answered as the standalone question its history makes of it.
   const asked = await standaloneQuestion(c, req);
-  const guard = withConversation(
-    createAnswerGuard(asked.question, {
-      injectionMode: config.INJECTION_MODE ?? "flag",
-      maskAnswers: config.PII_MASK_ANSWERS ?? false,
-    }),
-    asked,
-  );
+  // The answer guard (injection screen, defanged and masked output) is the answer path's own (deps.guard).
+  const finish = withConversation(asked);
   // An explicit `stream: false` wins over the Accept header.
   const streaming = req.stream ?? (c.req.header("accept") ?? "").toLowerCase().includes("text/event-stream");
   requireCore(core);
   // Follow a re-index switch; everything below reads the generation and embedder once.
-  await core.refresh();
+  const served = await core.runtime.refresh();
   // Budgets, the answer cache and prices (README "Gateway"); a key over its day's budget gets 429 here.
   const gateway = gatewayFor(c.var.deps, core);
   await gateway.enforceBudget(c);
-  if (core.mismatch) {
+  const { mismatch } = served;
+  if (mismatch) {
     throw new ApiError(
       "embedding_model_mismatch",
-      `The index was built with ${embedderKey(core.mismatch.indexed)} but this process embeds with ` +
-        `${embedderKey(core.mismatch.current)}. Set EMBEDDING_MODEL back to the indexed model, or rebuild the index ` +
+      `The index was built with ${embedderKey(mismatch.indexed)} but this process embeds with ` +
+        `${embedderKey(mismatch.current)}. Set EMBEDDING_MODEL back to the indexed model, or rebuild the index ` +
         "for the new one with `npm run reindex` (service stopped, or with DATABASE_URL) or POST /admin/reindex.",
-      { indexed: core.mismatch.indexed, current: core.mismatch.current },
+      { indexed: mismatch.indexed, current: mismatch.current },
     );
   }
   const onJudgeError = (err: unknown) =>
@@ -151,13 +146,9 @@ const answer: RouteHandler = async (c) => {
       judge: metricsJudge?.name,
       err,
     });
-  const served = answerDepsOf(core, config, { generator, reranker, metricsJudge, onJudgeError });
-  // Per request: the tenant's view of the store, and the reranker behind the injection screen.
-  const deps: AnswerDeps = {
-    ...served,
-    store: scopedStore(core.store, scope),
-    reranker: guard.screen(served.reranker),
-  };
+  const shared = answerDepsOf(core, served, config, { generator, reranker, metricsJudge, onJudgeError });
+  // Per request: the tenant's view of the store.
+  const deps: AnswerDeps = { ...shared, store: scopedStore(core.store, scope) };
   // The metrics are computed after the response unless the request asks for them (issue 14).
   let measure: (() => Promise<QueryMetrics>) | undefined;
   const input: AnswerInput = {
@@ -173,7 +164,7 @@ const answer: RouteHandler = async (c) => {
         },
     compress: req.compress ?? config.COMPRESS_RATIO,
   };
-  const run = (events: AnswerEvents) => gateway.answer({ c, req, deps, input, events, finish: guard.finish });
+  const run = (events: AnswerEvents) => gateway.answer({ c, req, deps, input, events, finish });
   const record = async (response: AskResponse) => {
     observeAnswer(metrics, response, streaming, (performance.now() - started) / 1000);
     try {
@@ -212,14 +203,14 @@ const answer: RouteHandler = async (c) => {
   const slot = admitAnswer(c, c.var.deps.admission, () => c.var.deps.metrics?.askShed.inc());
   if (!streaming) {
     try {
-      const response = await run({ onSources: guard.onSources });
+      const response = await run({});
       await record(response);
       return c.json(response);
     } finally {
       slot.release();
     }
   }
-  return streamAnswer(c, run, record, guard, slot);
+  return streamAnswer(c, run, record, slot);
 };
 
 /** Latency to the complete answer (streamed or not), tokens, abstentions, verifier removals. */
@@ -252,30 +243,26 @@ function streamAnswer(
   c: Context<AppEnv>,
   run: (events: AnswerEvents) => Promise<AskResponse>,
   record: (r: AskResponse) => Promise<void>,
-  guard: AnswerGuard,
   slot: { release(): void },
 ) {
   return streamSSE(c, async (stream) => {
     const abort = new AbortController();
     stream.onAbort(() => abort.abort(new Error("client went away")));
     const send = (event: string, data: unknown) => stream.writeSSE({ event, data: JSON.stringify(data) });
-    // Deltas are untrusted model text too: the filter defangs links and masks (when configured) as they pass.
-    const deltas = guard.deltaFilter();
-    const relay = (text: string) => void (text && send("delta", { text }));
+    // Deltas are untrusted model text too: the answer path's guard has defanged and masked them.
     try {
       const response = await run({
         onSources: (sources) => {
-          guard.onSources(sources);
-          send("retrieval", { sources });
+          void send("retrieval", { sources });
         },
-        onDelta: (text) => relay(deltas.push(text)),
+        onDelta: (text) => {
+          void send("delta", { text });
+        },
         onRestart: (reason) => {
-          deltas.reset();
           void send("delta", { text: "", restart: true, reason });
         },
         signal: abort.signal,
       });
-      relay(deltas.flush());
       await send("citations", { citations: response.citations });
       await send("verification", response.verification);
       await record(response);

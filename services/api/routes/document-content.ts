@@ -151,7 +151,7 @@ const showContent: RouteHandler<"/:id/content"> = async (c) => {
     }
     throw err;
   }
-  await core.refresh();
+  const served = await core.runtime.refresh();
   return c.json({
     id: doc.id,
     path: doc.path,
@@ -162,7 +162,7 @@ const showContent: RouteHandler<"/:id/content"> = async (c) => {
     // Offsets are only right for the content that was indexed; the viewer says so when it has changed since.
     changed: doc.contentHash !== sha256(bytes),
     text: parsed.text,
-    chunks: await documentChunkSpans(core.database.db, doc.id, core.generation.id),
+    chunks: await documentChunkSpans(core.database.db, doc.id, served.generation.id),
   });
 };
 

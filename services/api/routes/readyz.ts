@@ -48,14 +48,15 @@ const readiness: RouteHandler = (c) => {
       503,
     );
   }
+  const served = core.runtime.current();
   return c.json({
     status: "ready",
     migrations: true,
     model: true,
     database: core.database.kind,
-    embedder: embedderKey(core.embedder.identity),
-    generation: core.generation.id,
-    modelMismatch: core.mismatch !== null,
+    embedder: embedderKey(served.embedder.identity),
+    generation: served.generation.id,
+    modelMismatch: served.mismatch !== null,
   });
 };
 

@@ -112,9 +112,9 @@ const route = createRoute({
 const status: RouteHandler = async (c) => {
   const { core, queue } = c.var.deps;
   requireCore(core);
-  await core.refresh();
+  const { mismatch } = await core.runtime.refresh();
   // A scoped key sees its own sources and documents; the generation, embedder and queue are service-wide.
-  return c.json(await statusReport(core.database.db, { mismatch: core.mismatch, queue, collections: scopeOf(c) }));
+  return c.json(await statusReport(core.database.db, { mismatch, queue, collections: scopeOf(c) }));
 };
 
 export const statusRoute = defineRoute(route, status);

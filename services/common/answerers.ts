@@ -5,8 +5,8 @@ import { createMetricsJudge, type MetricsJudgeSettings } from "../../pipelines/m
 import type { LlmJudge } from "../../pipelines/metrics/types.js";
 import { createReranker } from "../../pipelines/rerank/index.js";
 import type { Reranker } from "../../pipelines/rerank/types.js";
-import { ConfigError } from "../common/config.js";
-import type { Logger } from "../common/log.js";
+import { ConfigError } from "./config.js";
+import type { Logger } from "./log.js";
 
 /**
  * Builds the generator, reranker and metrics judge the API answers with. A provider that cannot be

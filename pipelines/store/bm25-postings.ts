@@ -1,7 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
-import type { Drizzle } from "../store/database.js";
-import { analyze, termCounts } from "./analyzer.js";
-import { ANSERINI_BM25, luceneLength, queryTerms, type Bm25Params } from "./bm25.js";
+import type { Drizzle } from "./database.js";
+import { analyze, termCounts } from "../retrieve/analyzer.js";
+import { ANSERINI_BM25, luceneLength, queryTerms, type Bm25Params } from "../retrieve/bm25.js";
 
 /** How the store ranks chunks lexically. */
 export interface LexicalSettings extends Bm25Params {

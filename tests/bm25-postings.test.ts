@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBm25Index } from "../pipelines/retrieve/bm25.js";
-import { chunkField, documentField, DEFAULT_LEXICAL, type LexicalSettings } from "../pipelines/retrieve/bm25-store.js";
+import { chunkField, documentField, DEFAULT_LEXICAL, type LexicalSettings } from "../pipelines/store/bm25-postings.js";
 import { createCatalog } from "../pipelines/store/catalog.js";
 import { openDatabase, queryRows, type Database } from "../pipelines/store/database.js";
 import { createPgvectorStore } from "../pipelines/store/pgvector-store.js";

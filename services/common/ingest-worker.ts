@@ -2,11 +2,11 @@ import { embedderKey } from "../../pipelines/embed/types.js";
 import { PipelineError } from "../../pipelines/errors.js";
 import { indexFile, removeFile, resolveInside, sha256, type IngestOutcome } from "../../pipelines/ingest/index-file.js";
 import { readSourceFile } from "../../pipelines/ingest/read-source.js";
-import { ingestDepsOf, type CoreDeps } from "../common/deps.js";
-import type { Logger } from "../common/log.js";
-import type { Metrics } from "../common/metrics.js";
+import { ingestDepsOf, type CoreDeps, type ServedIndex } from "./deps.js";
+import type { Logger } from "./log.js";
+import type { Metrics } from "./metrics.js";
 import type { JobPayload } from "../../schemas/jobs.js";
-import type { JobHandlers, JobQueue } from "../common/queue/types.js";
+import type { JobHandlers, JobQueue } from "./queue/types.js";
 
 /**
  * The ingestion consumer: turns catalog jobs into index updates. Jobs carry source ids and
@@ -55,19 +55,20 @@ export function createWorker(deps: {
   }
 
   /**
-   * Follows a re-index switch, then refuses to write vectors from another model into the index.
-   * The document is recorded as failed with the reason, so it is visible and the re-index that
+   * Follows a re-index switch and returns the index the job writes to; refuses to write vectors
+   * from another model into the index. The document is recorded as failed with the reason, so it is visible and the re-index that
    * fixes the mismatch (which rebuilds every recorded document) picks it up.
    */
-  async function refuseOnMismatch(p: { sourceId: string; path: string }, collection: string) {
-    await core.refresh();
-    if (!core.mismatch) {
-      return;
+  async function refuseOnMismatch(p: { sourceId: string; path: string }, collection: string): Promise<ServedIndex> {
+    const served = await core.runtime.refresh();
+    const { mismatch } = served;
+    if (!mismatch) {
+      return served;
     }
     const err = new PipelineError(
       "embedding_model_mismatch",
-      `Ingestion refused: the index was built with ${embedderKey(core.mismatch.indexed)}, ` +
-        `this worker embeds with ${embedderKey(core.mismatch.current)}. Re-index (npm run reindex or ` +
+      `Ingestion refused: the index was built with ${embedderKey(mismatch.indexed)}, ` +
+        `this worker embeds with ${embedderKey(mismatch.current)}. Re-index (npm run reindex or ` +
         "POST /admin/reindex) or set EMBEDDING_MODEL back.",
     );
     const doc = await core.catalog.ensureDocument(p.sourceId, p.path, collection);
@@ -109,8 +110,8 @@ export function createWorker(deps: {
   const handlers: JobHandlers = {
     "index-file": timed("index-file", async (p: JobPayload<"index-file">) => {
       const source = await sourceOf(p.sourceId);
-      await refuseOnMismatch(p, source.collection);
-      const outcome = await indexFile(ingestDepsOf(core, deps.maxFileBytes), {
+      const served = await refuseOnMismatch(p, source.collection);
+      const outcome = await indexFile(ingestDepsOf(core, served, deps.maxFileBytes), {
         sourceId: p.sourceId,
         root: source.root,
         collection: source.collection,
