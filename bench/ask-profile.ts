@@ -44,6 +44,8 @@ interface AnswerRecord {
   answer: string;
   abstained: boolean;
   citations: Array<{ n: number; chunkId: string; path: string }>;
+  /** The judge's probability, rounded to 3 places as the response carries it: reported, not compared. */
+  answerability?: number;
 }
 
 if (args.compare) {
@@ -63,6 +65,8 @@ if (args.compare) {
     }
   }
   console.log(`${same} of ${same + differ.length} answers identical (text, abstention, citations)`);
+  const moved = a!.filter((r) => byQ.has(r.question) && r.answerability !== byQ.get(r.question)!.answerability);
+  console.log(`${moved.length} answerability scores differ in the 3rd decimal`);
   for (const q of differ) {
     console.log(`  differs: ${q}`);
   }
@@ -218,13 +222,16 @@ for (let round = 0; round < rounds; round++) {
   }
   for (const q of qs) {
     spent.clear();
+    const cpu0 = process.cpuUsage();
     const { wall, body } = await ask(q);
+    const cpu = process.cpuUsage(cpu0);
     if (round === 0) {
       answers.push({
         question: q,
         answer: body.answer,
         abstained: body.abstained,
         citations: (body.citations as Array<Record<string, any>>).map((c) => ({ n: c.n, chunkId: c.chunkId, path: c.path })),
+        answerability: body.answerability?.score,
       });
     }
     if (!counted) {
@@ -232,6 +239,8 @@ for (let round = 0; round < rounds; round++) {
       continue;
     }
     push("route wall (app.request)", wall);
+    // Every thread of the process (the embedder's too): what bounds answers/s on a machine's cores.
+    push("CPU, all threads (answer)", (cpu.user + cpu.system) / 1000);
     for (const [k, v] of Object.entries(body.timings as Record<string, number>)) {
       push(`timings.${k}`, v);
     }
@@ -240,8 +249,11 @@ for (let round = 0; round < rounds; round++) {
     }
     // Deferred quality metrics run here, between requests, not inside the next one's figures.
     const m = performance.now();
+    const mcpu0 = process.cpuUsage();
     await drain();
+    const mcpu = process.cpuUsage(mcpu0);
     push("deferred metrics (after the response)", performance.now() - m);
+    push("CPU, all threads (deferred metrics)", (mcpu.user + mcpu.system) / 1000);
   }
 }
 const elapsed = performance.now() - started;

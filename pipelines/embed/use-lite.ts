@@ -55,22 +55,24 @@ export async function createUseLiteEmbedder(opts: UseLiteOptions = {}): Promise<
     },
     maxInputTokens: MAX_INPUT_PIECES,
     countTokens: (text) => tokenizer.encode(text).length,
-    async embed(texts) {
+    async embed(texts, opts) {
       const batches: string[][] = [];
       for (let i = 0; i < texts.length; i += BATCH_SIZE) {
         batches.push(texts.slice(i, i + BATCH_SIZE).map((t) => (t.trim() === "" ? " " : t)));
       }
       // In threads the batches run side by side; in-thread run() takes them one at a time. A call
-      // of one batch (a question, a claim, a short document) goes ahead of long documents' batches.
-      const front = batches.length === 1;
-      return (await Promise.all(batches.map((b) => run.embed(b, front)))).flat();
+      // of one batch (a question, a claim, a short document) goes ahead of long documents' batches,
+      // unless nobody waits for it (quality metrics after the response).
+      const front = batches.length === 1 && !opts?.background;
+      const background = Boolean(opts?.background);
+      return (await Promise.all(batches.map((b) => run.embed(b, { front, background })))).flat();
     },
     close: () => run.close(),
   };
 }
 
 interface Runner {
-  embed(batch: string[], front: boolean): Promise<number[][]>;
+  embed(batch: string[], order: { front: boolean; background: boolean }): Promise<number[][]>;
   close(): Promise<void>;
 }
 
@@ -80,7 +82,7 @@ async function threadedRunner(size: number): Promise<Runner> {
     script: new URL("./use-lite-thread.mjs", import.meta.url),
     name: "use-lite",
   });
-  return { embed: (batch, front) => pool.run(batch, { front }), close: () => pool.close() };
+  return { embed: (batch, order) => pool.run(batch, order), close: () => pool.close() };
 }
 
 async function inThreadRunner(): Promise<Runner> {

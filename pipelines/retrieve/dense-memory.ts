@@ -26,6 +26,8 @@ export interface DenseSnapshot {
   search(embedding: readonly number[], topK: number, collections?: readonly string[] | undefined): ChunkHit[];
   /** The chunk's fields (text, document, path, heading path...) if this version holds it. */
   fields(chunkId: string): ChunkFields | undefined;
+  /** The chunk's stored vector (float32, as pgvector holds it) if this version holds it. */
+  vector(chunkId: string): Float32Array | undefined;
 }
 
 interface Row {
@@ -182,6 +184,13 @@ export function createDenseMemory(db: Drizzle, opts: DenseMemoryOptions = {}) {
       void load(generationId);
       return null;
     },
+    /**
+     * The last snapshot loaded for the generation, without reading its version: for what does not
+     * change while a chunk id lives (its stored vector), never for what a search may return.
+     */
+    latest(generationId: number): DenseSnapshot | null {
+      return states.get(generationId)?.snapshot ?? null;
+    },
     /** Loads the generation now (start-up, tests); resolves when it is loaded or cannot be. */
     async warm(generationId: number): Promise<void> {
       const version = await readVersion(generationId);
@@ -303,6 +312,10 @@ function snapshotOf(
     fields(id) {
       const i = index.get(id);
       return i === undefined ? undefined : fields[i];
+    },
+    vector(id) {
+      const i = index.get(id);
+      return i === undefined ? undefined : rowVector(i);
     },
     search(embedding, topK, collections) {
       if (embedding.length !== dims && n > 0) {

@@ -250,6 +250,21 @@ export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions =
       return rows.map(toHit);
     },
 
+    storedVectors(generationId, chunkIds, collections) {
+      const out = new Map<string, Float32Array>();
+      const snapshot = dense?.latest(generationId);
+      if (!snapshot || (collections && collections.length === 0)) {
+        return out;
+      }
+      for (const id of chunkIds) {
+        const v = snapshot.vector(id);
+        if (v && (!collections || collections.includes(snapshot.fields(id)!.collection))) {
+          out.set(id, v);
+        }
+      }
+      return out;
+    },
+
     async countChunks(generationId) {
       const rows = await queryRows<{ n: number }>(
         db,
