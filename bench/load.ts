@@ -5,14 +5,22 @@
  *
  *   npm run bench:load -- [--corpus DIR] [--files 75] [--index DIR] [--duration 60] [--clients 1,10,50]
  *                         [--malformed 1000] [--db pglite,pg-socket] [--baseline-root DIR] [--env K=V,...]
+ *                         [--per-page 4] [--cache off|on] [--quick]
  *
  * The corpus (default: Python's HTML library docs, the first 75 files, about 5,000 chunks) is
- * indexed once into --index (kept between runs; delete it to rebuild) with `npm run ingest`; each
- * measured service gets a copy, so runs never see each other's query log. For each service and
- * database: closed-loop clients (each sends the next question when its answer arrives) for
- * --duration seconds per level, then --malformed bad bodies; answers/s, p50/p95/p99 of answered
- * requests, fast 503 `overloaded` (shed), failures (timeouts at 30 s, other statuses), per-stage
- * p50 of the responses' `timings`, and the machine's 1-minute load while it ran.
+ * indexed once into --index (default: one folder per --files count, kept between runs; delete it to
+ * rebuild) with `npm run ingest`; each measured service gets a copy, so runs never see each other's
+ * query log. For each service and database: closed-loop clients (each sends the next question when
+ * its answer arrives) for --duration seconds per level, then --malformed bad bodies; answers/s,
+ * p50/p95/p99 of answered requests, fast 503 `overloaded` (shed, and their share of all
+ * responses), failures (timeouts at 30 s, other statuses), per-stage p50 of the responses'
+ * `timings`, the metrics queue's outcome (from the query log, once the service is idle), and the
+ * machine's 1-minute load while it ran.
+ *
+ * Questions: one per page from its title, then (--per-page N) up to N-1 more from its section
+ * headings, cycled in order. `--cache off` (the default) sends `"cache": false`, so every request is
+ * answered (a repeated question would otherwise be an answer-cache hit: bench:cache measures those).
+ * `--quick`: 1 and 50 clients, 20 s each, 100 malformed bodies, PGlite only (explicit flags win).
  *
  * --baseline-root names another checkout (e.g. `git worktree add /tmp/base <commit>` with
  * node_modules linked in): its service is measured in the same run, before this one, so the
@@ -21,23 +29,39 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { loadavg, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { basename, extname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { pageQuestions } from "./questions.js";
 
-const { values: args } = parseArgs({
+const { values: parsed } = parseArgs({
   options: {
     corpus: { type: "string", default: "/usr/share/doc/python3.11/html/library" },
     files: { type: "string", default: "75" },
-    index: { type: "string", default: join(tmpdir(), "rag-bench-load-index") },
-    duration: { type: "string", default: "60" },
-    clients: { type: "string", default: "1,10,50" },
-    malformed: { type: "string", default: "1000" },
-    db: { type: "string", default: "pglite,pg-socket" },
+    index: { type: "string" },
+    duration: { type: "string" },
+    clients: { type: "string" },
+    malformed: { type: "string" },
+    db: { type: "string" },
     "baseline-root": { type: "string" },
     env: { type: "string", default: "" },
+    "per-page": { type: "string", default: "4" },
+    cache: { type: "string", default: "off" },
+    quick: { type: "boolean", default: false },
   },
 });
+const quick = parsed.quick;
+const args = {
+  ...parsed,
+  index: parsed.index ?? join(tmpdir(), `rag-bench-load-index-${parsed.files}`),
+  duration: parsed.duration ?? (quick ? "20" : "60"),
+  clients: parsed.clients ?? (quick ? "1,50" : "1,10,50"),
+  malformed: parsed.malformed ?? (quick ? "100" : "1000"),
+  db: parsed.db ?? (quick ? "pglite" : "pglite,pg-socket"),
+};
+if (args.cache !== "off" && args.cache !== "on") {
+  throw new Error("--cache: off or on");
+}
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 const DURATION_MS = Number(args.duration) * 1000;
 const LEVELS = args.clients.split(",").map(Number);
@@ -57,26 +81,8 @@ const corpusFiles = readdirSync(args.corpus)
 const corpusDir = join(args.index, "corpus");
 const indexDir = join(args.index, "data");
 
-/** One question per file, from its title: what a reader of that page would ask. */
-function questions(): string[] {
-  const out: string[] = [];
-  for (const f of corpusFiles) {
-    const text = readFileSync(join(args.corpus, f), "utf8");
-    const title =
-      /<title>([^<]+)<\/title>/i.exec(text)?.[1] ?? /^#\s+(.+)$/m.exec(text)?.[1] ?? basename(f, extname(f));
-    // "asyncio — Synchronization Primitives — Python 3.11 documentation": the part that names the topic.
-    const parts = title
-      .replace(/&#8212;|&mdash;/g, "—")
-      .replace(/&[a-z#0-9]+;/gi, " ")
-      .split(/\s+[—–]\s+/)
-      .filter((p) => !/documentation$/i.test(p));
-    const clean = (parts[1] ?? parts[0] ?? "").replace(/\s+/g, " ").trim();
-    if (clean.length > 3) {
-      out.push(`How do I use ${clean.toLowerCase()}?`);
-    }
-  }
-  return out;
-}
+/** Questions from the pages' titles, then their section headings (bench/questions.ts). */
+const questions = () => pageQuestions(args.corpus, corpusFiles, Number(args["per-page"]));
 
 async function prepareIndex() {
   if (existsSync(join(indexDir, "PG_VERSION")) || existsSync(join(indexDir, "pglite"))) {
@@ -236,6 +242,8 @@ async function withLoad<T>(work: () => Promise<T>): Promise<{ result: T; load: n
 interface LevelResult {
   clients: number;
   answered: number;
+  /** Shed as a share of every response (answered, shed, failed). */
+  shedShare: number;
   rate: number;
   p50: number;
   p95: number;
@@ -244,6 +252,8 @@ interface LevelResult {
   failed: number;
   stages: Record<string, number>;
   load: number;
+  /** Query ids of answered requests (every 10th), to check their metrics landed in the query log. */
+  sampled: string[];
 }
 
 async function closedLoop(base: string, clients: number, qs: string[]): Promise<LevelResult> {
@@ -252,6 +262,7 @@ async function closedLoop(base: string, clients: number, qs: string[]): Promise<
   let shed = 0;
   let failed = 0;
   let next = 0;
+  const sampled: string[] = [];
   const until = Date.now() + DURATION_MS;
   const client = async () => {
     while (Date.now() < until) {
@@ -261,12 +272,19 @@ async function closedLoop(base: string, clients: number, qs: string[]): Promise<
         const res = await fetch(`${base}/ask`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ question }),
+          body: JSON.stringify(args.cache === "off" ? { question, cache: false } : { question }),
           signal: AbortSignal.timeout(TIMEOUT_MS),
         });
-        const body = (await res.json()) as { timings?: Record<string, number>; error?: { code: string } };
+        const body = (await res.json()) as {
+          queryId?: string;
+          timings?: Record<string, number>;
+          error?: { code: string };
+        };
         if (res.status === 200) {
           latencies.push(performance.now() - t);
+          if (latencies.length % 10 === 1 && body.queryId) {
+            sampled.push(body.queryId);
+          }
           for (const [k, v] of Object.entries(body.timings ?? {})) {
             (stages.get(k) ?? stages.set(k, []).get(k)!).push(v);
           }
@@ -288,6 +306,7 @@ async function closedLoop(base: string, clients: number, qs: string[]): Promise<
   return {
     clients,
     answered: latencies.length,
+    shedShare: shed / Math.max(1, latencies.length + shed + failed),
     rate: latencies.length / seconds,
     p50: pct(latencies, 50),
     p95: pct(latencies, 95),
@@ -296,7 +315,31 @@ async function closedLoop(base: string, clients: number, qs: string[]): Promise<
     failed,
     stages: Object.fromEntries([...stages].map(([k, v]) => [k, pct(v, 50)])),
     load,
+    sampled,
   };
+}
+
+/**
+ * Where the sampled answers' quality metrics stand once the service is idle: every answered query
+ * has a query-log row whose metrics are `done`, or `skipped` when the service was too busy
+ * (sampled under load); `pending` after 30 s idle, or a missing row, would be a bug.
+ */
+async function metricsOutcome(base: string, ids: string[]) {
+  const counts: Record<string, number> = {};
+  const until = Date.now() + 30_000;
+  for (const id of ids) {
+    let status = "missing";
+    for (;;) {
+      const res = await fetch(`${base}/queries/${id}/metrics`);
+      status = res.status === 200 ? ((await res.json()) as { status: string }).status : `http ${res.status}`;
+      if (status !== "pending" || Date.now() > until) {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    counts[status] = (counts[status] ?? 0) + 1;
+  }
+  return counts;
 }
 
 /** Bodies a careless or hostile client sends: each must get a clean 4xx, never a 5xx. */
@@ -359,7 +402,7 @@ const fmt = (ms: number) =>
 await prepareIndex();
 const qs = questions();
 console.log(
-  `${corpusFiles.length} files, ${qs.length} questions; ${args.duration} s per level; load before: ${loadavg()
+  `${corpusFiles.length} files, ${qs.length} questions (cache ${args.cache}); ${args.duration} s per level; ${cpus().length} cores; load before: ${loadavg()
     .map((x) => x.toFixed(2))
     .join(" ")}`,
 );
@@ -385,11 +428,22 @@ for (const db of args.db.split(",")) {
         rows.push({ root: name, db, ...r });
         console.log(
           `${name.padEnd(8)} ${db.padEnd(9)} ${String(clients).padStart(3)} clients: ${r.rate.toFixed(1)} answers/s, p50 ${fmt(r.p50)}, p95 ${fmt(r.p95)}, p99 ${fmt(r.p99)}, ` +
-            `shed ${r.shed}, failed ${r.failed}, load ${r.load.toFixed(2)}; stage p50 ${Object.entries(r.stages)
+            `shed ${r.shed} (${(100 * r.shedShare).toFixed(1)}%), failed ${r.failed}, load ${r.load.toFixed(2)}; stage p50 ${Object.entries(r.stages)
               .map(([k, v]) => `${k} ${v}`)
               .join(", ")}`,
         );
       }
+      const landed = await metricsOutcome(
+        svc.base,
+        rows.filter((r) => r.root === name && r.db === db).flatMap((r) => r.sampled),
+      );
+      console.log(
+        `${name.padEnd(8)} ${db.padEnd(9)} quality metrics of sampled answers (every 10th), once idle: ${Object.entries(
+          landed,
+        )
+          .map(([k, v]) => `${v} ${k}`)
+          .join(", ")}`,
+      );
       const { result: bad, load } = await withLoad(() => malformed(svc.base, Number(args.malformed)));
       console.log(
         `${name.padEnd(8)} ${db.padEnd(9)} ${args.malformed} malformed bodies: ${bad["4xx"]} 4xx, ${bad["5xx"]} 5xx, ${bad["2xx"]} 2xx (valid), ${bad.other} other (load ${load.toFixed(2)})`,
@@ -400,11 +454,14 @@ for (const db of args.db.split(",")) {
   }
 }
 
-console.log("\n| service | database | clients | answers/s | p50 | p95 | p99 | shed | failed | load |");
-console.log("|---|---|---|---|---|---|---|---|---|---|");
+console.log(
+  "\n| service | database | clients | answers/s | p50 | p95 | p99 | shed | failed | retrieval p50 | generation p50 | load |",
+);
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
+  const stage = (k: string) => (r.stages[k] === undefined ? "-" : fmt(r.stages[k]!));
   console.log(
-    `| ${r.root} | ${r.db} | ${r.clients} | ${r.rate.toFixed(1)} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${r.shed} | ${r.failed} | ${r.load.toFixed(2)} |`,
+    `| ${r.root} | ${r.db} | ${r.clients} | ${r.rate.toFixed(1)} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${r.shed} (${(100 * r.shedShare).toFixed(1)}%) | ${r.failed} | ${stage("retrievalMs")} | ${stage("generationMs")} | ${r.load.toFixed(2)} |`,
   );
 }
 if (roots.length === 2) {
