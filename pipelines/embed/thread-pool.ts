@@ -64,6 +64,8 @@ export async function createEmbedThreadPool(opts: {
   size: number;
   script: URL;
   name: string;
+  /** Handed to each thread as `workerData` (use-lite-thread.mjs reads `nice`). */
+  workerData?: unknown;
 }): Promise<EmbedThreadPool> {
   const slots: Array<Slot | undefined> = [];
   const queue: Task[] = [];
@@ -82,7 +84,7 @@ export async function createEmbedThreadPool(opts: {
   /** Starts thread `index`; resolves when its model is loaded, rejects when it cannot load. */
   function spawn(index: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(opts.script, { name: `${opts.name}-${index}` });
+      const worker = new Worker(opts.script, { name: `${opts.name}-${index}`, workerData: opts.workerData });
       const slot: Slot = { index, worker, ready: false, sent: new Map() };
       slots[index] = slot;
       worker.on("message", (msg: Reply) => {
