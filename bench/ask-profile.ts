@@ -16,7 +16,7 @@
  * Each request's quality metrics (computed after its response) are drained before the next one,
  * so they do not land in the next request's figures.
  */
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { loadavg, tmpdir } from "node:os";
 import { extname, join, resolve } from "node:path";
@@ -200,6 +200,17 @@ async function ask(question: string) {
   return { wall, body };
 }
 
+// The main thread's own CPU time (Linux: its task's utime + stime, in clock ticks of 10 ms), summed
+// over the whole run: what bounds answers/s when the event loop is the busiest thread.
+const mainStat = `/proc/self/task/${process.pid}/stat`;
+const mainCpuMs = () => {
+  if (!existsSync(mainStat)) {
+    return NaN;
+  }
+  const fields = readFileSync(mainStat, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+let mainCpu = 0;
 const perRequest = new Map<string, number[]>();
 const push = (k: string, v: number) => (perRequest.get(k) ?? perRequest.set(k, []).get(k)!).push(v);
 const answers: AnswerRecord[] = [];
@@ -223,8 +234,12 @@ for (let round = 0; round < rounds; round++) {
   for (const q of qs) {
     spent.clear();
     const cpu0 = process.cpuUsage();
+    const main0 = mainCpuMs();
     const { wall, body } = await ask(q);
     const cpu = process.cpuUsage(cpu0);
+    if (counted) {
+      mainCpu += mainCpuMs() - main0;
+    }
     if (round === 0) {
       answers.push({
         question: q,
@@ -264,10 +279,20 @@ for (const [k, v] of [...perRequest].sort((a, b) => mean(b[1]) - mean(a[1]))) {
   console.log(`  ${k.padEnd(40)} ${pct(v, 50).toFixed(1).padStart(8)} ${pct(v, 95).toFixed(1).padStart(8)} ${mean(v).toFixed(1).padStart(8)}`);
 }
 console.log(`  (${(elapsed / 1000).toFixed(1)} s in all)`);
+const counted = (perRequest.get("route wall (app.request)") ?? []).length;
+console.log(
+  `main thread's CPU per answer (answers only, their metrics excluded): ${(mainCpu / counted).toFixed(1)} ms; all threads: ${(
+    mean(perRequest.get("CPU, all threads (answer)") ?? [NaN])
+  ).toFixed(1)} ms`,
+);
 
 if (session) {
   const { profile } = (await session.post("Profiler.stop")) as { profile: CpuProfile };
   summarize(profile);
+  if (process.env.CPU_PROFILE_OUT) {
+    // Opens in Chrome DevTools (Performance) or speedscope.
+    writeFileSync(process.env.CPU_PROFILE_OUT, JSON.stringify(profile));
+  }
 }
 if (args.answers) {
   writeFileSync(args.answers, JSON.stringify(answers, null, 1));
