@@ -166,7 +166,44 @@ async function waitFor(url: string, ok: (body: any, status: number) => boolean, 
 
 interface Service {
   base: string;
+  /** The service's process id (its threads' CPU time is read from /proc on Linux). */
+  pid: number | undefined;
   stop(): Promise<void>;
+}
+
+/** CPU time so far (ms) of each thread of a process, by thread name and id; empty where /proc is not. */
+function threadCpu(pid: number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  const dir = `/proc/${pid}/task`;
+  if (pid === undefined || !existsSync(dir)) {
+    return out;
+  }
+  for (const tid of readdirSync(dir)) {
+    try {
+      const stat = readFileSync(`${dir}/${tid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const name = Number(tid) === pid ? "main" : readFileSync(`${dir}/${tid}/comm`, "utf8").trim();
+      // utime + stime, in clock ticks (10 ms)
+      out.set(`${name}#${tid}`, (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** The service's CPU use over a level, as a share of one core: its main thread, and all its threads. */
+function cpuShare(before: Map<string, number>, after: Map<string, number>, ms: number) {
+  let main = 0;
+  let all = 0;
+  for (const [k, v] of after) {
+    const d = v - (before.get(k) ?? 0);
+    all += d;
+    if (k.startsWith("main#")) {
+      main = d;
+    }
+  }
+  return { main: main / ms, all: all / ms };
 }
 
 async function startService(root: string, db: string): Promise<Service> {
@@ -209,6 +246,7 @@ async function startService(root: string, db: string): Promise<Service> {
   );
   return {
     base,
+    pid: svc.pid,
     async stop() {
       for (const c of children.reverse()) {
         c.kill("SIGTERM");
@@ -252,17 +290,24 @@ interface LevelResult {
   failed: number;
   stages: Record<string, number>;
   load: number;
+  /** The service's CPU over the level in cores: main thread, and every thread (embedding ones too); NaN off Linux. */
+  cpu: { main: number; all: number };
+  /** The slowest answers: latency, when they started (seconds into the level), their `timings`. */
+  slowest: Array<{ ms: number; at: number; timings: Record<string, number> }>;
   /** Query ids of answered requests (every 10th), to check their metrics landed in the query log. */
   sampled: string[];
 }
 
-async function closedLoop(base: string, clients: number, qs: string[]): Promise<LevelResult> {
+async function closedLoop(svc: Service, clients: number, qs: string[]): Promise<LevelResult> {
+  const base = svc.base;
   const latencies: number[] = [];
   const stages = new Map<string, number[]>();
   let shed = 0;
   let failed = 0;
   let next = 0;
   const sampled: string[] = [];
+  const answers: Array<{ ms: number; at: number; timings: Record<string, number> }> = [];
+  const levelStart = performance.now();
   const until = Date.now() + DURATION_MS;
   const client = async () => {
     while (Date.now() < until) {
@@ -282,6 +327,7 @@ async function closedLoop(base: string, clients: number, qs: string[]): Promise<
         };
         if (res.status === 200) {
           latencies.push(performance.now() - t);
+          answers.push({ ms: performance.now() - t, at: (t - levelStart) / 1000, timings: body.timings ?? {} });
           if (latencies.length % 10 === 1 && body.queryId) {
             sampled.push(body.queryId);
           }
@@ -301,8 +347,10 @@ async function closedLoop(base: string, clients: number, qs: string[]): Promise<
     }
   };
   const t0 = performance.now();
+  const cpu0 = threadCpu(svc.pid);
   const { load } = await withLoad(() => Promise.all(Array.from({ length: clients }, client)));
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpu0.size ? cpuShare(cpu0, threadCpu(svc.pid), seconds * 1000) : { main: NaN, all: NaN };
   return {
     clients,
     answered: latencies.length,
@@ -315,6 +363,8 @@ async function closedLoop(base: string, clients: number, qs: string[]): Promise<
     failed,
     stages: Object.fromEntries([...stages].map(([k, v]) => [k, pct(v, 50)])),
     load,
+    cpu,
+    slowest: answers.sort((a, b) => b.ms - a.ms).slice(0, 3),
     sampled,
   };
 }
@@ -415,20 +465,30 @@ for (const db of args.db.split(",")) {
   for (const [name, root] of roots) {
     const svc = await startService(root, db);
     try {
-      // Warm-up: JIT, caches, the embedder's threads.
-      for (const q of qs.slice(0, 5)) {
+      // Warm-up: JIT, the embedder's threads, and the in-memory indexes, which load in the background
+      // on first use (BM25 postings, dense vectors): questions one at a time for 15 s (at least 5).
+      const warmUntil = Date.now() + 15_000;
+      for (let i = 0; i < 5 || Date.now() < warmUntil; i++) {
         await fetch(`${svc.base}/ask`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ question: q }),
+          body: JSON.stringify({ question: qs[(qs.length - 1 - i + qs.length) % qs.length], cache: false }),
         }).then((r) => r.arrayBuffer());
       }
       for (const clients of LEVELS) {
-        const r = await closedLoop(svc.base, clients, qs);
+        const r = await closedLoop(svc, clients, qs);
         rows.push({ root: name, db, ...r });
+        for (const a of r.slowest) {
+          console.log(
+            `         slowest: ${fmt(a.ms)} at ${a.at.toFixed(1)} s into the level; ${Object.entries(a.timings)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(", ")}`,
+          );
+        }
         console.log(
           `${name.padEnd(8)} ${db.padEnd(9)} ${String(clients).padStart(3)} clients: ${r.rate.toFixed(1)} answers/s, p50 ${fmt(r.p50)}, p95 ${fmt(r.p95)}, p99 ${fmt(r.p99)}, ` +
-            `shed ${r.shed} (${(100 * r.shedShare).toFixed(1)}%), failed ${r.failed}, load ${r.load.toFixed(2)}; stage p50 ${Object.entries(r.stages)
+            `shed ${r.shed} (${(100 * r.shedShare).toFixed(1)}%), failed ${r.failed}, load ${r.load.toFixed(2)}, ` +
+            `service CPU ${r.cpu.all.toFixed(2)} cores (main thread ${r.cpu.main.toFixed(2)}); stage p50 ${Object.entries(r.stages)
               .map(([k, v]) => `${k} ${v}`)
               .join(", ")}`,
         );

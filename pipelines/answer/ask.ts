@@ -93,7 +93,11 @@ export function answerQuestion(deps: AnswerDeps, input: AnswerInput, events: Ans
 async function answerStages(deps: AnswerDeps, input: AnswerInput, events: AnswerEvents): Promise<AskResponse> {
   const t0 = performance.now();
   // The verifier and the metrics embed many of the same texts (claims, source sentences): once each.
-  const embed = memoizeEmbed((texts, opts) => deps.embedder.embed(texts, opts));
+  // After retrieval, this answer's embeddings (answerability, verification) go ahead of new questions'.
+  let retrieved = false;
+  const embed = memoizeEmbed((texts, opts) =>
+    deps.embedder.embed(texts, retrieved ? { ...opts, followUp: true } : opts),
+  );
   const pool =
     deps.reranker.name === "none" ? input.topK : Math.min(ASK_LIMITS.maxTopK, input.topK * RERANK_POOL_FACTOR);
   const hits = await withSpan(
@@ -115,6 +119,7 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
       ),
   );
   const t1 = performance.now();
+  retrieved = true;
   const ranked = (
     await withSpan("ask.rerank", { "rag.reranker": deps.reranker.name, "rag.candidates": hits.length }, () =>
       deps.reranker.rerank(input.question, hits),

@@ -12,14 +12,28 @@ export interface EmbedThreadPool {
    * Embeds one batch on the next free thread. `front` puts it ahead of the batches waiting: a
    * question's embedding must not wait behind every chunk of a large document being ingested.
    * `background` (work nobody waits for: quality metrics) goes after everything else, and only to
-   * an idle thread, so a question arriving meanwhile waits for at most one such batch.
+   * an idle thread, so a question arriving meanwhile waits for at most one such batch. Among front
+   * batches, `followUp` ones (an answer's later steps) go first: answers under way finish before
+   * new ones start, which keeps the slowest answers near the typical one under load.
    */
-  run(texts: string[], opts?: { front?: boolean; background?: boolean }): Promise<number[][]>;
+  run(texts: string[], opts?: RunOptions): Promise<number[][]>;
   close(): Promise<void>;
 }
 
+export interface RunOptions {
+  front?: boolean | undefined;
+  /** With `front`: a later step of an answer already under way, ahead of new questions' texts. */
+  followUp?: boolean | undefined;
+  background?: boolean | undefined;
+}
+
+/** Queue order: follow-ups, then new questions (both "front"), then the rest, then background work. */
+const rankOf = (o: RunOptions) => (o.background ? 3 : !o.front ? 2 : o.followUp ? 0 : 1);
+
 interface Task {
   texts: string[];
+  /** 0-1: front (a question's texts; such tasks may share one forward pass), 2: the rest, 3: background. */
+  rank: number;
   /** Queued ahead of the rest (a question's texts): such tasks may share one forward pass. */
   front: boolean;
   background: boolean;
@@ -217,11 +231,17 @@ export async function createEmbedThreadPool(opts: {
         return Promise.reject(fatal);
       }
       return new Promise((resolve, reject) => {
-        // Front tasks first, first come first served among them; then the rest; background last.
-        const background = Boolean(runOpts.background);
-        const front = Boolean(runOpts.front) && !background;
-        const at = front ? queue.findIndex((t) => !t.front) : background ? -1 : queue.findIndex((t) => t.background);
-        queue.splice(at === -1 ? queue.length : at, 0, { texts, front, background, resolve, reject });
+        // By rank, first come first served within one.
+        const rank = rankOf(runOpts);
+        const at = queue.findIndex((t) => t.rank > rank);
+        queue.splice(at === -1 ? queue.length : at, 0, {
+          texts,
+          rank,
+          front: rank <= 1,
+          background: rank === 3,
+          resolve,
+          reject,
+        });
         dispatch();
       });
     },

@@ -32,6 +32,11 @@ export interface EmbedOptions {
    * questions rather than ahead of them. Embedders without a queue ignore it.
    */
   background?: boolean | undefined;
+  /**
+   * A later step of an answer already under way (after its retrieval): ahead of new questions, so
+   * answers in flight finish first. Embedders without a queue ignore it.
+   */
+  followUp?: boolean | undefined;
 }
 
 /** A stable string form of an identity, used as a cache and comparison key. */

@@ -75,7 +75,7 @@ export async function createUseLiteEmbedder(opts: UseLiteOptions = {}): Promise<
       // unless nobody waits for it (quality metrics after the response).
       const front = batches.length === 1 && !opts?.background;
       const runner = opts?.background && threads > 0 ? await backgroundRunner() : run;
-      const order = { front, background: Boolean(opts?.background) };
+      const order = { front, followUp: Boolean(opts?.followUp), background: Boolean(opts?.background) };
       return (await Promise.all(batches.map((b) => runner.embed(b, order)))).flat();
     },
     async close() {
@@ -86,7 +86,7 @@ export async function createUseLiteEmbedder(opts: UseLiteOptions = {}): Promise<
 }
 
 interface Runner {
-  embed(batch: string[], order: { front: boolean; background: boolean }): Promise<number[][]>;
+  embed(batch: string[], order: { front: boolean; followUp: boolean; background: boolean }): Promise<number[][]>;
   close(): Promise<void>;
 }
 

@@ -144,7 +144,7 @@ export const apiEnv = {
   /** Answers waiting for their quality metrics (computed after the response) at most; more are skipped. */
   METRICS_QUEUE_MAX: env(z.coerce.number().int().min(0).max(100_000).default(64)),
   /** Answers in the making at most; more requests get 503 `overloaded` with Retry-After at once. */
-  MAX_ANSWERS_IN_FLIGHT: env(positiveInt.max(10_000).default(16)),
+  MAX_ANSWERS_IN_FLIGHT: env(positiveInt.max(10_000).default(64)),
   /** Abstain before generating when the answerability judge's probability is below this; 0 turns the judge off. Unset: the fitted bar. */
   ANSWERABILITY_MIN: env(z.coerce.number().min(0).max(1).optional()),
   ...gatewayEnv,
