@@ -5,14 +5,22 @@
  *
  *   npm run bench:load -- [--corpus DIR] [--files 75] [--index DIR] [--duration 60] [--clients 1,10,50]
  *                         [--malformed 1000] [--db pglite,pg-socket] [--baseline-root DIR] [--env K=V,...]
+ *                         [--per-page 4] [--cache off|on] [--quick]
  *
  * The corpus (default: Python's HTML library docs, the first 75 files, about 5,000 chunks) is
- * indexed once into --index (kept between runs; delete it to rebuild) with `npm run ingest`; each
- * measured service gets a copy, so runs never see each other's query log. For each service and
- * database: closed-loop clients (each sends the next question when its answer arrives) for
- * --duration seconds per level, then --malformed bad bodies; answers/s, p50/p95/p99 of answered
- * requests, fast 503 `overloaded` (shed), failures (timeouts at 30 s, other statuses), per-stage
- * p50 of the responses' `timings`, and the machine's 1-minute load while it ran.
+ * indexed once into --index (default: one folder per --files count, kept between runs; delete it to
+ * rebuild) with `npm run ingest`; each measured service gets a copy, so runs never see each other's
+ * query log. For each service and database: closed-loop clients (each sends the next question when
+ * its answer arrives) for --duration seconds per level, then --malformed bad bodies; answers/s,
+ * p50/p95/p99 of answered requests, fast 503 `overloaded` (shed, and their share of all
+ * responses), failures (timeouts at 30 s, other statuses), per-stage p50 of the responses'
+ * `timings`, the metrics queue's outcome (from the query log, once the service is idle), and the
+ * machine's 1-minute load while it ran.
+ *
+ * Questions: one per page from its title, then (--per-page N) up to N-1 more from its section
+ * headings, cycled in order. `--cache off` (the default) sends `"cache": false`, so every request is
+ * answered (a repeated question would otherwise be an answer-cache hit: bench:cache measures those).
+ * `--quick`: 1 and 50 clients, 20 s each, 100 malformed bodies, PGlite only (explicit flags win).
  *
  * --baseline-root names another checkout (e.g. `git worktree add /tmp/base <commit>` with
  * node_modules linked in): its service is measured in the same run, before this one, so the
@@ -21,23 +29,39 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { loadavg, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { basename, extname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { pageQuestions } from "./questions.js";
 
-const { values: args } = parseArgs({
+const { values: parsed } = parseArgs({
   options: {
     corpus: { type: "string", default: "/usr/share/doc/python3.11/html/library" },
     files: { type: "string", default: "75" },
-    index: { type: "string", default: join(tmpdir(), "rag-bench-load-index") },
-    duration: { type: "string", default: "60" },
-    clients: { type: "string", default: "1,10,50" },
-    malformed: { type: "string", default: "1000" },
-    db: { type: "string", default: "pglite,pg-socket" },
+    index: { type: "string" },
+    duration: { type: "string" },
+    clients: { type: "string" },
+    malformed: { type: "string" },
+    db: { type: "string" },
     "baseline-root": { type: "string" },
     env: { type: "string", default: "" },
+    "per-page": { type: "string", default: "4" },
+    cache: { type: "string", default: "off" },
+    quick: { type: "boolean", default: false },
   },
 });
+const quick = parsed.quick;
+const args = {
+  ...parsed,
+  index: parsed.index ?? join(tmpdir(), `rag-bench-load-index-${parsed.files}`),
+  duration: parsed.duration ?? (quick ? "20" : "60"),
+  clients: parsed.clients ?? (quick ? "1,50" : "1,10,50"),
+  malformed: parsed.malformed ?? (quick ? "100" : "1000"),
+  db: parsed.db ?? (quick ? "pglite" : "pglite,pg-socket"),
+};
+if (args.cache !== "off" && args.cache !== "on") {
+  throw new Error("--cache: off or on");
+}
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 const DURATION_MS = Number(args.duration) * 1000;
 const LEVELS = args.clients.split(",").map(Number);
@@ -57,26 +81,8 @@ const corpusFiles = readdirSync(args.corpus)
 const corpusDir = join(args.index, "corpus");
 const indexDir = join(args.index, "data");
 
-/** One question per file, from its title: what a reader of that page would ask. */
-function questions(): string[] {
-  const out: string[] = [];
-  for (const f of corpusFiles) {
-    const text = readFileSync(join(args.corpus, f), "utf8");
-    const title =
-      /<title>([^<]+)<\/title>/i.exec(text)?.[1] ?? /^#\s+(.+)$/m.exec(text)?.[1] ?? basename(f, extname(f));
-    // "asyncio — Synchronization Primitives — Python 3.11 documentation": the part that names the topic.
-    const parts = title
-      .replace(/&#8212;|&mdash;/g, "—")
-      .replace(/&[a-z#0-9]+;/gi, " ")
-      .split(/\s+[—–]\s+/)
-      .filter((p) => !/documentation$/i.test(p));
-    const clean = (parts[1] ?? parts[0] ?? "").replace(/\s+/g, " ").trim();
-    if (clean.length > 3) {
-      out.push(`How do I use ${clean.toLowerCase()}?`);
-    }
-  }
-  return out;
-}
+/** Questions from the pages' titles, then their section headings (bench/questions.ts). */
+const questions = () => pageQuestions(args.corpus, corpusFiles, Number(args["per-page"]));
 
 async function prepareIndex() {
   if (existsSync(join(indexDir, "PG_VERSION")) || existsSync(join(indexDir, "pglite"))) {
@@ -160,7 +166,44 @@ async function waitFor(url: string, ok: (body: any, status: number) => boolean, 
 
 interface Service {
   base: string;
+  /** The service's process id (its threads' CPU time is read from /proc on Linux). */
+  pid: number | undefined;
   stop(): Promise<void>;
+}
+
+/** CPU time so far (ms) of each thread of a process, by thread name and id; empty where /proc is not. */
+function threadCpu(pid: number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  const dir = `/proc/${pid}/task`;
+  if (pid === undefined || !existsSync(dir)) {
+    return out;
+  }
+  for (const tid of readdirSync(dir)) {
+    try {
+      const stat = readFileSync(`${dir}/${tid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const name = Number(tid) === pid ? "main" : readFileSync(`${dir}/${tid}/comm`, "utf8").trim();
+      // utime + stime, in clock ticks (10 ms)
+      out.set(`${name}#${tid}`, (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** The service's CPU use over a level, as a share of one core: its main thread, and all its threads. */
+function cpuShare(before: Map<string, number>, after: Map<string, number>, ms: number) {
+  let main = 0;
+  let all = 0;
+  for (const [k, v] of after) {
+    const d = v - (before.get(k) ?? 0);
+    all += d;
+    if (k.startsWith("main#")) {
+      main = d;
+    }
+  }
+  return { main: main / ms, all: all / ms };
 }
 
 async function startService(root: string, db: string): Promise<Service> {
@@ -203,6 +246,7 @@ async function startService(root: string, db: string): Promise<Service> {
   );
   return {
     base,
+    pid: svc.pid,
     async stop() {
       for (const c of children.reverse()) {
         c.kill("SIGTERM");
@@ -236,6 +280,8 @@ async function withLoad<T>(work: () => Promise<T>): Promise<{ result: T; load: n
 interface LevelResult {
   clients: number;
   answered: number;
+  /** Shed as a share of every response (answered, shed, failed). */
+  shedShare: number;
   rate: number;
   p50: number;
   p95: number;
@@ -244,14 +290,24 @@ interface LevelResult {
   failed: number;
   stages: Record<string, number>;
   load: number;
+  /** The service's CPU over the level in cores: main thread, and every thread (embedding ones too); NaN off Linux. */
+  cpu: { main: number; all: number };
+  /** The slowest answers: latency, when they started (seconds into the level), their `timings`. */
+  slowest: Array<{ ms: number; at: number; timings: Record<string, number> }>;
+  /** Query ids of answered requests (every 10th), to check their metrics landed in the query log. */
+  sampled: string[];
 }
 
-async function closedLoop(base: string, clients: number, qs: string[]): Promise<LevelResult> {
+async function closedLoop(svc: Service, clients: number, qs: string[]): Promise<LevelResult> {
+  const base = svc.base;
   const latencies: number[] = [];
   const stages = new Map<string, number[]>();
   let shed = 0;
   let failed = 0;
   let next = 0;
+  const sampled: string[] = [];
+  const answers: Array<{ ms: number; at: number; timings: Record<string, number> }> = [];
+  const levelStart = performance.now();
   const until = Date.now() + DURATION_MS;
   const client = async () => {
     while (Date.now() < until) {
@@ -261,12 +317,20 @@ async function closedLoop(base: string, clients: number, qs: string[]): Promise<
         const res = await fetch(`${base}/ask`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ question }),
+          body: JSON.stringify(args.cache === "off" ? { question, cache: false } : { question }),
           signal: AbortSignal.timeout(TIMEOUT_MS),
         });
-        const body = (await res.json()) as { timings?: Record<string, number>; error?: { code: string } };
+        const body = (await res.json()) as {
+          queryId?: string;
+          timings?: Record<string, number>;
+          error?: { code: string };
+        };
         if (res.status === 200) {
           latencies.push(performance.now() - t);
+          answers.push({ ms: performance.now() - t, at: (t - levelStart) / 1000, timings: body.timings ?? {} });
+          if (latencies.length % 10 === 1 && body.queryId) {
+            sampled.push(body.queryId);
+          }
           for (const [k, v] of Object.entries(body.timings ?? {})) {
             (stages.get(k) ?? stages.set(k, []).get(k)!).push(v);
           }
@@ -283,11 +347,14 @@ async function closedLoop(base: string, clients: number, qs: string[]): Promise<
     }
   };
   const t0 = performance.now();
+  const cpu0 = threadCpu(svc.pid);
   const { load } = await withLoad(() => Promise.all(Array.from({ length: clients }, client)));
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpu0.size ? cpuShare(cpu0, threadCpu(svc.pid), seconds * 1000) : { main: NaN, all: NaN };
   return {
     clients,
     answered: latencies.length,
+    shedShare: shed / Math.max(1, latencies.length + shed + failed),
     rate: latencies.length / seconds,
     p50: pct(latencies, 50),
     p95: pct(latencies, 95),
@@ -296,7 +363,33 @@ async function closedLoop(base: string, clients: number, qs: string[]): Promise<
     failed,
     stages: Object.fromEntries([...stages].map(([k, v]) => [k, pct(v, 50)])),
     load,
+    cpu,
+    slowest: answers.sort((a, b) => b.ms - a.ms).slice(0, 3),
+    sampled,
   };
+}
+
+/**
+ * Where the sampled answers' quality metrics stand once the service is idle: every answered query
+ * has a query-log row whose metrics are `done`, or `skipped` when the service was too busy
+ * (sampled under load); `pending` after 30 s idle, or a missing row, would be a bug.
+ */
+async function metricsOutcome(base: string, ids: string[]) {
+  const counts: Record<string, number> = {};
+  const until = Date.now() + 30_000;
+  for (const id of ids) {
+    let status = "missing";
+    for (;;) {
+      const res = await fetch(`${base}/queries/${id}/metrics`);
+      status = res.status === 200 ? ((await res.json()) as { status: string }).status : `http ${res.status}`;
+      if (status !== "pending" || Date.now() > until) {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    counts[status] = (counts[status] ?? 0) + 1;
+  }
+  return counts;
 }
 
 /** Bodies a careless or hostile client sends: each must get a clean 4xx, never a 5xx. */
@@ -359,7 +452,7 @@ const fmt = (ms: number) =>
 await prepareIndex();
 const qs = questions();
 console.log(
-  `${corpusFiles.length} files, ${qs.length} questions; ${args.duration} s per level; load before: ${loadavg()
+  `${corpusFiles.length} files, ${qs.length} questions (cache ${args.cache}); ${args.duration} s per level; ${cpus().length} cores; load before: ${loadavg()
     .map((x) => x.toFixed(2))
     .join(" ")}`,
 );
@@ -372,24 +465,47 @@ for (const db of args.db.split(",")) {
   for (const [name, root] of roots) {
     const svc = await startService(root, db);
     try {
-      // Warm-up: JIT, caches, the embedder's threads.
-      for (const q of qs.slice(0, 5)) {
+      // Warm-up: JIT, the embedder's threads, and the in-memory indexes, which load in the background
+      // on first use (BM25 postings, dense vectors): questions one at a time for 15 s (at least 5).
+      const warmUntil = Date.now() + 15_000;
+      for (let i = 0; i < 5 || Date.now() < warmUntil; i++) {
         await fetch(`${svc.base}/ask`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ question: q }),
+          body: JSON.stringify({ question: qs[(qs.length - 1 - i + qs.length) % qs.length], cache: false }),
         }).then((r) => r.arrayBuffer());
       }
       for (const clients of LEVELS) {
-        const r = await closedLoop(svc.base, clients, qs);
+        const r = await closedLoop(svc, clients, qs);
         rows.push({ root: name, db, ...r });
+        for (const a of r.slowest) {
+          console.log(
+            `         slowest: ${fmt(a.ms)} at ${a.at.toFixed(1)} s into the level; ${Object.entries(a.timings)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(", ")}`,
+          );
+        }
         console.log(
           `${name.padEnd(8)} ${db.padEnd(9)} ${String(clients).padStart(3)} clients: ${r.rate.toFixed(1)} answers/s, p50 ${fmt(r.p50)}, p95 ${fmt(r.p95)}, p99 ${fmt(r.p99)}, ` +
-            `shed ${r.shed}, failed ${r.failed}, load ${r.load.toFixed(2)}; stage p50 ${Object.entries(r.stages)
+            `shed ${r.shed} (${(100 * r.shedShare).toFixed(1)}%), failed ${r.failed}, load ${r.load.toFixed(2)}, ` +
+            `service CPU ${r.cpu.all.toFixed(2)} cores (main thread ${r.cpu.main.toFixed(2)}); stage p50 ${Object.entries(
+              r.stages,
+            )
               .map(([k, v]) => `${k} ${v}`)
               .join(", ")}`,
         );
       }
+      const landed = await metricsOutcome(
+        svc.base,
+        rows.filter((r) => r.root === name && r.db === db).flatMap((r) => r.sampled),
+      );
+      console.log(
+        `${name.padEnd(8)} ${db.padEnd(9)} quality metrics of sampled answers (every 10th), once idle: ${Object.entries(
+          landed,
+        )
+          .map(([k, v]) => `${v} ${k}`)
+          .join(", ")}`,
+      );
       const { result: bad, load } = await withLoad(() => malformed(svc.base, Number(args.malformed)));
       console.log(
         `${name.padEnd(8)} ${db.padEnd(9)} ${args.malformed} malformed bodies: ${bad["4xx"]} 4xx, ${bad["5xx"]} 5xx, ${bad["2xx"]} 2xx (valid), ${bad.other} other (load ${load.toFixed(2)})`,
@@ -400,11 +516,14 @@ for (const db of args.db.split(",")) {
   }
 }
 
-console.log("\n| service | database | clients | answers/s | p50 | p95 | p99 | shed | failed | load |");
-console.log("|---|---|---|---|---|---|---|---|---|---|");
+console.log(
+  "\n| service | database | clients | answers/s | p50 | p95 | p99 | shed | failed | retrieval p50 | generation p50 | load |",
+);
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
+  const stage = (k: string) => (r.stages[k] === undefined ? "-" : fmt(r.stages[k]!));
   console.log(
-    `| ${r.root} | ${r.db} | ${r.clients} | ${r.rate.toFixed(1)} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${r.shed} | ${r.failed} | ${r.load.toFixed(2)} |`,
+    `| ${r.root} | ${r.db} | ${r.clients} | ${r.rate.toFixed(1)} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${r.shed} (${(100 * r.shedShare).toFixed(1)}%) | ${r.failed} | ${stage("retrievalMs")} | ${stage("generationMs")} | ${r.load.toFixed(2)} |`,
   );
 }
 if (roots.length === 2) {

@@ -101,6 +101,42 @@ describe("embed thread pool", () => {
     expect(finished).toEqual(["chunk0", "chunk1", "question", "chunk2", "chunk3"]);
   });
 
+  it("merges front batches waiting together into one pass (at most 8 texts), in arrival order, before background work", async () => {
+    // A stand-in thread that answers each message after 20 ms with rows holding the message's text count.
+    const echo = new URL(
+      `data:text/javascript,${encodeURIComponent(`
+        import { parentPort } from "node:worker_threads";
+        parentPort.postMessage({ type: "ready" });
+        parentPort.on("message", (msg) => {
+          const vectors = new Float32Array(msg.texts.length).fill(msg.texts.length);
+          setTimeout(() => parentPort.postMessage({ id: msg.id, vectors, dimensions: 1 }), 20);
+        });`)}`,
+    );
+    const counting = await createEmbedThreadPool({ size: 1, script: echo, name: "echo" });
+    try {
+      const finished: string[] = [];
+      const track = (name: string, p: Promise<number[][]>) =>
+        p.then((rows) => {
+          finished.push(name);
+          return rows.map((r) => r[0]);
+        });
+      // Two ingestion batches fill the thread's hands; everything below waits in the pool.
+      const ingest = [0, 1].map((i) => track(`chunk${i}`, counting.run([`chunk ${i}`, "more"])));
+      const metrics = track("metrics", counting.run(["a metric's sentence"], { background: true }));
+      const later = track("chunk2", counting.run(["chunk 2"]));
+      const questions = ["q1", "q2", "q3"].map((q) => track(q, counting.run([q], { front: true })));
+      const big = track("q4", counting.run(["1", "2", "3", "4", "5", "6"], { front: true }));
+      const results = await Promise.all([...ingest, metrics, later, ...questions, big]);
+      expect(finished).toEqual(["chunk0", "chunk1", "q1", "q2", "q3", "q4", "chunk2", "metrics"]);
+      // q1-q3 shared one pass of 3 texts; q4's 6 texts would have made 9, so it had its own.
+      expect(results.slice(4, 7)).toEqual([[3], [3], [3]]);
+      expect(results[7]).toEqual([6, 6, 6, 6, 6, 6]);
+      expect(results[0]).toEqual([2, 2]);
+    } finally {
+      await counting.close();
+    }
+  });
+
   it("reports a thread that cannot load the model at start-up", async () => {
     const broken = new URL("data:text/javascript,throw new Error('no model here')");
     await expect(createEmbedThreadPool({ size: 1, script: broken, name: "use-lite" })).rejects.toThrow(

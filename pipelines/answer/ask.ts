@@ -10,7 +10,7 @@ import { retrieve } from "../retrieve/hybrid.js";
 import type { VectorStore } from "../store/types.js";
 import { annotate, withSpan } from "../tracing.js";
 import { verifyAnswer } from "../verify/verify.js";
-import { memoizeEmbed } from "../embed/memo.js";
+import { memoizeEmbed, type MemoEmbed } from "../embed/memo.js";
 import { computeQueryMetrics, type LlmJudge, type QueryMetrics } from "../metrics/index.js";
 import type { AnswerGuardOptions } from "../guard/answer-guard.js";
 import { judgeAnswerability, type Answerability, type AnswerabilityModel } from "./answerability.js";
@@ -103,7 +103,11 @@ export function answerQuestion(deps: AnswerDeps, input: AnswerInput, events: Ans
 async function answerStages(deps: AnswerDeps, input: AnswerInput, events: AnswerEvents): Promise<AskResponse> {
   const t0 = performance.now();
   // The verifier and the metrics embed many of the same texts (claims, source sentences): once each.
-  const embed = memoizeEmbed((texts) => deps.embedder.embed(texts));
+  // After retrieval, this answer's embeddings (answerability, verification) go ahead of new questions'.
+  let retrieved = false;
+  const embed = memoizeEmbed((texts, opts) =>
+    deps.embedder.embed(texts, retrieved ? { ...opts, followUp: true } : opts),
+  );
   const pool =
     deps.reranker.name === "none" ? input.topK : Math.min(ASK_LIMITS.maxTopK, input.topK * RERANK_POOL_FACTOR);
   const hits = await withSpan(
@@ -125,6 +129,7 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
       ),
   );
   const t1 = performance.now();
+  retrieved = true;
   const ranked = (
     await withSpan("ask.rerank", { "rag.reranker": deps.reranker.name, "rag.candidates": hits.length }, () =>
       deps.reranker.rerank(input.question, hits),
@@ -146,6 +151,7 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
       }),
     ),
   );
+  seedStoredVectors(embed, deps, full.sources, input.collections);
   // The generator gets the compressed sources; the answerability judge still reads them whole.
   const compressed =
     input.compress !== undefined && input.compress < 1
@@ -227,7 +233,10 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
           reference: input.reference,
         },
         {
-          embed: deps.quality?.lexicalOnly ? undefined : embed,
+          // Deferred, nobody waits for them: their texts queue behind other requests' questions.
+          embed: deps.quality?.lexicalOnly
+            ? undefined
+            : (texts: string[]) => embed(texts, { background: input.deferMetrics !== undefined }),
           judge: deps.quality?.judge,
           onJudgeError: deps.quality?.onJudgeError,
           signal,
@@ -288,6 +297,35 @@ async function answerStages(deps: AnswerDeps, input: AnswerInput, events: Answer
       totalMs: round(t5 - t0),
     },
   };
+}
+
+/**
+ * A source packed whole is a chunk's text, and the store may hold that chunk's vector in memory:
+ * the embedding of exactly that text, made at ingestion by the generation's embedder. The
+ * answerability judge embeds the top source, which then costs nothing (a 128-token text was most of
+ * its embedding call); a cut source is embedded as before.
+ */
+function seedStoredVectors(
+  embed: MemoEmbed,
+  deps: AnswerDeps,
+  sources: ContextSource[],
+  collections: readonly string[] | undefined,
+) {
+  const whole = sources.filter((s) => s.text === s.hit.text);
+  if (!deps.store.storedVectors || whole.length === 0) {
+    return;
+  }
+  const vectors = deps.store.storedVectors(
+    deps.generationId,
+    whole.map((s) => s.hit.chunkId),
+    collections,
+  );
+  for (const s of whole) {
+    const v = vectors.get(s.hit.chunkId);
+    if (v) {
+      embed.seed(s.text, v);
+    }
+  }
 }
 
 function describe(s: ContextSource): Omit<Citation, "snippet"> {

@@ -270,8 +270,8 @@ function recording(
   text: string,
   seen: (vector: number[]) => void,
 ): AnswerDeps["embedder"] {
-  return withEmbed(embedder, async (texts: string[]) => {
-    const vectors = await embedder.embed(texts);
+  return withEmbed(embedder, async (texts, opts) => {
+    const vectors = await embedder.embed(texts, opts);
     const i = texts.indexOf(text);
     if (i >= 0) {
       seen(vectors[i]!);
@@ -282,9 +282,9 @@ function recording(
 
 /** The embedder, with one text's vector already known (the lookup embedded the question). */
 function seeded(embedder: AnswerDeps["embedder"], text: string, vector: number[]): AnswerDeps["embedder"] {
-  return withEmbed(embedder, async (texts: string[]) => {
+  return withEmbed(embedder, async (texts, opts) => {
     const rest = texts.filter((t) => t !== text);
-    const vectors = rest.length ? await embedder.embed(rest) : [];
+    const vectors = rest.length ? await embedder.embed(rest, opts) : [];
     let i = 0;
     return texts.map((t) => (t === text ? vector : vectors[i++]!));
   });

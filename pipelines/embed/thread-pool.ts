@@ -11,15 +11,40 @@ export interface EmbedThreadPool {
   /**
    * Embeds one batch on the next free thread. `front` puts it ahead of the batches waiting: a
    * question's embedding must not wait behind every chunk of a large document being ingested.
+   * `background` (work nobody waits for: quality metrics) goes after everything else, and only to
+   * an idle thread, so a question arriving meanwhile waits for at most one such batch. Among front
+   * batches, `followUp` ones (an answer's later steps) go first: answers under way finish before
+   * new ones start, which keeps the slowest answers near the typical one under load.
    */
-  run(texts: string[], opts?: { front?: boolean }): Promise<number[][]>;
+  run(texts: string[], opts?: RunOptions): Promise<number[][]>;
   close(): Promise<void>;
 }
 
+export interface RunOptions {
+  front?: boolean | undefined;
+  /** With `front`: a later step of an answer already under way, ahead of new questions' texts. */
+  followUp?: boolean | undefined;
+  background?: boolean | undefined;
+}
+
+/** Queue order: follow-ups, then new questions (both "front"), then the rest, then background work. */
+const rankOf = (o: RunOptions) => (o.background ? 3 : !o.front ? 2 : o.followUp ? 0 : 1);
+
 interface Task {
   texts: string[];
+  /** 0-1: front (a question's texts; such tasks may share one forward pass), 2: the rest, 3: background. */
+  rank: number;
+  /** Queued ahead of the rest (a question's texts): such tasks may share one forward pass. */
+  front: boolean;
+  background: boolean;
   resolve(v: number[][]): void;
   reject(e: Error): void;
+}
+
+/** What one message to a thread carries: one task, or several small front tasks merged. */
+interface Sent {
+  texts: string[];
+  tasks: Task[];
 }
 
 interface Slot {
@@ -27,7 +52,7 @@ interface Slot {
   worker: Worker;
   ready: boolean;
   /** Batches sent to the thread and not answered yet, by message id. */
-  sent: Map<number, Task>;
+  sent: Map<number, Sent>;
 }
 
 type Reply =
@@ -39,6 +64,11 @@ type Reply =
 // A thread that fails to load the model this many times in a row will not load it: stop trying
 // and fail every batch with the reason, rather than spin restarting it.
 const MAX_START_FAILURES = 3;
+// Front tasks (questions, an answer's few sentences) waiting together go to a thread as one batch
+// of at most this many texts: a forward pass of USE-Lite costs mostly a fixed amount, so under load
+// (50 clients) several questions embed for little more than one. Never merged with ingestion's
+// batches (long chunks), so a question never waits for a document's pass.
+const MERGE_MAX_TEXTS = 8;
 // Batches in a thread's hands at once: the one it embeds and the next, so it starts that one
 // without waiting for the main thread (busy with a parse or a PGlite query) to answer its message.
 // Measured on 2 busy cores, one in hand left the thread idle half the time.
@@ -51,6 +81,8 @@ export async function createEmbedThreadPool(opts: {
   size: number;
   script: URL;
   name: string;
+  /** Handed to each thread as `workerData` (use-lite-thread.mjs reads `nice`). */
+  workerData?: unknown;
 }): Promise<EmbedThreadPool> {
   const slots: Array<Slot | undefined> = [];
   const queue: Task[] = [];
@@ -69,7 +101,7 @@ export async function createEmbedThreadPool(opts: {
   /** Starts thread `index`; resolves when its model is loaded, rejects when it cannot load. */
   function spawn(index: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(opts.script, { name: `${opts.name}-${index}` });
+      const worker = new Worker(opts.script, { name: `${opts.name}-${index}`, workerData: opts.workerData });
       const slot: Slot = { index, worker, ready: false, sent: new Map() };
       slots[index] = slot;
       worker.on("message", (msg: Reply) => {
@@ -88,8 +120,8 @@ export async function createEmbedThreadPool(opts: {
           }
           return;
         }
-        const task = slot.sent.get(msg.id);
-        if (!task) {
+        const sent = slot.sent.get(msg.id);
+        if (!sent) {
           return;
         }
         slot.sent.delete(msg.id);
@@ -97,13 +129,19 @@ export async function createEmbedThreadPool(opts: {
           worker.unref();
         }
         if ("error" in msg) {
-          task.reject(new Error(`${opts.name} thread ${index}: ${msg.error}`));
+          for (const task of sent.tasks) {
+            task.reject(new Error(`${opts.name} thread ${index}: ${msg.error}`));
+          }
         } else {
           const rows: number[][] = [];
           for (let i = 0; i < msg.vectors.length; i += msg.dimensions) {
             rows.push(Array.from(msg.vectors.subarray(i, i + msg.dimensions)));
           }
-          task.resolve(rows);
+          let at = 0;
+          for (const task of sent.tasks) {
+            task.resolve(rows.slice(at, at + task.texts.length));
+            at += task.texts.length;
+          }
         }
         dispatch();
       });
@@ -114,7 +152,7 @@ export async function createEmbedThreadPool(opts: {
           return; // already replaced ('error' is followed by 'exit')
         }
         slots[index] = undefined;
-        const lost = [...s.sent.values()];
+        const lost = [...s.sent.values()].flatMap((m) => m.tasks);
         s.sent.clear();
         // A thread that never loaded is retried by whoever awaited spawn(): respawn() or start-up.
         if (!s.ready) {
@@ -159,11 +197,21 @@ export async function createEmbedThreadPool(opts: {
         if (!slot?.ready || slot.sent.size > depth || queue.length === 0) {
           continue;
         }
-        const task = queue.shift()!;
+        // Background work goes to idle threads only (the queue is ordered: it is all that is left).
+        if (depth > 0 && queue[0]!.background) {
+          continue;
+        }
+        const first = queue.shift()!;
+        const sent: Sent = { texts: [...first.texts], tasks: [first] };
+        while (first.front && queue[0]?.front && sent.texts.length + queue[0].texts.length <= MERGE_MAX_TEXTS) {
+          const next = queue.shift()!;
+          sent.tasks.push(next);
+          sent.texts.push(...next.texts);
+        }
         const id = nextId++;
-        slot.sent.set(id, task);
+        slot.sent.set(id, sent);
         slot.worker.ref();
-        slot.worker.postMessage({ id, texts: task.texts });
+        slot.worker.postMessage({ id, texts: sent.texts });
       }
     }
   }
@@ -186,11 +234,17 @@ export async function createEmbedThreadPool(opts: {
         return Promise.reject(fatal);
       }
       return new Promise((resolve, reject) => {
-        if (runOpts.front) {
-          queue.unshift({ texts, resolve, reject });
-        } else {
-          queue.push({ texts, resolve, reject });
-        }
+        // By rank, first come first served within one.
+        const rank = rankOf(runOpts);
+        const at = queue.findIndex((t) => t.rank > rank);
+        queue.splice(at === -1 ? queue.length : at, 0, {
+          texts,
+          rank,
+          front: rank <= 1,
+          background: rank === 3,
+          resolve,
+          reject,
+        });
         dispatch();
       });
     },

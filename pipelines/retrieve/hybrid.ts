@@ -80,10 +80,11 @@ export async function retrieve(
     collections: opts.collections,
     documentWeight: opts.documentWeight,
   };
-  const [vector] = await deps.embedder.embed([question]);
+  // The lexical side needs no vector: it runs while the question is embedded.
+  const lexicalHits = deps.store.searchLexical(question, search);
   const [dense, lexical] = await Promise.all([
-    deps.store.searchDense(vector!, search),
-    deps.store.searchLexical(question, search),
+    deps.embedder.embed([question]).then(([vector]) => deps.store.searchDense(vector!, search)),
+    lexicalHits,
   ]);
   return dedupe(fuseHits(dense, lexical, opts.denseWeight), opts.topK);
 }

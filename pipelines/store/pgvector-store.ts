@@ -9,6 +9,7 @@ import {
   type LexicalSettings,
 } from "./bm25-postings.js";
 import { createBm25Cache } from "../retrieve/bm25-cache.js";
+import { createDenseMemory } from "../retrieve/dense-memory.js";
 import { queryRows, type Drizzle } from "./database.js";
 import type { ChunkHit, SearchOptions, VectorStore } from "./types.js";
 
@@ -35,6 +36,23 @@ export interface PgvectorStoreOptions {
    * Same scores; README "Performance" has the timings of both.
    */
   lexicalScoring?: "memory" | "sql" | undefined;
+  /**
+   * `memory` (default): an exact scan of the generation's vectors held in this process, kept in
+   * step with the database by a version (pipelines/retrieve/dense-memory.ts), pgvector's HNSW
+   * index while it loads and for generations above `denseMemoryMaxChunks`; `hnsw`: always the
+   * index; `exact`: a sequential scan in SQL (the reference the others are tested against).
+   */
+  denseSearch?: "memory" | "hnsw" | "exact" | undefined;
+  /** DENSE_MEMORY_MAX_CHUNKS: larger generations are searched through HNSW; 0 never holds one. */
+  denseMemoryMaxChunks?: number | undefined;
+  /** Hears a failed background load of the in-memory dense index (SQL answers meanwhile). */
+  onBackgroundError?: ((err: unknown) => void) | undefined;
+}
+
+/** The store, and a way to have a generation's in-memory dense index loaded now rather than on its first query. */
+export interface PgvectorStore extends VectorStore {
+  /** Resolves once the generation is held in memory at its current version (or cannot be: too large, or `denseSearch` is not `memory`). */
+  warmDense(generationId: number): Promise<void>;
 }
 
 /**
@@ -43,10 +61,15 @@ export interface PgvectorStoreOptions {
  * can use it. Lexical search is BM25 over postings in the same database, written in the same
  * transaction as the chunks (pipelines/store/bm25-postings.ts).
  */
-export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions = {}): VectorStore {
+export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions = {}): PgvectorStore {
   const dims = new Map<number, number>();
   const lexical: LexicalSettings = { ...DEFAULT_LEXICAL, ...options.lexical };
   const bm25 = options.lexicalScoring === "sql" ? null : createBm25Cache(db);
+  const denseSearch = options.denseSearch ?? "memory";
+  const dense =
+    denseSearch === "memory" && options.denseMemoryMaxChunks !== 0
+      ? createDenseMemory(db, { maxChunks: options.denseMemoryMaxChunks, onError: options.onBackgroundError })
+      : null;
 
   async function dimensionOf(generationId: number): Promise<number> {
     const known = dims.get(generationId);
@@ -83,6 +106,10 @@ export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions =
     c.text, c.page, c.heading_path, c.token_count`;
 
   return {
+    async warmDense(generationId) {
+      await dense?.warm(generationId);
+    },
+
     async prepareGeneration(generationId, dimensions) {
       dims.set(generationId, dimensions);
       // DDL cannot take bind parameters; both values are integers we produced.
@@ -140,6 +167,10 @@ export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions =
     },
 
     async searchDense(embedding, opts) {
+      const snapshot = await dense?.current(opts.generationId);
+      if (snapshot) {
+        return snapshot.search(embedding, opts.topK, opts.collections);
+      }
       const d = await dimensionOf(opts.generationId);
       const g = opts.generationId;
       const q = `[${embedding.join(",")}]`;
@@ -148,6 +179,11 @@ export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions =
       const ef = Math.min(1000, Math.max(40, Math.trunc(opts.topK)));
       const rows = await db.transaction(async (tx) => {
         await tx.execute(sql.raw(`SET LOCAL hnsw.ef_search = ${ef}`));
+        if (denseSearch === "exact") {
+          // No index: every chunk of the generation is compared (ties by id, as the in-memory scan breaks them).
+          await tx.execute(sql.raw("SET LOCAL enable_indexscan = off"));
+          await tx.execute(sql.raw("SET LOCAL enable_bitmapscan = off"));
+        }
         return queryRows<HitRow>(
           tx as unknown as Drizzle,
           sql`
@@ -155,7 +191,7 @@ export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions =
                1 - ((c.embedding::vector(${sql.raw(String(d))})) <=> ${q}::vector(${sql.raw(String(d))})) AS score
         FROM chunks c JOIN documents d ON d.id = c.document_id
         WHERE c.generation_id = ${sql.raw(String(Math.trunc(g)))} ${collectionFilter(opts)}
-        ORDER BY (c.embedding::vector(${sql.raw(String(d))})) <=> ${q}::vector(${sql.raw(String(d))})
+        ORDER BY (c.embedding::vector(${sql.raw(String(d))})) <=> ${q}::vector(${sql.raw(String(d))})${sql.raw(denseSearch === "exact" ? ", c.id" : "")}
         LIMIT ${opts.topK}`,
         );
       });
@@ -166,21 +202,37 @@ export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions =
       const settings =
         opts.documentWeight === undefined ? lexical : { ...lexical, documentWeight: opts.documentWeight };
       if (bm25) {
-        const ranked = await bm25.search(query, { ...opts, settings });
+        const [ranked, snapshot] = await Promise.all([
+          bm25.search(query, { ...opts, settings }),
+          dense?.current(opts.generationId) ?? null,
+        ]);
         if (ranked.length === 0) {
           return [];
         }
-        const rows = await queryRows<HitRow>(
-          db,
-          sql`
-          SELECT ${hitColumns}, 0 AS score FROM chunks c JOIN documents d ON d.id = c.document_id
-          WHERE c.id = ANY(${sql.param(ranked.map((r) => r.chunkId))}::uuid[])`,
-        );
-        const byId = new Map(rows.map((r) => [r.chunk_id, r]));
+        // The chunks' fields from the in-memory snapshot when it is current; the rest (it is loading) from SQL.
+        const known = new Map<string, ChunkHit>();
+        for (const r of ranked) {
+          const f = snapshot?.fields(r.chunkId);
+          if (f) {
+            known.set(r.chunkId, { ...f, headingPath: [...f.headingPath], score: r.score });
+          }
+        }
+        const missing = ranked.filter((r) => !known.has(r.chunkId)).map((r) => r.chunkId);
+        if (missing.length > 0) {
+          const rows = await queryRows<HitRow>(
+            db,
+            sql`
+            SELECT ${hitColumns}, 0 AS score FROM chunks c JOIN documents d ON d.id = c.document_id
+            WHERE c.id = ANY(${sql.param(missing)}::uuid[])`,
+          );
+          for (const row of rows) {
+            known.set(row.chunk_id, toHit(row));
+          }
+        }
         // A chunk deleted between the two reads is left out rather than returned without text.
         return ranked.flatMap((r) => {
-          const row = byId.get(r.chunkId);
-          return row ? [{ ...toHit(row), score: r.score }] : [];
+          const hit = known.get(r.chunkId);
+          return hit ? [{ ...hit, score: r.score }] : [];
         });
       }
       const ranked = bm25ChunkQuery(query, { ...opts, settings });
@@ -196,6 +248,21 @@ export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions =
         ORDER BY r.score DESC, c.id`,
       );
       return rows.map(toHit);
+    },
+
+    storedVectors(generationId, chunkIds, collections) {
+      const out = new Map<string, Float32Array>();
+      const snapshot = dense?.latest(generationId);
+      if (!snapshot || (collections && collections.length === 0)) {
+        return out;
+      }
+      for (const id of chunkIds) {
+        const v = snapshot.vector(id);
+        if (v && (!collections || collections.includes(snapshot.fields(id)!.collection))) {
+          out.set(id, v);
+        }
+      }
+      return out;
     },
 
     async countChunks(generationId) {
@@ -216,6 +283,7 @@ export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions =
       });
       await db.execute(sql.raw(`DROP INDEX IF EXISTS chunks_embedding_g${g}`));
       dims.delete(g);
+      dense?.forget(g);
     },
   };
 }

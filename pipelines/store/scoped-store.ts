@@ -38,5 +38,9 @@ export function scopedStore(store: VectorStore, scope: CollectionScope): VectorS
     ...store,
     searchDense: (embedding, opts) => store.searchDense(embedding, restrict(opts)),
     searchLexical: (query, opts) => store.searchLexical(query, restrict(opts)),
+    ...(store.storedVectors && {
+      storedVectors: (generationId: number, chunkIds: readonly string[], collections?: readonly string[]) =>
+        store.storedVectors!(generationId, chunkIds, scopeCollections(collections, scope)),
+    }),
   };
 }

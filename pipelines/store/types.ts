@@ -58,6 +58,16 @@ export interface VectorStore {
   searchDense(embedding: number[], opts: SearchOptions): Promise<ChunkHit[]>;
   searchLexical(query: string, opts: SearchOptions): Promise<ChunkHit[]>;
   countChunks(generationId: number): Promise<number>;
+  /**
+   * The stored vectors of these chunks that the store holds in memory (none when it holds none),
+   * limited to `collections` when given. Never a search and never a database read: a request
+   * reuses the vectors of chunks it retrieved instead of embedding their text again.
+   */
+  storedVectors?(
+    generationId: number,
+    chunkIds: readonly string[],
+    collections?: readonly string[] | undefined,
+  ): Map<string, Float32Array>;
   /** Removes every chunk, posting and index of a retired or failed generation. Idempotent. */
   dropGeneration(generationId: number): Promise<void>;
 }

@@ -30,6 +30,11 @@ export interface MetricsQueue {
    * under overload the metrics are a sample, never a backlog that slows answers.
    */
   offer(queryId: string, compute: () => Promise<QueryMetrics>): boolean;
+  /**
+   * Whether an offer made now would be taken. When not, the answer counts as skipped here and the
+   * caller logs it as skipped in the same write as the answer (no second write under overload).
+   */
+  admit(): boolean;
   /** Resolves when every queued measurement is stored (tests, shutdown). */
   drain(): Promise<void>;
   stats(): { queued: number; running: number; done: number; skipped: number; failed: number };
@@ -120,6 +125,13 @@ export function createMetricsQueue(sink: MetricsSink, opts: MetricsQueueOptions)
       queue.push({ queryId, compute });
       // After the current turn: the response is written before measuring starts.
       setImmediate(pump);
+      return true;
+    },
+    admit() {
+      if (queue.length >= opts.maxQueued) {
+        counts.skipped++;
+        return false;
+      }
       return true;
     },
     drain() {

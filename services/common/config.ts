@@ -43,6 +43,12 @@ export const commonEnv = {
   EMBEDDING_VERSION: env(z.string().max(200).optional()),
   /** Worker threads running USE-Lite; 0 runs it on the main thread. Unset: cores - 1, from 1 to 4. */
   EMBEDDING_THREADS: env(z.coerce.number().int().min(0).max(32).optional()),
+  /**
+   * Generations of at most this many chunks are searched densely by an exact scan of their vectors
+   * held in each API process (pipelines/retrieve/dense-memory.ts); larger ones through pgvector's
+   * HNSW index. 0: always HNSW.
+   */
+  DENSE_MEMORY_MAX_CHUNKS: env(z.coerce.number().int().min(0).max(10_000_000).default(50_000)),
   QDRANT_URL: env(z.url({ error: "must be an http(s) URL such as http://localhost:6333" }).optional()),
   QDRANT_API_KEY: env(z.string().optional()),
   MAX_FILE_BYTES: env(positiveInt.default(50 * 1024 * 1024)),
@@ -146,7 +152,7 @@ export const apiEnv = {
   /** API processes sharing PORT (node:cluster); more than 1 needs DATABASE_URL, and REDIS_URL for shared rate limits. */
   API_PROCESSES: env(positiveInt.max(64).default(1)),
   /** Answers in the making at most; more requests get 503 `overloaded` with Retry-After at once. */
-  MAX_ANSWERS_IN_FLIGHT: env(positiveInt.max(10_000).default(16)),
+  MAX_ANSWERS_IN_FLIGHT: env(positiveInt.max(10_000).default(64)),
   /** Abstain before generating when the answerability judge's probability is below this; 0 turns the judge off. Unset: the fitted bar. */
   ANSWERABILITY_MIN: env(z.coerce.number().min(0).max(1).optional()),
   ...gatewayEnv,

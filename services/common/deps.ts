@@ -44,6 +44,8 @@ export interface CoreConfig {
   EMBEDDING_THREADS?: number | undefined;
   QDRANT_URL?: string | undefined;
   QDRANT_API_KEY?: string | undefined;
+  /** In-memory exact dense search up to this many chunks a generation (pgvector-store.ts); unset: its default. */
+  DENSE_MEMORY_MAX_CHUNKS?: number | undefined;
   MAX_FILE_BYTES: number;
   /** The chunker new generations are built with (the first one, a re-index); unset: structure. */
   CHUNKER?: ChunkerKind | undefined;
@@ -165,7 +167,10 @@ export async function createCoreDeps(
     // Qdrant holds vectors and their lexical sparse vectors; PostgreSQL keeps the catalog either way.
     const store = config.QDRANT_URL
       ? createQdrantStore({ url: config.QDRANT_URL, apiKey: config.QDRANT_API_KEY, db: database.db })
-      : createPgvectorStore(database.db);
+      : createPgvectorStore(database.db, {
+          denseMemoryMaxChunks: config.DENSE_MEMORY_MAX_CHUNKS,
+          onBackgroundError: (err) => log.warn("loading the in-memory dense index failed; pgvector answers", { err }),
+        });
     const generation = await catalog.ensureActiveGeneration(
       embedder.identity,
       configured.settings,

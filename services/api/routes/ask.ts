@@ -167,6 +167,8 @@ const answer: RouteHandler = async (c) => {
   const run = (events: AnswerEvents) => gateway.answer({ c, req, deps, input, events, finish });
   const record = async (response: AskResponse) => {
     observeAnswer(metrics, response, streaming, (performance.now() - started) / 1000);
+    // A full metrics queue (overload): the answer is logged as skipped at once, not updated after.
+    const queued = measure !== undefined && (c.var.deps.metricsQueue?.admit() ?? false);
     try {
       await core.catalog.logQuery({
         id: response.queryId,
@@ -183,7 +185,7 @@ const answer: RouteHandler = async (c) => {
         verification: response.verification,
         metrics: response.metrics ?? null,
         // A cache hit ran no answer path, so nothing is measured for it (its first answer's row has the metrics).
-        metricsStatus: response.metrics ? "done" : measure ? "pending" : "skipped",
+        metricsStatus: response.metrics ? "done" : queued ? "pending" : "skipped",
         usage: response.usage,
         timings: response.timings,
         promptVersion: response.promptVersion ?? null,
@@ -195,7 +197,7 @@ const answer: RouteHandler = async (c) => {
       log.error("query log write failed", { requestId: c.var.requestId, err });
       return;
     }
-    if (measure) {
+    if (measure && queued) {
       await deferMetrics(c.var.deps, response.queryId, measure);
     }
   };
