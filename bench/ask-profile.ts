@@ -245,7 +245,11 @@ for (let round = 0; round < rounds; round++) {
         question: q,
         answer: body.answer,
         abstained: body.abstained,
-        citations: (body.citations as Array<Record<string, any>>).map((c) => ({ n: c.n, chunkId: c.chunkId, path: c.path })),
+        citations: (body.citations as Array<Record<string, any>>).map((c) => ({
+          n: c.n,
+          chunkId: c.chunkId,
+          path: c.path,
+        })),
         answerability: body.answerability?.score,
       });
     }
@@ -273,10 +277,14 @@ for (let round = 0; round < rounds; round++) {
 }
 const elapsed = performance.now() - started;
 
-console.log(`\nper request, ms (p50 / p95 / mean over ${(perRequest.get("route wall (app.request)") ?? []).length} requests; load ${loadavg()[0]!.toFixed(2)}):`);
+console.log(
+  `\nper request, ms (p50 / p95 / mean over ${(perRequest.get("route wall (app.request)") ?? []).length} requests; load ${loadavg()[0]!.toFixed(2)}):`,
+);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 for (const [k, v] of [...perRequest].sort((a, b) => mean(b[1]) - mean(a[1]))) {
-  console.log(`  ${k.padEnd(40)} ${pct(v, 50).toFixed(1).padStart(8)} ${pct(v, 95).toFixed(1).padStart(8)} ${mean(v).toFixed(1).padStart(8)}`);
+  console.log(
+    `  ${k.padEnd(40)} ${pct(v, 50).toFixed(1).padStart(8)} ${pct(v, 95).toFixed(1).padStart(8)} ${mean(v).toFixed(1).padStart(8)}`,
+  );
 }
 console.log(`  (${(elapsed / 1000).toFixed(1)} s in all)`);
 const counted = (perRequest.get("route wall (app.request)") ?? []).length;
@@ -304,7 +312,11 @@ process.exit(0);
 
 // ---------------------------------------------------------------- CPU profile summary
 interface CpuProfile {
-  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }>;
+  nodes: Array<{
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    children?: number[];
+  }>;
   samples: number[];
   timeDeltas: number[];
 }
@@ -317,14 +329,25 @@ function summarize(p: CpuProfile) {
   const byFile = new Map<string, number>();
   for (const [id, ms] of self) {
     const f = byId.get(id)!.callFrame;
-    const file = f.url.replace(/^file:\/\//, "").replace(/.*\/node_modules\//, "nm:").replace(/.*\/wt-[^/]+\/|.*\/perf-base\//, "");
+    const file = f.url
+      .replace(/^file:\/\//, "")
+      .replace(/.*\/node_modules\//, "nm:")
+      .replace(/.*\/wt-[^/]+\/|.*\/perf-base\//, "");
     const fn = `${f.functionName || "(anonymous)"} ${file}:${f.lineNumber + 1}`;
     byFn.set(fn, (byFn.get(fn) ?? 0) + ms);
-    const pkg = file.startsWith("nm:") ? file.split("/").slice(0, file.startsWith("nm:@") ? 2 : 1).join("/") : file || "(native/idle)";
+    const pkg = file.startsWith("nm:")
+      ? file
+          .split("/")
+          .slice(0, file.startsWith("nm:@") ? 2 : 1)
+          .join("/")
+      : file || "(native/idle)";
     byFile.set(pkg, (byFile.get(pkg) ?? 0) + ms);
   }
   const top = (m: Map<string, number>, n: number) =>
-    [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${v.toFixed(0).padStart(7)} ms  ${k}`);
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, v]) => `  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${v.toFixed(0).padStart(7)} ms  ${k}`);
   console.log(`\nmain-thread CPU profile: ${total.toFixed(0)} ms sampled; self time by file/package:`);
   console.log(top(byFile, 25).join("\n"));
   console.log("self time by function:");

@@ -488,7 +488,9 @@ for (const db of args.db.split(",")) {
         console.log(
           `${name.padEnd(8)} ${db.padEnd(9)} ${String(clients).padStart(3)} clients: ${r.rate.toFixed(1)} answers/s, p50 ${fmt(r.p50)}, p95 ${fmt(r.p95)}, p99 ${fmt(r.p99)}, ` +
             `shed ${r.shed} (${(100 * r.shedShare).toFixed(1)}%), failed ${r.failed}, load ${r.load.toFixed(2)}, ` +
-            `service CPU ${r.cpu.all.toFixed(2)} cores (main thread ${r.cpu.main.toFixed(2)}); stage p50 ${Object.entries(r.stages)
+            `service CPU ${r.cpu.all.toFixed(2)} cores (main thread ${r.cpu.main.toFixed(2)}); stage p50 ${Object.entries(
+              r.stages,
+            )
               .map(([k, v]) => `${k} ${v}`)
               .join(", ")}`,
         );

@@ -196,11 +196,7 @@ export async function createEmbedThreadPool(opts: {
         }
         const first = queue.shift()!;
         const sent: Sent = { texts: [...first.texts], tasks: [first] };
-        while (
-          first.front &&
-          queue[0]?.front &&
-          sent.texts.length + queue[0].texts.length <= MERGE_MAX_TEXTS
-        ) {
+        while (first.front && queue[0]?.front && sent.texts.length + queue[0].texts.length <= MERGE_MAX_TEXTS) {
           const next = queue.shift()!;
           sent.tasks.push(next);
           sent.texts.push(...next.texts);
