@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import { type ChunkRow, chunkFieldsOf } from "../store/chunk-row.js";
 import { queryRows, type Drizzle } from "../store/database.js";
 import type { ChunkHit } from "../store/types.js";
 
@@ -30,17 +31,7 @@ export interface DenseSnapshot {
   vector(chunkId: string): Float32Array | undefined;
 }
 
-interface Row {
-  chunk_id: string;
-  document_id: string;
-  source_id: string;
-  path: string;
-  collection: string;
-  ordinal: number;
-  text: string;
-  page: number | null;
-  heading_path: string[] | string;
-  token_count: number;
+interface Row extends ChunkRow {
   embedding: string;
 }
 
@@ -249,18 +240,7 @@ function buildSnapshot(
       // Mixed dimensions in one generation: not servable from one array (SQL would refuse them too).
       return null;
     }
-    fields[i] = {
-      chunkId: r.chunk_id,
-      documentId: r.document_id,
-      sourceId: r.source_id,
-      path: r.path,
-      collection: r.collection,
-      ordinal: Number(r.ordinal),
-      text: r.text,
-      page: r.page === null ? null : Number(r.page),
-      headingPath: typeof r.heading_path === "string" ? (JSON.parse(r.heading_path) as string[]) : r.heading_path,
-      tokenCount: Number(r.token_count),
-    };
+    fields[i] = chunkFieldsOf(r);
     vectors[i] = v;
   }
   return snapshotOf(generationId, version, dims, fields, vectors, xmins);

@@ -10,20 +10,11 @@ import {
 } from "./bm25-postings.js";
 import { createBm25Cache } from "../retrieve/bm25-cache.js";
 import { createDenseMemory } from "../retrieve/dense-memory.js";
+import { type ChunkRow, chunkFieldsOf } from "./chunk-row.js";
 import { queryRows, type Drizzle } from "./database.js";
 import type { ChunkHit, SearchOptions, VectorStore } from "./types.js";
 
-interface HitRow extends Record<string, unknown> {
-  chunk_id: string;
-  document_id: string;
-  source_id: string;
-  path: string;
-  collection: string;
-  ordinal: number;
-  text: string;
-  page: number | null;
-  heading_path: string[];
-  token_count: number;
+interface HitRow extends ChunkRow, Record<string, unknown> {
   score: number;
 }
 
@@ -289,17 +280,5 @@ export function createPgvectorStore(db: Drizzle, options: PgvectorStoreOptions =
 }
 
 function toHit(r: HitRow): ChunkHit {
-  return {
-    chunkId: r.chunk_id,
-    documentId: r.document_id,
-    sourceId: r.source_id,
-    path: r.path,
-    collection: r.collection,
-    ordinal: Number(r.ordinal),
-    text: r.text,
-    page: r.page === null ? null : Number(r.page),
-    headingPath: typeof r.heading_path === "string" ? (JSON.parse(r.heading_path) as string[]) : r.heading_path,
-    tokenCount: Number(r.token_count),
-    score: Number(r.score),
-  };
+  return { ...chunkFieldsOf(r), score: Number(r.score) };
 }

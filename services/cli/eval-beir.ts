@@ -37,6 +37,7 @@ import { queryRows } from "../../pipelines/store/database.js";
 import { chunkerFor } from "../common/index-runtime.js";
 import { createCoreDeps, embedderConfig, type CoreDeps } from "../common/deps.js";
 import { createLogger } from "../common/log.js";
+import { headingPathOf } from "../../pipelines/store/chunk-row.js";
 import { createProgress } from "../common/progress.js";
 import type { EvalArgs, EvalConfig, Io } from "./eval-types.js";
 import { gateVerdict, printFigures } from "./eval-suite.js";
@@ -307,7 +308,7 @@ async function chunkTexts(core: CoreDeps, generationId: number): Promise<ChunkTe
       r.id,
       {
         text: r.text,
-        headingPath: typeof r.heading_path === "string" ? (JSON.parse(r.heading_path) as string[]) : r.heading_path,
+        headingPath: headingPathOf(r.heading_path),
       },
     ]),
   );
