@@ -10,7 +10,8 @@ import { retrieve } from "../retrieve/hybrid.js";
 import type { VectorStore } from "../store/types.js";
 import { annotate, withSpan } from "../tracing.js";
 import { verifyAnswer } from "../verify/verify.js";
-import { memoizeEmbed, type MemoEmbed } from "../embed/memo.js";
+import { memoizeEmbed, type MemoEmbed, type TextVectorCache } from "../embed/memo.js";
+import { nextTurn } from "../turns.js";
 import { computeQueryMetrics, type LlmJudge, type QueryMetrics } from "../metrics/index.js";
 import type { AnswerGuardOptions } from "../guard/answer-guard.js";
 import { judgeAnswerability, type Answerability, type AnswerabilityModel } from "./answerability.js";
@@ -36,6 +37,12 @@ export interface AnswerDeps {
   quality?: { lexicalOnly?: boolean; judge?: LlmJudge | undefined; onJudgeError?: (err: unknown) => void } | undefined;
   /** Abstain before generating when the judge's probability is below `threshold` (0 turns it off). */
   answerability?: { threshold: number; model?: AnswerabilityModel } | undefined;
+  /**
+   * Vectors of document sentences shared across answers (TEXT_VECTOR_CACHE; pipelines/embed/memo.ts):
+   * the answerability judge, the verifier and the metrics embed the same sentences of popular chunks
+   * for every answer that retrieves them. Unset: each answer embeds its own.
+   */
+  textVectors?: TextVectorCache | undefined;
   /** Where cited PDF pages' text came from, so a citation of OCR'd text says so; unset: not marked. */
   pageTextLayers?: PageTextLayers | undefined;
   /**
@@ -102,11 +109,19 @@ export function answerQuestion(deps: AnswerDeps, input: AnswerInput, events: Ans
 
 async function answerStages(deps: AnswerDeps, input: AnswerInput, events: AnswerEvents): Promise<AskResponse> {
   const t0 = performance.now();
-  // The verifier and the metrics embed many of the same texts (claims, source sentences): once each.
+  // The verifier and the metrics embed many of the same texts (claims, source sentences): once each,
+  // and the sentences of popular chunks once for all the answers that quote them (not the question).
   // After retrieval, this answer's embeddings (answerability, verification) go ahead of new questions'.
   let retrieved = false;
-  const embed = memoizeEmbed((texts, opts) =>
-    deps.embedder.embed(texts, retrieved ? { ...opts, followUp: true } : opts),
+  // One batched embedding call wakes many answers at once: each continues on its own main-thread turn
+  // (pipelines/turns.ts), so new connections are accepted between them.
+  const embed = memoizeEmbed(
+    async (texts, opts) => {
+      const vectors = await deps.embedder.embed(texts, retrieved ? { ...opts, followUp: true } : opts);
+      await nextTurn();
+      return vectors;
+    },
+    { shared: deps.textVectors, keepOut: new Set([input.question]) },
   );
   const pool =
     deps.reranker.name === "none" ? input.topK : Math.min(ASK_LIMITS.maxTopK, input.topK * RERANK_POOL_FACTOR);

@@ -1,4 +1,4 @@
-import type { EmbedOptions } from "./types.js";
+import type { Embedder, EmbedOptions } from "./types.js";
 
 /** An `embed` that remembers its texts' vectors, and can be told vectors known already. */
 export interface MemoEmbed {
@@ -12,21 +12,109 @@ export interface MemoEmbed {
 }
 
 /**
+ * Vectors of document text (a source's sentences, a quoted claim) that one embedder computed for
+ * earlier answers, least recently used first out. Popular chunks are retrieved again and again,
+ * and the answerability judge, the verifier and the metrics embed the same sentences of them each
+ * time: with USE-Lite that was one of the two embedding calls of every answer. Vectors depend only
+ * on the text and the embedder, so sharing them across requests changes no answer.
+ */
+export class TextVectorCache {
+  private readonly vectors = new Map<string, number[]>();
+  hits = 0;
+  misses = 0;
+
+  constructor(readonly limit: number) {}
+
+  get(text: string): number[] | undefined {
+    const v = this.vectors.get(text);
+    if (v) {
+      // Map order is the eviction order: a hit moves to the back.
+      this.vectors.delete(text);
+      this.vectors.set(text, v);
+      this.hits++;
+    } else {
+      this.misses++;
+    }
+    return v;
+  }
+
+  set(text: string, vector: number[]): void {
+    this.vectors.delete(text);
+    this.vectors.set(text, vector);
+    if (this.vectors.size > this.limit) {
+      this.vectors.delete(this.vectors.keys().next().value!);
+    }
+  }
+
+  get size(): number {
+    return this.vectors.size;
+  }
+}
+
+/** TEXT_VECTOR_CACHE's default: 8,192 vectors of 512 numbers, about 35 MB; the sentences of a few thousand chunks. */
+export const TEXT_VECTOR_CACHE_LIMIT = 8192;
+const caches = new WeakMap<Embedder, TextVectorCache>();
+
+/**
+ * The text-vector cache shared by the answers one embedder serves (one per embedder object, so a
+ * re-index to another model starts empty and never mixes the two models' vectors); none for a
+ * limit of 0. The first caller's limit holds for the embedder's life (one per process config).
+ */
+export function textVectorsOf(embedder: Embedder, limit = TEXT_VECTOR_CACHE_LIMIT): TextVectorCache | undefined {
+  if (limit <= 0) {
+    return undefined;
+  }
+  let cache = caches.get(embedder);
+  if (!cache) {
+    cache = new TextVectorCache(limit);
+    caches.set(embedder, cache);
+  }
+  return cache;
+}
+
+export interface MemoOptions {
+  /** Looked up before embedding, and told every new vector except those of `keepOut`. */
+  shared?: TextVectorCache | undefined;
+  /**
+   * Texts not worth sharing: the question. Questions are rarely asked again word for word (the
+   * answer cache serves those), and they would push out the sentences that do recur.
+   */
+  keepOut?: ReadonlySet<string> | undefined;
+}
+
+/**
  * An `embed` that remembers what it embedded, for the life of one request: the verifier and the
  * quality metrics of one answer ask for many of the same texts (the answer's claims, the source
  * sentences closest to them), and with USE-Lite on a CPU every text saved is about 20 ms.
- * Only texts not seen before reach `embed`, in one call.
+ * Only texts not seen before (by this request, or in `shared`) reach `embed`, in one call.
  * @example
- *   const embed = memoizeEmbed((texts) => embedder.embed(texts));
+ *   const embed = memoizeEmbed((texts) => embedder.embed(texts), { shared: textVectorsOf(embedder) });
  */
-export function memoizeEmbed(embed: (texts: string[], opts?: EmbedOptions) => Promise<number[][]>): MemoEmbed {
+export function memoizeEmbed(
+  embed: (texts: string[], opts?: EmbedOptions) => Promise<number[][]>,
+  { shared, keepOut }: MemoOptions = {},
+): MemoEmbed {
   const seen = new Map<string, number[]>();
   const memo = async (texts: string[], opts?: EmbedOptions) => {
-    const fresh = [...new Set(texts.filter((t) => !seen.has(t)))];
+    const fresh: string[] = [];
+    for (const t of new Set(texts)) {
+      if (seen.has(t)) {
+        continue;
+      }
+      const known = shared?.get(t);
+      if (known) {
+        seen.set(t, known);
+      } else {
+        fresh.push(t);
+      }
+    }
     if (fresh.length) {
       const vectors = await embed(fresh, opts);
       fresh.forEach((t, i) => {
         seen.set(t, vectors[i]!);
+        if (shared && !keepOut?.has(t)) {
+          shared.set(t, vectors[i]!);
+        }
       });
     }
     return texts.map((t) => seen.get(t)!);

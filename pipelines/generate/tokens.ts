@@ -18,7 +18,7 @@ let o200kTokenizer: Promise<GeneratorTokenizer> | undefined;
 export function createGeneratorTokenizer(): GeneratorTokenizer {
   if (!cl100kTokenizer) {
     const enc = new Tiktoken(cl100k);
-    cl100kTokenizer = { encoding: "cl100k_base", count: (text) => enc.encode(text).length };
+    cl100kTokenizer = { encoding: "cl100k_base", count: rememberCounts((text) => enc.encode(text).length) };
   }
   return cl100kTokenizer;
 }
@@ -35,7 +35,32 @@ export async function tokenizerForModel(model: string): Promise<GeneratorTokeniz
   }
   o200kTokenizer ??= import("js-tiktoken/ranks/o200k_base").then(({ default: o200k }) => {
     const enc = new Tiktoken(o200k);
-    return { encoding: "o200k_base", count: (text: string) => enc.encode(text).length };
+    return { encoding: "o200k_base", count: rememberCounts((text: string) => enc.encode(text).length) };
   });
   return o200kTokenizer;
+}
+
+// Counts of recent texts: /ask packs the same popular chunks again and again, and BPE-encoding a
+// chunk was 2 ms of every answer's main-thread time (bench:load's profile, issue 14).
+const REMEMBERED_COUNTS = 4096;
+// Short texts (a question, an answer sentence) are counted faster than they are remembered.
+const REMEMBER_FROM_CHARS = 200;
+
+function rememberCounts(count: (text: string) => number): (text: string) => number {
+  const counts = new Map<string, number>();
+  return (text) => {
+    if (text.length < REMEMBER_FROM_CHARS) {
+      return count(text);
+    }
+    const known = counts.get(text);
+    if (known !== undefined) {
+      return known;
+    }
+    const n = count(text);
+    counts.set(text, n);
+    if (counts.size > REMEMBERED_COUNTS) {
+      counts.delete(counts.keys().next().value!);
+    }
+    return n;
+  };
 }

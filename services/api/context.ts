@@ -34,6 +34,8 @@ export interface ApiConfig extends GatewaySettings {
   METRICS_QUEUE_MAX?: number | undefined;
   /** Answers in the making at most; beyond, 503 `overloaded` at once. */
   MAX_ANSWERS_IN_FLIGHT?: number | undefined;
+  /** Vectors of document sentences kept across answers; 0: none (8,192 when unset). */
+  TEXT_VECTOR_CACHE?: number | undefined;
   /** The web app's Quality page lists the reports here (./eval-reports when unset). */
   EVAL_REPORTS_DIR?: string | undefined;
   /** The source viewer refuses files over this, as ingestion does (50 MiB when unset). */

@@ -1,5 +1,6 @@
 import type { AnswerDeps } from "../../pipelines/answer/ask.js";
 import { ANSWERABILITY_MODEL } from "../../pipelines/answer/answerability-model.js";
+import { TEXT_VECTOR_CACHE_LIMIT, textVectorsOf } from "../../pipelines/embed/memo.js";
 import type { Generator } from "../../pipelines/generate/types.js";
 import type { LlmJudge } from "../../pipelines/metrics/types.js";
 import type { Reranker } from "../../pipelines/rerank/types.js";
@@ -17,6 +18,8 @@ export interface AnswerSettings {
   /** The answer guard (pipelines/answer/guarded.ts): flag or exclude chunks with injected instructions. */
   INJECTION_MODE?: "flag" | "exclude" | undefined;
   PII_MASK_ANSWERS?: boolean | undefined;
+  /** Vectors of document sentences kept for later answers (pipelines/embed/memo.ts); 0: none. */
+  TEXT_VECTOR_CACHE?: number | undefined;
 }
 
 /** The models a process answers with, built once at start-up (services/api/answerers.ts). */
@@ -46,6 +49,7 @@ export function answerDepsOf(
   return {
     store: core.store,
     embedder: served.embedder,
+    textVectors: textVectorsOf(served.embedder, config.TEXT_VECTOR_CACHE ?? TEXT_VECTOR_CACHE_LIMIT),
     generator: answerers.generator,
     reranker: answerers.reranker,
     generationId: served.generation.id,

@@ -151,6 +151,8 @@ export const apiEnv = {
   METRICS_QUEUE_MAX: env(z.coerce.number().int().min(0).max(100_000).default(64)),
   /** API processes sharing PORT (node:cluster); more than 1 needs DATABASE_URL, and REDIS_URL for shared rate limits. */
   API_PROCESSES: env(positiveInt.max(64).default(1)),
+  /** Vectors of document sentences kept across answers (about 4 kB each with USE-Lite); 0: none. */
+  TEXT_VECTOR_CACHE: env(z.coerce.number().int().min(0).max(1_000_000).default(8192)),
   /** Answers in the making at most; more requests get 503 `overloaded` with Retry-After at once. */
   MAX_ANSWERS_IN_FLIGHT: env(positiveInt.max(10_000).default(64)),
   /** Abstain before generating when the answerability judge's probability is below this; 0 turns the judge off. Unset: the fitted bar. */
