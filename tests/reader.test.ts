@@ -192,6 +192,18 @@ describe("the reader reads a document's packed chunks as one passage", () => {
     expect(scored.find((s) => s.source.n === 3)!.passage).not.toBe(logan[0]!.passage);
   });
 
+  it("marks the document's lead sentence, not its heading line nor a later chunk's first sentence", () => {
+    const withHeading = [
+      chunk(1, 1, "It was first climbed in 1925 by an expedition led by Albert MacCarthy."),
+      chunk(2, 0, "# Mount Logan\n\nMount Logan is the highest mountain in Canada. It lies in the Yukon."),
+    ];
+    const scored = scoreUnits("when was mount logan first climbed", withHeading, model, 1);
+    const lead = scored.filter((s) => s.features.first === 1).map((s) => s.unit.text);
+    expect(lead).toEqual(["Mount Logan is the highest mountain in Canada."]);
+    const later = scoreUnits("when was mount logan first climbed", [withHeading[0]!], model, 1);
+    expect(later.every((s) => s.features.first === 0)).toBe(true);
+  });
+
   it("pulls in the neighbour from the other chunk, each sentence citing its own chunk", () => {
     const scored = scoreUnits("where is mount logan located in yukon", packed, model, 1);
     const { units } = chooseAnswer("where is mount logan located in yukon", scored, model, 4);
