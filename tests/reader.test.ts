@@ -213,3 +213,31 @@ describe("the reader reads a document's packed chunks as one passage", () => {
     ]);
   });
 });
+
+describe("the reader quotes a second passage", () => {
+  const model = {
+    ...READER_MODEL,
+    weights: READER_MODEL.weights.map(() => 0),
+    bias: 0,
+    // Every unit has probability 0.5: only the best-supported unit of a passage is said.
+    threshold: 0.9,
+    neighbourThreshold: 1,
+    secondSourceShare: 0.5,
+  };
+  const question = "where is mount logan located in yukon";
+  const answer = (located: number, other: number) => {
+    const sources = [
+      source(located, "Mount Logan is located in the Yukon near the Alaska border.", ["Mount Logan"]),
+      source(other, "Mount Logan is the highest mountain of the Yukon.", ["Canadian peaks"]),
+    ].sort((a, b) => a.n - b.n);
+    return chooseAnswer(question, scoreUnits(question, sources, model, 0), model, 4).units.map((u) => u.source.n);
+  };
+
+  it("when the reranker put it before the best-supported one", () => {
+    expect(answer(2, 1)).toEqual([1, 2]);
+  });
+
+  it("not when the reranker put it after", () => {
+    expect(answer(1, 2)).toEqual([1]);
+  });
+});

@@ -36,7 +36,7 @@ export const READER_MODEL: ReaderModel = {
   threshold: 0.3,
   neighbourThreshold: 0.3,
   maxUnits: 3,
-  secondSourceShare: 0.6,
+  secondSourceShare: 0.3,
   fittedOn:
-    "ClapNQ dev answerable half A, /ask's packed sources (939 units of 167 questions), 2026-12-07, commit 1f086d3",
+    "ClapNQ dev answerable half A, /ask's packed sources (939 units of 167 questions), 2026-12-07, commit 835b523",
 };
