@@ -240,4 +240,18 @@ describe("the reader quotes a second passage", () => {
   it("not when the reranker put it after", () => {
     expect(answer(1, 2)).toEqual([1]);
   });
+
+  it("the first-ranked of several, though another is better supported", () => {
+    const sources = [
+      source(1, "Logan rises in the Yukon, they say.", ["Mountains"]),
+      source(2, "Mount Logan is the highest mountain of the Yukon.", ["Canadian peaks"]),
+      source(3, "Mount Logan is located in the Yukon near the Alaska border.", ["Mount Logan"]),
+    ];
+    const lower = { ...model, secondSourceShare: 0.3 };
+    const scored = scoreUnits(question, sources, lower, 0);
+    const support = (n: number) => scored.find((s) => s.source.n === n)!.support;
+    expect(support(2)).toBeGreaterThan(support(1));
+    const { units } = chooseAnswer(question, scored, lower, 4);
+    expect(units.map((u) => u.source.n)).toEqual([1, 3]);
+  });
 });

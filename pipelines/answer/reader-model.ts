@@ -38,5 +38,5 @@ export const READER_MODEL: ReaderModel = {
   maxUnits: 3,
   secondSourceShare: 0.3,
   fittedOn:
-    "ClapNQ dev answerable half A, /ask's packed sources (939 units of 167 questions), 2026-12-07, commit 835b523",
+    "ClapNQ dev answerable half A, /ask's packed sources (939 units of 167 questions), 2026-12-07, commit c48ede2",
 };
