@@ -181,7 +181,7 @@ describe("the reader reads a document's packed chunks as one passage", () => {
     threshold: 0.9,
     neighbourThreshold: 0.1,
     maxUnits: 2,
-    secondSourceShare: 2,
+    rankedPassageShare: 1,
   };
 
   it("numbers the units of both chunks in document order, across the chunk boundary", () => {
@@ -214,44 +214,45 @@ describe("the reader reads a document's packed chunks as one passage", () => {
   });
 });
 
-describe("the reader quotes a second passage", () => {
+describe("the reader chooses the passage to answer from", () => {
   const model = {
     ...READER_MODEL,
     weights: READER_MODEL.weights.map(() => 0),
     bias: 0,
-    // Every unit has probability 0.5: only the best-supported unit of a passage is said.
+    // Every unit has probability 0.5: only the passage's best-supported unit is said.
     threshold: 0.9,
     neighbourThreshold: 1,
-    secondSourceShare: 0.5,
+    rankedPassageShare: 0.5,
   };
   const question = "where is mount logan located in yukon";
-  const answer = (located: number, other: number) => {
+  const answer = (located: number, other: number, m = model) => {
     const sources = [
       source(located, "Mount Logan is located in the Yukon near the Alaska border.", ["Mount Logan"]),
       source(other, "Mount Logan is the highest mountain of the Yukon.", ["Canadian peaks"]),
     ].sort((a, b) => a.n - b.n);
-    return chooseAnswer(question, scoreUnits(question, sources, model, 0), model, 4).units.map((u) => u.source.n);
+    return chooseAnswer(question, scoreUnits(question, sources, m, 0), m, 4).units.map((u) => u.source.n);
   };
 
-  it("when the reranker put it before the best-supported one", () => {
-    expect(answer(2, 1)).toEqual([1, 2]);
+  it("reads the one the reranker put first when it has the share of the best support, and only it", () => {
+    expect(answer(2, 1)).toEqual([1]);
+    expect(answer(2, 1, { ...model, rankedPassageShare: 0.9 })).toEqual([2]);
   });
 
-  it("not when the reranker put it after", () => {
+  it("reads the best-supported one when the others are ranked after it", () => {
     expect(answer(1, 2)).toEqual([1]);
+    expect(answer(1, 2, { ...model, rankedPassageShare: 0.1 })).toEqual([1]);
   });
 
-  it("the first-ranked of several, though another is better supported", () => {
+  it("of several ranked before the best-supported one, reads the first-ranked", () => {
     const sources = [
       source(1, "Logan rises in the Yukon, they say.", ["Mountains"]),
       source(2, "Mount Logan is the highest mountain of the Yukon.", ["Canadian peaks"]),
       source(3, "Mount Logan is located in the Yukon near the Alaska border.", ["Mount Logan"]),
     ];
-    const lower = { ...model, secondSourceShare: 0.3 };
+    const lower = { ...model, rankedPassageShare: 0.3 };
     const scored = scoreUnits(question, sources, lower, 0);
     const support = (n: number) => scored.find((s) => s.source.n === n)!.support;
     expect(support(2)).toBeGreaterThan(support(1));
-    const { units } = chooseAnswer(question, scored, lower, 4);
-    expect(units.map((u) => u.source.n)).toEqual([1, 3]);
+    expect(chooseAnswer(question, scored, lower, 4).units.map((u) => u.source.n)).toEqual([1]);
   });
 });

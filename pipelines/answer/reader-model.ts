@@ -34,9 +34,9 @@ export const READER_MODEL: ReaderModel = {
   ],
   bias: -0.504551,
   threshold: 0.3,
-  neighbourThreshold: 0.3,
+  neighbourThreshold: 0.25,
   maxUnits: 3,
-  secondSourceShare: 0.3,
+  rankedPassageShare: 0.3,
   fittedOn:
-    "ClapNQ dev answerable half A, /ask's packed sources (939 units of 167 questions), 2026-12-07, commit c48ede2",
+    "ClapNQ dev answerable half A, /ask's packed sources (939 units of 167 questions), 2026-12-07, commit 330cd4a",
 };
