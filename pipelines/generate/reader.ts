@@ -94,8 +94,8 @@ export function scoreUnits(
     const bestPos = covs.reduce((b, c, i) => (c > covs[b]! ? i : b), 0);
     const passageBest = Math.max(...covs);
     // The document's lead sentence (not its heading line) states what the document is about: alone
-    // it quotes a gold sentence for 65% of ClapNQ's half-A questions, the most probable unit 63%.
-    // It was the passage's first unit, the heading line that no answer quotes.
+    // it is a gold sentence for 64% of ClapNQ's half-A questions read from the gold passage. Not the
+    // passage's first unit: for a document's first chunk that is its heading line, never quoted.
     const lead = units.findIndex(({ source, unit }) => source.hit.ordinal === 0 && saysSomething(source, unit));
     units.forEach(({ source, read, unit: u }, i) => {
       const subjectTerms = read.subjectTerms;
