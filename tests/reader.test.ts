@@ -181,7 +181,7 @@ describe("the reader reads a document's packed chunks as one passage", () => {
     threshold: 0.9,
     neighbourThreshold: 0.1,
     maxUnits: 2,
-    secondSourceShare: 2,
+    rankedPassageShare: 1,
   };
 
   it("numbers the units of both chunks in document order, across the chunk boundary", () => {
@@ -192,6 +192,18 @@ describe("the reader reads a document's packed chunks as one passage", () => {
     expect(scored.find((s) => s.source.n === 3)!.passage).not.toBe(logan[0]!.passage);
   });
 
+  it("marks the document's lead sentence, not its heading line nor a later chunk's first sentence", () => {
+    const withHeading = [
+      chunk(1, 1, "It was first climbed in 1925 by an expedition led by Albert MacCarthy."),
+      chunk(2, 0, "# Mount Logan\n\nMount Logan is the highest mountain in Canada. It lies in the Yukon."),
+    ];
+    const scored = scoreUnits("when was mount logan first climbed", withHeading, model, 1);
+    const lead = scored.filter((s) => s.features.first === 1).map((s) => s.unit.text);
+    expect(lead).toEqual(["Mount Logan is the highest mountain in Canada."]);
+    const later = scoreUnits("when was mount logan first climbed", [withHeading[0]!], model, 1);
+    expect(later.every((s) => s.features.first === 0)).toBe(true);
+  });
+
   it("pulls in the neighbour from the other chunk, each sentence citing its own chunk", () => {
     const scored = scoreUnits("where is mount logan located in yukon", packed, model, 1);
     const { units } = chooseAnswer("where is mount logan located in yukon", scored, model, 4);
@@ -199,5 +211,48 @@ describe("the reader reads a document's packed chunks as one passage", () => {
       [2, "It is named after the geologist William Logan."],
       [1, "Mount Logan lies within Kluane National Park Reserve in southwestern Yukon."],
     ]);
+  });
+});
+
+describe("the reader chooses the passage to answer from", () => {
+  const model = {
+    ...READER_MODEL,
+    weights: READER_MODEL.weights.map(() => 0),
+    bias: 0,
+    // Every unit has probability 0.5: only the passage's best-supported unit is said.
+    threshold: 0.9,
+    neighbourThreshold: 1,
+    rankedPassageShare: 0.5,
+  };
+  const question = "where is mount logan located in yukon";
+  const answer = (located: number, other: number, m = model) => {
+    const sources = [
+      source(located, "Mount Logan is located in the Yukon near the Alaska border.", ["Mount Logan"]),
+      source(other, "Mount Logan is the highest mountain of the Yukon.", ["Canadian peaks"]),
+    ].sort((a, b) => a.n - b.n);
+    return chooseAnswer(question, scoreUnits(question, sources, m, 0), m, 4).units.map((u) => u.source.n);
+  };
+
+  it("reads the one the reranker put first when it has the share of the best support, and only it", () => {
+    expect(answer(2, 1)).toEqual([1]);
+    expect(answer(2, 1, { ...model, rankedPassageShare: 0.9 })).toEqual([2]);
+  });
+
+  it("reads the best-supported one when the others are ranked after it", () => {
+    expect(answer(1, 2)).toEqual([1]);
+    expect(answer(1, 2, { ...model, rankedPassageShare: 0.1 })).toEqual([1]);
+  });
+
+  it("of several ranked before the best-supported one, reads the first-ranked", () => {
+    const sources = [
+      source(1, "Logan rises in the Yukon, they say.", ["Mountains"]),
+      source(2, "Mount Logan is the highest mountain of the Yukon.", ["Canadian peaks"]),
+      source(3, "Mount Logan is located in the Yukon near the Alaska border.", ["Mount Logan"]),
+    ];
+    const lower = { ...model, rankedPassageShare: 0.3 };
+    const scored = scoreUnits(question, sources, lower, 0);
+    const support = (n: number) => scored.find((s) => s.source.n === n)!.support;
+    expect(support(2)).toBeGreaterThan(support(1));
+    expect(chooseAnswer(question, scored, lower, 4).units.map((u) => u.source.n)).toEqual([1]);
   });
 });

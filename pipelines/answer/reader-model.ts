@@ -5,6 +5,7 @@ export const READER_MODEL: ReaderModel = {
   features: [
     "coverage",
     "relCoverage",
+    "passageCoverage",
     "subjectCoverage",
     "prevCoverage",
     "nextCoverage",
@@ -20,22 +21,22 @@ export const READER_MODEL: ReaderModel = {
     "literal",
   ],
   mean: [
-    0.139245, 0.279055, 0.139245, 0.124663, 0.0942102, 0.206774, 0.286129, 0.936068, 0.424516, 0.308065, 0, 0.0909677,
-    0, 2.96356, 0,
+    0.203848, 0.39781, 0.410466, 0.203848, 0.21497, 0.145148, 0.13525, 0.231097, 1.11885, 0.44196, 0.345048, 0,
+    0.162939, 0, 2.99175, 0,
   ],
   scale: [
-    0.170076, 0.315802, 0.170076, 0.17328, 0.148238, 0.404992, 0.45195, 0.629858, 0.494269, 0.461693, 1, 0.287563, 1,
-    0.459706, 1,
+    0.217754, 0.377239, 0.387778, 0.217754, 0.221498, 0.19391, 0.341991, 0.421534, 0.624473, 0.49662, 0.475384, 1,
+    0.36931, 1, 0.436913, 1,
   ],
   weights: [
-    0.133012, 0.562978, 0.133012, 0.333782, 0.136595, -0.148505, -0.185934, 0.314141, 0.00972994, 0.0263557, 0,
-    -0.313344, 0, -0.106424, 0,
+    0.157712, 0.279856, 0.0717123, 0.157712, 0.0104008, -0.0962671, -0.109544, 0.00763733, 0.0952481, 0.0108637,
+    -0.0485526, 0, 0.234784, 0, -0.136107, 0,
   ],
-  bias: -2.19928,
-  threshold: 0.2,
-  neighbourThreshold: 0.2,
-  maxUnits: 4,
-  secondSourceShare: 0.6,
+  bias: -0.504551,
+  threshold: 0.3,
+  neighbourThreshold: 0.25,
+  maxUnits: 3,
+  rankedPassageShare: 0.3,
   fittedOn:
-    "ClapNQ dev answerable half A, /ask's packed sources (3100 units of 167 questions), 2026-12-06, commit d49a7b1",
+    "ClapNQ dev answerable half A, /ask's packed sources (939 units of 167 questions), 2026-12-07, commit 330cd4a",
 };

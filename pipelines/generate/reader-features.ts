@@ -178,6 +178,7 @@ export function hasType(type: AnswerType, text: string, question: string): boole
 export const READER_FEATURES = [
   "coverage",
   "relCoverage",
+  "passageCoverage",
   "subjectCoverage",
   "prevCoverage",
   "nextCoverage",
