@@ -1,10 +1,4 @@
-import { createAnswerers } from "../common/answerers.js";
-import { createApp } from "../api/app.js";
-import type { ApiDeps } from "../api/context.js";
-import { sharedRateLimits } from "../api/rate-limit-redis.js";
-import { closeServer, listen } from "../api/server.js";
-import { startApi } from "../api/serve.js";
-import { adminActions } from "../common/admin.js";
+import { openApi, startApi } from "../api/serve.js";
 import { assertClusterable, isApiWorker, runApiPrimary } from "../common/cluster.js";
 import { createCoreDeps } from "../common/deps.js";
 import { createLogger } from "../common/log.js";
@@ -33,29 +27,11 @@ runMain(async () => {
   }
   const log = createLogger(config.LOG_LEVEL, { service: "all-in-one" });
   const tracing = startTracing(config, "all-in-one");
-  const { generator, reranker, metricsJudge, rewriter } = await createAnswerers(config, log);
   if (config.REDIS_URL) {
     await assertRedisReachable(config.REDIS_URL);
   }
-  // With REDIS_URL, every API process takes from one rate-limit bucket per key.
-  const sharedLimits = sharedRateLimits(config, log);
-  const apiDeps: ApiDeps = {
-    config,
-    log,
-    generator,
-    reranker,
-    metricsJudge,
-    rewriter,
-    core: null,
-    sharedRateLimiter: sharedLimits?.create,
-  };
-  const server = await listen(createApp(apiDeps).fetch, config.PORT, config.HOST);
-  log.info("listening", { port: config.PORT, host: config.HOST });
-
-  const core = await createCoreDeps(config, log).catch((err: unknown) => {
-    apiDeps.startupError = (err as Error).message;
-    return closeServer(server).then(() => Promise.reject(err));
-  });
+  const api = await openApi(config, log);
+  const { deps: apiDeps, core } = api;
   const queue = createQueue(config, { log });
   apiDeps.queue = queue;
   createWorker({ core, queue, log, maxFileBytes: config.MAX_FILE_BYTES, metrics: apiDeps.metrics }).start();
@@ -64,11 +40,7 @@ runMain(async () => {
   onShutdown(async () => {
     await watcher.close();
     await queue.close();
-    await closeServer(server);
-    // Answers already sent still get their quality metrics stored.
-    await apiDeps.metricsQueue?.drain();
-    await core.close();
-    await sharedLimits?.close();
+    await api.close();
     await tracing.shutdown();
   }, log);
   // Ready once the folders are watched: a file copied in after /readyz says so is never missed.
@@ -80,9 +52,7 @@ runMain(async () => {
       .then((d) => (d.waiting >= 200 ? showDrain(queue, { label: "indexing", stream: process.stderr }) : undefined))
       .catch(() => {});
   }
-  apiDeps.admin = adminActions(core, config, log);
-  apiDeps.core = core;
-  log.info("ready", { generation: core.runtime.current().generation.id });
+  api.ready();
 });
 
 /** API_PROCESSES > 1: the primary runs the watcher and the worker, each forked process the API alone. */
