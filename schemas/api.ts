@@ -2,6 +2,14 @@ import { z } from "zod";
 import { ConversationSchema, historySchema } from "./conversation.js";
 import { isWellFormedText, notWellFormed } from "./text.js";
 
+/** A collection's name in a request: /ask's `collection` and the MCP tools' argument. */
+export const CollectionNameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(128)
+  .refine(isWellFormedText, notWellFormed("collection"));
+
 /** Bounds that keep one request from tying up the service (model denial of service). */
 export const ASK_LIMITS = { maxTopK: 50, minContextTokens: 64, maxContextTokens: 128_000 } as const;
 
@@ -14,14 +22,7 @@ export function askRequestSchema(maxQuestionChars: number) {
         .min(1, "question must not be empty")
         .max(maxQuestionChars, `question must be at most ${maxQuestionChars} characters`)
         .refine(isWellFormedText, notWellFormed("question")),
-      collection: z
-        .string()
-        .trim()
-        .min(1)
-        .max(128)
-        .refine(isWellFormedText, notWellFormed("collection"))
-        .optional()
-        .describe("Answer only from this collection."),
+      collection: CollectionNameSchema.optional().describe("Answer only from this collection."),
       topK: z
         .number()
         .int()

@@ -5,6 +5,7 @@ import { documents } from "../../schemas/db.js";
 import { analyze, termCounts } from "../retrieve/analyzer.js";
 import { ANSERINI_BM25, bm25TermScore, luceneLength, queryTerms } from "../retrieve/bm25.js";
 import { chunkField } from "./bm25-postings.js";
+import { chunkFieldsOf } from "./chunk-row.js";
 import type { Drizzle } from "./database.js";
 import type { ChunkHit, SearchOptions, StoredChunk, VectorStore } from "./types.js";
 
@@ -249,17 +250,5 @@ function payloadOf(
 }
 
 function toHit(id: string, score: number, p: Payload): ChunkHit {
-  return {
-    chunkId: id,
-    documentId: p.document_id,
-    sourceId: p.source_id,
-    path: p.path,
-    collection: p.collection,
-    ordinal: p.ordinal,
-    text: p.text,
-    page: p.page,
-    headingPath: p.heading_path,
-    tokenCount: p.token_count,
-    score,
-  };
+  return { ...chunkFieldsOf({ chunk_id: id, ...p }), score };
 }

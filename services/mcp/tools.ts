@@ -1,7 +1,7 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { ASK_LIMITS } from "../../schemas/api.js";
+import { ASK_LIMITS, CollectionNameSchema } from "../../schemas/api.js";
 import { historySchema } from "../../schemas/conversation.js";
 import { isWellFormedText, notWellFormed } from "../../schemas/text.js";
 import { ApiError } from "../api/errors.js";
@@ -10,16 +10,9 @@ import type { RagBackend } from "./backend.js";
 const SERVER_INFO = { name: "rag-service", version: "0.1.0" };
 const DOCUMENT_MAX_CHARS = 200_000;
 
-const collection = z
-  .string()
-  .trim()
-  .min(1)
-  .max(128)
-  .refine(isWellFormedText, notWellFormed("collection"))
-  .optional()
-  .describe(
-    "A collection from list_collections; omitted: every collection this key may read. An unknown one is refused, never widened.",
-  );
+const collection = CollectionNameSchema.optional().describe(
+  "A collection from list_collections; omitted: every collection this key may read. An unknown one is refused, never widened.",
+);
 
 /** Text for the assistant's model and the same result as structured content for programs. */
 function result(text: string, structured: Record<string, unknown>): CallToolResult {
