@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
-import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { createCatalog } from "../pipelines/store/catalog.js";
-import { openDatabase, queryRows, type Database } from "../pipelines/store/database.js";
+import { openDatabase, type Database } from "../pipelines/store/database.js";
 import { createPgvectorStore } from "../pipelines/store/pgvector-store.js";
 import type { ChunkHit, StoredChunk } from "../pipelines/store/types.js";
 import { startSharedPglite } from "./support/shared-pglite.js";
+import { addChunkedDocument, expectSameHits, insertGeneration } from "./support/store-fixtures.js";
 import { migratedTemplate } from "./support/pglite-template.js";
 
 const opened: Array<() => Promise<void>> = [];
@@ -44,48 +43,28 @@ function chunks(texts: string[]): StoredChunk[] {
   });
 }
 
-async function generation(db: Database) {
-  const [{ id }] = (await queryRows<{ id: number }>(
-    db.db,
-    sql`
-    INSERT INTO index_generations (embedder_key, embedder, chunker, status)
-    VALUES ('test', '{"dimensions":4}'::jsonb, '{}'::jsonb, 'retired') RETURNING id`,
-  )) as [{ id: number }];
-  return id;
-}
+const generation = (db: Database) => insertGeneration(db, 4);
 
-async function addDocument(
+const addDocument = (
   db: Database,
   store: ReturnType<typeof createPgvectorStore>,
   g: number,
   path: string,
   collection: string,
   texts: string[],
-) {
-  const catalog = createCatalog(db.db);
-  const source = await catalog.upsertSource("/bm25-cache", "alpha");
-  const doc = await catalog.ensureDocument(source, path, collection);
-  await store.replaceDocumentChunks(g, { documentId: doc.id, collection }, chunks(texts));
-  return doc.id;
-}
+) => addChunkedDocument(db, store, g, { root: "/bm25-cache", path, collection }, chunks(texts));
 
 /**
  * The same hits in the same order, and the same scores up to the order of a float sum: SQL's sum()
  * adds a chunk's terms in join order, which PostgreSQL does not fix (seen: 1 ulp apart).
  */
-function same(got: ChunkHit[], want: ChunkHit[], label = "") {
-  expect(
-    got.map((h) => h.chunkId),
+const same = (got: ChunkHit[], want: ChunkHit[], label = "") =>
+  expectSameHits(
+    got,
+    want,
+    (score, wanted, l) => expect(Math.abs(score - wanted), l).toBeLessThanOrEqual(1e-12 * Math.abs(wanted)),
     label,
-  ).toEqual(want.map((h) => h.chunkId));
-  expect(
-    got.map(({ score: _, ...h }) => h),
-    label,
-  ).toEqual(want.map(({ score: _, ...h }) => h));
-  got.forEach((h, i) => {
-    expect(Math.abs(h.score - want[i]!.score), label).toBeLessThanOrEqual(1e-12 * Math.abs(want[i]!.score));
-  });
-}
+  );
 
 const QUERIES = [
   "yeast fermentation",

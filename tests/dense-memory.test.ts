@@ -2,12 +2,12 @@ import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDenseMemory, type DenseMemory } from "../pipelines/retrieve/dense-memory.js";
-import { createCatalog } from "../pipelines/store/catalog.js";
 import { openDatabase, queryRows, type Database } from "../pipelines/store/database.js";
 import { createPgvectorStore, type PgvectorStore } from "../pipelines/store/pgvector-store.js";
 import { scopedStore } from "../pipelines/store/scoped-store.js";
 import type { ChunkHit, StoredChunk } from "../pipelines/store/types.js";
 import { startSharedPglite } from "./support/shared-pglite.js";
+import { addChunkedDocument, expectSameHits, insertGeneration } from "./support/store-fixtures.js";
 
 const DIMS = 8;
 const opened: Array<() => Promise<void>> = [];
@@ -60,44 +60,23 @@ function chunks(vectors: number[][], label: string): StoredChunk[] {
 }
 
 async function generation(db: Database, store: PgvectorStore) {
-  const [{ id }] = (await queryRows<{ id: number }>(
-    db.db,
-    sql`INSERT INTO index_generations (embedder_key, embedder, chunker, status)
-        VALUES ('test', ${JSON.stringify({ dimensions: DIMS })}::jsonb, '{}'::jsonb, 'retired') RETURNING id`,
-  )) as [{ id: number }];
+  const id = await insertGeneration(db, DIMS);
   await store.prepareGeneration(id, DIMS);
   return id;
 }
 
-async function addDocument(
+const addDocument = (
   db: Database,
   store: PgvectorStore,
   g: number,
   path: string,
   collection: string,
   vectors: number[][],
-) {
-  const catalog = createCatalog(db.db);
-  const source = await catalog.upsertSource("/dense-memory", "alpha");
-  const doc = await catalog.ensureDocument(source, path, collection);
-  await store.replaceDocumentChunks(g, { documentId: doc.id, collection }, chunks(vectors, path));
-  return doc.id;
-}
+) => addChunkedDocument(db, store, g, { root: "/dense-memory", path, collection }, chunks(vectors, path));
 
 /** The same chunks in the same order with the same fields, and scores equal up to float32 summation order. */
-function same(got: ChunkHit[], want: ChunkHit[], label = "") {
-  expect(
-    got.map((h) => h.chunkId),
-    label,
-  ).toEqual(want.map((h) => h.chunkId));
-  expect(
-    got.map(({ score: _, ...h }) => h),
-    label,
-  ).toEqual(want.map(({ score: _, ...h }) => h));
-  got.forEach((h, i) => {
-    expect(Math.abs(h.score - want[i]!.score), label).toBeLessThan(1e-6);
-  });
-}
+const same = (got: ChunkHit[], want: ChunkHit[], label = "") =>
+  expectSameHits(got, want, (score, wanted, l) => expect(Math.abs(score - wanted), l).toBeLessThan(1e-6), label);
 
 async function fixture(db: Database, store: PgvectorStore, seed = 7) {
   const next = rng(seed);
