@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { memoizeEmbed, TextVectorCache, textVectorsOf } from "../pipelines/embed/memo.js";
+import { memoizeEmbed, textVectorsOf } from "../pipelines/embed/memo.js";
+import { LruMap } from "../pipelines/lru.js";
 import type { Embedder } from "../pipelines/embed/types.js";
 import { indexedFolder, type IndexedFolder } from "./support/pipeline.js";
 
@@ -15,7 +16,7 @@ function recording() {
 
 describe("memoizeEmbed with a shared cache", () => {
   it("embeds a text once across requests, except those kept out", async () => {
-    const shared = new TextVectorCache(10);
+    const shared = new LruMap<string, number[]>(10);
     const { calls, embed } = recording();
     const first = memoizeEmbed(embed, { shared, keepOut: new Set(["question one"]) });
     expect(await first(["question one", "a sentence", "a sentence"])).toEqual([[12], [10], [10]]);
@@ -28,7 +29,7 @@ describe("memoizeEmbed with a shared cache", () => {
   });
 
   it("drops the least recently used vector past its limit", () => {
-    const shared = new TextVectorCache(2);
+    const shared = new LruMap<string, number[]>(2);
     shared.set("a", [1]);
     shared.set("b", [2]);
     expect(shared.get("a")).toEqual([1]);

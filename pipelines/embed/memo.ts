@@ -1,3 +1,4 @@
+import { LruMap } from "../lru.js";
 import type { Embedder, EmbedOptions } from "./types.js";
 
 /** An `embed` that remembers its texts' vectors, and can be told vectors known already. */
@@ -18,38 +19,7 @@ export interface MemoEmbed {
  * time: with USE-Lite that was one of the two embedding calls of every answer. Vectors depend only
  * on the text and the embedder, so sharing them across requests changes no answer.
  */
-export class TextVectorCache {
-  private readonly vectors = new Map<string, number[]>();
-  hits = 0;
-  misses = 0;
-
-  constructor(readonly limit: number) {}
-
-  get(text: string): number[] | undefined {
-    const v = this.vectors.get(text);
-    if (v) {
-      // Map order is the eviction order: a hit moves to the back.
-      this.vectors.delete(text);
-      this.vectors.set(text, v);
-      this.hits++;
-    } else {
-      this.misses++;
-    }
-    return v;
-  }
-
-  set(text: string, vector: number[]): void {
-    this.vectors.delete(text);
-    this.vectors.set(text, vector);
-    if (this.vectors.size > this.limit) {
-      this.vectors.delete(this.vectors.keys().next().value!);
-    }
-  }
-
-  get size(): number {
-    return this.vectors.size;
-  }
-}
+export type TextVectorCache = LruMap<string, number[]>;
 
 /** TEXT_VECTOR_CACHE's default: 8,192 vectors of 512 numbers, about 35 MB; the sentences of a few thousand chunks. */
 export const TEXT_VECTOR_CACHE_LIMIT = 8192;
@@ -66,7 +36,7 @@ export function textVectorsOf(embedder: Embedder, limit = TEXT_VECTOR_CACHE_LIMI
   }
   let cache = caches.get(embedder);
   if (!cache) {
-    cache = new TextVectorCache(limit);
+    cache = new LruMap<string, number[]>(limit);
     caches.set(embedder, cache);
   }
   return cache;

@@ -1,4 +1,5 @@
 import { detectInjection } from "../guard/injection.js";
+import { LruMap } from "../lru.js";
 import { CELL_SEPARATOR } from "../parse/table-rows.js";
 import { paragraphSpans, sentenceSpans } from "../text/segment.js";
 import { contentTerms } from "../text/terms.js";
@@ -35,24 +36,16 @@ export interface ReadSource {
 
 // Units of a source depend only on its text and heading, so they are kept across questions: /ask
 // sees the same popular chunks again and again, and splitting is most of the reader's work.
-const CACHE_LIMIT = 4096;
-const cache = new Map<string, ReadSource>();
+const cache = new LruMap<string, ReadSource>(4096);
 
 /** The units of a source, from the cache when this text and heading were read before. */
 export function readSource(source: ContextSource): ReadSource {
   const subject = termOf(source.hit.headingPath.at(-1));
   const key = `${subject ?? ""}\u0000${source.text}`;
-  const hit = cache.get(key);
-  if (hit) {
-    // Refresh its place: the map's insertion order is the eviction order.
-    cache.delete(key);
-    cache.set(key, hit);
-    return hit;
-  }
-  const read = { units: unitsOf(source.text), subject, subjectTerms: new Set(subject ? contentTerms(subject) : []) };
-  cache.set(key, read);
-  if (cache.size > CACHE_LIMIT) {
-    cache.delete(cache.keys().next().value!);
+  let read = cache.get(key);
+  if (!read) {
+    read = { units: unitsOf(source.text), subject, subjectTerms: new Set(subject ? contentTerms(subject) : []) };
+    cache.set(key, read);
   }
   return read;
 }

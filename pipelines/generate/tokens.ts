@@ -1,5 +1,6 @@
 import { Tiktoken } from "js-tiktoken/lite";
 import cl100k from "js-tiktoken/ranks/cl100k_base";
+import { LruMap } from "../lru.js";
 
 /** Counts tokens the way the generator will, so a context budget is never exceeded. */
 export interface GeneratorTokenizer {
@@ -47,19 +48,15 @@ const REMEMBERED_COUNTS = 4096;
 const REMEMBER_FROM_CHARS = 200;
 
 function rememberCounts(count: (text: string) => number): (text: string) => number {
-  const counts = new Map<string, number>();
+  const counts = new LruMap<string, number>(REMEMBERED_COUNTS);
   return (text) => {
     if (text.length < REMEMBER_FROM_CHARS) {
       return count(text);
     }
-    const known = counts.get(text);
-    if (known !== undefined) {
-      return known;
-    }
-    const n = count(text);
-    counts.set(text, n);
-    if (counts.size > REMEMBERED_COUNTS) {
-      counts.delete(counts.keys().next().value!);
+    let n = counts.get(text);
+    if (n === undefined) {
+      n = count(text);
+      counts.set(text, n);
     }
     return n;
   };
