@@ -170,6 +170,34 @@ describe("sentenceSpans", () => {
       "> - quoted item",
     ]);
   });
+
+  it("does not end a sentence at circa, versus, ranks, titles, months or et al.", () => {
+    expect(
+      split(
+        "Jonas Bronck (c. 1600 – 43) farmed there. Gen. Robert E. Lee and Lt. Col. Smith met on Jan. 5, as Smith et al. report. The case Fabian v. Desierto followed. Rev. Jones agreed.",
+      ),
+    ).toEqual([
+      "Jonas Bronck (c. 1600 – 43) farmed there.",
+      "Gen. Robert E. Lee and Lt. Col. Smith met on Jan. 5, as Smith et al. report.",
+      "The case Fabian v. Desierto followed.",
+      "Rev. Jones agreed.",
+    ]);
+  });
+
+  it("ends a sentence before a closing quote or bracket set off by a space, as tokenised text writes them", () => {
+    // Penn Treebank tokenisation (ClapNQ, many NLP corpora) writes `` … '' for quotes and spaces punctuation.
+    expect(
+      split(
+        "To sanctify is to `` make holy . '' Etymologically , it is Latin . The Council decided . ( However , the advice was often ignored . ) Routine work was left to it .",
+      ),
+    ).toEqual([
+      "To sanctify is to `` make holy . ''",
+      "Etymologically , it is Latin .",
+      "The Council decided .",
+      "( However , the advice was often ignored . )",
+      "Routine work was left to it .",
+    ]);
+  });
 });
 
 // Five chapters of the Rust book (MIT or Apache-2.0, see COPYRIGHT there): prose, code blocks,

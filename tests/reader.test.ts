@@ -204,6 +204,18 @@ describe("the reader reads a document's packed chunks as one passage", () => {
     expect(later.every((s) => s.features.first === 0)).toBe(true);
   });
 
+  it("ranks each unit's coverage within its passage, not against other passages", () => {
+    const scored = scoreUnits("where is mount logan located in yukon", packed, model, 1);
+    const rankOf = (text: string) => scored.find((s) => s.unit.text.startsWith(text))!.features.coverageRank;
+    // "lies within … Yukon" holds the most of the question, then the two sentences naming Logan.
+    expect(rankOf("Mount Logan lies within")).toBe(0);
+    expect(rankOf("Mount Logan is the highest")).toBeCloseTo(Math.log(2));
+    expect(rankOf("It is named after")).toBeCloseTo(Math.log(3));
+    expect(rankOf("It was first climbed")).toBeCloseTo(Math.log(4));
+    // Denali's passage is ranked alone.
+    expect(rankOf("Denali")).toBe(0);
+  });
+
   it("pulls in the neighbour from the other chunk, each sentence citing its own chunk", () => {
     const scored = scoreUnits("where is mount logan located in yukon", packed, model, 1);
     const { units } = chooseAnswer("where is mount logan located in yukon", scored, model, 4);

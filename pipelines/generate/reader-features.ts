@@ -185,5 +185,6 @@ export const READER_FEATURES = [
   "row",
   "words",
   "literal",
+  "coverageRank",
 ] as const;
 export type ReaderFeature = (typeof READER_FEATURES)[number];

@@ -123,6 +123,10 @@ export function scoreUnits(
         literal: literals.length
           ? literals.filter((l) => lower.includes(l) || subjectText.includes(l)).length / literals.length
           : 0,
+        // How many of its passage's units hold more of the question. Chosen by cross-validation
+        // within half A (bench:reader --cv: reach 0.948 against 0.930 without it), where anaphora,
+        // position and coverage of the terms the title lacks did not help.
+        coverageRank: Math.log(1 + covs.filter((c) => c > coverage).length),
       };
       scored.push({
         source,

@@ -35,8 +35,48 @@ const ABBREVIATIONS = new Set([
   "approx.",
   "inc.",
   "ltd.",
+  "co.",
+  "corp.",
+  "bros.",
+  "dept.",
+  "univ.",
+  "ave.",
+  "mt.",
+  "ft.",
+  "c.",
+  "ca.",
+  "v.",
+  "al.",
+  "gen.",
+  "lt.",
+  "col.",
+  "capt.",
+  "sgt.",
+  "maj.",
+  "adm.",
+  "gov.",
+  "sen.",
+  "rep.",
+  "rev.",
+  "hon.",
+  "pres.",
+  "jan.",
+  "feb.",
+  "mar.",
+  "apr.",
+  "jun.",
+  "jul.",
+  "aug.",
+  "sep.",
+  "sept.",
+  "oct.",
+  "nov.",
+  "dec.",
 ]);
-const SENTENCE_END = /[.!?]+["'”’)\]*_]*(?=\s+(?:>\s*)*["'“‘([*_]*[\p{Lu}\p{N}])/gu;
+// A sentence ends at . ! ? (with any closing quotes or brackets) before a capital or digit. Text
+// tokenised Penn-Treebank style (ClapNQ, many NLP corpora) sets punctuation off with spaces:
+// `holy . '' Etymologically`, `hand . ( However`; the closing '' or ) stays with its sentence.
+const SENTENCE_END = /[.!?]+["'”’)\]*_]*(?:\s+(?:''|\)))?(?=\s+(?:>\s*)*["'“‘([*_`]*\s?[\p{Lu}\p{N}])/gu;
 // Line breaks that start a new unit without punctuation: a list item, heading or table row on the
 // next line, or a heading line just before; also inside a "> " quote. Code fences are left alone
 // so that an opening fence stays with the code under it.
