@@ -192,14 +192,14 @@ function crossValidate(halfA: CachedQuestion[], bar: number) {
 async function main() {
   const questions = readCachedQuestions();
   const bar = ANSWERABILITY_MODEL.threshold;
-  const halfAll = questions.filter((q) => q.half === "A");
+  // The weights are fitted on every half-A question, the stopping rule on those the judge answers.
+  const fitHalf = questions.filter((q) => q.half === "A");
   if (args.cv) {
-    crossValidate(halfAll, bar);
+    crossValidate(fitHalf, bar);
     return;
   }
-  const { model: base, units: fittedUnits } = fitWeights(halfAll);
-  const fitted = base;
-  const halfA = halfAll.filter((q) => q.answerability >= bar);
+  const { model: base, units: fittedUnits } = fitWeights(fitHalf);
+  const halfA = fitHalf.filter((q) => q.answerability >= bar);
   const current = fastFigures(halfA, READER_MODEL)(READER_MODEL).f;
   console.log(`current model, half A unverified: ${show(current)}`);
   const best = chooseRule(halfA, base, current.goldCited);
@@ -236,14 +236,14 @@ async function main() {
   console.log(`load average ${load()} (1, 5, 15 min; 2 cores, shared)`);
 
   console.log("\nweights (standardised):");
-  for (const [f, w] of FEATURES.map((f, j) => [f, fitted.weights[j]!] as const).sort(
+  for (const [f, w] of FEATURES.map((f, j) => [f, base.weights[j]!] as const).sort(
     (x, y) => Math.abs(y[1]) - Math.abs(x[1]),
   )) {
     console.log(`  ${f.padEnd(16)} ${w.toFixed(3)}`);
   }
   if (args.write) {
     const commit = execSync("git rev-parse --short HEAD").toString().trim();
-    const fittedOn = `ClapNQ dev answerable half A, /ask's packed sources (${fittedUnits} units of ${halfAll.filter((q) => q.kind === "answerable").length} questions), ${new Date().toISOString().slice(0, 10)}, commit ${commit}`;
+    const fittedOn = `ClapNQ dev answerable half A, /ask's packed sources (${fittedUnits} units of ${fitHalf.filter((q) => q.kind === "answerable").length} questions), ${new Date().toISOString().slice(0, 10)}, commit ${commit}`;
     const r = (xs: readonly number[]) => `[${xs.map((x) => Number(x.toPrecision(6))).join(", ")}]`;
     writeFileSync(
       MODEL_FILE,

@@ -12,7 +12,7 @@ import { EvalInputError } from "../pipelines/eval/beir.js";
 import { readSuite } from "../pipelines/eval/suite.js";
 import { READER_MODEL } from "../pipelines/answer/reader-model.js";
 import { createExtractiveGenerator } from "../pipelines/generate/extractive.js";
-import { chooseAnswer, scoreUnits } from "../pipelines/generate/reader.js";
+import { chooseAnswer, type ReaderModel, scoreUnits } from "../pipelines/generate/reader.js";
 import { answerTypeOf, nameOf, termOf } from "../pipelines/generate/reader-features.js";
 import type { ContextSource } from "../pipelines/generate/types.js";
 import { verifyAnswer } from "../pipelines/verify/verify.js";
@@ -24,6 +24,13 @@ const source = (n: number, text: string, headingPath: string[] = []): ContextSou
   hit: hit(`p${n}.html`, text, 1, headingPath),
   text,
   tokens: 0,
+});
+/** The shipped reader with every weight zero (every unit's probability 0.5) and this stopping rule. */
+const evenModel = (rule: Partial<ReaderModel>): ReaderModel => ({
+  ...READER_MODEL,
+  weights: READER_MODEL.weights.map(() => 0),
+  bias: 0,
+  ...rule,
 });
 const generator = createExtractiveGenerator();
 const ask = async (question: string, sources: ContextSource[]) => {
@@ -173,16 +180,8 @@ describe("the reader reads a document's packed chunks as one passage", () => {
     chunk(2, 0, "Mount Logan is the highest mountain in Canada. It is named after the geologist William Logan."),
     source(3, "Denali is the highest peak in North America and lies in Alaska.", ["Denali"]),
   ];
-  const model = {
-    ...READER_MODEL,
-    weights: READER_MODEL.weights.map(() => 0),
-    bias: 0,
-    // Every unit has probability 0.5: none clears the bar, every neighbour clears the neighbour bar.
-    threshold: 0.9,
-    neighbourThreshold: 0.1,
-    maxUnits: 2,
-    rankedPassageShare: 1,
-  };
+  // Every unit has probability 0.5: none clears the bar, every neighbour clears the neighbour bar.
+  const model = evenModel({ threshold: 0.9, neighbourThreshold: 0.1, maxUnits: 2, rankedPassageShare: 1 });
 
   it("numbers the units of both chunks in document order, across the chunk boundary", () => {
     const scored = scoreUnits("where is mount logan located in yukon", packed, model, 1);
@@ -227,15 +226,8 @@ describe("the reader reads a document's packed chunks as one passage", () => {
 });
 
 describe("the reader chooses the passage to answer from", () => {
-  const model = {
-    ...READER_MODEL,
-    weights: READER_MODEL.weights.map(() => 0),
-    bias: 0,
-    // Every unit has probability 0.5: only the passage's best-supported unit is said.
-    threshold: 0.9,
-    neighbourThreshold: 1,
-    rankedPassageShare: 0.5,
-  };
+  // Every unit has probability 0.5: only the passage's best-supported unit is said.
+  const model = evenModel({ threshold: 0.9, neighbourThreshold: 1, rankedPassageShare: 0.5 });
   const question = "where is mount logan located in yukon";
   const answer = (located: number, other: number, m = model) => {
     const sources = [

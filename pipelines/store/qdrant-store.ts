@@ -5,7 +5,7 @@ import { documents } from "../../schemas/db.js";
 import { analyze, termCounts } from "../retrieve/analyzer.js";
 import { ANSERINI_BM25, bm25TermScore, luceneLength, queryTerms } from "../retrieve/bm25.js";
 import { chunkField } from "./bm25-postings.js";
-import { chunkFieldsOf } from "./chunk-row.js";
+import { type ChunkRow, chunkFieldsOf } from "./chunk-row.js";
 import type { Drizzle } from "./database.js";
 import type { ChunkHit, SearchOptions, StoredChunk, VectorStore } from "./types.js";
 
@@ -215,19 +215,10 @@ function fnv1a(s: string): number {
   return h >>> 0;
 }
 
-// A type alias, not an interface: the client's payload type needs an index signature.
-type Payload = {
-  document_id: string;
-  source_id: string;
-  path: string;
-  collection: string;
-  ordinal: number;
-  text: string;
-  page: number | null;
-  heading_path: string[];
-  token_count: number;
-  version: number;
-};
+// The SQL row's citation fields (the point id is the chunk id), with the heading path always an
+// array and the document version. A type alias, not an interface: the client's payload type needs
+// an index signature.
+type Payload = Omit<ChunkRow, "chunk_id" | "heading_path"> & { heading_path: string[]; version: number };
 
 function payloadOf(
   c: StoredChunk,
